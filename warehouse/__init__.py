@@ -1,0 +1,1 @@
+"""The warehouse: DuckDB schema, connections, and every query Callboard runs."""

@@ -1,0 +1,34 @@
+"""What a user narrowed the view to: a period and optional agents, prompt versions and models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A period (both ends included, UTC days) and optional filters; empty tuples mean "all"."""
+
+    start: date
+    end: date
+    agents: tuple[str, ...] = ()
+    prompt_versions: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"The period ends ({self.end}) before it starts ({self.start}).")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Filters:
+        """The period of the same length that ends the day before this one starts."""
+        return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
+
+    @property
+    def narrows_calls(self) -> bool:
+        """Whether anything beyond the period selects calls."""
+        return bool(self.agents or self.prompt_versions or self.models)
