@@ -1,0 +1,70 @@
+"""A small random warehouse written straight into the tables, for testing the read side on its own
+(the demo build, which goes through ingest, is tested elsewhere)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from warehouse.db import transaction
+
+AGENTS = ("clinic-scheduler", "estate-qualifier", "salon-booker")
+MODELS = ("gpt-4.1", "gpt-4.1-mini", "claude-haiku-4-5")
+
+
+def build(path: Path, calls: int = 600, seed: int = 1, first_day: date = date(2026, 9, 1), days: int = 60) -> None:
+    rng = random.Random(seed)
+    call_rows, turn_rows, outcome_rows, judgement_rows = [], [], [], []
+    for n in range(calls):
+        call_id = f"call-{n:05d}"
+        day = first_day + timedelta(days=rng.randrange(days))
+        started = datetime.combine(day, datetime.min.time()) + timedelta(seconds=rng.randrange(86_000))
+        clock = started
+        turns = rng.randrange(2, 9)
+        for index in range(turns):
+            speaker = "customer" if index % 2 else "agent"
+            latency = None if index == 0 or speaker == "customer" else rng.randrange(200, 4000)
+            clock += timedelta(milliseconds=latency or rng.randrange(300, 900))
+            ended = clock + timedelta(milliseconds=rng.randrange(500, 4000))
+            turn_rows.append((call_id, index, speaker, f"utterance {index}", clock, ended, day, latency))
+            clock = ended
+        errors = rng.choice((0, 0, 0, 0, 1, 2))
+        cost = round(rng.uniform(0.01, 0.3), 4)
+        call_rows.append(
+            (call_id, f"{n:032x}", rng.choice(AGENTS), rng.choice(("v1", "v2")), rng.choice(MODELS),
+             started, clock, day, int((clock - started).total_seconds() * 1000), turns, turns * 3, errors,
+             100, 50, cost, None, "otlp", clock)
+        )
+        recorded = clock + timedelta(hours=1)
+        if rng.random() < 0.9:
+            booked = rng.random() < 0.5
+            resolved = None if rng.random() < 0.1 else rng.random() < 0.7
+            outcome_rows.append((f"crm-{n}", call_id, f"crm-{n}", "crm", recorded, booked, None, resolved))
+        if rng.random() < 0.3:
+            nps = rng.randrange(11)
+            outcome_rows.append((f"survey-{n}", call_id, f"s-{n}", "survey", recorded, None, nps, None))
+        if rng.random() < 0.6:
+            for k in range(rng.choice((1, 1, 2))):
+                status = "ok" if rng.random() < 0.9 else "failed"
+                score = rng.randrange(1, 6) if status == "ok" else None
+                judgement_rows.append(
+                    (f"j-{n}-{k}", call_id, "rules", "abc", "rules", status, score,
+                     None if score is None else score >= 3,
+                     None if score is None else rng.random() < 0.15, recorded + timedelta(minutes=k))
+                )
+    with transaction(path) as con:
+        con.executemany(
+            "INSERT INTO calls VALUES (" + ", ".join("?" * 18) + ")", call_rows
+        )
+        con.executemany("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?)", turn_rows)
+        con.executemany(
+            "INSERT INTO outcomes (outcome_id, call_id, external_key, source, recorded_at, booked, nps, resolved)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            outcome_rows,
+        )
+        con.executemany(
+            "INSERT INTO judgements (judgement_id, call_id, judge_name, judge_version, provider, status, score,"
+            " passed, hallucination, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            judgement_rows,
+        )

@@ -1,0 +1,80 @@
+"""The schema: a fresh file gets every migration; an older file is upgraded in place, data kept."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from warehouse import db
+from warehouse.migrate import available_migrations, current_version, migrate
+
+REQUIRED_TABLES = {
+    "calls", "spans", "turns", "outcomes", "prompt_versions", "model_prices", "judgements", "reviews",
+    "review_sessions", "failure_modes", "ingest_runs", "quarantine", "schema_version",
+}
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def hold_warehouse(path: Path, seconds: float) -> subprocess.Popen:
+    """Another process that opens the file read-write and keeps it for `seconds`."""
+    script = (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+        " time.sleep(float(sys.argv[2]))"
+    )
+    return subprocess.Popen([sys.executable, "-c", script, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+
+
+def test_a_fresh_warehouse_has_every_table_at_the_latest_version(tmp_path: Path) -> None:
+    with db.connect(tmp_path / "fresh.duckdb") as con:
+        assert tables(con) >= REQUIRED_TABLES
+        assert current_version(con) == available_migrations()[-1][0]
+        assert con.execute("SELECT count(*) FROM failure_modes").fetchone()[0] >= 7
+
+
+def test_an_older_warehouse_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    assert migrate(con, target=1) == [1]
+    con.execute(
+        "INSERT INTO prompt_versions (agent, version, reason) VALUES (?, ?, ?)",
+        ["salon-booker", "v1", "first cut"],
+    )
+    con.close()
+
+    with db.connect(path) as con:
+        assert current_version(con) == available_migrations()[-1][0]
+        assert con.execute("SELECT reason FROM prompt_versions").fetchall() == [("first cut",)]
+        assert con.execute("SELECT count(*) FROM model_prices").fetchone()[0] > 0
+
+
+def test_migrating_twice_applies_nothing_the_second_time(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "twice.duckdb"))
+    assert migrate(con) == [n for n, _ in available_migrations()]
+    assert migrate(con) == []
+
+
+def test_a_second_process_waits_for_the_warehouse_instead_of_failing(tmp_path: Path) -> None:
+    path = tmp_path / "shared.duckdb"
+    holder = hold_warehouse(path, seconds=1.5)
+    assert holder.stdout.readline().strip() == "held"
+    with db.connect(path, wait_s=20) as con:
+        assert con.execute("SELECT 42").fetchone()[0] == 42
+    assert holder.wait(timeout=10) == 0
+
+
+def test_waiting_too_long_raises_a_readable_error(tmp_path: Path) -> None:
+    path = tmp_path / "busy.duckdb"
+    holder = hold_warehouse(path, seconds=5)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(db.WarehouseBusy, match="is busy"), db.connect(path, wait_s=0.5):
+            pass
+    finally:
+        holder.kill()

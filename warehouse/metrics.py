@@ -1,0 +1,143 @@
+"""The owned metrics, each defined once as an ibis expression over the named tables.
+
+Every page, the metrics CLI, the deck export and the tests call these definitions; docs/metrics.md
+explains them in words. Because they are ibis expressions over `Tables`, the same definition runs on
+the DuckDB file, on a Parquet lake or on Spark.
+
+Each `*_metrics(..., by)` function returns one row per group in `by` (for example a period label or
+a day), so one scan serves the headline figure, its comparison and its trend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+
+from warehouse.filters import Filters
+from warehouse.tables import Tables
+
+METRIC_KEYS = (
+    "calls",
+    "conversion_rate",
+    "nps",
+    "resolution_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "error_rate",
+    "cost_per_call_usd",
+    "eval_score",
+    "hallucination_rate",
+)
+
+SLOW_REPLY_MS = 3000
+
+
+def _in_period(day: ibis.Column, start, end) -> ibis.BooleanValue:
+    return (day >= ibis.literal(start, type="date")) & (day <= ibis.literal(end, type="date"))
+
+
+def scoped_calls(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
+    """Calls whose day lies in [start, end] (default: the filters' period) and that match the
+    filters' agents, prompt versions and models."""
+    calls = t.calls.filter(_in_period(t.calls.day, start or f.start, end or f.end))
+    if f.agents:
+        calls = calls.filter(calls.agent.isin(f.agents))
+    if f.prompt_versions:
+        calls = calls.filter(calls.prompt_version.isin(f.prompt_versions))
+    if f.models:
+        calls = calls.filter(calls.model.isin(f.models))
+    return calls
+
+
+def outcome_per_call(t: Tables) -> ibis.Table:
+    """One outcome row per call. Several exports may speak of one call (a CRM row, a survey
+    row); each field takes the value from the most recently recorded row that has it."""
+    o = t.outcomes.filter(t.outcomes.call_id.notnull())
+
+    def latest(column: ibis.Column) -> ibis.Scalar:
+        return column.argmax(o.recorded_at, where=column.notnull())
+
+    return o.group_by("call_id").aggregate(
+        booked=latest(o.booked),
+        nps=latest(o.nps),
+        resolved=latest(o.resolved),
+        escalated=latest(o.escalated),
+        deal_value_usd=latest(o.deal_value_usd),
+    )
+
+
+def latest_judgement_per_call(t: Tables) -> ibis.Table:
+    """Each call's most recent successful judgement, from whichever judge made it."""
+    j = t.judgements.filter(t.judgements.status == "ok")
+    newest_first = ibis.row_number().over(group_by=j.call_id, order_by=ibis.desc(j.created_at))
+    j = j.mutate(rank=newest_first)
+    return j.filter(j.rank == 0).select("call_id", "judge_name", "score", "passed", "hallucination", "labels")
+
+
+def _rate(condition: ibis.BooleanValue) -> ibis.FloatingScalar:
+    """Share of rows where `condition` holds, among rows where it is known (NULLs are left out)."""
+    return condition.cast("float64").mean()
+
+
+def period_label(day: ibis.Column, f: Filters) -> ibis.StringValue:
+    """'current' for days in the filters' period, 'previous' for the period of the same length before."""
+    return ibis.cases((day >= ibis.literal(f.start, type="date"), "current"), else_="previous")
+
+
+def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
+    """Calls, conversion, NPS, resolution, error rate and cost per call, per group.
+
+    - conversion_rate: booked calls / calls whose outcome says booked or not;
+    - nps: % promoters (9–10) minus % detractors (0–6) among calls with a survey answer;
+    - resolution_rate: resolved calls / calls whose outcome says resolved or not;
+    - error_rate: calls with at least one failed span / calls;
+    - cost_per_call_usd: total cost of the calls' spans / calls.
+    """
+    outcomes = outcome_per_call(t)
+    c = calls.left_join(outcomes, calls.call_id == outcomes.call_id)
+    return c.group_by(list(by)).aggregate(
+        calls=c.count(),
+        conversion_rate=_rate(c.booked),
+        nps=100 * (_rate(c.nps >= 9) - _rate(c.nps <= 6)),
+        nps_responses=c.nps.count(),
+        resolution_rate=_rate(c.resolved),
+        error_rate=_rate(c.error_count > 0),
+        cost_per_call_usd=c.cost_usd.sum() / c.count(),
+    )
+
+
+def agent_replies(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
+    """Agent turns with a response latency, for the calls in scope. A turn's `day` is its call's
+    day, so a period alone needs no join; the other filters do."""
+    turns = t.turns.filter(
+        _in_period(t.turns.day, start or f.start, end or f.end),
+        t.turns.speaker == "agent",
+        t.turns.response_latency_ms.notnull(),
+    )
+    if f.narrows_calls:
+        turns = turns.semi_join(scoped_calls(t, f, start, end), "call_id")
+    return turns
+
+
+def latency_metrics(replies: ibis.Table, by: Sequence[str]) -> ibis.Table:
+    """p50 and p95 of the agent's response latency (end of the customer's utterance to the start
+    of the agent's reply), over every reply in the group; exact, not approximate, percentiles."""
+    latency = replies.response_latency_ms
+    return replies.group_by(list(by)).aggregate(
+        replies=replies.count(),
+        latency_p50_ms=latency.quantile(0.5),
+        latency_p95_ms=latency.quantile(0.95),
+        slow_reply_rate=_rate(latency > SLOW_REPLY_MS),
+    )
+
+
+def judge_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
+    """Mean eval score (1–5) and the share of calls flagged as hallucinating, over the calls that
+    have a successful judgement (each call counts once: its latest judgement)."""
+    j = calls.select("call_id", *by).inner_join(latest_judgement_per_call(t), "call_id")
+    return j.group_by(list(by)).aggregate(
+        judged_calls=j.count(),
+        eval_score=j.score.mean(),
+        hallucination_rate=_rate(j.hallucination),
+    )

@@ -1,0 +1,103 @@
+"""Named read queries for the pages and the CLI. Each returns polars frames or plain values and
+opens the warehouse only for as long as it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+from ibis import _
+
+from warehouse import metrics
+from warehouse.db import connect
+from warehouse.filters import Filters
+from warehouse.tables import Tables, duckdb_tables
+
+
+@contextmanager
+def reading() -> Iterator[Tables]:
+    """The named tables of the configured warehouse, for one unit of reading."""
+    with connect() as con:
+        yield duckdb_tables(con)
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What the sidebar can offer: the data's first and last day and the values seen."""
+
+    first_day: date | None
+    last_day: date | None
+    agents: list[str]
+    prompt_versions: list[str]
+    models: list[str]
+
+
+def filter_options() -> FilterOptions:
+    with reading() as t:
+        c = t.calls
+        span = c.aggregate(first_day=c.day.min(), last_day=c.day.max()).to_polars().row(0, named=True)
+
+        def distinct(column: str) -> list[str]:
+            values = c.select(column).distinct().to_polars()[column].drop_nulls()
+            return sorted(values.to_list())
+
+        return FilterOptions(
+            first_day=span["first_day"],
+            last_day=span["last_day"],
+            agents=distinct("agent"),
+            prompt_versions=distinct("prompt_version"),
+            models=distinct("model"),
+        )
+
+
+def _owned_metrics(t: Tables, f: Filters, by: str, start: date, end: date) -> pl.DataFrame:
+    """Every owned metric grouped by `by` ('period' or 'day'), for calls in [start, end]."""
+    calls = metrics.scoped_calls(t, f, start, end)
+    replies = metrics.agent_replies(t, f, start, end)
+    if by == "period":
+        calls = calls.mutate(period=metrics.period_label(_.day, f))
+        replies = replies.mutate(period=metrics.period_label(_.day, f))
+    frames = [
+        metrics.call_metrics(calls, t, [by]).to_polars(),
+        metrics.latency_metrics(replies, [by]).to_polars(),
+        metrics.judge_metrics(calls, t, [by]).to_polars(),
+    ]
+    merged = frames[0]
+    for frame in frames[1:]:
+        merged = merged.join(frame, on=by, how="full", coalesce=True)
+    return merged.sort(by)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The overview page's data: one row per period ('current', 'previous') and one per day."""
+
+    by_period: pl.DataFrame
+    by_day: pl.DataFrame
+
+    def value(self, period: str, key: str) -> float | int | None:
+        row = self.by_period.filter(pl.col("period") == period)
+        return row[key][0] if row.height and key in row.columns else None
+
+
+def overview(f: Filters) -> Overview:
+    previous = f.previous()
+    with reading() as t:
+        return Overview(
+            by_period=_owned_metrics(t, f, "period", previous.start, f.end),
+            by_day=_owned_metrics(t, f, "day", f.start, f.end),
+        )
+
+
+def period_metrics(f: Filters) -> dict[str, float | int | None]:
+    """Every owned metric for the filters' period, keyed as `metrics.METRIC_KEYS`; None where
+    there is no data to compute it from."""
+    with reading() as t:
+        frame = _owned_metrics(t, f, "period", f.start, f.end)
+    row = frame.row(0, named=True) if frame.height else {}
+    result: dict[str, float | int | None] = {key: row.get(key) for key in metrics.METRIC_KEYS}
+    result["calls"] = result["calls"] or 0
+    return result
