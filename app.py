@@ -1,0 +1,17 @@
+"""Callboard: the frame around every page (navigation, shared filters), run by `make run`."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="Callboard", page_icon="📞", layout="wide")
+
+PAGES = {
+    "Metrics": [
+        st.Page("pages/overview.py", title="Overview", icon="📊", default=True, url_path="overview"),
+    ],
+}
+
+navigation = st.navigation(PAGES)
+st.sidebar.caption("Callboard · weekly call review for voice-agent teams")
+navigation.run()

@@ -1,0 +1,52 @@
+"""Overview: the owned metrics, grouped by who owns them, for the chosen period."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import charts, data
+from ui.filters import sidebar_filters
+from ui.panels import GROUPS, Panel, format_change, format_value
+from warehouse.queries import Overview
+
+st.title("Overview")
+
+filters = sidebar_filters()
+if filters is None:
+    st.info("The warehouse has no calls yet. Load some with `python -m ingest traces PATH` or build the demo "
+            "with `make run`.")
+    st.stop()
+
+result: Overview = data.overview(filters)
+previous = filters.previous()
+st.caption(
+    f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days} days), compared with "
+    f"{previous.start:%d %b} – {previous.end:%d %b}. "
+    f"{format_value(result.value('current', 'calls'), 'count')} calls."
+)
+
+
+def panel(p: Panel) -> None:
+    current, before = result.value("current", p.key), result.value("previous", p.key)
+    with st.container(border=True):
+        st.metric(
+            p.label,
+            format_value(current, p.unit),
+            delta=format_change(current, before, p.unit),
+            delta_color="normal" if p.higher_is_better else "inverse",
+            help=p.help,
+        )
+        if result.by_day[p.key].drop_nulls().drop_nans().len():
+            st.altair_chart(charts.trend(result.by_day, p.key, p.unit, p.label), theme=None, width="stretch")
+
+
+for group, panels in GROUPS.items():
+    st.subheader(group)
+    if group == "Joint" and not result.value("current", "judged_calls"):
+        st.info("No judge has scored calls in this period yet, so there is no eval score or hallucination "
+                "rate. Run a judge, e.g. `python -m judges run --judge rules --start "
+                f"{filters.start} --end {filters.end}`.")
+        continue
+    for column, p in zip(st.columns(len(panels)), panels, strict=True):
+        with column:
+            panel(p)

@@ -1,0 +1,21 @@
+"""Cached reads for the pages. Results are kept for a minute, so a rerun (a click, a filter
+change back and forth) does not reopen the warehouse, and new ingests show up soon after."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from warehouse import queries
+from warehouse.filters import Filters
+
+TTL_S = 60
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def filter_options() -> queries.FilterOptions:
+    return queries.filter_options()
+
+
+@st.cache_data(ttl=TTL_S, show_spinner="Computing the metrics…")
+def overview(filters: Filters) -> queries.Overview:
+    return queries.overview(filters)
