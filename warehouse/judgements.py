@@ -154,9 +154,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, call_ids: list[str]) -> list[Call
     for call_id, *rest in tools:
         tools_by_call[call_id].append(ToolCall(*rest))
     found = {
-        call_id: CallForJudging(
-            call_id, agent, booked, tuple(turns_by_call[call_id]), tuple(tools_by_call[call_id])
-        )
+        call_id: CallForJudging(call_id, agent, booked, tuple(turns_by_call[call_id]), tuple(tools_by_call[call_id]))
         for call_id, agent, booked in calls
     }
     return [found[call_id] for call_id in call_ids if call_id in found]
@@ -183,10 +181,7 @@ def insert_judgements(con: duckdb.DuckDBPyConnection, rows: list[JudgementRow]) 
     if not rows:
         return
     records = [
-        {
-            name: orjson.dumps(row.evidence).decode() if name == "evidence" else getattr(row, name)
-            for name in _COLUMNS
-        }
+        {name: orjson.dumps(row.evidence).decode() if name == "evidence" else getattr(row, name) for name in _COLUMNS}
         for row in rows
     ]
     con.register("_new_judgements", pl.DataFrame(records, schema=_FRAME_SCHEMA))

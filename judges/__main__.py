@@ -1,0 +1,163 @@
+"""`python -m judges list` and `python -m judges run ...`: a thin CLI over judges.runner.
+
+Mistakes a user can make (an unknown judge, a missing key, a session that does not exist, a model
+with no price) print one sentence on stderr and exit 2, without a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import TextIO
+
+from judges.providers import KEY_NAMES, MissingKey, api_key, default_judge, make_ask
+from judges.runner import Plan, RunError, RunSummary, Selection, estimate, plan_run, run_plan
+from judges.spec import JudgeSpec, JudgeSpecError, all_judges, load_judge
+from warehouse.db import WarehouseBusy
+
+BAR_WIDTH = 30
+ERRORS_SHOWN = 5
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m judges", description="Pre-annotate calls with a judge.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the judges, their versions and whether their key is set")
+    run = commands.add_parser("run", help="judge the calls of a review session or of a period")
+    run.add_argument("--judge", help="a judge name from `list` (default: an LLM judge with a key, else rules)")
+    chosen = run.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--session", help="judge the calls sampled for this review session")
+    chosen.add_argument("--start", type=date.fromisoformat, help="first UTC day, YYYY-MM-DD")
+    run.add_argument("--end", type=date.fromisoformat, help="last UTC day, YYYY-MM-DD (with --start)")
+    run.add_argument("--limit", type=int, help="judge at most this many of the calls not judged yet")
+    run.add_argument("--dry-run", action="store_true", help="print calls, tokens and dollars; send nothing")
+    run.add_argument("--concurrency", type=int, default=4, help="calls judged at once (default 4)")
+    run.add_argument("--max-dollars", type=float, default=5.0, help="stop before spending more (default 5)")
+    return parser
+
+
+def _list(out: TextIO) -> None:
+    for spec in all_judges():
+        if spec.provider == "rules":
+            key = "no key needed"
+        else:
+            key = "key set" if api_key(spec.provider) else f"no key ({KEY_NAMES[spec.provider]})"
+        model = f" {spec.model}" if spec.model else ""
+        print(f"{spec.name:<8} {spec.version}  {spec.provider}{model}  [{key}]  {spec.description}", file=out)
+
+
+def _print_plan(plan: Plan, out: TextIO) -> None:
+    spec = plan.spec
+    model = f" {spec.model}" if spec.model else ""
+    print(f"Judge {spec.name} (version {spec.version}, {spec.provider}{model})", file=out)
+    print(
+        f"Calls selected: {plan.selected:,}; already judged: {plan.skipped:,}; to judge now: {len(plan.calls):,}",
+        file=out,
+    )
+
+
+def _dry_run(plan: Plan, out: TextIO) -> None:
+    figures = estimate(plan)
+    print(
+        f"Estimated tokens: {figures.input_tokens:,} input + {figures.output_tokens:,} output",
+        file=out,
+    )
+    print(
+        f"Estimated cost: ${figures.dollars:,.4f} (at most ${figures.ceiling_dollars:,.4f} if every reply "
+        f"used {plan.spec.max_output_tokens:,} output tokens)",
+        file=out,
+    )
+    print("Dry run: nothing was sent and nothing was written.", file=out)
+
+
+def progress_bar(stream: TextIO) -> Callable[[RunSummary], None]:
+    """A one-line progress bar on a terminal; on a log, a line every tenth of the run."""
+    shown = {"tenth": -1}
+
+    def show(summary: RunSummary) -> None:
+        done = summary.judged + summary.failed
+        total = max(summary.to_judge, 1)
+        line = (
+            f"[{'#' * (BAR_WIDTH * done // total):<{BAR_WIDTH}}] {done:,}/{summary.to_judge:,} "
+            f"· {summary.failed:,} failed · ${summary.cost_usd:,.4f}"
+        )
+        if stream.isatty():
+            print(f"\r{line}", end="\n" if done == summary.to_judge else "", file=stream, flush=True)
+        elif 10 * done // total != shown["tenth"]:
+            shown["tenth"] = 10 * done // total
+            print(line, file=stream, flush=True)
+
+    return show
+
+
+def _print_summary(summary: RunSummary, max_dollars: float, out: TextIO, err: TextIO) -> None:
+    for error in summary.errors[:ERRORS_SHOWN]:
+        print(f"failed {error}", file=err)
+    if len(summary.errors) > ERRORS_SHOWN:
+        print(f"... and {len(summary.errors) - ERRORS_SHOWN} more failures", file=err)
+    print(
+        f"Run {summary.run_id} of judge {summary.judge} (version {summary.version}): "
+        f"{summary.judged:,} judged, {summary.failed:,} failed, {summary.skipped:,} skipped as already judged; "
+        f"{summary.input_tokens:,} input + {summary.output_tokens:,} output tokens, "
+        f"${summary.cost_usd:,.4f}, {summary.seconds:.1f} s.",
+        file=out,
+    )
+    if summary.stopped_at_cap:
+        left = summary.to_judge - summary.judged - summary.failed
+        print(
+            f"Stopped at the ${max_dollars:,.2f} cap with {left:,} calls left; run again (or raise "
+            "--max-dollars) to continue where it stopped.",
+            file=out,
+        )
+
+
+def _judge(name: str | None) -> JudgeSpec:
+    return load_judge(name) if name else default_judge(all_judges())
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    spec = _judge(args.judge)
+    plan = plan_run(spec, Selection(args.session, args.start, args.end), args.limit)
+    _print_plan(plan, out)
+    if args.dry_run:
+        _dry_run(plan, out)
+        return 0
+    ask = None
+    if spec.provider != "rules":
+        key = api_key(spec.provider)
+        if key is None:
+            raise MissingKey(
+                f"The {spec.name} judge needs {KEY_NAMES[spec.provider]} in the environment or in "
+                ".streamlit/secrets.toml (or use --judge rules)."
+            )
+        ask = make_ask(spec, key)
+    summary = run_plan(
+        plan, ask, concurrency=args.concurrency, max_dollars=args.max_dollars, progress=progress_bar(err)
+    )
+    _print_summary(summary, args.max_dollars, out, err)
+    return 0
+
+
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        if (args.start is None) != (args.end is None) or (args.session and args.end):
+            parser.error("give --session ID, or both --start and --end")
+        if args.start and args.end < args.start:
+            parser.error(f"--end {args.end} is before --start {args.start}")
+        if args.concurrency < 1 or (args.limit is not None and args.limit < 0) or args.max_dollars < 0:
+            parser.error("--concurrency must be at least 1; --limit and --max-dollars cannot be negative")
+    try:
+        if args.command == "list":
+            _list(out)
+            return 0
+        return _run(args, out, err)
+    except (JudgeSpecError, RunError, MissingKey, WarehouseBusy) as error:
+        print(f"error: {error}", file=err)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
