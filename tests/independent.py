@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -36,12 +35,11 @@ def owned_metrics(path: Path, f: Filters) -> dict[str, float | int | None]:
         )
 
     calls = {c["call_id"]: c for c in _rows(path, "SELECT * FROM calls") if wanted(c)}
-    latest: dict[tuple[str, str], tuple] = {}
-    for o in sorted(_rows(path, "SELECT * FROM outcomes WHERE call_id IS NOT NULL"),
-                    key=lambda o: (o["recorded_at"] is None, o["recorded_at"] or date.min)):
+    latest: dict[tuple[str, str], object] = {}
+    for o in _rows(path, "SELECT * FROM outcomes WHERE call_id IS NOT NULL"):
         for field in ("booked", "nps", "resolved"):
             if o[field] is not None:
-                latest[(o["call_id"], field)] = o[field]
+                latest[(o["call_id"], field)] = max(o[field], latest.get((o["call_id"], field), o[field]))
     in_scope = list(calls)
     booked = [latest.get((c, "booked")) for c in in_scope]
     nps = [v for c in in_scope if (v := latest.get((c, "nps"))) is not None]

@@ -51,19 +51,17 @@ def scoped_calls(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
 
 
 def outcome_per_call(t: Tables) -> ibis.Table:
-    """One outcome row per call. Several exports may speak of one call (a CRM row, a survey
-    row); each field takes the value from the most recently recorded row that has it."""
+    """One outcome row per call. Re-importing an export replaces its rows (ingest keys them by
+    source and the export's own id), so an updated CRM record is already the only one. When two
+    sources speak of one call, a booking or resolution in either counts, and a survey answer is
+    the highest given."""
     o = t.outcomes.filter(t.outcomes.call_id.notnull())
-
-    def latest(column: ibis.Column) -> ibis.Scalar:
-        return column.argmax(o.recorded_at, where=column.notnull())
-
     return o.group_by("call_id").aggregate(
-        booked=latest(o.booked),
-        nps=latest(o.nps),
-        resolved=latest(o.resolved),
-        escalated=latest(o.escalated),
-        deal_value_usd=latest(o.deal_value_usd),
+        booked=o.booked.max(),
+        nps=o.nps.max(),
+        resolved=o.resolved.max(),
+        escalated=o.escalated.max(),
+        deal_value_usd=o.deal_value_usd.max(),
     )
 
 
