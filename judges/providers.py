@@ -35,7 +35,7 @@ REQUEST_TIMEOUT_S = 60.0
 
 
 class MissingKey(RuntimeError):
-    """The judge needs a provider key that is neither in the environment nor in secrets.toml."""
+    """The judge needs a provider key that is neither in the environment nor readable from secrets.toml."""
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,17 @@ class Reply:
 Ask = Callable[[Prompt], Reply]
 
 
-def api_key(provider: str, secrets_path: Path = SECRETS_PATH) -> str | None:
+def api_key(provider: str, secrets_path: Path | None = None) -> str | None:
     """The provider's key from its environment variable, else from Streamlit's secrets file."""
     name = KEY_NAMES[provider]
+    secrets_path = secrets_path or SECRETS_PATH
     if os.environ.get(name):
         return os.environ[name]
     if secrets_path.is_file():
-        with secrets_path.open("rb") as file:
-            value = tomllib.load(file).get(name)
+        try:
+            value = tomllib.loads(secrets_path.read_text()).get(name)
+        except tomllib.TOMLDecodeError as error:
+            raise MissingKey(f"{secrets_path} is not valid TOML ({error}), so no key could be read from it.") from None
         if isinstance(value, str) and value:
             return value
     return None
@@ -171,7 +174,7 @@ def make_ask(
     raise ValueError(f"The {spec.provider!r} judge asks no provider.")
 
 
-def default_judge(judges: list[JudgeSpec], secrets_path: Path = SECRETS_PATH) -> JudgeSpec:
+def default_judge(judges: list[JudgeSpec], secrets_path: Path | None = None) -> JudgeSpec:
     """The first LLM judge whose provider has a key, else the offline rules judge: with no key set,
     a fresh install still gets real pre-annotations."""
     for spec in judges:

@@ -237,7 +237,11 @@ def latest_judgement(call_id: str, judge_name: str | None = None, path: Path | N
         mine = judgements.filter(judgements.call_id == call_id)
         if judge_name is not None:
             mine = mine.filter(mine.judge_name == judge_name)
-        newest = mine.order_by([ibis.desc(mine.status == "ok"), ibis.desc("created_at")]).limit(1)
+        newest = (
+            mine.order_by([ibis.desc(mine.status == "ok"), ibis.desc("created_at")])
+            .limit(1)
+            .mutate(evidence=mine.evidence.cast("string"))
+        )
         rows = newest.to_polars().to_dicts()
     if not rows:
         return None
