@@ -1,0 +1,192 @@
+"""A conversation as OTLP/JSON spans, timed like a voice pipeline.
+
+Each agent reply runs speech-to-text on the caller's last words, then the LLM (once more after each
+tool call), then text-to-speech; the reply is heard when the first audio byte is ready. So an agent
+turn's response latency (its start minus the end of the caller's turn) is stt + llm (+ tool + llm) +
+tts first byte + a few milliseconds of hand-off, as docs/trace-format.md measures it. The greeting
+is pre-recorded audio: no pipeline, no latency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from data import scenario
+from data.dialogue import Conversation, Reply, ToolCall
+from data.dice import Dice
+
+STT = ("deepgram", "nova-3")
+TTS = ("elevenlabs", "eleven_flash_v2_5")
+TOOL_TIMEOUT_MS = 3000
+FINISH = {"anthropic": ("end_turn", "tool_use"), "openai": ("stop", "tool_calls")}
+
+
+@dataclass(frozen=True)
+class CallMeta:
+    call_id: str
+    trace_id: str
+    agent: str
+    prompt_version: str
+    model: str
+    started_ms: int  # unix epoch milliseconds
+    llm_slowdown: float
+    recorded: bool
+
+
+@dataclass
+class EncodedCall:
+    resource_spans: dict
+    span_count: int
+    latencies_ms: list[int]  # one per agent reply
+    ended_ms: int
+
+
+def _text(key: str, value: str) -> dict:
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def _int(key: str, value: int) -> dict:
+    return {"key": key, "value": {"intValue": str(value)}}
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+class _Trace:
+    """Collects one call's spans; holds the ids and the clock shared by every span of the call."""
+
+    def __init__(self, meta: CallMeta) -> None:
+        self.meta = meta
+        self.prefix = meta.trace_id[:12]
+        self.spans: list[dict] = []
+        self.root_id = f"{self.prefix}0000"
+
+    def _next_id(self) -> str:
+        return f"{self.prefix}{len(self.spans) + 1:04x}"
+
+    def add(self, name: str, kind: int, start_ms: int, end_ms: int, attributes: list[dict],
+            error: str | None = None) -> None:
+        span_id = self.root_id if name == "call" else self._next_id()
+        span = {"traceId": self.meta.trace_id, "spanId": span_id, "name": name, "kind": kind,
+                "startTimeUnixNano": f"{start_ms}000000", "endTimeUnixNano": f"{end_ms}000000",
+                "attributes": attributes, "status": {"code": 2, "message": error} if error else {"code": 1}}
+        if name != "call":
+            span["parentSpanId"] = self.root_id
+        self.spans.append(span)
+
+
+def _speech_ms(text: str, per_char_ms: float, dice: Dice) -> int:
+    return int(len(text) * per_char_ms * dice.lognormal(1.0, 0.12)) + 250
+
+
+def _llm_span(trace: _Trace, turn: int, start: int, duration: float, tokens: tuple[int, int], finish: str,
+              texts: tuple[str, str], openinference: bool) -> int:
+    meta, provider = trace.meta, scenario.AGENT_BY_NAME[trace.meta.agent].provider
+    end = start + int(duration)
+    if openinference:
+        attributes = [_text("openinference.span.kind", "LLM"), _text("llm.provider", provider),
+                      _text("llm.model_name", meta.model), _int("llm.token_count.prompt", tokens[0]),
+                      _int("llm.token_count.completion", tokens[1]), _text("input.value", texts[0]),
+                      _text("output.value", texts[1]), _int("callboard.turn.index", turn)]
+        trace.add("ChatCompletion", 3, start, end, attributes)
+        return end
+    attributes = [_text("gen_ai.operation.name", "chat"), _text("gen_ai.provider.name", provider),
+                  _text("gen_ai.request.model", meta.model), _text("gen_ai.response.model", meta.model),
+                  _int("gen_ai.usage.input_tokens", tokens[0]), _int("gen_ai.usage.output_tokens", tokens[1]),
+                  {"key": "gen_ai.response.finish_reasons",
+                   "value": {"arrayValue": {"values": [{"stringValue": finish}]}}},
+                  _int("callboard.turn.index", turn)]
+    trace.add(f"chat {meta.model}", 3, start, end, attributes)
+    return end
+
+
+def _tool_span(trace: _Trace, turn: int, start: int, tool: ToolCall, dice: Dice) -> int:
+    attributes = [_text("gen_ai.operation.name", "execute_tool"), _text("gen_ai.tool.name", tool.name),
+                  _text("gen_ai.tool.call.arguments", _json(tool.arguments)), _int("callboard.turn.index", turn)]
+    if tool.error_type is None:
+        end = start + int(dice.lognormal(160.0, 0.5))
+        attributes.append(_text("gen_ai.tool.call.result", _json(tool.result)))
+        trace.add(f"execute_tool {tool.name}", 1, start, end, attributes)
+        return end
+    timed_out = tool.error_type == "timeout"
+    end = start + (TOOL_TIMEOUT_MS + dice.between(0, 40) if timed_out else dice.between(40, 200))
+    attributes.append(_text("error.type", tool.error_type))
+    message = f"{tool.name} timed out after {TOOL_TIMEOUT_MS} ms" if timed_out else f"{tool.name}: 503 from upstream"
+    trace.add(f"execute_tool {tool.name}", 1, start, end, attributes, message)
+    return end
+
+
+def _reply_pipeline(trace: _Trace, turn: int, heard: str, heard_ms: int, reply: Reply, text: str,
+                    context_chars: int, start: int, stall_ms: int, dice: Dice, openinference: bool) -> int:
+    """stt → llm (→ tool → llm)* → tts for one agent reply; returns when its first audio byte is ready."""
+    meta = trace.meta
+    median, sigma = scenario.LLM_LATENCY[meta.model]
+    finish_stop, finish_tool = FINISH[scenario.AGENT_BY_NAME[meta.agent].provider]
+    prompt_tokens = scenario.AGENT_BY_NAME[meta.agent].system_tokens + context_chars // 4
+    audio_s = round(heard_ms / 1000, 2)
+    clock = start + int(dice.lognormal(210.0, 0.3))
+    trace.add("stt", 3, start, clock, [_text("gen_ai.provider.name", STT[0]), _text("gen_ai.request.model", STT[1]),
+                                       {"key": "callboard.audio.seconds", "value": {"doubleValue": audio_s}},
+                                       _text("output.value", heard), _int("callboard.turn.index", turn)])
+    for tool in reply.tools:
+        call = _json({"tool": tool.name, "arguments": tool.arguments})
+        duration = dice.lognormal(median * 0.55, sigma) * meta.llm_slowdown
+        clock = _llm_span(trace, turn, clock + dice.between(5, 20), duration,
+                          (prompt_tokens, dice.between(18, 40)), finish_tool, (heard, call), openinference)
+        clock = _tool_span(trace, turn, clock + dice.between(2, 10), tool, dice)
+        prompt_tokens += len(_json(tool.result)) // 4 + 30
+    duration = dice.lognormal(median, sigma) * meta.llm_slowdown + stall_ms
+    clock = _llm_span(trace, turn, clock + dice.between(5, 20), duration,
+                      (prompt_tokens, len(text) // 4 + dice.between(2, 8)), finish_stop, (heard, text), openinference)
+    tts_start = clock + dice.between(5, 20)
+    first_byte = tts_start + int(dice.lognormal(160.0, 0.3))
+    trace.add("tts", 3, tts_start, first_byte + len(text) * 2,
+              [_text("gen_ai.provider.name", TTS[0]), _text("gen_ai.request.model", TTS[1]),
+               _int("callboard.tts.characters", len(text)), _int("callboard.turn.index", turn)])
+    return first_byte
+
+
+def _turn(trace: _Trace, index: int, speaker: str, text: str, start: int, end: int) -> None:
+    trace.add("turn", 1, start, end, [_int("callboard.turn.index", index), _text("callboard.turn.speaker", speaker),
+                                      _text("callboard.turn.text", text)])
+
+
+def encode_call(conversation: Conversation, meta: CallMeta, dice: Dice, openinference: bool) -> EncodedCall:
+    """The call's resourceSpans entry, with LLM spans in OpenInference attributes when asked."""
+    trace = _Trace(meta)
+    replies = sum(exchange.reply is not None for exchange in conversation.exchanges)
+    stalled = dice.between(1, replies) if replies and dice.chance(scenario.STALL_RATE) else 0
+    clock = meta.started_ms + dice.between(300, 700)
+    end = clock + _speech_ms(conversation.greeting, 62.0, dice)
+    _turn(trace, 0, "agent", conversation.greeting, clock, end)
+    context_chars = len(conversation.greeting)
+    latencies: list[int] = []
+    for number, exchange in enumerate(conversation.exchanges):
+        start = end + int(dice.lognormal(450.0, 0.35))
+        end = start + _speech_ms(exchange.customer, 60.0, dice)
+        _turn(trace, 2 * number + 1, "customer", exchange.customer, start, end)
+        context_chars += len(exchange.customer)
+        if exchange.reply is None:
+            continue
+        text = exchange.reply.text()
+        stall_ms = dice.between(2800, 4500) if len(latencies) + 1 == stalled else 0
+        start = _reply_pipeline(trace, 2 * number + 2, exchange.customer, end - start, exchange.reply, text,
+                                context_chars, end, stall_ms, dice, openinference)
+        latencies.append(start - end)
+        end = start + _speech_ms(text, 62.0, dice)
+        _turn(trace, 2 * number + 2, "agent", text, start, end)
+        context_chars += len(text) + sum(len(_json(tool.result)) for tool in exchange.reply.tools)
+    ended = end + dice.between(200, 800)
+    root = [_text("session.id", meta.call_id), _text("callboard.agent", meta.agent),
+            _text("callboard.prompt.version", meta.prompt_version)]
+    if meta.recorded:
+        root.append(_text("callboard.call.recording_url", f"recordings/{meta.call_id}.wav"))
+    trace.add("call", 2, meta.started_ms, ended, root)
+    trace.spans.insert(0, trace.spans.pop())
+    resource = {"attributes": [_text("service.name", meta.agent), _text("deployment.environment.name", "production")]}
+    resource_spans = {"resource": resource,
+                      "scopeSpans": [{"scope": {"name": "callboard-demo"}, "spans": trace.spans}]}
+    return EncodedCall(resource_spans, len(trace.spans), latencies, ended)
