@@ -147,8 +147,8 @@ def _customer_repeats(call: CallForJudging, settings: dict[str, Any]) -> list[Fi
 
 
 def _escalation_loop(call: CallForJudging, settings: dict[str, Any]) -> list[Finding]:
-    """The customer asked for a person and the agent's answers to those asks were not a handover,
-    again and again."""
+    """The customer asked for a person and the agent answered those asks without handing over,
+    again and again (a loop that ends in a late transfer is still a loop)."""
     asks = re.compile(settings["human_request"], re.IGNORECASE)
     hands_over = re.compile(settings["handover"], re.IGNORECASE)
     deflections: list[Turn] = []
@@ -158,7 +158,7 @@ def _escalation_loop(call: CallForJudging, settings: dict[str, Any]) -> list[Fin
             customer_asked = bool(asks.search(turn.text))
         elif customer_asked:
             if hands_over.search(turn.text):
-                return []
+                break
             deflections.append(turn)
     if len(deflections) < settings["escalation_min_deflections"]:
         return []

@@ -141,13 +141,18 @@ def test_customer_repeating_a_sentence():
             ("customer", "My name is Jane Smith, S M I T H."),
             ("agent", "Could you give me your name?"),
             ("customer", "My name is Jane Smith, S-M-I-T-H!"),
-            ("agent", "Yes please."),
-            ("customer", "Yes please."),
         ],
     )
     verdict = judge_with_rules(RULES, c)
     assert verdict.labels == ["customer_repeated"]
     assert [e["turn_index"] for e in verdict.evidence] == [1, 3]
+
+
+def test_one_word_answers_may_repeat_but_short_sentences_may_not():
+    yes = [("agent", "Hi."), ("customer", "Yes."), ("agent", "Is that for Friday?"), ("customer", "Yes!")]
+    assert judge_with_rules(RULES, call("c7b", yes)).labels == []
+    name = [("agent", "Name?"), ("customer", "Maria Lopez."), ("agent", "Sorry?"), ("customer", "Maria Lopez.")]
+    assert judge_with_rules(RULES, call("c7c", name)).labels == ["customer_repeated"]
 
 
 def test_escalation_loop_needs_three_deflected_asks():
@@ -162,8 +167,11 @@ def test_escalation_loop_needs_three_deflected_asks():
     ]
     assert judge_with_rules(RULES, call("c8", asks)).labels == ["escalation_loop"]
     assert judge_with_rules(RULES, call("c9", asks[:5])).labels == []
-    handed_over = [*asks[:6], ("agent", "Of course, transferring you now.")]
+    handed_over = [*asks[:6], ("agent", "Of course, let me transfer you to the front desk now.")]
     assert judge_with_rules(RULES, call("c10", handed_over)).labels == []
+    late_transfer = [*asks, ("customer", "A human, now."), ("agent", "Of course. Transferring you now.")]
+    verdict = judge_with_rules(RULES, call("c10b", late_transfer))
+    assert verdict.labels == ["escalation_loop"] and [e["turn_index"] for e in verdict.evidence] == [2, 4, 6]
 
 
 def test_goal_not_met_comes_from_the_crm():
