@@ -107,7 +107,7 @@ def _tool_span(trace: _Trace, turn: int, start: int, tool: ToolCall, dice: Dice)
     attributes = [_text("gen_ai.operation.name", "execute_tool"), _text("gen_ai.tool.name", tool.name),
                   _text("gen_ai.tool.call.arguments", _json(tool.arguments)), _int("callboard.turn.index", turn)]
     if tool.error_type is None:
-        end = start + int(dice.lognormal(160.0, 0.5))
+        end = start + int(dice.lognormal(200.0, 0.7))
         attributes.append(_text("gen_ai.tool.call.result", _json(tool.result)))
         trace.add(f"execute_tool {tool.name}", 1, start, end, attributes)
         return end
@@ -127,13 +127,13 @@ def _reply_pipeline(trace: _Trace, turn: int, heard: str, heard_ms: int, reply: 
     finish_stop, finish_tool = FINISH[scenario.AGENT_BY_NAME[meta.agent].provider]
     prompt_tokens = scenario.AGENT_BY_NAME[meta.agent].system_tokens + context_chars // 4
     audio_s = round(heard_ms / 1000, 2)
-    clock = start + int(dice.lognormal(210.0, 0.3))
+    clock = start + int(dice.lognormal(210.0, 0.4))
     trace.add("stt", 3, start, clock, [_text("gen_ai.provider.name", STT[0]), _text("gen_ai.request.model", STT[1]),
                                        {"key": "callboard.audio.seconds", "value": {"doubleValue": audio_s}},
                                        _text("output.value", heard), _int("callboard.turn.index", turn)])
     for tool in reply.tools:
         call = _json({"tool": tool.name, "arguments": tool.arguments})
-        duration = dice.lognormal(median * 0.55, sigma) * meta.llm_slowdown
+        duration = dice.lognormal(median * 0.7, sigma) * meta.llm_slowdown
         clock = _llm_span(trace, turn, clock + dice.between(5, 20), duration,
                           (prompt_tokens, dice.between(18, 40)), finish_tool, (heard, call), openinference)
         clock = _tool_span(trace, turn, clock + dice.between(2, 10), tool, dice)
@@ -142,7 +142,7 @@ def _reply_pipeline(trace: _Trace, turn: int, heard: str, heard_ms: int, reply: 
     clock = _llm_span(trace, turn, clock + dice.between(5, 20), duration,
                       (prompt_tokens, len(text) // 4 + dice.between(2, 8)), finish_stop, (heard, text), openinference)
     tts_start = clock + dice.between(5, 20)
-    first_byte = tts_start + int(dice.lognormal(160.0, 0.3))
+    first_byte = tts_start + int(dice.lognormal(160.0, 0.45))
     trace.add("tts", 3, tts_start, first_byte + len(text) * 2,
               [_text("gen_ai.provider.name", TTS[0]), _text("gen_ai.request.model", TTS[1]),
                _int("callboard.tts.characters", len(text)), _int("callboard.turn.index", turn)])
