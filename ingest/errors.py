@@ -1,0 +1,6 @@
+"""The one exception for mistakes a user can fix."""
+
+
+class IngestError(Exception):
+    """A missing file, an unknown format or a bad mapping: the CLI prints the message as one line
+    and exits 2, with no traceback. Anything else is a bug and propagates."""

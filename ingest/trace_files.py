@@ -1,0 +1,81 @@
+"""Recognise a trace file's format and read it as chunks of OTLP/JSON lines.
+
+Three shapes reach the same JSON path: JSON lines (the Collector's file exporter writes one
+`ExportTraceServiceRequest` per line), one pretty-printed JSON document, and OTLP protobuf
+(converted to JSON first). Gzip is undone by its magic number whatever the file is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+
+from ingest.errors import IngestError
+from ingest.lines import LineChunk, open_binary, read_line_chunks
+from ingest.otlp_protobuf import protobuf_to_json_lines
+
+TRACE_SUFFIXES = (".jsonl", ".json", ".ndjson", ".pb", ".binpb", ".protobuf", ".gz")
+_PROTOBUF_SUFFIXES = (".pb", ".binpb", ".protobuf")
+_SNIFF_BYTES = 64 * 1024
+
+
+def detect_format(path: Path) -> str:
+    """'json_lines', 'json_document' or 'protobuf'; anything else is a user mistake."""
+    with open_binary(path) as stream:
+        head = stream.read(_SNIFF_BYTES)
+    stripped = head.lstrip()
+    name = path.name.removesuffix(".gz")
+    if name.endswith(_PROTOBUF_SUFFIXES):
+        return "protobuf"
+    if stripped.startswith(b"{"):
+        first_line = stripped.split(b"\n", 1)[0]
+        if b"\n" not in stripped and len(head) == _SNIFF_BYTES:
+            return "json_lines"  # a first line longer than the sniff: one export per line
+        try:
+            orjson.loads(first_line)
+        except orjson.JSONDecodeError:
+            return "json_document"
+        return "json_lines"
+    if not head:
+        raise IngestError(f"{path} is empty.")
+    if stripped[:1] in (b"[", b'"') or _is_text(head):
+        raise IngestError(f"{path} is not OTLP trace data (expected OTLP/JSON or OTLP protobuf).")
+    return "protobuf"
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def read_trace_chunks(path: Path, file_format: str) -> Iterator[LineChunk]:
+    """The file as chunks of (`line`, `doc`) rows, one OTLP/JSON export per row."""
+    if file_format == "json_lines":
+        with open_binary(path) as stream:
+            yield from read_line_chunks(stream)
+        return
+    with open_binary(path) as stream:
+        data = stream.read()
+    if file_format == "json_document":
+        # JSON strings cannot hold raw newlines, so joining the lines keeps the document intact.
+        one_line = data.replace(b"\r", b" ").replace(b"\n", b" ")
+        yield _single(one_line, len(data))
+        return
+    lines = protobuf_to_json_lines(data, str(path))
+    table = pa.table({"line": pa.array(range(1, len(lines) + 1), pa.int64()), "doc": pa.array(lines, pa.string())})
+    yield LineChunk(table, [], len(data))
+
+
+def _single(document: bytes, nbytes: int) -> LineChunk:
+    try:
+        text = document.decode("utf-8")
+    except UnicodeDecodeError:
+        return LineChunk(pa.table({"line": pa.array([], pa.int64()), "doc": pa.array([], pa.string())}),
+                         [(1, document)], nbytes)
+    return LineChunk(pa.table({"line": pa.array([1], pa.int64()), "doc": pa.array([text], pa.string())}), [], nbytes)
