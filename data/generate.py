@@ -22,7 +22,9 @@ and output is written in call order, one day at a time, so memory stays bounded 
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
+import itertools
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
@@ -57,18 +59,20 @@ def daily_volumes(calls: int, first_day: date, days: int, rng: np.random.Generat
 
 def _start_offsets_ms(count: int, dice: Dice) -> list[int]:
     """Milliseconds after midnight UTC for `count` calls, shaped by the hourly volume."""
-    cumulative = np.cumsum(scenario.HOURLY_VOLUME) / sum(scenario.HOURLY_VOLUME)
+    cumulative = list(itertools.accumulate(scenario.HOURLY_VOLUME))
     offsets = []
     for _ in range(count):
-        hour = scenario.FIRST_HOUR_UTC + int(np.searchsorted(cumulative, dice.uniform(), side="right"))
+        hour = scenario.FIRST_HOUR_UTC + bisect.bisect_right(cumulative, dice.uniform() * cumulative[-1])
         offsets.append(hour * 3_600_000 + int(dice.uniform() * 3_600_000))
     return offsets
 
 
+def _midnight_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
 @dataclass
 class PlannedCall:
-    call_id: str
-    trace_id: str
     day: date
     meta: CallMeta
     conversation: Conversation
@@ -76,7 +80,7 @@ class PlannedCall:
 
 def _day_calls(day: date, counts: np.ndarray, first_number: int, plan: Timeline, dice: Dice) -> Iterator[PlannedCall]:
     """One day's calls in start order, numbered on from `first_number`."""
-    midnight_ms = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+    midnight_ms = _midnight_ms(day)
     starts = sorted((offset, agent_index) for agent_index, count in enumerate(counts)
                     for offset in _start_offsets_ms(int(count), dice))
     for number, (offset, agent_index) in enumerate(starts, start=first_number):
@@ -86,7 +90,7 @@ def _day_calls(day: date, counts: np.ndarray, first_number: int, plan: Timeline,
         call_id, trace_id = f"call-{number:07d}", dice.hex(16)
         meta = CallMeta(call_id, trace_id, agent, version, plan.model(agent, started), midnight_ms + offset,
                         plan.llm_slowdown(day), dice.chance(scenario.RECORDING_RATE))
-        yield PlannedCall(call_id, trace_id, day, meta, converse(agent, version, day, dice))
+        yield PlannedCall(day, meta, converse(agent, version, day, dice))
 
 
 class TraceWriter:
@@ -140,7 +144,7 @@ def _batched(items: Iterable[PlannedCall], size: int) -> Iterator[list[PlannedCa
 
 def _ground_truth(call: PlannedCall, labels: set[str]) -> bytes:
     meta = call.meta
-    return orjson.dumps({"call_id": call.call_id, "agent": meta.agent, "day": call.day.isoformat(),
+    return orjson.dumps({"call_id": meta.call_id, "agent": meta.agent, "day": call.day.isoformat(),
                          "prompt_version": meta.prompt_version, "model": meta.model, "planted": sorted(labels),
                          "hallucination": call.conversation.hallucination}) + b"\n"
 
@@ -184,16 +188,16 @@ def generate(out_dir: Path, calls: int = 20_000, seed: int = 7, days: int = 90,
                     labels = set(call.conversation.labels)
                     if max(item.latencies_ms, default=0) > scenario.SLOW_TURN_MS:
                         labels.add("slow_turn")
-                    crm.writerow(outcomes.crm_row(call.call_id, call.meta.agent, call.conversation,
+                    crm.writerow(outcomes.crm_row(call.meta.call_id, call.meta.agent, call.conversation,
                                                   item.ended_ms, dice))
-                    answer = outcomes.survey_row(surveys + 1, call.trace_id, call.conversation, labels,
+                    answer = outcomes.survey_row(surveys + 1, call.meta.trace_id, call.conversation, labels,
                                                  item.ended_ms, dice)
                     if answer:
                         survey.writerow(answer)
                         surveys += 1
                     truth.write(_ground_truth(call, labels))
             first_number += int(volumes[day_number].sum())
-        first_ms = int(datetime.combine(plan.first_day, datetime.min.time(), UTC).timestamp() * 1000)
+        first_ms = _midnight_ms(plan.first_day)
         crm.writerows(outcomes.orphan_rows(calls + 1, first_ms, first_ms + days * 86_400_000,
                                            _day_stream(seed, days)))
     return {"calls": calls, "spans": traces.spans, "trace_files": traces.files,
