@@ -176,8 +176,10 @@ def clinic(dice: Dice, today: date, goal: bool) -> Story:
     service, doctor, address = dice.pick(CLINIC_SERVICES), dice.pick(DOCTORS), dice.pick(CLINICS)
     words = {"service": service, "a_service": _with_article(service), "doctor": doctor}
 
-    def availability() -> ToolCall:
-        day = _future_day(dice, today, (5, 6))
+    def availability(not_on: str = "") -> ToolCall:
+        day = not_on
+        while day == not_on:
+            day = _future_day(dice, today, (5, 6))
         return ToolCall("check_availability", {"service": service, "provider": doctor, "from": day},
                         {"provider": doctor, "location": address, "date": day, "slots": _times(dice, 2)})
 
@@ -190,7 +192,7 @@ def clinic(dice: Dice, today: date, goal: bool) -> Story:
     request = dice.pick(CLINIC_REQUESTS).format(pref=dice.pick(PREFERENCES), **words)
     exchanges = [Exchange(request, offer(tool))]
     if dice.chance(0.15 if goal else 0.85):  # callers who end up not booking look around more
-        tool = availability()
+        tool = availability(not_on=(tool.result or {})["date"])
         exchanges.append(Exchange("Do you have anything on a different day?", offer(tool)))
     if not goal:
         exchanges.append(Exchange("Hmm, none of those work for me. I'll call back another time.",
