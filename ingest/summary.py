@@ -48,5 +48,5 @@ def format_table(summary: RunSummary, shown_keys: int = 10) -> str:
         more = len(summary.unmatched_keys) - shown_keys
         lines.append(f"matching no call yet: {keys}" + (f" and {more:,} more" if more > 0 else ""))
     if summary.quarantined:
-        lines.append(f"see the refused records: python -m ingest quarantine {summary.run_id}")
+        lines.append(f"refused records: python -m ingest quarantine {summary.run_id}")
     return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""`python -m ingest ...`: a thin layer over the library; one call into it per command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.outcomes import ingest_outcomes
+from ingest.prompts import ingest_prompts
+from ingest.summary import format_table
+from ingest.traces import ingest_traces
+from warehouse.db import WarehouseBusy
+from warehouse.ingest_runs import quarantined, recent_runs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ingest", description="Load traces, outcomes and prompts "
+                                     "into the Callboard warehouse (CALLBOARD_DB, default data/callboard.duckdb).")
+    parser.add_argument("--db", type=Path, help="warehouse file (default: $CALLBOARD_DB or data/callboard.duckdb)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    traces = commands.add_parser("traces", help="OTLP/JSON (lines or one document) or OTLP protobuf files")
+    traces.add_argument("paths", nargs="+", help="files, folders or globs")
+    traces.add_argument("--redact", action="store_true", help="mask phones, e-mails and card numbers first")
+    outcomes = commands.add_parser("outcomes", help="a CRM or survey export (CSV or Parquet)")
+    outcomes.add_argument("path", type=Path)
+    outcomes.add_argument("--mapping", type=Path, required=True, help="TOML file: their columns to ours")
+    prompts = commands.add_parser("prompts", help="a folder of <agent>/<version>.md prompt files")
+    prompts.add_argument("path", type=Path)
+    runs = commands.add_parser("runs", help="the latest ingest runs")
+    runs.add_argument("--limit", type=int, default=20)
+    refused = commands.add_parser("quarantine", help="records a run refused, with the reasons")
+    refused.add_argument("run_id", nargs="?")
+    refused.add_argument("--limit", type=int, default=50)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "traces":
+            summary = ingest_traces(args.paths, db_path=args.db, redact=args.redact, progress=sys.stderr.isatty())
+        elif args.command == "outcomes":
+            summary = ingest_outcomes(args.path, args.mapping, db_path=args.db)
+        elif args.command == "prompts":
+            summary = ingest_prompts(args.path, db_path=args.db)
+        elif args.command == "runs":
+            print(recent_runs(args.limit, db_path=args.db))
+            return 0
+        else:
+            print(quarantined(args.run_id, args.limit, db_path=args.db))
+            return 0
+    except IngestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except WarehouseBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(format_table(summary))
+    return 0

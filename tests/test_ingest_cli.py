@@ -1,0 +1,39 @@
+"""`python -m ingest` through a real subprocess: exit codes, one-line errors, the summary table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CALLBOARD_DB": str(db)}
+    return subprocess.run([sys.executable, "-m", "ingest", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_traces_glob_prints_a_summary(warehouse_file: Path) -> None:
+    done = run(warehouse_file, "traces", str(FIXTURES / "traces" / "genai_*.jsonl"))
+    assert done.returncode == 0, done.stderr
+    table = dict(line.split(None, 1) for line in done.stdout.splitlines()[:7])
+    assert (table["kind"], table["read"], table["loaded"], table["quarantined"]) == ("traces", "12", "12", "0")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["traces", "missing.jsonl"], "error: No such file or folder: missing.jsonl"),
+    (["traces", "pyproject.toml"], "is not OTLP trace data"),
+    (["outcomes", str(FIXTURES / "outcomes" / "crm.csv"), "--mapping", "pyproject.toml"], "needs [source] name"),
+    (["prompts", "nowhere"], "error: No such prompts folder: nowhere"),
+])
+def test_user_mistakes_exit_2_with_one_line(warehouse_file: Path, args: list[str], message: str) -> None:
+    done = run(warehouse_file, *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
