@@ -54,6 +54,7 @@ _ADDRESS = re.compile(
     + "|".join(sorted((t.capitalize() for t in STREET_TYPES), key=len, reverse=True))
     + r")\b\.?"
 )
+_DIGIT = re.compile(r"\d")
 _SCALE = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000}
 
 
@@ -79,6 +80,8 @@ def _time_value(hour: int, minute: int, ampm: str | None) -> str:
 def facts_in_text(text: str) -> list[Fact]:
     """Every price, clock time, calendar date and street address written in `text`."""
     found: list[Fact] = []
+    if not _DIGIT.search(text):  # every fact kind has a digit; most turns have none
+        return found
     for m in _PRICE.finditer(text):
         whole, cents, scale = (m["a"], m["ac"], m["as"]) if m["a"] is not None else (m["b"], m["bc"], m["bs"])
         value = _price_value(whole, cents, scale)

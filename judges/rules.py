@@ -138,6 +138,9 @@ def _customer_repeats(call: CallForJudging, settings: dict[str, Any]) -> list[Fi
         if len(words) < min_words:
             continue
         for earlier, earlier_words in said:
+            shorter, longer = sorted((len(earlier_words), len(words)))
+            if 2 * shorter / (shorter + longer) < similarity:  # the ratio's upper bound: skip the work
+                continue
             if SequenceMatcher(None, earlier_words, words).ratio() >= similarity:
                 sentence = f"The customer repeated turn {earlier.turn_index} at turn {turn.turn_index}."
                 evidence = [_cite(t.turn_index, t.text) for t in (earlier, turn)]
