@@ -36,8 +36,11 @@ from warehouse.judgements import (
 
 CHARS_PER_TOKEN = 4  # a rough, conservative rule of thumb for English text and JSON
 ESTIMATED_OUTPUT_TOKENS = 250  # a judgement (score, labels, two sentences, a few quotes)
-WRITE_BATCH = 50
+# Results are written every WRITE_EVERY_S (or sooner once WRITE_BATCH_MAX wait): a slow LLM run lands
+# a few rows every couple of seconds, a fast rules run a few thousand, and either way the warehouse is
+# opened at most every couple of seconds, for milliseconds, so other processes barely wait.
 WRITE_EVERY_S = 2.0
+WRITE_BATCH_MAX = 2_000
 
 
 class RunError(Exception):
@@ -255,7 +258,7 @@ def run_plan(
                     summary.errors.append(f"{row.call_id}: {row.error}")
                 if progress is not None:
                     progress(summary)
-            if len(unwritten) >= WRITE_BATCH or time.monotonic() - last_write > WRITE_EVERY_S:
+            if len(unwritten) >= WRITE_BATCH_MAX or time.monotonic() - last_write >= WRITE_EVERY_S:
                 write()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from judges import __main__ as cli
+from judges import runner
 from judges.providers import make_ask
 from judges.runner import (
     ESTIMATED_OUTPUT_TOKENS,
@@ -264,3 +265,26 @@ def test_summary_and_latest_judgement_for_the_app(five_calls):
     only_failed = latest_judgement("call-bad", judge_name="claude")
     assert only_failed["status"] == "failed" and "InternalServerError" in only_failed["error"]
     assert latest_judgement("call-other-day") is None
+
+
+def test_results_are_written_in_small_transactions_and_an_interrupted_run_resumes(five_calls, monkeypatch):
+    opened = []
+
+    def counting_transaction(path=None):
+        opened.append(path)
+        return transaction(path)
+
+    monkeypatch.setattr(runner, "transaction", counting_transaction)
+    monkeypatch.setattr(runner, "WRITE_BATCH_MAX", 2)
+    monkeypatch.setattr(runner, "WRITE_EVERY_S", 3600)
+
+    def interrupt_after_three(summary):
+        if summary.judged == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(plan_run(RULES, PERIOD), None, concurrency=1, progress=interrupt_after_three)
+    assert len(opened) == 2  # two rows at the batch size, then the third on the way out
+    assert rows("SELECT count(*) FROM judgements")[0][0] == 3
+    rest = plan_run(RULES, PERIOD)
+    assert rest.skipped == 3 and [c.call_id for c in rest.calls] == ["call-3", "call-bad"]
