@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from data import demo
 from tests import synthetic
+
+DEMO_CALLS = 3_000
 
 
 @pytest.fixture
@@ -20,3 +23,20 @@ def synthetic_warehouse(warehouse_file: Path) -> Path:
     """A small random warehouse written straight into the tables."""
     synthetic.build(warehouse_file)
     return warehouse_file
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A small demo warehouse built once per test session by the real pipeline (generator, ingest,
+    rules judge), and the folder of generated files it was built from."""
+    folder = tmp_path_factory.mktemp("demo")
+    db, files = folder / "callboard.duckdb", folder / "files"
+    demo.build(db, calls=DEMO_CALLS, files_dir=files)
+    return db, files
+
+
+@pytest.fixture
+def demo_warehouse(demo_build: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The session's demo warehouse, selected through CALLBOARD_DB."""
+    monkeypatch.setenv("CALLBOARD_DB", str(demo_build[0]))
+    return demo_build[0]
