@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TextIO
 
-from judges.providers import KEY_NAMES, MissingKey, api_key, default_judge, make_ask
+from judges.providers import KEY_NAMES, Ask, MissingKey, api_key, default_judge, make_ask
 from judges.runner import Plan, RunError, RunSummary, Selection, estimate, plan_run, run_plan
 from judges.spec import JudgeSpec, JudgeSpecError, all_judges, load_judge
 from warehouse.db import WarehouseBusy
@@ -116,22 +116,28 @@ def _judge(name: str | None) -> JudgeSpec:
     return load_judge(name) if name else default_judge(all_judges())
 
 
+def _ask_for(spec: JudgeSpec) -> Ask | None:
+    """The provider of an LLM judge, or None for the rules judge; a missing key stops the run
+    before anything is read or sent."""
+    if spec.provider == "rules":
+        return None
+    key = api_key(spec.provider)
+    if key is None:
+        raise MissingKey(
+            f"The {spec.name} judge needs {KEY_NAMES[spec.provider]} in the environment or in "
+            ".streamlit/secrets.toml (or use --judge rules)."
+        )
+    return make_ask(spec, key)
+
+
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     spec = _judge(args.judge)
+    ask = None if args.dry_run else _ask_for(spec)
     plan = plan_run(spec, Selection(args.session, args.start, args.end), args.limit)
     _print_plan(plan, out)
     if args.dry_run:
         _dry_run(plan, out)
         return 0
-    ask = None
-    if spec.provider != "rules":
-        key = api_key(spec.provider)
-        if key is None:
-            raise MissingKey(
-                f"The {spec.name} judge needs {KEY_NAMES[spec.provider]} in the environment or in "
-                ".streamlit/secrets.toml (or use --judge rules)."
-            )
-        ask = make_ask(spec, key)
     summary = run_plan(
         plan, ask, concurrency=args.concurrency, max_dollars=args.max_dollars, progress=progress_bar(err)
     )

@@ -182,13 +182,13 @@ def test_cli_run_with_no_judge_named_uses_rules_when_no_key_is_set(five_calls):
             "There is no judge called 'nobody'",
         ),
         (["run", "--judge", "claude", "--start", "2026-11-02", "--end", "2026-11-02"], "needs ANTHROPIC_API_KEY"),
-        (["run", "--judge", "gpt", "--session", "missing"], "There is no review session 'missing'"),
+        (["run", "--judge", "rules", "--session", "missing"], "There is no review session 'missing'"),
     ],
 )
 def test_cli_user_mistakes_print_one_line_and_exit_2(five_calls, argv, message):
     out, err = io.StringIO(), io.StringIO()
     assert cli.main(argv, out, err) == 2
-    assert err.getvalue().startswith("error: ") and message in err.getvalue()
+    assert out.getvalue() == "" and err.getvalue().startswith("error: ") and message in err.getvalue()
     assert "Traceback" not in err.getvalue()
 
 
@@ -288,3 +288,22 @@ def test_results_are_written_in_small_transactions_and_an_interrupted_run_resume
     assert rows("SELECT count(*) FROM judgements")[0][0] == 3
     rest = plan_run(RULES, PERIOD)
     assert rest.skipped == 3 and [c.call_id for c in rest.calls] == ["call-3", "call-bad"]
+
+
+def test_cli_with_a_key_set_uses_that_provider_by_default(five_calls, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
+    seen = []
+
+    def server(request):
+        seen.append(request)
+        return ok_reply("anthropic")
+
+    mocked = httpx2.Client(transport=httpx2.MockTransport(server))
+    monkeypatch.setattr(cli, "make_ask", lambda spec, key: make_ask(spec, key, http_client=mocked))
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["run", "--start", str(DAY), "--end", str(DAY), "--max-dollars", "1"], out, err) == 0
+    assert f"judge claude (version {CLAUDE.version}): 5 judged, 0 failed" in out.getvalue()
+    sent_keys = {r.headers.get("x-api-key") or r.headers["authorization"].removeprefix("Bearer ") for r in seen}
+    assert len(seen) == 5 and sent_keys == {"sk-ant-test-key"}
+    assert "sk-ant-test-key" not in out.getvalue() + err.getvalue()
+    assert rows("SELECT DISTINCT provider, model FROM judgements") == [("anthropic", "claude-haiku-4-5")]
