@@ -87,12 +87,12 @@ def facts_in_text(text: str) -> list[Fact]:
         value = _price_value(whole, cents, scale)
         found.append(Fact("price", value, m.group().strip()))
     for m in _CLOCK.finditer(text):
-        if m["h"] is not None:
-            if m["h"] and int(m["h"]) > 12:
-                continue
+        if m["h"] is None:
+            value = _time_value(int(m["h24"]), int(m["m24"]), None)
+        elif int(m["h"]) <= 12:  # "15 pm" is no time
             value = _time_value(int(m["h"]), int(m["m"] or 0), m["ampm"])
         else:
-            value = _time_value(int(m["h24"]), int(m["m24"]), None)
+            continue
         found.append(Fact("time", value, m.group().strip()))
     for m in _ISO_DATE.finditer(text):
         found.append(Fact("date", f"{int(m['mo']):02d}-{int(m['d']):02d}", m.group()))

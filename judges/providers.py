@@ -91,14 +91,15 @@ def with_retries(ask: Ask, sleep: Callable[[float], None] = time.sleep) -> Ask:
     """`ask`, tried up to MAX_ATTEMPTS times while it fails in a retryable way."""
 
     def ask_with_retries(prompt: Prompt) -> Reply:
-        for attempt in range(MAX_ATTEMPTS):
+        attempt = 0
+        while True:
             try:
                 return ask(prompt)
             except Exception as error:
                 if attempt + 1 == MAX_ATTEMPTS or not is_retryable(error):
                     raise
                 sleep(retry_delay(error, attempt))
-        raise AssertionError("unreachable")
+                attempt += 1
 
     return ask_with_retries
 

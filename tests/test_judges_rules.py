@@ -32,6 +32,7 @@ def values(facts):
         ("It's at 7 Elm Rd", [("address", "7 elm road")]),
         ("I can help with that, one moment.", []),
         ("I have 2 kids and 3 dogs.", []),
+        ("Room 15 pm is not a time.", []),
     ],
 )
 def test_facts_in_speech(text, expected):
