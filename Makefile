@@ -1,6 +1,8 @@
 # Two commands: `make run` (dashboard on the demo warehouse) and `make test` (the whole suite).
 # Both install everything into .venv first; only Python 3.11, git and make are needed.
 
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -22,7 +24,7 @@ $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	  echo "python3-venv is missing; installing it with apt-get"; \
 	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | sed '/is ignored: it is neither/d'
 	@touch $@
 
 $(DEMO_DB):

@@ -67,7 +67,7 @@ def format_change(current: float | None, previous: float | None, unit: str) -> s
     if unit == "pct":
         return f"{(current - previous) * 100:+.1f} pts"
     if unit == "nps":
-        return f"{current - previous:+.0f} pts"
+        return f"{round(current - previous):+d} pts"
     if unit == "score":
         return f"{current - previous:+.2f}"
     if previous == 0:
