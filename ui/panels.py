@@ -55,7 +55,7 @@ def format_value(value: float | int | None, unit: str) -> str:
     if unit == "score":
         return f"{value:.2f} / 5"
     if unit == "nps":
-        return f"{value:+.0f}"
+        return f"{round(value):+d}" if round(value) else "0"
     return f"{value:,.0f}"
 
 
