@@ -118,12 +118,6 @@ def model_price(con: duckdb.DuckDBPyConnection, provider: str, model: str) -> tu
     return float(row[0]), float(row[1])
 
 
-def failure_mode_names(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The labels the taxonomy currently knows (merged modes excluded)."""
-    rows = con.execute("SELECT name FROM failure_modes WHERE merged_into IS NULL").fetchall()
-    return {row[0] for row in rows}
-
-
 def load_calls(con: duckdb.DuckDBPyConnection, call_ids: list[str]) -> list[CallForJudging]:
     """The transcript, tool calls and CRM outcome of each call, in the order of `call_ids`."""
     if not call_ids:
