@@ -41,6 +41,13 @@ def judge_version(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()[:12]
 
 
+def _rules_code() -> bytes:
+    """The rule-based judge's behaviour lives in code as well as in its file: an edit to either is a
+    new version, so calls are judged again by the changed rules."""
+    here = Path(__file__).resolve().parent
+    return b"".join((here / name).read_bytes() for name in ("rules.py", "facts.py"))
+
+
 def _require(data: dict[str, Any], key: str, path: Path) -> Any:
     if key not in data:
         raise JudgeSpecError(f"The judge file {path.name} has no `{key}`.")
@@ -74,7 +81,7 @@ def load_judge_file(path: Path) -> JudgeSpec:
     labels = tuple(_require(data, "labels", path))
     fields: dict[str, Any] = {
         "name": _require(data, "name", path),
-        "version": judge_version(content),
+        "version": judge_version(content + (_rules_code() if provider == "rules" else b"")),
         "provider": provider,
         "model": data.get("model"),
         "description": data.get("description", ""),

@@ -99,6 +99,12 @@ def test_a_new_judge_version_judges_again(five_calls, tmp_path):
     assert len(plan_run(newer, PERIOD).calls) == 5
 
 
+def test_the_rules_judge_version_covers_its_code_too():
+    from judges.spec import judge_version
+
+    assert RULES.version != judge_version((JUDGES_DIR / "rules.toml").read_bytes())
+
+
 def test_session_selects_its_sample_in_order(five_calls):
     with transaction() as con:
         con.execute(
