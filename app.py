@@ -10,6 +10,9 @@ PAGES = {
     "Metrics": [
         st.Page("pages/overview.py", title="Overview", icon="📊", default=True, url_path="overview"),
     ],
+    "Quality": [
+        st.Page("pages/judges.py", title="Judges", icon="⚖️", url_path="judges"),
+    ],
 }
 
 navigation = st.navigation(PAGES)

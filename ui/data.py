@@ -3,9 +3,10 @@ change back and forth) does not reopen the warehouse, and new ingests show up so
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
-from warehouse import queries
+from warehouse import judgements, queries
 from warehouse.filters import Filters
 
 TTL_S = 60
@@ -19,3 +20,13 @@ def filter_options() -> queries.FilterOptions:
 @st.cache_data(ttl=TTL_S, show_spinner="Computing the metrics…")
 def overview(filters: Filters) -> queries.Overview:
     return queries.overview(filters)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def judge_versions() -> pl.DataFrame:
+    return judgements.judge_runs_summary()
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def judge_runs() -> pl.DataFrame:
+    return judgements.judge_run_history()

@@ -1,0 +1,60 @@
+"""Judges: which judges exist, their versions, and what each version's runs judged and cost."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from judges.spec import all_judges
+from ui import data
+
+st.title("Judges")
+st.caption(
+    "A judge pre-scores calls before the weekly review, so the team starts from a suggestion and agrees "
+    "or disagrees. Each judge is a file in `judges/`; any edit to it makes a new version, judged and "
+    "measured separately. The rules judge works offline; the others call Anthropic or OpenAI."
+)
+
+st.subheader("Judges you can run")
+st.dataframe(
+    [{"Judge": j.name, "Version": j.version, "Runs on": j.provider, "Model": j.model or "—",
+      "What it checks": j.description} for j in all_judges()],
+    hide_index=True, width="stretch",
+)
+st.code("python -m judges run --judge rules --start 2026-10-26 --end 2026-11-22 --dry-run", language="bash")
+
+summary = data.judge_versions()
+st.subheader("Versions that have judged calls")
+if summary.is_empty():
+    st.info("No judge has run yet. Run one with the command above (drop `--dry-run` to judge).")
+    st.stop()
+st.dataframe(
+    summary,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "judge_name": "Judge", "judge_version": "Version", "provider": "Runs on", "model": "Model",
+        "runs": "Runs", "calls_judged": st.column_config.NumberColumn("Calls judged", format="localized"),
+        "failures": st.column_config.NumberColumn("Failed attempts", help="Replies that did not match the "
+                                                  "schema, or provider errors after retries."),
+        "hallucinations": "Hallucinations flagged",
+        "input_tokens": st.column_config.NumberColumn("Input tokens", format="localized"),
+        "output_tokens": st.column_config.NumberColumn("Output tokens", format="localized"),
+        "cost_usd": st.column_config.NumberColumn("Cost", format="$%.2f"),
+        "last_run": st.column_config.DatetimeColumn("Last run (UTC)", format="D MMM YYYY, HH:mm"),
+    },
+)
+
+st.subheader("Run history")
+st.dataframe(
+    data.judge_runs(),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "run_id": "Run", "judge_name": "Judge", "judge_version": "Version", "provider": "Runs on",
+        "model": "Model", "calls_judged": "Calls judged", "failures": "Failed attempts",
+        "hallucinations": "Hallucinations flagged", "input_tokens": "Input tokens",
+        "output_tokens": "Output tokens", "cost_usd": st.column_config.NumberColumn("Cost", format="$%.2f"),
+        "first_run": st.column_config.DatetimeColumn("Started (UTC)", format="D MMM YYYY, HH:mm"),
+        "last_run": st.column_config.DatetimeColumn("Last write (UTC)", format="D MMM YYYY, HH:mm"),
+    },
+)
