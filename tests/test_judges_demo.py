@@ -3,34 +3,20 @@ generator's ground truth (what it planted in each call)."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 
-from data.generate import generate
-from ingest.outcomes import ingest_outcomes
-from ingest.traces import ingest_traces
-from judges import __main__ as cli
+from tests.conftest import DEMO_CALLS
 from warehouse.db import connect
 
-CALLS = 3_000
 
-
-@pytest.fixture(scope="session")
-def judged_demo(tmp_path_factory) -> tuple[Path, dict[str, dict]]:
-    """A 3,000-call demo warehouse, judged once by `python -m judges run --judge rules`."""
-    folder = tmp_path_factory.mktemp("judges-demo")
-    files, db = folder / "files", folder / "callboard.duckdb"
-    generate(files, calls=CALLS, seed=7)
-    ingest_traces(sorted((files / "traces").glob("*.jsonl")), db_path=db)
-    ingest_outcomes(files / "outcomes" / "crm.csv", files / "outcomes" / "crm.toml", db_path=db)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CALLBOARD_DB", str(db))
-        out, err = io.StringIO(), io.StringIO()
-        assert cli.main(["run", "--judge", "rules", "--start", "2026-01-01", "--end", "2026-12-31"], out, err) == 0
-    assert f"{CALLS:,} judged, 0 failed" in out.getvalue(), out.getvalue() + err.getvalue()
+@pytest.fixture(scope="module")
+def judged_demo(demo_build: tuple[Path, Path]) -> tuple[Path, dict[str, dict]]:
+    """The session's demo warehouse (built by the real generator and ingest, then judged by the rules
+    judge exactly as `python -m judges run` does) and the generator's ground truth per call."""
+    db, files = demo_build
     truth = {}
     for line in (files / "ground_truth.jsonl").read_text().splitlines():
         record = json.loads(line)
@@ -51,7 +37,7 @@ def precision_recall(flagged: set[str], planted: set[str]) -> tuple[float, float
 def test_hallucinations_are_found_with_precision_and_recall_of_at_least_0_9(judged_demo):
     db, truth = judged_demo
     judged = stored(db, "SELECT call_id, hallucination, evidence FROM judgements WHERE status = 'ok'")
-    assert len(judged) == CALLS
+    assert len(judged) == DEMO_CALLS
     flagged = {call_id for call_id, hallucination, _ in judged if hallucination}
     planted = {call_id for call_id, record in truth.items() if record["hallucination"]}
     assert len(planted) > 80  # ~4% of 3,000: enough for the figures to mean something
