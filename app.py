@@ -13,6 +13,10 @@ PAGES = {
     "Quality": [
         st.Page("pages/judges.py", title="Judges", icon="⚖️", url_path="judges"),
     ],
+    "Review": [
+        st.Page("pages/review.py", title="Weekly review", icon="🎧", url_path="review"),
+        st.Page("pages/review_summary.py", title="Review summary", icon="📝", url_path="review-summary"),
+    ],
 }
 
 navigation = st.navigation(PAGES)

@@ -1,0 +1,49 @@
+"""Weekly review: draw a sample of calls, walk through them on a shared screen, score each one."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import review_data
+from ui.call_view import show_call
+from ui.presenter import advance, navigation_bar, position, presenter_style
+from ui.review_form import scoring_form
+from ui.reviewer import reviewer_picker
+from ui.session_picker import new_session_form, session_list
+from warehouse import reviews
+
+session_id = st.query_params.get("session")
+if not session_id:
+    st.title("Weekly review")
+    st.caption("Draw random production calls, go through them together, score them and decide what to fix.")
+    new_session_form(created_by=None)
+    session_list()
+    st.stop()
+
+session = reviews.get_session(session_id)
+if session is None:
+    st.error(f"There is no review session '{session_id}'. It may have been made on another warehouse.")
+    if st.button("Back to the sessions"):
+        del st.query_params["session"]
+        st.rerun()
+    st.stop()
+
+presenter_style()
+at = position(session)
+call_id = session.call_ids[at - 1]
+current = reviews.current_reviews(session.session_id)
+with st.container(key="presenter"):
+    navigation_bar(session, at, current["call_id"].n_unique(), call_id in set(current["call_id"]))
+    if not session.is_open:
+        st.info("This session is closed. You can still look at the calls; reopen it on the summary page to score.")
+    detail = review_data.call_detail(call_id)
+    if detail is None:
+        st.warning(f"Call {call_id} is no longer in the warehouse.")
+        st.stop()
+
+    def form() -> None:
+        reviewer = reviewer_picker()
+        if session.is_open:
+            scoring_form(session.session_id, call_id, reviewer, then=lambda: advance(session))
+
+    show_call(detail, key=f"review_{session.session_id}", aside=form)

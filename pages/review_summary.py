@@ -1,0 +1,26 @@
+"""Review summary: a session's figures, failure modes, judge agreement, follow-ups and decisions,
+with Markdown and CSV exports."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.summary_view import show_summary
+from warehouse import review_summary, reviews
+
+sessions = reviews.list_sessions()
+if sessions.is_empty():
+    st.title("Review summary")
+    st.info("No review session yet. Start one on the Weekly review page.")
+    st.stop()
+
+ids = sessions["session_id"].to_list()
+names = dict(zip(ids, sessions["name"].to_list(), strict=True))
+wanted = st.query_params.get("session")
+chosen = st.selectbox("Session", ids, index=ids.index(wanted) if wanted in names else 0, format_func=names.get)
+st.query_params["session"] = chosen
+summary = review_summary.session_summary(chosen)
+if summary is None:
+    st.error("That session is gone.")
+    st.stop()
+show_summary(summary)

@@ -1,0 +1,62 @@
+"""Adds what the review needs to a synthetic warehouse (tests/synthetic.py leaves it out): spans
+for the waterfall (some slow, some failed), a recording, and judge labels, rationale and evidence."""
+
+from __future__ import annotations
+
+import random
+import wave
+from pathlib import Path
+
+from warehouse.db import transaction
+
+HOSTILE = '<script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2"> **bold** $x$ :red[hi]'
+
+
+def silent_wav(path: Path, seconds: int = 60) -> Path:
+    """A real (silent) WAV file, so st.audio has something to serve."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(1)
+        out.setframerate(8000)
+        out.writeframes(b"\x80" * 8000 * seconds)
+    return path
+
+
+def enrich(path: Path, recording: Path | None = None, seed: int = 7) -> None:
+    """One span per turn (speech-to-text for the caller, LLM for the agent), a tool span on agent
+    turns, every third tool slow and every fifth failed; failed judgements get labels and evidence."""
+    rng = random.Random(seed)
+    with transaction(path) as con:
+        turns = con.execute(
+            "SELECT call_id, turn_index, speaker, started_at, ended_at, day FROM turns ORDER BY call_id, turn_index"
+        ).fetchall()
+        spans = []
+        for n, (call_id, index, speaker, started, ended, day) in enumerate(turns):
+            kind, name = ("stt", "speech_to_text") if speaker == "customer" else ("llm", "chat gpt-4.1-mini")
+            spans.append((call_id, f"{n:016x}", kind, name, None, index, started, ended, day, False, None,
+                           round(rng.uniform(0.0005, 0.01), 5)))
+            if speaker == "agent" and index:
+                slow, failed = n % 3 == 0, n % 5 == 0
+                tool_end = started + (ended - started) / 2 if not slow else started + (ended - started) * 3
+                spans.append((call_id, f"t{n:015x}", "tool", "check_availability", "check_availability", index,
+                              started, tool_end, day, failed, "timeout" if failed else None, None))
+        con.executemany(
+            """INSERT INTO spans (trace_id, span_id, call_id, kind, name, tool_name, turn_index, started_at, ended_at,
+                                  day, is_error, error_type, cost_usd, duration_ms)
+               VALUES ('t', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)""",
+            [(s[1], s[0], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11]) for s in spans],
+        )
+        con.execute(
+            """UPDATE judgements SET labels = ['slow_turn'], rationale = 'The agent paused for too long.',
+                   evidence = '[{"turn_index": 1, "quote": "the caller waited"}]'::JSON
+               WHERE status = 'ok' AND NOT passed"""
+        )
+        con.execute("UPDATE judgements SET labels = [] WHERE status = 'ok' AND passed")
+        if recording is not None:
+            con.execute("UPDATE calls SET recording_url = ?", [str(recording)])
+
+
+def make_hostile(path: Path) -> None:
+    """Every caller's first words try to run a script and inject markup."""
+    with transaction(path) as con:
+        con.execute("UPDATE turns SET text = ? WHERE turn_index = 1", [HOSTILE])

@@ -1,0 +1,146 @@
+"""One call, as the weekly review and the failure-mode explorer show it: what happened (transcript,
+recording), how it ran (span waterfall, latency, cost), how it ended (the business outcome) and
+what the judge thought (score, failure modes, rationale, evidence marked in the transcript).
+
+Every piece of customer or model text goes through `escape_markdown`; nothing here uses
+`unsafe_allow_html`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import streamlit as st
+
+from ui.panels import format_value
+from ui.text import code_span, escape_markdown
+from ui.waterfall import waterfall
+from warehouse.calls import CallDetail
+
+SPEAKERS = {"agent": ":blue[**Agent**]", "customer": ":orange[**Caller**]"}
+
+
+def clock(ms: float | None) -> str:
+    """Milliseconds since the call started as m:ss, the way people read a recording."""
+    if ms is None:
+        return "—"
+    seconds = max(0, int(ms // 1000))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _yes_no(value: bool | None, yes: str, no: str) -> str:
+    return "—" if value is None else (yes if value else no)
+
+
+def show_header(detail: CallDetail) -> None:
+    """Who answered, when, how long and at what cost, and how the call ended."""
+    c, o = detail.call, detail.outcome or {}
+    st.markdown(
+        f"**{escape_markdown(c['agent'] or 'unknown agent')}** · prompt {escape_markdown(c['prompt_version'] or '—')}"
+        f" · {escape_markdown(c['model'] or '—')} · {c['started_at']:%a %d %b %Y, %H:%M} UTC"
+        f" · call {escape_markdown(c['call_id'])}"
+    )
+    figures = {
+        "Duration": clock(c["duration_ms"]),
+        "Cost": format_value(c["cost_usd"], "usd"),
+        "Reply time (typical)": format_value(c["reply_p50_ms"], "ms"),
+        "Slowest reply": format_value(c["reply_max_ms"], "ms"),
+        "Failed steps": format_value(c["error_count"], "count"),
+        "Booked": _yes_no(o.get("booked"), "✓ Yes", "✗ No"),
+        "Resolved": _yes_no(o.get("resolved"), "✓ Yes", "✗ No"),
+        "NPS answer": "—" if o.get("nps") is None else f"{o['nps']} / 10",
+    }
+    for column, (label, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
+        column.metric(label, value)
+
+
+def show_judgement(detail: CallDetail) -> None:
+    """The judge's pre-annotation, or why there is none."""
+    j = detail.judgement
+    if j is None:
+        st.caption("No judge has looked at this call yet.")
+        return
+    if j["status"] != "ok":
+        st.warning(f"The judge could not score this call: {escape_markdown(j['error'] or 'unknown error')}")
+        return
+    verdict = _yes_no(j["passed"], ":green[**pass**]", ":red[**fail**]")
+    labels = " ".join(code_span(label) for label in j["labels"]) or "no failure modes"
+    with st.container(border=True, key="judge_box"):
+        st.markdown(f"**Judge** ({escape_markdown(j['judge_name'])}): **{j['score']} / 5**, {verdict} · {labels}")
+        if j.get("hallucination"):
+            st.markdown(":red[**Hallucination flagged**]")
+        if j.get("rationale"):
+            st.markdown(escape_markdown(j["rationale"]))
+        if j["evidence"]:
+            st.caption("Evidence is marked 🚩 in the transcript.")
+
+
+def _evidence_by_turn(detail: CallDetail) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    evidence = (detail.judgement or {}).get("evidence") or []
+    for item in evidence:
+        if isinstance(item, dict) and isinstance(item.get("turn_index"), int):
+            found.setdefault(item["turn_index"], []).append(str(item.get("quote") or ""))
+    return found
+
+
+def show_transcript(detail: CallDetail) -> None:
+    """Each turn with its speaker and time; turns the judge cited are boxed with the quote."""
+    if detail.turns.is_empty():
+        st.caption("This call has no transcript.")
+        return
+    evidence = _evidence_by_turn(detail)
+    with st.container(key="transcript"):
+        for turn in detail.turns.iter_rows(named=True):
+            speaker = SPEAKERS.get(turn["speaker"], escape_markdown(turn["speaker"]))
+            wait = turn["response_latency_ms"]
+            waited = f" · :red[after {format_value(wait, 'ms')} of silence]" if wait and wait > 3000 else ""
+            line = f"`{clock(turn['offset_ms'])}` {speaker}{waited}  \n{escape_markdown(turn['text'])}"
+            quotes = evidence.get(turn["turn_index"])
+            if quotes is None:
+                st.markdown(line)
+                continue
+            with st.container(border=True):
+                st.markdown(line)
+                for quote in quotes:
+                    st.markdown(f"🚩 **Judge's evidence:** “{escape_markdown(quote)}”")
+
+
+def show_recording(detail: CallDetail, key: str) -> None:
+    """An audio player that starts at the turn the reviewer picks."""
+    recording = detail.recording
+    if not recording:
+        return
+    is_url = recording.startswith(("http://", "https://"))
+    if not is_url and not Path(recording).is_file():
+        st.caption(f"The recording is listed at {escape_markdown(recording)} but that file is not there.")
+        return
+    turns = {f"{clock(t['offset_ms'])} · {t['speaker']} · turn {t['turn_index']}": t["offset_ms"]
+             for t in detail.turns.iter_rows(named=True)}  # fmt: skip
+    choice = st.selectbox("Play from", ["Start of the call", *turns], key=f"{key}_play_from")
+    start_s = int(turns.get(choice, 0) // 1000)
+    st.audio(recording, start_time=start_s)
+
+
+def show_waterfall(detail: CallDetail) -> None:
+    if detail.spans.is_empty():
+        st.caption("No spans were recorded for this call, so there is no step-by-step timing.")
+        return
+    slow, failed = int(detail.spans["is_slow"].sum()), int(detail.spans["is_error"].sum())
+    st.markdown(f"**Steps** · {detail.spans.height} spans, {slow} slow, {failed} failed")
+    st.altair_chart(waterfall(detail.spans), theme=None, width="stretch")
+
+
+def show_call(detail: CallDetail, key: str, aside: Callable[[], None] | None = None) -> None:
+    """The whole call view. `aside` draws beside the transcript (the review's scoring form);
+    `key` keeps this view's widgets apart from another call's."""
+    show_header(detail)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        show_recording(detail, key)
+        show_transcript(detail)
+    with right:
+        show_judgement(detail)
+        if aside is not None:
+            aside()
+    show_waterfall(detail)

@@ -1,0 +1,65 @@
+"""The presenter view's look and its call-to-call navigation, for a review on a shared screen:
+large type, high contrast, nothing that does not help the room decide.
+
+Next and previous are buttons with keyboard shortcuts (→ and ←, Streamlit's own `shortcut`), so
+the presenter can walk through the calls without the mouse; the position is in the URL."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from warehouse.reviews import ReviewSession
+
+_STYLE = """<style>
+.st-key-presenter [data-testid="stMarkdownContainer"] p { font-size: 1.3rem; line-height: 1.45; color: #111; }
+.st-key-transcript [data-testid="stMarkdownContainer"] p { font-size: 1.55rem; line-height: 1.5; }
+.st-key-transcript code, .st-key-presenter code { font-size: 1.1rem; }
+.st-key-presenter [data-testid="stMetricValue"], .st-key-presenter [data-testid="stMetricValue"] * {
+  font-size: 2.1rem; color: #111; }
+.st-key-presenter [data-testid="stMetricLabel"] p { font-size: 1.05rem; color: #333; }
+.st-key-presenter label p, .st-key-presenter button p { font-size: 1.2rem; }
+.st-key-review_nav h1 { font-size: 2.4rem; padding: 0; }
+</style>"""
+
+
+def presenter_style() -> None:
+    """Large type for the review's own elements only; other pages keep the normal size."""
+    st.html(_STYLE)
+
+
+def position(session: ReviewSession) -> int:
+    """The call shown, 1-based, from the URL; out-of-range or garbled values land on a real call."""
+    try:
+        wanted = int(st.query_params.get("call", "1"))
+    except ValueError:
+        wanted = 1
+    return min(max(wanted, 1), len(session.call_ids))
+
+
+def _go(to: int) -> None:
+    st.query_params["call"] = str(to)
+
+
+def _jump(total: int) -> None:
+    _go(min(max(int(st.session_state["rv_jump"]), 1), total))
+
+
+def navigation_bar(session: ReviewSession, at: int, scored: int, this_scored: bool) -> None:
+    """"Call 17 of 50 · 12 / 50 scored", previous / next (← →) and jump to N."""
+    total = len(session.call_ids)
+    with st.container(key="review_nav"):
+        title, back, ahead, jump = st.columns([6, 1.3, 1.3, 1.2], vertical_alignment="bottom")
+        mark = " ✓" if this_scored else ""
+        title.title(f"Call {at} of {total}{mark}")
+        title.markdown(f"**{scored} / {total} scored** · {session.name}")
+        back.button("← Previous", key="rv_prev", shortcut="Left", disabled=at <= 1, on_click=_go, args=(at - 1,),
+                    width="stretch")
+        ahead.button("Next →", key="rv_next", shortcut="Right", disabled=at >= total, on_click=_go, args=(at + 1,),
+                     width="stretch")
+        st.session_state["rv_jump"] = at
+        jump.number_input("Jump to", 1, total, key="rv_jump", on_change=_jump, args=(total,))
+
+
+def advance(session: ReviewSession) -> None:
+    """Move to the next call (after "Save and next"), staying on the last one at the end."""
+    _go(min(position(session) + 1, len(session.call_ids)))

@@ -1,0 +1,151 @@
+"""The scoring form of the weekly review: score, pass/fail, failure-mode tags (a new one can be
+added on the spot), notes and "make this a test case".
+
+Every change is written to a draft at once (ui/drafts.py), so nothing typed is lost on a rerun, a
+page switch or a reload; "Save" turns the draft into a review row with the reviewer and the time.
+Reopening a call shows the draft if there is one, else the saved review (this reviewer's, else
+the newest anyone saved)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+import streamlit as st
+
+from ui import drafts, review_data
+from ui.text import escape_markdown
+from warehouse import reviews
+
+VERDICTS = ("Pass", "Fail")
+FIELDS = ("score", "verdict", "labels", "notes", "test_case")
+EMPTY = {"score": None, "verdict": None, "labels": [], "notes": "", "test_case": False}
+MESSAGE = "rv_message"
+
+
+def _key(field: str, session_id: str, call_id: str) -> str:
+    return f"rv_{field}_{session_id}_{call_id}"
+
+
+def _from_review(row: dict) -> dict:
+    return {
+        "score": row["score"],
+        "verdict": None if row["passed"] is None else VERDICTS[0] if row["passed"] else VERDICTS[1],
+        "labels": list(row["labels"] or []),
+        "notes": row["notes"] or "",
+        "test_case": bool(row["test_case"]),
+    }
+
+
+def _initial(session_id: str, call_id: str, saved: pl.DataFrame) -> dict:
+    """The draft if there is one, else the newest of `saved` (this reviewer's saves, or when they
+    have none, everyone's), else an empty form."""
+    draft = drafts.load(session_id, call_id)
+    if draft is not None:
+        return {**EMPTY, **draft}
+    return _from_review(saved.row(0, named=True)) if saved.height else dict(EMPTY)
+
+
+def _values(session_id: str, call_id: str) -> dict:
+    return {field: st.session_state.get(_key(field, session_id, call_id), EMPTY[field]) for field in FIELDS}
+
+
+def _keep_draft(session_id: str, call_id: str) -> None:
+    drafts.save(session_id, call_id, _values(session_id, call_id))
+
+
+def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[], None] | None) -> None:
+    v = _values(session_id, call_id)
+    review = reviews.Review(
+        session_id=session_id, call_id=call_id, reviewer=reviewer, score=v["score"],
+        passed=None if v["verdict"] is None else v["verdict"] == VERDICTS[0],
+        labels=tuple(v["labels"]), notes=v["notes"].strip(), test_case=v["test_case"],
+    )  # fmt: skip
+    try:
+        reviews.save_review(review)
+    except reviews.ReviewRefused as refused:
+        st.session_state[MESSAGE] = ("error", str(refused))
+        return
+    drafts.discard(session_id, call_id)
+    who = escape_markdown(reviewer)
+    st.session_state[MESSAGE] = ("success", f"Saved: {v['score']} / 5, {v['verdict'].lower()}, by {who} "
+                                            f"at {review.created_at:%H:%M} UTC.")
+    if then is not None:
+        then()
+
+
+def _add_mode(session_id: str, call_id: str) -> None:
+    name, description, owner = (st.session_state.get(f"rv_new_{f}") for f in ("name", "description", "owner"))
+    try:
+        added = review_data.add_failure_mode(name or "", description or "", owner or "")
+    except reviews.ReviewRefused as refused:
+        st.session_state[MESSAGE] = ("error", str(refused))
+        return
+    labels = _key("labels", session_id, call_id)
+    st.session_state[labels] = [*st.session_state.get(labels, []), added]
+    for field in ("name", "description"):
+        st.session_state[f"rv_new_{field}"] = ""
+    _keep_draft(session_id, call_id)
+    st.session_state[MESSAGE] = ("success", f"Added the failure mode '{added}' and tagged this call with it.")
+
+
+def _new_mode_popover(session_id: str, call_id: str) -> None:
+    with st.popover("+ New failure mode"):
+        st.text_input("Name", key="rv_new_name", placeholder="e.g. wrong_clinic")
+        st.text_area("What it means", key="rv_new_description", height=80,
+                     placeholder="One sentence, so everyone tags it the same way.")
+        st.radio("Who owns it", reviews.OWNERS, key="rv_new_owner", horizontal=True,
+                 format_func=lambda o: {"pm": "Product", "engineering": "Engineering"}[o])
+        st.button("Add and tag", key="rv_new_add", on_click=_add_mode, args=(session_id, call_id))
+
+
+def _history(history: pl.DataFrame, session_id: str, reviewer: str | None) -> None:
+    """Other reviewers' current scores, and every earlier save (edits are never overwritten)."""
+    here = history.filter(pl.col("session_id") == session_id)
+    if here.is_empty():
+        return
+    others = here.filter(pl.col("reviewer") != (reviewer or "")).unique("reviewer", keep="first", maintain_order=True)
+    for row in others.iter_rows(named=True):
+        verdict = "pass" if row["passed"] else "fail"
+        st.caption(f"{escape_markdown(row['reviewer'])} scored it {row['score']} / 5, {verdict} "
+                   f"({row['created_at']:%d %b %H:%M})")
+    with st.expander(f"History: {here.height} save{'s' if here.height != 1 else ''}"):
+        shown = here.select("created_at", "reviewer", "score", "passed", pl.col("labels").list.join(", "), "notes")
+        st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Callable[[], None] | None = None) -> None:
+    """Draw the form for one call of a session; `then` runs after a successful "Save and next"."""
+    history = reviews.call_history(call_id)
+    here = history.filter(pl.col("session_id") == session_id)
+    mine = here.filter(pl.col("reviewer") == (reviewer or ""))
+    if _key("score", session_id, call_id) not in st.session_state:
+        for field, value in _initial(session_id, call_id, mine if mine.height else here).items():
+            st.session_state[_key(field, session_id, call_id)] = value
+    keep = {"on_change": _keep_draft, "args": (session_id, call_id)}
+    modes = review_data.failure_modes()
+    known = modes["name"].to_list()
+    labels_key = _key("labels", session_id, call_id)
+    st.session_state[labels_key] = [label for label in st.session_state[labels_key] if label in known]
+    with st.container(key="scoring"):
+        st.segmented_control("Score (1 = bad, 5 = great)", [1, 2, 3, 4, 5], key=_key("score", session_id, call_id),
+                             **keep)
+        st.segmented_control("Verdict", VERDICTS, key=_key("verdict", session_id, call_id), **keep)
+        descriptions = dict(zip(known, modes["description"].to_list(), strict=True))
+        st.multiselect("Failure modes", known, key=labels_key, placeholder="None", help="; ".join(
+            f"{name}: {text}" for name, text in descriptions.items()), **keep)
+        _new_mode_popover(session_id, call_id)
+        st.text_area("Notes", key=_key("notes", session_id, call_id), height=100,
+                     placeholder="What went wrong or right, what to fix", **keep)
+        st.checkbox("Make this a test case", key=_key("test_case", session_id, call_id), **keep)
+        save, save_next = st.columns(2)
+        save.button("Save", key="rv_save", type="primary", width="stretch",
+                    on_click=_save, args=(session_id, call_id, reviewer, None))
+        save_next.button("Save and next →", key="rv_save_next", width="stretch",
+                         on_click=_save, args=(session_id, call_id, reviewer, then))
+    if message := st.session_state.pop(MESSAGE, None):
+        kind, text = message
+        (st.error if kind == "error" else st.success)(text)
+    elif drafts.load(session_id, call_id) is not None:
+        st.caption("✎ Unsaved changes (kept as a draft until you save).")
+    _history(history, session_id, reviewer)

@@ -1,0 +1,146 @@
+"""A review session's summary as the room sees it at the end of the meeting: how many calls were
+scored and passed (with the uncertainty), which failure modes came up, how far the judge agreed,
+which calls become test cases, and what was decided; plus the Markdown and CSV exports."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from ui import drafts
+from ui.charts import PALETTE
+from ui.text import escape_markdown
+from warehouse import review_summary, reviews
+from warehouse.review_summary import SessionSummary
+from warehouse.sampling import STRATEGIES
+
+DECISIONS = "__decisions__"  # the drafts key of a session's decisions box
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def show_figures(summary: SessionSummary) -> None:
+    total = len(summary.session.call_ids)
+    interval = summary.pass_interval
+    scored, rate, weighted, follow_up = st.columns(4)
+    scored.metric("Calls scored", f"{summary.scored} / {total}")
+    rate.metric("Pass rate", _pct(summary.pass_rate), help="Passed ÷ calls given a pass or fail. The range is a 95% "
+                "Wilson interval: with few calls it is wide, and that is the honest answer.")  # fmt: skip
+    rate.caption(f"95% range {interval[0]:.0%} – {interval[1]:.0%} ({summary.passed} of {summary.decided})"
+                 if interval else "No pass/fail yet")
+    weighted.metric("Pass rate, all calls", _pct(summary.weighted_pass_rate),
+                    help="Each call counted by its sampling weight, so an oversampled draw still estimates the "
+                    "rate over every call in the period.")  # fmt: skip
+    follow_up.metric("Test cases", summary.test_cases.height)
+
+
+def _mode_chart(modes: pl.DataFrame) -> alt.Chart:
+    return (
+        alt.Chart(modes, height=32 * modes.height + 10)
+        .mark_bar(color=PALETTE[5])
+        .encode(
+            x=alt.X("calls:Q", title="Calls", axis=alt.Axis(tickMinStep=1, labelFontSize=15, titleFontSize=15)),
+            y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelFontSize=16, labelLimit=300)),
+            tooltip=["label", "calls"],
+        )
+    )
+
+
+def show_failure_modes(summary: SessionSummary) -> None:
+    st.subheader("Failure modes")
+    if summary.failure_modes.is_empty():
+        st.caption("No failure mode tagged yet.")
+        return
+    st.altair_chart(_mode_chart(summary.failure_modes), theme=None, width="stretch")
+
+
+def show_agreement(summary: SessionSummary) -> None:
+    st.subheader("Agreement with the judge")
+    if summary.agreement.is_empty():
+        st.caption("None of the scored calls has a judgement yet.")
+        return
+    st.caption("Share of calls on which the reviewers and the judge agree that a label applies or does not. "
+               "For pass / fail, “said yes” counts fails.")
+    st.dataframe(
+        summary.agreement.select("label", "agreement", "agreed", "calls", "human_yes", "judge_yes"),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "label": "Label",
+            "agreement": st.column_config.ProgressColumn("Agreement", format="percent", min_value=0, max_value=1),
+            "agreed": "Agreed", "calls": "Calls compared", "human_yes": "Reviewers said yes",
+            "judge_yes": "Judge said yes",
+        },
+    )  # fmt: skip
+
+
+def show_test_cases(summary: SessionSummary) -> None:
+    st.subheader("Make these test cases")
+    if summary.test_cases.is_empty():
+        st.caption("No call flagged yet.")
+        return
+    for row in summary.test_cases.iter_rows(named=True):
+        st.page_link("pages/review.py", label=f"Call {row['position']} · {row['call_id']}", icon="🧪",
+                     query_params={"session": summary.session.session_id, "call": str(row["position"])})
+        st.markdown(f"{escape_markdown(row['reviewer'])}: {escape_markdown(row['notes']) or '(no notes)'}")
+
+
+def _save_decisions(session_id: str) -> None:
+    text = st.session_state[f"decisions_{session_id}"]
+    reviews.save_decisions(session_id, text)
+    drafts.discard(session_id, DECISIONS)
+    st.session_state["summary_message"] = "Decisions saved."
+
+
+def _keep_decisions_draft(session_id: str) -> None:
+    drafts.save(session_id, DECISIONS, {"text": st.session_state[f"decisions_{session_id}"]})
+
+
+def show_decisions(summary: SessionSummary) -> None:
+    session = summary.session
+    key = f"decisions_{session.session_id}"
+    if key not in st.session_state:
+        draft = drafts.load(session.session_id, DECISIONS)
+        st.session_state[key] = draft["text"] if draft else session.decisions or ""
+    st.subheader("Decisions")
+    st.text_area("What we decided to fix, and who does it", key=key, height=160,
+                 on_change=_keep_decisions_draft, args=(session.session_id,))
+    st.button("Save decisions", type="primary", on_click=_save_decisions, args=(session.session_id,))
+    if message := st.session_state.pop("summary_message", None):
+        st.success(message)
+
+
+def _toggle(session: reviews.ReviewSession) -> None:
+    (reviews.close_session if session.is_open else reviews.reopen_session)(session.session_id)
+
+
+def show_actions(summary: SessionSummary) -> None:
+    session = summary.session
+    slug = "".join(ch if ch.isalnum() else "-" for ch in session.name.lower()).strip("-") or "review"
+    markdown, csv, toggle = st.columns(3)
+    markdown.download_button("Download summary (Markdown)", review_summary.to_markdown(summary),
+                             file_name=f"{slug}.md", mime="text/markdown", width="stretch")
+    csv.download_button("Download calls (CSV)", review_summary.to_csv(summary), file_name=f"{slug}.csv",
+                        mime="text/csv", width="stretch")
+    toggle.button("Close the session" if session.is_open else "Reopen the session", on_click=_toggle,
+                  args=(session,), width="stretch")
+
+
+def show_summary(summary: SessionSummary) -> None:
+    s = summary.session
+    st.title(f"Summary: {s.name}")
+    st.caption(f"{s.start:%d %b} – {s.end:%d %b %Y} · {review_summary.describe_filters(s)} · "
+               f"{len(s.call_ids)} calls drawn {STRATEGIES[s.strategy].lower()}, seed {s.seed} · "
+               f"{'open' if s.is_open else 'closed'}")
+    show_figures(summary)
+    modes, agreement = st.columns(2, gap="large")
+    with modes:
+        show_failure_modes(summary)
+    with agreement:
+        show_agreement(summary)
+    show_test_cases(summary)
+    show_decisions(summary)
+    show_actions(summary)

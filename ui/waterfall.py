@@ -1,0 +1,60 @@
+"""A call's spans as a waterfall: one bar per step (speech-to-text, LLM, tool, text-to-speech) on
+the call's clock, with slow and failed steps marked so they can be spotted from across a room."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from ui.charts import PALETTE
+from warehouse.calls import SLOW_SPAN_MS
+
+KIND_COLOURS = {"call": "#999999", "turn": PALETTE[4], "stt": PALETTE[1], "llm": PALETTE[0], "tool": PALETTE[2],
+                "tts": PALETTE[3], "other": "#777777"}  # fmt: skip
+KIND_NAMES = {"call": "Call", "turn": "Turn", "stt": "Speech to text", "llm": "Language model", "tool": "Tool",
+              "tts": "Text to speech", "other": "Other"}  # fmt: skip
+FLAG_COLOUR = PALETTE[5]  # vermilion: reads as "problem" to colour-blind viewers too
+ROW_PX = 26
+
+
+def _rows(spans: pl.DataFrame) -> pl.DataFrame:
+    return spans.with_row_index("row", offset=1).with_columns(
+        step=pl.format("{} {}", pl.col("row"), pl.coalesce("tool_name", "name", "kind")),
+        kind_name=pl.col("kind").replace_strict(KIND_NAMES, default="Other"),
+        start_s=pl.col("start_ms") / 1000,
+        end_s=pl.col("end_ms") / 1000,
+        seconds=pl.col("duration_ms") / 1000,
+        flag=pl.when(pl.col("is_error")).then(pl.lit("✖ failed"))
+        .when(pl.col("is_slow")).then(pl.lit(f"slow (> {SLOW_SPAN_MS / 1000:.0f} s)"))
+        .otherwise(pl.lit("")),
+    )
+
+
+def waterfall(spans: pl.DataFrame) -> alt.LayerChart:
+    """Bars from each span's start to its end (seconds since the call started), coloured by kind;
+    failed and slow spans get a thick vermilion outline and a label after the bar."""
+    data = _rows(spans)
+    y = alt.Y("step:N", sort=None, title=None, axis=alt.Axis(labelFontSize=15, labelLimit=260))
+    x = alt.X("start_s:Q", title="Seconds since the call started", axis=alt.Axis(labelFontSize=15, titleFontSize=15))
+    kinds = [k for k in KIND_NAMES.values() if k in set(data["kind_name"])]
+    colour = alt.Color("kind_name:N", title="Step", legend=alt.Legend(orient="top", labelFontSize=15, title=None),
+                       scale=alt.Scale(domain=kinds, range=[KIND_COLOURS[k] for k in KIND_NAMES
+                                                            if KIND_NAMES[k] in kinds]))  # fmt: skip
+    flagged = alt.datum.flag != ""
+    bars = alt.Chart(data).mark_bar(height=ROW_PX - 8, cornerRadius=2).encode(
+        x=x,
+        x2="end_s:Q",
+        y=y,
+        color=colour,
+        stroke=alt.condition(flagged, alt.value(FLAG_COLOUR), alt.value(None)),
+        strokeWidth=alt.condition(flagged, alt.value(4), alt.value(0)),
+        tooltip=[
+            alt.Tooltip("step:N", title="Step"), alt.Tooltip("kind_name:N", title="Kind"),
+            alt.Tooltip("model:N", title="Model"), alt.Tooltip("seconds:Q", title="Seconds", format=".2f"),
+            alt.Tooltip("cost_usd:Q", title="Cost", format="$.4f"), alt.Tooltip("error_type:N", title="Error"),
+        ],
+    )  # fmt: skip
+    labels = alt.Chart(data).transform_filter(flagged).mark_text(
+        align="left", dx=6, fontSize=15, fontWeight="bold", color=FLAG_COLOUR
+    ).encode(x="end_s:Q", y=y, text="flag:N")
+    return alt.layer(bars, labels).properties(height=alt.Step(ROW_PX))

@@ -1,0 +1,73 @@
+"""Everything the call view shows about one call: its transcript, its spans as a waterfall, its
+business outcome, its latest judgement and where its recording is.
+
+Times inside the call are offsets in milliseconds from the call's start, computed here so the
+view only draws them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from warehouse import judgements, metrics
+from warehouse.db import connect
+from warehouse.tables import duckdb_tables
+
+SLOW_SPAN_MS = 2000  # a step the caller would notice as a pause
+
+
+@dataclass(frozen=True)
+class CallDetail:
+    call: dict  # the calls row, plus reply_p50_ms and reply_max_ms
+    turns: pl.DataFrame  # turn_index, speaker, text, offset_ms, response_latency_ms
+    spans: pl.DataFrame  # one row per span with start_ms/end_ms offsets and is_slow
+    outcome: dict | None  # booked, nps, resolved, escalated, deal_value_usd
+    judgement: dict | None  # as warehouse.judgements.latest_judgement returns it
+
+    @property
+    def recording(self) -> str | None:
+        return self.call.get("recording_url") or None
+
+
+_CALL = """
+SELECT c.*,
+       (SELECT median(t.response_latency_ms) FROM turns t WHERE t.call_id = c.call_id) AS reply_p50_ms,
+       (SELECT max(t.response_latency_ms) FROM turns t WHERE t.call_id = c.call_id) AS reply_max_ms
+FROM calls c WHERE c.call_id = ?"""
+
+_TURNS = """
+SELECT t.turn_index, t.speaker, t.text, t.response_latency_ms,
+       epoch_ms(t.started_at) - epoch_ms(c.started_at) AS offset_ms
+FROM turns t JOIN calls c USING (call_id)
+WHERE t.call_id = ? ORDER BY t.turn_index"""
+
+_SPANS = """
+SELECT s.span_id, s.parent_span_id, s.name, s.kind, s.turn_index, s.provider, s.model, s.tool_name,
+       s.input_tokens, s.output_tokens, s.cost_usd, s.is_error, s.error_type,
+       epoch_ms(s.started_at) - epoch_ms(c.started_at) AS start_ms,
+       epoch_ms(s.ended_at) - epoch_ms(c.started_at) AS end_ms,
+       coalesce(s.duration_ms, epoch_ms(s.ended_at) - epoch_ms(s.started_at)) AS duration_ms,
+       coalesce(s.duration_ms, epoch_ms(s.ended_at) - epoch_ms(s.started_at)) > ? AS is_slow
+FROM spans s JOIN calls c USING (call_id)
+WHERE s.call_id = ? ORDER BY s.started_at, s.span_id"""
+
+
+def call_detail(call_id: str, path: Path | None = None) -> CallDetail | None:
+    """One call as the call view shows it; None when the warehouse has no such call."""
+    with connect(path) as con:
+        rows = con.sql(_CALL, params=[call_id]).pl()
+        if rows.is_empty():
+            return None
+        turns = con.sql(_TURNS, params=[call_id]).pl()
+        spans = con.sql(_SPANS, params=[SLOW_SPAN_MS, call_id]).pl()
+        outcomes = metrics.outcome_per_call(duckdb_tables(con))
+        outcome = outcomes.filter(outcomes.call_id == call_id).to_polars().to_dicts()
+    return CallDetail(
+        call=rows.row(0, named=True),
+        turns=turns,
+        spans=spans,
+        outcome=outcome[0] if outcome else None,
+        judgement=judgements.latest_judgement(call_id, path=path),
+    )

@@ -1,0 +1,104 @@
+"""The review figures, each defined once as an ibis expression (or, for the interval, plain math
+on counts), so the summary page, the exports and the tests share one definition.
+
+- A reviewer's **current** review of a call is their newest save; earlier saves stay as history.
+- A call's **verdict** in a session is its newest save from any reviewer: the team's last word
+  when two people scored it.
+- **Pass rate** is passed verdicts ÷ verdicts with a pass/fail, with a Wilson score interval
+  (good at small n and near 0 or 1, where the normal approximation is not). The weighted pass
+  rate re-weights each call by its inverse inclusion probability, which matters when the draw
+  oversampled judge-flagged calls.
+- **Judge agreement** for a label is the share of calls (with both a verdict and a judgement) on
+  which human and judge agree that the label applies or does not; "pass / fail" compares verdicts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import ibis
+
+from warehouse import metrics
+from warehouse.tables import Tables
+
+PASS_FAIL = "pass / fail"
+Z_95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
+    """Wilson score interval for a proportion; None when there is nothing to estimate from."""
+    if n <= 0:
+        return None
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    denominator = 1 + z * z / n
+    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+
+
+def _newest(reviews: ibis.Table, by: list[str]) -> ibis.Table:
+    rank = ibis.row_number().over(group_by=by, order_by=[ibis.desc(reviews.created_at), ibis.desc(reviews.review_id)])
+    ranked = reviews.mutate(_rank=rank)
+    return ranked.filter(ranked._rank == 0).drop("_rank")
+
+
+def current_reviews(reviews: ibis.Table) -> ibis.Table:
+    """Each reviewer's newest save per call."""
+    return _newest(reviews, ["call_id", "reviewer"])
+
+
+def call_verdicts(reviews: ibis.Table) -> ibis.Table:
+    """Each call's newest save from any reviewer."""
+    return _newest(reviews, ["call_id"])
+
+
+def pass_counts(verdicts: ibis.Table, weights: ibis.Table) -> ibis.Table:
+    """Calls scored, passed and with a pass/fail, and the weighted pass rate (weights: call_id,
+    weight; calls without a weight count with weight 1)."""
+    v = verdicts.left_join(weights, "call_id")
+    weight = v.weight.fill_null(1.0)
+    decided = v.passed.notnull()
+    return v.aggregate(
+        scored=v.count(),
+        decided=decided.cast("int64").sum(),
+        passed=v.passed.cast("int64").sum(),
+        weighted_pass_rate=(weight * v.passed.cast("float64")).sum() / weight.sum(where=decided),
+    )
+
+
+def label_counts(verdicts: ibis.Table) -> ibis.Table:
+    """Calls per failure-mode label among the verdicts, most frequent first."""
+    labels = verdicts.select(label=verdicts.labels.unnest())
+    return labels.group_by("label").aggregate(calls=labels.count()).order_by([ibis.desc("calls"), "label"])
+
+
+def judge_agreement(verdicts: ibis.Table, t: Tables) -> ibis.Table:
+    """Per label (and for pass / fail): calls compared, calls agreed, the agreement share, and how
+    many calls the human and the judge each gave the label."""
+    judged = metrics.latest_judgement_per_call(t)
+    empty = ibis.literal([], type="array<string>")
+    pairs = verdicts.select(
+        "call_id", human_passed=verdicts.passed, human_labels=verdicts.labels.fill_null(empty)
+    ).inner_join(
+        judged.select("call_id", judge_passed=judged.passed, judge_labels=judged.labels.fill_null(empty)), "call_id"
+    )
+    names = pairs.select(label=pairs.human_labels.unnest()).union(pairs.select(label=pairs.judge_labels.unnest()))
+    crossed = pairs.cross_join(names.distinct())
+    human = crossed.human_labels.contains(crossed.label)
+    judge = crossed.judge_labels.contains(crossed.label)
+    per_label = crossed.group_by("label").aggregate(
+        calls=crossed.count(),
+        agreed=(human == judge).cast("int64").sum(),
+        human_yes=human.cast("int64").sum(),
+        judge_yes=judge.cast("int64").sum(),
+    )
+    decided = pairs.filter(pairs.human_passed.notnull(), pairs.judge_passed.notnull())
+    pass_fail = decided.aggregate(
+        label=ibis.literal(PASS_FAIL),
+        calls=decided.count(),
+        agreed=(decided.human_passed == decided.judge_passed).cast("int64").sum(),
+        human_yes=(~decided.human_passed).cast("int64").sum(),
+        judge_yes=(~decided.judge_passed).cast("int64").sum(),
+    )
+    both = pass_fail.filter(pass_fail.calls > 0).union(per_label)
+    return both.mutate(agreement=both.agreed / both.calls).order_by([ibis.desc(both.label == PASS_FAIL), "label"])

@@ -1,0 +1,162 @@
+"""A review session's summary (scored calls, pass rate with its interval, failure modes, judge
+agreement, follow-ups, decisions) and its Markdown and CSV exports."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import polars as pl
+
+from warehouse import metrics, review_metrics
+from warehouse.db import connect
+from warehouse.reviews import OUTCOMES, ReviewSession, get_session
+from warehouse.sampling import STRATEGIES
+from warehouse.tables import duckdb_tables
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    session: ReviewSession
+    scored: int
+    decided: int
+    passed: int
+    pass_rate: float | None
+    pass_interval: tuple[float, float] | None  # 95% Wilson
+    weighted_pass_rate: float | None
+    failure_modes: pl.DataFrame  # label, calls
+    agreement: pl.DataFrame  # label, calls, agreed, agreement, human_yes, judge_yes
+    calls: pl.DataFrame  # one row per drawn call: the CSV export
+
+    @property
+    def test_cases(self) -> pl.DataFrame:
+        return self.calls.filter(pl.col("test_case").fill_null(False))
+
+
+def _per_call(session: ReviewSession, verdicts: ibis.Table, judged: ibis.Table) -> ibis.Table:
+    drawn = ibis.memtable(
+        {
+            "position": list(range(1, len(session.call_ids) + 1)),
+            "call_id": list(session.call_ids),
+            "weight": list(session.weights),
+        },
+        schema={"position": "int64", "call_id": "string", "weight": "float64"},
+    )
+    v = verdicts.select("call_id", "reviewer", "score", "passed", "labels", "notes", "test_case", "created_at")
+    j = judged.select("call_id", judge_score=judged.score, judge_passed=judged.passed, judge_labels=judged.labels)
+    joined = drawn.left_join(v, "call_id").left_join(j, "call_id")
+    return joined.select(
+        "position", drawn.call_id, "weight", "reviewer", "score", "passed", "labels", "notes", "test_case",
+        "created_at", "judge_score", "judge_passed", "judge_labels",
+    ).order_by("position")  # fmt: skip
+
+
+def session_summary(session_id: str, path: Path | None = None) -> SessionSummary | None:
+    """The figures of one session, or None when there is no such session."""
+    session = get_session(session_id, path)
+    if session is None:
+        return None
+    with connect(path) as con:
+        t = duckdb_tables(con)
+        drawn = set(session.call_ids)
+        reviews = t.reviews.filter(t.reviews.session_id == session_id, t.reviews.call_id.isin(drawn))
+        verdicts = review_metrics.call_verdicts(reviews)
+        weights = ibis.memtable(
+            {"call_id": list(session.call_ids), "weight": list(session.weights)},
+            schema={"call_id": "string", "weight": "float64"},
+        )
+        counts = review_metrics.pass_counts(verdicts, weights).to_polars().row(0, named=True)
+        modes = review_metrics.label_counts(verdicts).to_polars()
+        agreement = review_metrics.judge_agreement(verdicts, t).to_polars()
+        calls = _per_call(session, verdicts, metrics.latest_judgement_per_call(t)).to_polars()
+    decided, passed = int(counts["decided"] or 0), int(counts["passed"] or 0)
+    return SessionSummary(
+        session=session,
+        scored=int(counts["scored"] or 0),
+        decided=decided,
+        passed=passed,
+        pass_rate=passed / decided if decided else None,
+        pass_interval=review_metrics.wilson_interval(passed, decided),
+        weighted_pass_rate=counts["weighted_pass_rate"] if decided else None,
+        failure_modes=modes,
+        agreement=agreement,
+        calls=calls,
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _cell(value: object) -> str:
+    """A Markdown table cell: customer and reviewer text must not break the table."""
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _table(frame: pl.DataFrame, columns: dict[str, str]) -> list[str]:
+    lines = ["| " + " | ".join(columns.values()) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in frame.iter_rows(named=True)]
+    return lines
+
+
+def describe_filters(session: ReviewSession) -> str:
+    """The session's filters in words, for the summary and the page."""
+    f = session.filters
+    parts = [
+        f"{label}: {', '.join(OUTCOMES.get(v, v) for v in f[key]) if key == 'outcomes' else ', '.join(f[key])}"
+        for key, label in (("agents", "agents"), ("prompt_versions", "prompt versions"), ("models", "models"),
+                           ("outcomes", "outcomes"))
+        if f.get(key)
+    ]  # fmt: skip
+    return "; ".join(parts) or "all calls"
+
+
+def to_markdown(summary: SessionSummary) -> str:
+    """The summary as Markdown, to paste into the meeting notes."""
+    s = summary.session
+    interval = summary.pass_interval
+    lines = [
+        f"# Review: {_cell(s.name)}",
+        "",
+        f"- Period: {s.start} – {s.end} ({describe_filters(s)})",
+        f"- Sample: {len(s.call_ids)} calls, {STRATEGIES[s.strategy].lower()}, seed {s.seed}",
+        f"- Calls scored: {summary.scored} / {len(s.call_ids)}",
+        f"- Pass rate: {_pct(summary.pass_rate)} ({summary.passed} of {summary.decided}); 95% interval "
+        + (f"{interval[0]:.0%}–{interval[1]:.0%}" if interval else "—"),
+        f"- Pass rate re-weighted to all calls: {_pct(summary.weighted_pass_rate)}",
+        "",
+        "## Failure modes",
+        "",
+        *(_table(summary.failure_modes, {"label": "Failure mode", "calls": "Calls"}) if summary.failure_modes.height
+          else ["None tagged."]),
+        "",
+        "## Agreement with the judge",
+        "",
+        *(_table(summary.agreement.with_columns(pl.col("agreement").map_elements(_pct, return_dtype=pl.String)),
+                 {"label": "Label", "calls": "Calls compared", "agreed": "Agreed", "agreement": "Agreement"})
+          if summary.agreement.height else ["No scored call has a judgement yet."]),
+        "",
+        "## Make these test cases",
+        "",
+        *([f"- #{row['position']} `{row['call_id']}` ({_cell(row['reviewer'])}): {_cell(row['notes'])}"
+           for row in summary.test_cases.iter_rows(named=True)] or ["None flagged."]),
+        "",
+        "## Decisions",
+        "",
+        s.decisions or "None written yet.",
+        "",
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+def to_csv(summary: SessionSummary) -> str:
+    """One row per drawn call: its weight, the current verdict and the judge's, for a spreadsheet."""
+    frame = summary.calls.with_columns(
+        pl.col("labels").list.join(";"), pl.col("judge_labels").list.join(";")
+    )
+    buffer = io.StringIO()
+    frame.write_csv(buffer)
+    return buffer.getvalue()
