@@ -37,7 +37,8 @@ def panel(p: Panel) -> None:
             help=p.help,
         )
         if result.by_day[p.key].drop_nulls().drop_nans().len():
-            st.altair_chart(charts.trend(result.by_day, p.key, p.unit, p.label), theme=None, width="stretch")
+            charts.show(charts.trend(result.by_day, p.key, p.unit, p.label), title=p.label,
+                        caption=filters.describe(), key=f"overview-{p.key}")
 
 
 for group, panels in GROUPS.items():

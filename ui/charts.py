@@ -3,8 +3,13 @@ colour-blind-safe palette (Okabe–Ito), no chart junk."""
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import polars as pl
+import streamlit as st
+
+from export import charts as exported
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
@@ -41,3 +46,16 @@ def trend(frame: pl.DataFrame, key: str, unit: str, title: str, height: int = 14
                      alt.Tooltip(f"{key}:Q", title=title, format=AXIS_FORMATS.get(unit, ",.2f"))],
         )
     )
+
+
+def show(chart: alt.TopLevelMixin, *, title: str, caption: str, key: str) -> None:
+    """Draw a chart with downloads of it as a slide-ready PNG (2x) and SVG, titled and captioned
+    with the period and filters. The images are rendered only when a button is clicked."""
+    st.altair_chart(chart, theme=None, width="stretch")
+    slide = exported.for_slide(chart, title, caption)
+    stem = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    with st.popover("Download", icon=":material/download:"):
+        st.download_button("PNG for slides", data=lambda: exported.png(slide), file_name=f"{stem}.png",
+                           mime="image/png", key=f"{key}-png", on_click="ignore")
+        st.download_button("SVG", data=lambda: exported.svg(slide), file_name=f"{stem}.svg",
+                           mime="image/svg+xml", key=f"{key}-svg", on_click="ignore")

@@ -28,6 +28,16 @@ class Filters:
         """The period of the same length that ends the day before this one starts."""
         return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
 
+    def describe(self) -> str:
+        """The period and filters in one line, for chart captions and exported files."""
+        period = f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"
+        chosen = [
+            f"{label}: {', '.join(values)}"
+            for label, values in (("agent", self.agents), ("prompt", self.prompt_versions), ("model", self.models))
+            if values
+        ]
+        return " · ".join([period, *chosen]) if chosen else f"{period} · all calls"
+
     @property
     def narrows_calls(self) -> bool:
         """Whether anything beyond the period selects calls."""

@@ -1,0 +1,40 @@
+"""Charts exported for slides: PNG at twice the size, valid SVG, titled and captioned."""
+
+from __future__ import annotations
+
+import struct
+import xml.etree.ElementTree as ET
+from datetime import date
+
+import polars as pl
+
+from export import charts as exported
+from ui import charts
+from warehouse.filters import Filters
+
+FRAME = pl.DataFrame({"day": [date(2026, 10, d) for d in range(1, 29)], "rate": [0.4 + d / 100 for d in range(28)]})
+CAPTION = Filters(date(2026, 10, 1), date(2026, 10, 28), agents=("salon-booker",)).describe()
+
+
+def slide() -> object:
+    return exported.for_slide(charts.trend(FRAME, "rate", "pct", "Conversion rate"), "Conversion rate", CAPTION)
+
+
+def test_png_is_twice_the_slide_size_and_landscape() -> None:
+    png = exported.png(slide())
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width >= 2 * exported.SLIDE_WIDTH
+    assert 1.6 <= width / height <= 2.6
+
+
+def test_svg_is_valid_and_carries_the_title_and_caption() -> None:
+    root = ET.fromstring(exported.svg(slide()))
+    assert root.tag.endswith("svg")
+    texts = {t.text for t in root.iter() if t.tag.endswith("text")}
+    assert "Conversion rate" in texts and CAPTION in texts
+
+
+def test_the_caption_names_the_period_and_the_filters() -> None:
+    assert CAPTION == "01 Oct 2026 – 28 Oct 2026 · agent: salon-booker"
+    assert Filters(date(2026, 10, 1), date(2026, 10, 28)).describe().endswith("· all calls")
