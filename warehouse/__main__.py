@@ -2,6 +2,7 @@
 
     python -m warehouse metrics --start 2026-10-01 --end 2026-10-31 [--agent A] --json
     python -m warehouse migrate
+    python -m warehouse export-lake PATH
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import json
 import math
 import sys
 from datetime import date
+from pathlib import Path
 
-from warehouse import db, queries
+from warehouse import db, lake, queries
 from warehouse.filters import Filters
 from warehouse.migrate import current_version
 
@@ -46,6 +48,13 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def _export_lake(args: argparse.Namespace) -> int:
+    for table, done in lake.export(args.path).items():
+        print(f"{table}: {len(done.written)} partitions written, {len(done.removed)} removed, "
+              f"{done.unchanged} unchanged")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--json", action="store_true", help="print JSON")
     m.set_defaults(run=_metrics)
     commands.add_parser("migrate", help="bring the warehouse's schema up to date").set_defaults(run=_migrate)
+    e = commands.add_parser("export-lake", help="write the fact tables as day-partitioned Parquet, only what changed")
+    e.add_argument("path", type=Path, help="the lake folder (new, empty, or an earlier export)")
+    e.set_defaults(run=_export_lake)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -12,16 +12,17 @@ import polars as pl
 from ibis import _
 
 from warehouse import metrics
-from warehouse.db import connect
+from warehouse.engines import tables_for
 from warehouse.filters import Filters
-from warehouse.tables import Tables, duckdb_tables
+from warehouse.tables import Tables
 
 
 @contextmanager
 def reading() -> Iterator[Tables]:
-    """The named tables of the configured warehouse, for one unit of reading."""
-    with connect() as con:
-        yield duckdb_tables(con)
+    """The named tables on the configured engine (`CALLBOARD_ENGINE`, default the DuckDB file),
+    for one unit of reading."""
+    with tables_for() as tables:
+        yield tables
 
 
 @dataclass(frozen=True)
