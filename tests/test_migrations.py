@@ -78,3 +78,12 @@ def test_waiting_too_long_raises_a_readable_error(tmp_path: Path) -> None:
             pass
     finally:
         holder.kill()
+
+
+def test_a_migration_that_lands_after_a_higher_one_still_runs(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "gap.duckdb"))
+    migrate(con, target=1)
+    for later in (n for n, _ in available_migrations() if n > 2):  # as if they had landed first
+        con.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [later])
+    assert migrate(con) == [2]
+    assert con.execute("SELECT count(*) FROM model_prices").fetchone()[0] > 0

@@ -19,20 +19,25 @@ def available_migrations() -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def current_version(con: duckdb.DuckDBPyConnection) -> int:
+def applied_migrations(con: duckdb.DuckDBPyConnection) -> set[int]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
     )
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
-    return int(row[0]) if row else 0
+    return {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    return max(applied_migrations(con), default=0)
 
 
 def migrate(con: duckdb.DuckDBPyConnection, target: int | None = None) -> list[int]:
-    """Apply every migration above the file's version (up to `target`); return those applied."""
+    """Apply, in order, every migration the file has not had (up to `target`); return those applied.
+    Tracking each number rather than only the highest means a migration that lands after a
+    higher-numbered one (two branches of work) still runs."""
     applied = []
-    version = current_version(con)
+    done = applied_migrations(con)
     for number, path in available_migrations():
-        if number <= version or (target is not None and number > target):
+        if number in done or (target is not None and number > target):
             continue
         con.begin()
         try:
