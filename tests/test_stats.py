@@ -1,0 +1,85 @@
+"""The statistics behind the drift flags and A/B comparisons, against values worked out by hand or
+published with the method."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from warehouse import stats
+
+
+def test_wilson_interval_for_10_of_20_matches_the_published_value() -> None:
+    low, high = stats.wilson_interval(10, 20)
+    assert (round(low, 4), round(high, 4)) == (0.2993, 0.7007)
+
+
+def test_wilson_interval_stays_inside_0_and_1_and_refuses_an_empty_sample() -> None:
+    assert stats.wilson_interval(0, 10)[0] == 0.0
+    assert stats.wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert stats.wilson_interval(0, 0) is None
+
+
+def test_difference_interval_matches_newcombes_worked_example() -> None:
+    # Newcombe (1998), Statistics in Medicine 17:873, example (a): 56/70 − 48/80, method 10.
+    low, high = stats.difference_interval(56, 70, 48, 80)
+    assert (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
+
+
+def test_mann_whitney_on_a_small_case_worked_by_hand() -> None:
+    # x = 1, 2, 2, 4 and y = 2, 3, 5. Pooled and sorted: 1(x) 2(x) 2(x) 2(y) 3(y) 4(x) 5(y);
+    # ranks 1, 3, 3, 3, 5, 6, 7 (the three 2s share 2, 3, 4). R_x = 1 + 3 + 3 + 6 = 13, so
+    # U_x = 13 − 4·5/2 = 3; mean n1·n2/2 = 6. Ties: one group of 3, (27 − 3) / (7·6) = 4/7, so
+    # var = 4·3/12 · (8 − 4/7) = 52/7. z = (3 − 6 + 0.5) / √(52/7) = −0.9173, p = 0.3590.
+    u, result = stats.mann_whitney_u(np.array([1, 2, 2, 4]), np.array([2, 3, 5]))
+    assert u == 3
+    assert result.z == pytest.approx(-2.5 / math.sqrt(52 / 7))
+    assert result.p_value == pytest.approx(0.3590, abs=1e-4)
+
+
+def test_mann_whitney_sees_a_shift_and_is_symmetric() -> None:
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(1.0, 1, 400), rng.normal(0.0, 1, 400)
+    _, forward = stats.mann_whitney_u(x, y)
+    _, backward = stats.mann_whitney_u(y, x)
+    assert forward.z > 5 and forward.p_value < 1e-6
+    assert backward.z == pytest.approx(-forward.z)
+    assert stats.mann_whitney_u(np.ones(5), np.ones(5)) is None
+
+
+def test_average_ranks_share_ties() -> None:
+    assert stats.average_ranks(np.array([10, 20, 20, 30])).tolist() == [1.0, 2.5, 2.5, 4.0]
+
+
+def test_two_proportion_test_against_a_hand_computation() -> None:
+    # 30/100 against 20/100: pooled 0.25, se = √(0.25·0.75·0.02) = 0.061237, z = 0.1 / se = 1.63299.
+    result = stats.two_proportion_test(30, 100, 20, 100)
+    assert result.z == pytest.approx(1.63299, abs=1e-5)
+    assert result.p_value == pytest.approx(0.10247, abs=1e-4)
+    assert stats.two_proportion_test(0, 50, 0, 50) is None
+
+
+def test_welch_test_against_a_hand_computation() -> None:
+    x, y = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 4.0, 6.0])
+    # means 2.5 and 4; variances 5/3 and 4; se = √(5/12 + 4/3) = 1.32288; z = −1.5 / se.
+    assert stats.welch_test(x, y).z == pytest.approx(-1.5 / math.sqrt(5 / 12 + 4 / 3))
+
+
+def test_quantile_interval_uses_the_order_statistics_around_n_q() -> None:
+    values = np.arange(1, 101, dtype=float)  # n = 100, median: ranks 50 ± 1.96·5 → 40 and 60
+    assert stats.quantile_interval(values, 0.5) == (40.0, 60.0)
+    assert stats.quantile_interval(np.arange(1, 21, dtype=float), 0.99) is None
+
+
+def test_ratio_interval_is_symmetric_on_the_log_scale() -> None:
+    low, high = stats.ratio_interval(2.0, 0.1, 0.0)
+    assert low * high == pytest.approx(4.0)
+    assert high / 2.0 == pytest.approx(math.exp(stats.Z_95 * 0.1))
+
+
+def test_total_variation_distance() -> None:
+    assert stats.total_variation_distance({"a": 5, "b": 5}, {"a": 10}) == pytest.approx(0.5)
+    assert stats.total_variation_distance({"a": 1}, {"a": 3}) == 0
+    assert stats.total_variation_distance({}, {"a": 1}) is None

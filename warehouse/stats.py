@@ -1,0 +1,164 @@
+"""The statistics behind the drift flags and the A/B comparison, as plain functions over numbers.
+
+Everything here is a normal approximation or distribution-free, so it needs only numpy and
+`math.erf` (no scipy): the samples Callboard tests are hundreds to thousands of calls or steps,
+where the approximations are accurate, and the callers refuse to judge smaller ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+Z_95 = 1.959963984540054
+
+Interval = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A test's statistic (a z score, signed: positive when the first sample is higher) and its
+    two-sided p-value."""
+
+    z: float
+    p_value: float
+
+
+def normal_cdf(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def _from_z(z: float) -> TestResult:
+    return TestResult(z, 2.0 * (1.0 - normal_cdf(abs(z))))
+
+
+def z_test(difference: float, se: float) -> TestResult | None:
+    """Normal test of a difference against 0, given its standard error."""
+    return _from_z(difference / se) if se > 0 else None
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> Interval | None:
+    """Wilson score interval for a proportion: unlike the textbook p ± z·se it stays inside
+    [0, 1] and keeps its coverage at small n and near 0 or 1. None when n is 0."""
+    if n <= 0:
+        return None
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    denominator = 1 + z * z / n
+    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+
+
+def difference_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z_95) -> Interval | None:
+    """Interval for p1 − p2 from the two Wilson intervals (Newcombe's method 10), which keeps
+    its coverage where the plain normal interval for a difference does not (rare events)."""
+    first, second = wilson_interval(k1, n1, z), wilson_interval(k2, n2, z)
+    if first is None or second is None:
+        return None
+    p1, p2 = k1 / n1, k2 / n2
+    d = p1 - p2
+    return (d - math.hypot(p1 - first[0], second[1] - p2), d + math.hypot(first[1] - p1, p2 - second[0]))
+
+
+def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> TestResult | None:
+    """Two-proportion z-test with the pooled proportion; None when either sample is empty or
+    neither has a single event (or non-event), where there is no spread to test against."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    pooled = (k1 + k2) / (n1 + n2)
+    return z_test(k1 / n1 - k2 / n2, math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)))
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing the average of the ranks they span."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return (ends - (counts - 1) / 2.0)[inverse]
+
+
+def mann_whitney_u(x: np.ndarray, y: np.ndarray) -> tuple[float, TestResult] | None:
+    """Mann–Whitney U of `x` against `y` and its normal approximation, with the tie correction
+    and a continuity correction (as scipy's asymptotic method). The z is positive when `x` tends
+    to be larger. It compares whole distributions by rank, so a few extreme values cannot
+    dominate it the way they dominate a t-test on skewed latencies. None when a sample is empty
+    or every value is the same."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n1, n2 = len(x), len(y)
+    if n1 == 0 or n2 == 0:
+        return None
+    ranks = average_ranks(np.concatenate([x, y]))
+    u = float(ranks[:n1].sum() - n1 * (n1 + 1) / 2)
+    n = n1 + n2
+    _, ties = np.unique(np.concatenate([x, y]), return_counts=True)
+    tie_term = float((ties.astype(float) ** 3 - ties).sum()) / (n * (n - 1))
+    variance = n1 * n2 / 12.0 * ((n + 1) - tie_term)
+    if variance <= 0:
+        return None
+    shift = u - n1 * n2 / 2.0
+    z = math.copysign(max(abs(shift) - 0.5, 0.0), shift) / math.sqrt(variance)
+    return u, _from_z(z)
+
+
+def welch_test(x: np.ndarray, y: np.ndarray) -> TestResult | None:
+    """Welch's test for a difference in means (unequal variances), with the normal in place of
+    Student's t: at the sample sizes the callers require (30+) the two agree to two decimals."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 2 or len(y) < 2:
+        return None
+    return z_test(float(x.mean() - y.mean()), math.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y)))
+
+
+def mean_interval(mean: float, sd: float, n: int, z: float = Z_95) -> Interval | None:
+    """Normal interval for a mean."""
+    if n < 2 or sd != sd:
+        return None
+    half = z * sd / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def quantile_interval(values: np.ndarray, q: float, z: float = Z_95) -> Interval | None:
+    """Distribution-free interval for the q-quantile: the order statistics whose ranks lie
+    z binomial standard deviations either side of n·q. None when the sample is too small to
+    reach that far into the tail."""
+    ordered = np.sort(np.asarray(values, dtype=float))
+    n = len(ordered)
+    spread = z * math.sqrt(n * q * (1 - q))
+    low, high = math.floor(n * q - spread), math.ceil(n * q + spread)
+    if low < 1 or high > n:
+        return None
+    return float(ordered[low - 1]), float(ordered[high - 1])
+
+
+def ratio_interval(ratio: float, log_se_1: float, log_se_2: float, z: float = Z_95) -> Interval:
+    """Interval for a ratio of two independent positive estimates, on the log scale where their
+    errors add (the delta method)."""
+    half = z * math.hypot(log_se_1, log_se_2)
+    return ratio * math.exp(-half), ratio * math.exp(half)
+
+
+def quantile_log_se(values: np.ndarray, q: float, z: float = Z_95) -> float | None:
+    """Standard error of the log of the q-quantile, read off its distribution-free interval."""
+    interval = quantile_interval(values, q, z)
+    if interval is None or interval[0] <= 0:
+        return None
+    return (math.log(interval[1]) - math.log(interval[0])) / (2 * z)
+
+
+def mean_log_se(values: np.ndarray) -> float | None:
+    """Standard error of the log of a positive mean (the coefficient of variation over √n)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or values.mean() <= 0:
+        return None
+    return float(values.std(ddof=1) / math.sqrt(len(values)) / values.mean())
+
+
+def total_variation_distance(first: dict[str, int], second: dict[str, int]) -> float | None:
+    """Half the summed absolute difference of two mixes' shares: the share of traffic that would
+    have to move for the two mixes to match (0 identical, 1 disjoint)."""
+    total_1, total_2 = sum(first.values()), sum(second.values())
+    if not total_1 or not total_2:
+        return None
+    keys = set(first) | set(second)
+    return 0.5 * sum(abs(first.get(k, 0) / total_1 - second.get(k, 0) / total_2) for k in keys)
