@@ -196,9 +196,14 @@ def test_calls_on_a_new_day_write_only_that_day(lake_folder: Path, synthetic_war
         f"{table}/day=2026-11-02/data_0.parquet" for table in ("calls", "turns")}
 
 
-def test_a_late_update_rewrites_its_day_and_the_lake_shows_it(
-    lake_folder: Path, synthetic_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_late_update_rewrites_its_day_and_every_engine_shows_it(
+    spark: None, lake_folder: Path, synthetic_warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def cost() -> list[float]:
+        with engines.tables_for() as t:
+            return t.calls.filter(t.calls.call_id == "call-00007").cost_usd.execute().tolist()
+
+    assert on_each_engine(monkeypatch, cost)["spark"] != [99]  # Spark has now listed the lake once
     with transaction(synthetic_warehouse) as con:
         day = con.execute("SELECT day FROM calls WHERE call_id = 'call-00007'").fetchone()[0]
         con.execute("UPDATE calls SET cost_usd = 99, updated_at = ? WHERE call_id = 'call-00007'",
@@ -207,9 +212,7 @@ def test_a_late_update_rewrites_its_day_and_the_lake_shows_it(
                     " score, created_at) VALUES ('late', 'call-00007', 'rules', 'b', 'rules', 'ok', 5, now())")
     report = lake.export(lake_folder)
     assert written(report) == {"calls": [str(day)], "judgements": [str(day)]}
-    monkeypatch.setenv("CALLBOARD_ENGINE", "lake")
-    with engines.tables_for() as t:
-        assert t.calls.filter(t.calls.call_id == "call-00007").cost_usd.execute().tolist() == [99]
+    assert on_each_engine(monkeypatch, cost) == {engine: [99] for engine in ENGINES}
 
 
 def test_a_day_that_is_gone_from_the_warehouse_is_removed_from_the_lake(

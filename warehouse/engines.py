@@ -128,10 +128,11 @@ def _spark_backend() -> ibis.BaseBackend:
 
 
 @functools.lru_cache(maxsize=64)
-def _spark_view(root: Path, stamp: int, table: lake.LakeTable, has_rows: bool) -> str:
-    """A temporary view over one lake table as of one export (`stamp`, the manifest's mtime), made
-    once: listing the partitions and reading the schema takes Spark seconds, too slow for every
-    page render. A new export gets new view names, so readings in flight keep theirs."""
+def _spark_view(root: Path, stamp: tuple[int, int], table: lake.LakeTable, has_rows: bool) -> str:
+    """A temporary view over one lake table as of one export (`stamp`: the manifest's inode and
+    mtime, which every export replaces), made once: listing the partitions and reading the schema
+    takes Spark seconds, too slow for every page render. A new export gets new view names, so
+    readings in flight keep theirs."""
     session = spark_session()
     schema_file = str(lake.schema_file(root, table))
     schema = session.read.parquet(schema_file).schema
@@ -143,7 +144,8 @@ def _spark_view(root: Path, stamp: int, table: lake.LakeTable, has_rows: bool) -
 
 @contextmanager
 def _spark_lake_tables(root: Path) -> Iterator[Tables]:
-    stamp = (root / lake.MANIFEST).stat().st_mtime_ns if (root / lake.MANIFEST).exists() else 0
+    manifest = root / lake.MANIFEST
+    stamp = (manifest.stat().st_ino, manifest.stat().st_mtime_ns) if manifest.exists() else (0, 0)
     backend = _spark_backend()
     yield _lake_tables(root, lambda table, has_rows: backend.table(_spark_view(root, stamp, table, has_rows)))
 
