@@ -3,19 +3,24 @@
 Writes N spans as OTLP/JSON lines (one call of 21 spans per line: turns, STT, LLM, TTS), times
 Callboard's `ingest_traces` of the file into a fresh warehouse, and in the same run times DuckDB's
 own `read_json` load of the same file into a table; prints spans/s for both, their ratio and peak
-memory. A benchmark, not a test: run it on a quiet machine.
+memory. Each is run `--repeat` times, alternating, and medians are quoted, so a machine shared
+with other work still gives a fair ratio; the load average is printed with the figures. CPU
+seconds (every thread of this process) are printed too: they move less with the machine's load.
+A benchmark, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 import duckdb
 
@@ -89,27 +94,54 @@ def write_file(path: Path, spans: int) -> int:
     return written
 
 
+def _timed(action) -> tuple[float, float]:
+    """Wall and CPU seconds (all of this process's threads) of `action()`."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    action()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _raw_load(source: Path, folder: Path) -> None:
+    target = folder / "raw.duckdb"
+    with duckdb.connect(str(target)) as con:
+        con.execute("CREATE TABLE raw AS SELECT * FROM read_json(?)", [str(source)])
+    target.unlink()
+
+
+def _ingest(source: Path, folder: Path, spans: int) -> None:
+    target = folder / f"callboard-{time.monotonic_ns()}.duckdb"  # a new file: the schema is set up once per path
+    summary = ingest_traces([source], db_path=target)
+    assert summary.loaded == spans, summary
+    target.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, alternating; medians are quoted")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="callboard-bench-") as folder:
-        source = Path(folder) / "spans.jsonl"
+    load_before = os.getloadavg()[0]
+    raw: list[tuple[float, float]] = []
+    ours: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="callboard-bench-") as name:
+        folder = Path(name)
+        source = folder / "spans.jsonl"
         spans = write_file(source, args.spans)
         size_mb = source.stat().st_size / 1e6
-        began = time.perf_counter()
-        with duckdb.connect(str(Path(folder) / "raw.duckdb")) as con:
-            con.execute("CREATE TABLE raw AS SELECT * FROM read_json(?)", [str(source)])
-        raw_s = time.perf_counter() - began
-        began = time.perf_counter()
-        summary = ingest_traces([source], db_path=Path(folder) / "callboard.duckdb")
-        ours_s = time.perf_counter() - began
-        assert summary.loaded == spans, summary
+        for _ in range(args.repeat):
+            raw.append(_timed(lambda: _raw_load(source, folder)))
+            ours.append(_timed(lambda: _ingest(source, folder, spans)))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"file: {spans:,} spans, {size_mb:,.0f} MB")
-    print(f"duckdb read_json:  {raw_s:6.2f} s  {spans / raw_s:>10,.0f} spans/s")
-    print(f"callboard ingest:  {ours_s:6.2f} s  {spans / ours_s:>10,.0f} spans/s  (spans, calls, turns)")
-    print(f"ratio: {ours_s / raw_s:.2f}x DuckDB's raw load   peak RSS {peak_mb:,.0f} MB")
+    raw_s, ours_s = median(w for w, _ in raw), median(w for w, _ in ours)
+    ratios = [o[0] / r[0] for r, o in zip(raw, ours, strict=True)]
+    print(f"file: {spans:,} spans, {size_mb:,.0f} MB; {args.repeat} runs each, alternating; "
+          f"{os.cpu_count()} cores, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(f"duckdb read_json:  median {raw_s:6.2f} s  {spans / raw_s:>10,.0f} spans/s  "
+          f"cpu {median(c for _, c in raw):6.2f} s")
+    print(f"callboard ingest:  median {ours_s:6.2f} s  {spans / ours_s:>10,.0f} spans/s  "
+          f"cpu {median(c for _, c in ours):6.2f} s  (spans, calls, turns)")
+    print(f"ratio: median {median(ratios):.2f}x DuckDB's raw load (runs: {', '.join(f'{r:.2f}' for r in ratios)})  "
+          f"peak RSS {peak_mb:,.0f} MB")
 
 
 if __name__ == "__main__":

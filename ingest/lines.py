@@ -37,6 +37,17 @@ def open_binary(path: Path) -> BinaryIO:
     return handle
 
 
+def int64_array(values: np.ndarray) -> pa.Array:
+    """An Arrow int64 array over `values`' memory. (`pa.array` would first import pandas, half a
+    second, to check whether it was handed a pandas Series.)"""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def line_table(numbers: np.ndarray, docs: pa.Array) -> pa.Table:
+    return pa.Table.from_arrays([int64_array(numbers), docs], names=["line", "doc"])
+
+
 def _split(data: bytes, first_line: int) -> LineChunk:
     """Split complete lines (`data` ends at a newline or at the end of the file)."""
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + 1
@@ -59,14 +70,15 @@ def _split(data: bytes, first_line: int) -> LineChunk:
         pieces = [data[offsets[i] : offsets[i + 1]] for i in np.flatnonzero(keep)]
         numbers = numbers[keep]
         docs = pa.array([p.decode("utf-8") for p in pieces], type=pa.string())
-        return LineChunk(pa.table({"line": numbers, "doc": docs}), invalid, len(data))
+        return LineChunk(line_table(numbers, docs), invalid, len(data))
     docs = pa.StringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
-    return LineChunk(pa.table({"line": numbers, "doc": docs}), invalid, len(data))
+    return LineChunk(line_table(numbers, docs), invalid, len(data))
 
 
-def read_line_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[LineChunk]:
-    """Chunks of about `chunk_bytes` each, always cut at a newline; memory stays at a few chunks
-    whatever the file's size."""
+def read_line_chunks(stream: BinaryIO, chunk_bytes: int | None = None) -> Iterator[LineChunk]:
+    """Chunks of about `chunk_bytes` (default `CHUNK_BYTES`) each, always cut at a newline; memory
+    stays at a few chunks whatever the file's size."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     first_line = 1
     rest = b""
     while True:

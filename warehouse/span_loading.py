@@ -1,9 +1,17 @@
 """Merge parsed spans into the warehouse and rebuild the calls and transcripts they touch.
 
-Runs inside one short write transaction per chunk (docs/architecture.md, "Sharing the warehouse").
-The fact tables have no unique index, so this module keeps their keys unique itself: a span
-already stored (same trace_id and span_id) is skipped, and every call that gains a span is rebuilt
-from all of its spans, turns included, so late spans land exactly as if they had come first.
+Runs inside one short write transaction per chunk (docs/architecture.md, "Sharing the warehouse"),
+so every statement here is on the clock of whoever waits for the file. The fact tables have no
+unique index, so this module keeps their keys unique itself: a span already stored (same trace_id
+and span_id) is skipped, and every call that gains a span is rebuilt from all of its spans, turns
+included, so late spans land exactly as if they had come first.
+
+The wide span rows are read once, by the insert. Everything else works on `call_spans`: one
+narrow row per new span, keyed by the chunk's row number `rid`, carrying what the call and turn
+rebuilds need (the transcript fields were pulled out of the attributes at parse time). Spans
+stored earlier are read back only for calls that existed before, which in a bulk load is the few
+calls that straddle two chunks, so the work per chunk does not grow with the warehouse (bar the
+scan of stored trace ids that keeps re-loading harmless).
 """
 
 from __future__ import annotations
@@ -12,25 +20,55 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
-# The staged chunk's spans that the warehouse does not hold yet, as narrow rows (the wide ones are
-# read once, by the insert), with their call id resolved (docs/trace-format.md: the span's own,
-# another span of its trace in this chunk, the call its trace already belongs to, else the trace id).
-# The chunk arrives deduplicated, with `trace_call_id`, from `warehouse.span_parsing`.
-_STAGE = """
-CREATE OR REPLACE TEMP TABLE fresh AS
-WITH stored AS (
-    SELECT trace_id, span_id, call_id FROM spans
-    WHERE trace_id IN (SELECT DISTINCT trace_id FROM staged_arrow)
-), known AS (
-    SELECT trace_id, min(call_id) AS call_id FROM stored GROUP BY trace_id
+# The staged chunk's spans that the warehouse does not hold yet (the first of any sent twice),
+# with their call id resolved (docs/trace-format.md: the span's own, another span of its trace in
+# this chunk, the call its trace already belongs to, else the trace id) and their cost: from the
+# span, else from the list price of its model (an exact name, else the longest priced name it
+# starts with, so "gpt-4.1-mini-2025-04-14" is priced as "gpt-4.1-mini"; the span's own provider
+# preferred when two providers list the same model).
+_NEW_SPANS = """
+CREATE OR REPLACE TEMP TABLE stored AS
+SELECT trace_id, span_id, call_id FROM spans WHERE trace_id IN (SELECT DISTINCT trace_id FROM staged_arrow);
+CREATE OR REPLACE TEMP TABLE chunk_traces AS
+SELECT trace_id, coalesce(d.call_id, k.call_id, trace_id) AS trace_call_id
+FROM (SELECT trace_id, min(declared_call_id) AS call_id FROM staged_arrow GROUP BY trace_id) d
+LEFT JOIN (SELECT trace_id, min(call_id) AS call_id FROM stored GROUP BY trace_id) k USING (trace_id);
+CREATE OR REPLACE TEMP TABLE skipped AS
+SELECT rid FROM staged_arrow SEMI JOIN stored USING (trace_id, span_id)
+UNION
+SELECT s.rid FROM staged_arrow s
+JOIN (SELECT trace_id, span_id, min(rid) AS first FROM staged_arrow GROUP BY ALL HAVING count(*) > 1) d
+  USING (trace_id, span_id)
+WHERE s.rid > d.first;
+CREATE OR REPLACE TEMP TABLE call_spans AS
+WITH price AS (
+    SELECT m.model AS span_model, m.provider AS span_provider, p.input_usd_per_mtok,
+           p.output_usd_per_mtok, p.usd_per_minute, p.usd_per_kchar
+    FROM (SELECT DISTINCT model, provider FROM staged_arrow WHERE model IS NOT NULL) m
+    JOIN model_prices p ON lower(m.model) = p.model OR starts_with(lower(m.model), p.model || '-')
+    QUALIFY row_number() OVER (PARTITION BY m.model, m.provider
+        ORDER BY (p.provider = lower(m.provider)) DESC NULLS LAST, length(p.model) DESC) = 1
 )
-SELECT s.trace_id, s.span_id, s.started_at, s.agent, s.agent_rank, s.prompt_version, s.recording_url,
-       coalesce(s.declared_call_id, s.trace_call_id, known.call_id, s.trace_id) AS call_id
+SELECT s.rid, coalesce(s.declared_call_id, t.trace_call_id) AS call_id, s.trace_id, s.span_id,
+       s.kind, s.turn_index, s.started_at, s.ended_at, s.model, s.is_error, s.input_tokens, s.output_tokens,
+       coalesce(s.span_cost_usd,
+           CASE WHEN s.input_tokens IS NOT NULL OR s.output_tokens IS NOT NULL THEN
+               coalesce(s.input_tokens, 0) * p.input_usd_per_mtok / 1e6
+               + coalesce(s.output_tokens, 0) * p.output_usd_per_mtok / 1e6 END,
+           s.audio_seconds / 60 * p.usd_per_minute,
+           s.tts_characters / 1000 * p.usd_per_kchar) AS cost_usd,
+       CASE WHEN s.kind = 'turn' THEN s.speaker END AS speaker,
+       CASE WHEN s.kind = 'turn' THEN s.turn_text END AS turn_text,
+       CASE WHEN s.kind = 'llm' THEN s.input_text END AS input_text,
+       CASE WHEN s.kind = 'llm' THEN s.output_text END AS output_text,
+       s.agent, s.agent_rank, s.prompt_version, s.recording_url
 FROM staged_arrow s
-ANTI JOIN stored USING (trace_id, span_id)
-LEFT JOIN known USING (trace_id)
+JOIN chunk_traces t USING (trace_id)
+LEFT JOIN price p ON p.span_model = s.model AND p.span_provider IS NOT DISTINCT FROM s.provider
+ANTI JOIN skipped USING (rid);
 """
 
 # Calls that gain spans, with what they were before (NULL when new) and their facts from this chunk.
@@ -41,7 +79,7 @@ WITH chunk_calls AS (
            arg_min(agent, agent_rank) FILTER (WHERE agent IS NOT NULL) AS agent,
            arg_min(prompt_version, started_at) FILTER (WHERE prompt_version IS NOT NULL) AS prompt_version,
            arg_min(recording_url, started_at) FILTER (WHERE recording_url IS NOT NULL) AS recording_url
-    FROM fresh GROUP BY call_id
+    FROM call_spans GROUP BY call_id
 )
 SELECT k.call_id, least(k.first_start, c.started_at) AS call_start, c.started_at AS old_start,
        c.updated_at AS old_updated_at,
@@ -51,64 +89,55 @@ SELECT k.call_id, least(k.first_start, c.started_at) AS call_start, c.started_at
 FROM chunk_calls k LEFT JOIN calls c USING (call_id)
 """
 
-# Cost from the span, else from the list price of its model: an exact name, else the longest
-# priced name it starts with ("gpt-4.1-mini-2025-04-14" is priced as "gpt-4.1-mini"), the span's
-# own provider preferred when two providers list the same model.
-_INSERT_SPANS = """
-INSERT INTO spans
-WITH price AS (
-    SELECT m.model AS span_model, m.provider AS span_provider, p.input_usd_per_mtok,
-           p.output_usd_per_mtok, p.usd_per_minute, p.usd_per_kchar
-    FROM (SELECT DISTINCT model, provider FROM staged_arrow WHERE model IS NOT NULL) m
-    JOIN model_prices p ON lower(m.model) = p.model OR starts_with(lower(m.model), p.model || '-')
-    QUALIFY row_number() OVER (PARTITION BY m.model, m.provider
-        ORDER BY (p.provider = lower(m.provider)) DESC NULLS LAST, length(p.model) DESC) = 1
-)
-SELECT f.trace_id, f.span_id, f.parent_span_id, n.call_id, f.name, f.kind, f.turn_index,
-       f.started_at, f.ended_at, a.call_start::DATE, f.duration_ms, f.provider, f.model, f.operation,
-       f.tool_name, f.input_tokens, f.output_tokens,
-       coalesce(f.span_cost_usd,
-           CASE WHEN f.input_tokens IS NOT NULL OR f.output_tokens IS NOT NULL THEN
-               coalesce(f.input_tokens, 0) * p.input_usd_per_mtok / 1e6
-               + coalesce(f.output_tokens, 0) * p.output_usd_per_mtok / 1e6 END,
-           f.audio_seconds / 60 * p.usd_per_minute,
-           f.tts_characters / 1000 * p.usd_per_kchar),
-       f.is_error, f.error_type, f.finish_reasons, f.input_text, f.output_text, f.attributes::JSON
-FROM staged_arrow f JOIN fresh n USING (trace_id, span_id) JOIN affected a ON a.call_id = n.call_id
-LEFT JOIN price p ON p.span_model = f.model AND p.span_provider IS NOT DISTINCT FROM f.provider
+# Spans stored earlier for the calls that existed before, added to `call_spans` (with no `rid`)
+# so the rebuilds see every span of every affected call; their transcript fields are read from
+# the attributes, as at parse time.
+_ADD_STORED_CALL_SPANS = """
+INSERT INTO call_spans (call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model, is_error,
+                        input_tokens, output_tokens, cost_usd, speaker, turn_text, input_text, output_text)
+SELECT call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model, is_error, input_tokens,
+       output_tokens, cost_usd,
+       CASE WHEN kind = 'turn' THEN lower(attributes ->> '$."callboard.turn.speaker"') END,
+       CASE WHEN kind = 'turn' THEN coalesce(attributes ->> '$."callboard.turn.text"', output_text) END,
+       CASE WHEN kind = 'llm' THEN input_text END, CASE WHEN kind = 'llm' THEN output_text END
+FROM spans WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL)
 """
 
-# Spans stored before a late span moved their call's start to an earlier day follow the call.
-_MOVE_SPAN_DAYS = """
+_INSERT_SPANS = """
+INSERT INTO spans
+SELECT s.trace_id, s.span_id, s.parent_span_id, f.call_id, s.name, s.kind, s.turn_index,
+       s.started_at, s.ended_at, a.call_start::DATE, s.duration_ms, s.provider, s.model, s.operation,
+       s.tool_name, s.input_tokens, s.output_tokens, f.cost_usd, s.is_error, s.error_type, s.finish_reasons,
+       s.input_text, s.output_text, s.attributes::JSON
+FROM staged_arrow s JOIN call_spans f USING (rid) JOIN affected a ON a.call_id = f.call_id
+"""
+
+# Rows of calls that existed before go, to be rebuilt whole; spans stored before a late span
+# moved their call's start to an earlier day follow the call.
+_CLEAR_OLD_CALLS = """
+DELETE FROM turns WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL);
+DELETE FROM calls WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL);
 UPDATE spans SET day = a.call_start::DATE
 FROM affected a
 WHERE spans.call_id = a.call_id AND a.old_start IS NOT NULL AND a.call_start < a.old_start
-  AND spans.day <> a.call_start::DATE
+  AND spans.day <> a.call_start::DATE;
 """
 
-# The transcript: `turn` spans, or for traces without them each LLM span's input (customer) and
+# The transcript: `turn` spans, or for calls without them each LLM span's input (customer) and
 # output (agent). An agent turn's response latency is the silence since the customer turn
 # right before it stopped.
 _REBUILD_TURNS = """
-DELETE FROM turns WHERE call_id IN (SELECT call_id FROM affected);
-INSERT INTO turns
-WITH s AS (
-    SELECT s.call_id, s.span_id, s.kind, s.turn_index, s.started_at, s.ended_at, s.attributes,
-           s.input_text, s.output_text, a.call_start
-    FROM spans s JOIN affected a USING (call_id)
-    WHERE s.kind IN ('turn', 'llm')
-), with_turn_spans AS (
-    SELECT DISTINCT call_id FROM s WHERE kind = 'turn'
+CREATE OR REPLACE TEMP TABLE rebuilt_turns AS
+WITH with_turn_spans AS (
+    SELECT DISTINCT call_id FROM call_spans WHERE kind = 'turn'
 ), spoken AS (
-    SELECT call_id, turn_index, started_at, ended_at, call_start,
-           lower(attributes ->> '$."callboard.turn.speaker"') AS speaker,
-           coalesce(attributes ->> '$."callboard.turn.text"', output_text) AS text
-    FROM s WHERE kind = 'turn'
+    SELECT call_id, turn_index, started_at, ended_at, speaker, turn_text AS text
+    FROM call_spans WHERE kind = 'turn'
     UNION ALL
     SELECT call_id, 2 * (row_number() OVER w - 1) + side, CASE side WHEN 0 THEN started_at ELSE ended_at END,
-           CASE side WHEN 0 THEN started_at ELSE ended_at END, call_start,
+           CASE side WHEN 0 THEN started_at ELSE ended_at END,
            CASE side WHEN 0 THEN 'customer' ELSE 'agent' END, CASE side WHEN 0 THEN input_text ELSE output_text END
-    FROM s, (VALUES (0), (1)) AS sides(side)
+    FROM call_spans, (VALUES (0), (1)) AS sides(side)
     WHERE kind = 'llm' AND call_id NOT IN (SELECT call_id FROM with_turn_spans)
     WINDOW w AS (PARTITION BY call_id, side ORDER BY started_at, span_id)
 ), ordered AS (
@@ -116,31 +145,29 @@ WITH s AS (
     WHERE speaker IN ('customer', 'agent') AND text IS NOT NULL AND turn_index IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY call_id, turn_index ORDER BY started_at) = 1
 )
-SELECT call_id, turn_index, speaker, text, started_at, ended_at, call_start::DATE,
-       CASE WHEN speaker = 'agent' AND lag(speaker) OVER w = 'customer'
-            THEN datediff('millisecond', lag(ended_at) OVER w, started_at) END
-FROM ordered
-WINDOW w AS (PARTITION BY call_id ORDER BY turn_index)
+SELECT o.call_id, o.turn_index, o.speaker, o.text, o.started_at, o.ended_at, a.call_start::DATE AS day,
+       CASE WHEN o.speaker = 'agent' AND lag(o.speaker) OVER w = 'customer'
+            THEN datediff('millisecond', lag(o.ended_at) OVER w, o.started_at) END AS response_latency_ms
+FROM ordered o JOIN affected a USING (call_id)
+WINDOW w AS (PARTITION BY o.call_id ORDER BY o.turn_index);
+INSERT INTO turns SELECT * FROM rebuilt_turns;
 """
 
 # A call is the sum of its spans: rebuilt whole, so a late span updates every figure.
 _REBUILD_CALLS = """
-DELETE FROM calls WHERE call_id IN (SELECT call_id FROM affected);
 INSERT INTO calls
-WITH s AS (
-    SELECT s.* FROM spans s WHERE s.call_id IN (SELECT call_id FROM affected)
-), models AS (
+WITH models AS (
     SELECT call_id, arg_max(model, n) AS model
     FROM (SELECT call_id, model, count(*) + coalesce(sum(output_tokens), 0) / 1e9 AS n
-          FROM s WHERE kind = 'llm' AND model IS NOT NULL GROUP BY call_id, model)
+          FROM call_spans WHERE kind = 'llm' AND model IS NOT NULL GROUP BY call_id, model)
     GROUP BY call_id
 ), turn_counts AS (
-    SELECT call_id, count(*) AS n FROM turns WHERE call_id IN (SELECT call_id FROM affected) GROUP BY call_id
+    SELECT call_id, count(*) AS n FROM rebuilt_turns GROUP BY call_id
 ), totals AS (
     SELECT call_id, arg_min(trace_id, started_at) AS trace_id, min(started_at) AS started_at,
            max(ended_at) AS ended_at, count(*) AS span_count, count(*) FILTER (WHERE is_error) AS error_count,
            sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd
-    FROM s GROUP BY call_id
+    FROM call_spans GROUP BY call_id
 )
 SELECT t.call_id, t.trace_id, a.agent, a.prompt_version, m.model, t.started_at, t.ended_at,
        t.started_at::DATE, datediff('millisecond', t.started_at, t.ended_at), coalesce(n.n, 0),
@@ -153,11 +180,10 @@ LEFT JOIN turn_counts n USING (call_id)
 # Outcomes imported before their call arrived are linked as soon as it does.
 _LINK_OUTCOMES = """
 UPDATE outcomes SET call_id = f.call_id
-FROM (SELECT DISTINCT call_id, trace_id FROM fresh) f
+FROM (SELECT DISTINCT call_id, trace_id FROM call_spans) f
 WHERE outcomes.call_id IS NULL
   AND (outcomes.trace_id = f.trace_id OR (outcomes.trace_id IS NULL AND outcomes.external_key = f.call_id))
 """
-
 
 @dataclass(frozen=True)
 class SpanLoad:
@@ -168,19 +194,28 @@ class SpanLoad:
 def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: datetime) -> SpanLoad:
     """Add `spans` (rows of `warehouse.span_parsing.parse_spans`) to the warehouse inside the
     caller's transaction; spans it already holds are skipped, so loading twice changes nothing."""
-    con.register("staged_arrow", spans)  # the caller's connection closes after the transaction
-    con.execute(_STAGE)
-    loaded = _count(con, "SELECT count(*) FROM fresh")
-    if not loaded:
-        return SpanLoad(0, 0)
-    con.execute(_AFFECTED)
-    updated = _count(con, "SELECT count(*) FROM affected WHERE old_updated_at < ?", [run_started_at])
-    con.execute(_INSERT_SPANS)
-    con.execute(_MOVE_SPAN_DAYS)
-    con.execute(_REBUILD_TURNS)
-    con.execute(_REBUILD_CALLS)
-    con.execute(_LINK_OUTCOMES)
-    return SpanLoad(loaded, updated)
+    rids = np.arange(spans.num_rows, dtype=np.int64)  # file order: of a span sent twice, the first is kept
+    con.register("staged_arrow", spans.append_column("rid", pa.Array.from_buffers(
+        pa.int64(), len(rids), [None, pa.py_buffer(rids)])))
+    try:
+        con.execute(_NEW_SPANS)
+        loaded = _count(con, "SELECT count(*) FROM call_spans")
+        if not loaded:
+            return SpanLoad(0, 0)
+        con.execute(_AFFECTED)
+        existed, updated = con.execute(
+            "SELECT count(*) FILTER (WHERE old_start IS NOT NULL), count(*) FILTER (WHERE old_updated_at < ?) "
+            "FROM affected", [run_started_at]).fetchall()[0]
+        if existed:
+            con.execute(_ADD_STORED_CALL_SPANS)
+            con.execute(_CLEAR_OLD_CALLS)
+        con.execute(_INSERT_SPANS)
+        con.execute(_REBUILD_TURNS)
+        con.execute(_REBUILD_CALLS)
+        con.execute(_LINK_OUTCOMES)
+        return SpanLoad(loaded, int(updated))
+    finally:
+        con.unregister("staged_arrow")  # the temp tables go with the connection, closed after the transaction
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:

@@ -3,8 +3,9 @@
 Parsing runs before the warehouse file is opened (see docs/architecture.md, "Sharing the
 warehouse"), and it runs in DuckDB's JSON functions rather than in Python: a chunk of lines goes
 in as one VARCHAR column and comes out as one row per span, so the per-span work is vectorised C++
-(Python per-span code would not reach the 100,000 spans/s target). docs/trace-format.md is the
-contract for every column computed here.
+(Python per-span code would not reach the 100,000 spans/s target). Each line is read once, by one
+`from_json` with explicit types down to the attribute values; nothing is re-serialised and parsed
+again except the rare rejected span. docs/trace-format.md is the contract for every column.
 
 Each output row is either a good span (`reason` NULL) or a rejected record with its `reason`,
 `location` and the `record` text, so one bad line or span never stops the rest of its chunk.
@@ -17,26 +18,27 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 MAX_ATTRIBUTE_BYTES = 64 * 1024
 # Spans outside these years are a unit mistake (seconds or millis sent as nanos) or garbage.
 EARLIEST_NS = 946_684_800 * 10**9  # 2000-01-01
 LATEST_NS = 4_102_444_800 * 10**9  # 2100-01-01
 
-# from_json structures: only the skeleton is typed; spans and attribute values stay JSON text.
-_ATTRIBUTES = [{"key": "VARCHAR", "value": "JSON"}]
+# The from_json structure of an export. OTLP's AnyValue is typed field by field (scalars as text,
+# so an int64 written as a string or a number reads the same); arrays and key-value lists, rare in
+# practice, stay JSON. A field of the wrong JSON type reads as NULL and is judged below.
+_ANY_VALUE = {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR",
+              "bytesValue": "VARCHAR", "arrayValue": "JSON", "kvlistValue": "JSON"}
+_ATTRIBUTES = [{"key": "VARCHAR", "value": _ANY_VALUE}]
+_SPAN = {"traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR",
+         "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": _ATTRIBUTES,
+         "status": {"code": "VARCHAR", "message": "VARCHAR"}}
 _DOC_TYPE = json.dumps(
-    {"resourceSpans": [{"resource": {"attributes": _ATTRIBUTES}, "scopeSpans": [{"spans": ["JSON"]}]}]}
-)
-_SPAN_TYPE = json.dumps(
-    {
-        "traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR",
-        "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": _ATTRIBUTES,
-        "status": {"code": "VARCHAR", "message": "VARCHAR"},
-    }
+    {"resourceSpans": [{"resource": {"attributes": _ATTRIBUTES}, "scopeSpans": [{"spans": [_SPAN]}]}]}
 )
 
-# Attributes read into columns, in the order `attr(...)` indexes them; first one present wins.
+# Attributes read into columns, in the order `_attr(...)` indexes them; first one present wins.
 SPAN_KEYS = (
     "callboard.span.kind", "gen_ai.operation.name", "openinference.span.kind",
     "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system",
@@ -54,39 +56,47 @@ SPAN_KEYS = (
 )
 RESOURCE_KEYS = ("callboard.agent", "service.name", "callboard.prompt.version", "session.id", "callboard.call.id")
 
-# OTLP's AnyValue arrives re-serialised compactly by DuckDB ({"stringValue":"x"}), so the plain
-# JSON value is a slice of that text; only string-encoded int64s and arrays need more work.
+# An AnyValue as JSON text. A value with no field set is OTLP's empty value (JSON null); arrays and
+# key-value lists become JSON arrays and objects, and anything nested deeper is kept as a JSON
+# string of its OTLP form. NULL means the value could not be read.
 _MACROS = r"""
 CREATE OR REPLACE MACRO otlp_scalar(v) AS CASE
-    WHEN starts_with(v, '{"intValue":"') THEN TRY_CAST(v[14:-3] AS BIGINT)::VARCHAR
-    WHEN starts_with(v, '{"intValue":') THEN TRY_CAST(v[13:-2] AS BIGINT)::VARCHAR
-    WHEN starts_with(v, '{"stringValue":"') THEN pii(v[16:-2])
-    WHEN starts_with(v, '{"boolValue":') OR starts_with(v, '{"doubleValue":') OR starts_with(v, '{"bytesValue":"')
-      THEN v[strpos(v, ':') + 1:-2]
-    WHEN v = '{}' THEN 'null'
+    WHEN v.stringValue IS NOT NULL THEN to_json(pii(v.stringValue))::VARCHAR
+    WHEN v.intValue IS NOT NULL THEN TRY_CAST(v.intValue AS BIGINT)::VARCHAR
+    WHEN v.doubleValue IS NOT NULL THEN CASE WHEN isfinite(TRY_CAST(v.doubleValue AS DOUBLE))
+        THEN TRY_CAST(v.doubleValue AS DOUBLE)::VARCHAR ELSE to_json(v.doubleValue)::VARCHAR END
+    WHEN v.boolValue IS NOT NULL THEN TRY_CAST(v.boolValue AS BOOLEAN)::VARCHAR
+    WHEN v.bytesValue IS NOT NULL THEN to_json(v.bytesValue)::VARCHAR
+    WHEN v.arrayValue IS NOT NULL THEN to_json(pii(v.arrayValue::VARCHAR))::VARCHAR
+    WHEN v.kvlistValue IS NOT NULL THEN to_json(pii(v.kvlistValue::VARCHAR))::VARCHAR
+    ELSE 'null'
 END;
-CREATE OR REPLACE MACRO otlp_plain(v) AS CASE
-    WHEN starts_with(v, '{"arrayValue":') THEN '[' || array_to_string(list_transform(
-        json_extract(v, '$.arrayValue.values[*]')::VARCHAR[], lambda e: coalesce(otlp_scalar(e), e)), ',') || ']'
-    WHEN starts_with(v, '{"kvlistValue":') THEN v[16:-2]
+CREATE OR REPLACE MACRO otlp_json(v) AS CASE
+    WHEN v.arrayValue IS NOT NULL THEN CASE WHEN json_type(v.arrayValue) = 'OBJECT' THEN '[' || array_to_string(
+        list_transform(coalesce(from_json(v.arrayValue, '__ARRAY__').values, []), lambda e: otlp_scalar(e)), ',')
+        || ']' END
+    WHEN v.kvlistValue IS NOT NULL THEN CASE WHEN json_type(v.kvlistValue) = 'OBJECT' THEN '{' || array_to_string(
+        list_transform(coalesce(from_json(v.kvlistValue, '__KVLIST__').values, []),
+                       lambda e: to_json(e.key) || ':' || otlp_scalar(e.value)), ',') || '}' END
     ELSE otlp_scalar(v)
 END;
-CREATE OR REPLACE MACRO object_text(keys, plains) AS
-    '{' || array_to_string(list_transform(keys, lambda k, i: k || ':' || plains[i]), ',') || '}';
-CREATE OR REPLACE MACRO attribute_problem(keys, raws, plains) AS list_filter(list_transform(keys,
-    lambda k, i: CASE
-        WHEN k IS NULL THEN 'an attribute has no key'
-        WHEN length(raws[i]) > __MAX__ THEN 'attribute ' || k || ' is over 64 KiB'
-        WHEN plains[i] IS NULL THEN 'attribute ' || k || ' has a value of an unknown type'
+CREATE OR REPLACE MACRO attribute_problem(attributes, plains) AS list_filter(list_transform(attributes,
+    lambda a, i: CASE
+        WHEN a.key IS NULL THEN 'an attribute has no key'
+        WHEN strlen(plains[i]) > __MAX__ THEN 'attribute ' || to_json(a.key) || ' is over 64 KiB'
+        WHEN plains[i] IS NULL THEN 'attribute ' || to_json(a.key) || ' has a value of an unknown type'
     END), lambda p: p IS NOT NULL)[1];
+CREATE OR REPLACE MACRO object_text(attributes, plains) AS '{' || coalesce(array_to_string(
+    list_transform(attributes, lambda a, i: to_json(a.key) || ':' || plains[i]), ','), '') || '}';
 CREATE OR REPLACE MACRO otlp_id(x, nbytes) AS CASE
     WHEN x IS NULL OR x = '' THEN NULL
-    WHEN length(x) = 2 * nbytes AND regexp_full_match(x, '[0-9a-fA-F]+') THEN lower(x)
+    WHEN length(x) = 2 * nbytes AND ltrim(lower(x), '0123456789abcdef') = '' THEN lower(x)
     WHEN length(x) = 4 * ceil(nbytes / 3) THEN TRY(CASE WHEN octet_length(from_base64(x)) = nbytes
                                                   THEN lower(hex(from_base64(x))) END)
 END;
-CREATE OR REPLACE MACRO valid_id(id) AS id IS NOT NULL AND NOT regexp_full_match(id, '0+');
-""".replace("__MAX__", str(MAX_ATTRIBUTE_BYTES))
+CREATE OR REPLACE MACRO valid_id(id) AS id IS NOT NULL AND ltrim(id, '0') <> '';
+""".replace("__MAX__", str(MAX_ATTRIBUTE_BYTES)).replace(
+    "__ARRAY__", json.dumps({"values": [_ANY_VALUE]})).replace("__KVLIST__", json.dumps({"values": _ATTRIBUTES}))
 
 
 def _paths(keys: tuple[str, ...]) -> str:
@@ -102,54 +112,40 @@ def _resource(key: str) -> str:
     return f"rx[{RESOURCE_KEYS.index(key) + 1}]"
 
 
+# A line that is not an export keeps one row (its list replaced by [NULL]) to carry its reason.
 _PARSE = f"""
-WITH docs AS (
-    SELECT line, doc, json_valid(doc) AS valid FROM chunk
+WITH lines AS (
+    SELECT line, doc, TRY(from_json(doc, '{_DOC_TYPE}')).resourceSpans AS resource_list FROM chunk
     WHERE strlen(doc) > 2 OR trim(doc, ' \t\r\n') <> ''
-), typed AS (
-    SELECT line, doc, CASE WHEN valid THEN from_json(doc, '{_DOC_TYPE}').resourceSpans END AS rl,
-           CASE WHEN NOT valid THEN 'not valid JSON' END AS bad_json
-    FROM docs
 ), checked AS (
-    SELECT line,
-           coalesce(bad_json, CASE WHEN rl IS NULL
-               THEN 'not an OTLP trace export (no "resourceSpans" list)' END) AS line_reason,
-           CASE WHEN line_reason IS NULL THEN rl ELSE [NULL] END AS resource_list,
-           CASE WHEN line_reason IS NOT NULL THEN doc END AS line_record
-    FROM typed
+    SELECT line, doc, CASE WHEN resource_list IS NOT NULL THEN resource_list ELSE [NULL] END AS resource_list,
+           CASE WHEN resource_list IS NOT NULL THEN NULL WHEN json_valid(doc) THEN
+               'not an OTLP trace export (no "resourceSpans" list)' ELSE 'not valid JSON' END AS line_reason
+    FROM lines
 ), resources AS (
-    SELECT line, line_reason, line_record, unnest(resource_list) AS r,
-           generate_subscripts(resource_list, 1) AS ri
+    SELECT line, doc, line_reason, unnest(resource_list) AS r, generate_subscripts(resource_list, 1) AS ri
     FROM checked
-), resource_lists AS (
-    SELECT line, ri, line_reason, line_record,
-           list_transform(r.resource.attributes, lambda a: to_json(a.key)) AS rk,
-           list_transform(r.resource.attributes, lambda a: a.value::VARCHAR) AS rv,
-           CASE WHEN line_reason IS NULL THEN flatten(list_transform(r.scopeSpans, lambda s: s.spans))
-                ELSE [NULL] END AS spl
-    FROM resources
 ), resource_plain AS (
-    SELECT *, list_transform(rv, lambda v: otlp_plain(v)) AS rp FROM resource_lists
+    SELECT *, list_transform(r.resource.attributes, lambda a: otlp_json(a.value)) AS rp FROM resources
 ), resource_objects AS (
-    SELECT line, ri, line_reason, line_record, spl, object_text(rk, rp) AS ro,
-           'resource ' || attribute_problem(rk, rv, rp) AS resource_problem
+    SELECT line, doc, line_reason, ri, object_text(r.resource.attributes, rp) AS ro,
+           'resource ' || attribute_problem(r.resource.attributes, rp) AS resource_problem,
+           CASE WHEN line_reason IS NULL THEN r.scopeSpans ELSE [NULL] END AS scope_list
     FROM resource_plain
 ), resource_values AS (
     SELECT *, json_extract_string(ro, {_paths(RESOURCE_KEYS)}) AS rx FROM resource_objects
-), spans AS (
-    SELECT line, ri, line_reason, line_record, ro, rx, resource_problem,
-           unnest(spl) AS s, generate_subscripts(spl, 1) AS k
+), scopes AS (
+    SELECT * EXCLUDE (scope_list), unnest(scope_list) AS sc, generate_subscripts(scope_list, 1) AS si
     FROM resource_values
-), fields AS (
-    SELECT *, from_json(s, '{_SPAN_TYPE}') AS f FROM spans
-), attribute_lists AS (
-    SELECT *, list_transform(f.attributes, lambda a: to_json(a.key)) AS sk,
-           list_transform(f.attributes, lambda a: a.value::VARCHAR) AS sv
-    FROM fields
-), attribute_plain AS (
-    SELECT *, list_transform(sv, lambda v: otlp_plain(v)) AS sp FROM attribute_lists
-), attribute_objects AS (
-    SELECT *, object_text(sk, sp) AS so, attribute_problem(sk, sv, sp) AS attr_problem FROM attribute_plain
+), spans AS (
+    SELECT * EXCLUDE (sc), unnest(CASE WHEN line_reason IS NULL THEN sc.spans ELSE [NULL] END) AS f,
+           generate_subscripts(CASE WHEN line_reason IS NULL THEN sc.spans ELSE [NULL] END, 1) AS k
+    FROM scopes
+), span_plain AS (
+    SELECT *, list_transform(f.attributes, lambda a: otlp_json(a.value)) AS sp FROM spans
+), span_objects AS (
+    SELECT *, object_text(f.attributes, sp) AS so, attribute_problem(f.attributes, sp) AS attr_problem
+    FROM span_plain
 ), extracted AS (
     SELECT *, json_extract_string(so, {_paths(SPAN_KEYS)}) AS x,
            otlp_id(f.traceId, 16) AS trace_id, otlp_id(f.spanId, 8) AS span_id,
@@ -157,11 +153,11 @@ WITH docs AS (
            TRY_CAST(f.startTimeUnixNano AS HUGEINT) AS start_ns,
            TRY_CAST(f.endTimeUnixNano AS HUGEINT) AS end_ns,
            coalesce(f.status.code IN ('2', 'STATUS_CODE_ERROR'), false) AS status_error
-    FROM attribute_objects
+    FROM span_objects
 ), judged AS (
     SELECT *, coalesce(
         line_reason,
-        CASE WHEN NOT starts_with(s, '{{') THEN 'span is not a JSON object' END,
+        CASE WHEN f IS NULL THEN 'span is not a JSON object' END,
         CASE WHEN NOT valid_id(trace_id) THEN 'missing or malformed traceId' END,
         CASE WHEN NOT valid_id(span_id) THEN 'missing or malformed spanId' END,
         CASE WHEN parent_span_id IS NULL AND coalesce(f.parentSpanId, '') <> ''
@@ -171,18 +167,18 @@ WITH docs AS (
         CASE WHEN start_ns NOT BETWEEN {EARLIEST_NS} AND {LATEST_NS} OR end_ns NOT BETWEEN {EARLIEST_NS} AND {LATEST_NS}
              THEN 'absurd timestamp (not between 2000 and 2100)' END,
         CASE WHEN end_ns < start_ns THEN 'absurd timestamp (the span ends before it starts)' END,
-        CASE WHEN f.attributes IS NULL AND json_exists(s, '$.attributes')
-             AND json_type(s, '$.attributes') NOT IN ('ARRAY', 'NULL') THEN 'attributes is not a list' END,
         attr_problem, resource_problem
     ) AS reason
     FROM extracted
 )
 SELECT
-    line,
-    'line ' || line || CASE WHEN s IS NULL THEN ''
-        ELSE CASE WHEN ri > 1 THEN ', resource ' || ri ELSE '' END || ', span ' || k END AS location,
+    CASE WHEN reason IS NOT NULL THEN 'line ' || line || CASE WHEN line_reason IS NOT NULL THEN '' ELSE
+        CASE WHEN ri > 1 THEN ', resource ' || ri ELSE '' END || CASE WHEN si > 1 THEN ', scope ' || si ELSE '' END
+        || ', span ' || k END END AS location,
     reason,
-    coalesce(line_record, s::VARCHAR) AS record,
+    CASE WHEN line_reason IS NOT NULL THEN doc WHEN reason IS NOT NULL THEN json_extract(doc,
+        '$.resourceSpans[' || (ri - 1) || '].scopeSpans[' || (si - 1) || '].spans[' || (k - 1) || ']')::VARCHAR
+    END AS record,
     trace_id, span_id, parent_span_id,
     f.name AS name,
     CASE
@@ -225,38 +221,29 @@ SELECT
     coalesce({_attr("callboard.prompt.version")}, {_resource("callboard.prompt.version")}) AS prompt_version,
     {_attr("callboard.call.recording_url")} AS recording_url,
     lower({_attr("callboard.turn.speaker")}) AS speaker,
-    coalesce({_attr("callboard.turn.text")}, {_attr("output.value")}) AS turn_text,
+    coalesce({_attr("callboard.turn.text")}, {_attr("output.value", "gen_ai.tool.call.result")}) AS turn_text,
     TRY_CAST({_attr("callboard.audio.seconds")} AS DOUBLE) AS audio_seconds,
     TRY_CAST({_attr("callboard.tts.characters")} AS DOUBLE) AS tts_characters
 FROM judged
 """
 
-
-# A span sent twice in one chunk counts once; a trace's call id, when any of its spans in the
-# chunk declares one, is known to all of them.
-_GOOD_SPANS = """
-SELECT * EXCLUDE (location, reason, record),
-       min(declared_call_id) OVER (PARTITION BY trace_id) AS trace_call_id
-FROM parsed WHERE reason IS NULL
-QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY line) = 1
-"""
+_REJECT_COLUMNS = ("location", "reason", "record")
 
 
 @dataclass(frozen=True)
 class ParsedChunk:
     """One chunk's spans that can be loaded, and its records that cannot (with their reasons)."""
 
-    spans: pa.Table
-    rejects: pa.Table  # line, location, reason, record
+    spans: pa.Table  # may hold a span twice; `warehouse.span_loading` keeps the first
+    rejects: pa.Table  # location, reason, record
     records: int  # every span and unreadable line, duplicates included
 
 
 def open_scratch(redactions: tuple[tuple[str, str], ...] = ()) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the parsing macros: parsing never touches the warehouse file.
 
-    `redactions` are (regex, mask) pairs applied to every string attribute and status message
-    before anything leaves the scratch database. They apply inside JSON strings only, so the
-    attributes object stays valid JSON whatever they match."""
+    `redactions` are (regex, mask) pairs applied to every string attribute value and status
+    message before anything leaves the scratch database."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     masked = "t"
@@ -273,15 +260,15 @@ def _literal(text: str) -> str:
 
 def parse_spans(scratch: duckdb.DuckDBPyConnection, chunk: pa.Table) -> ParsedChunk:
     """Flatten `chunk` (columns `line` BIGINT, `doc` VARCHAR: one OTLP/JSON export per row) into
-    span rows. Safe to call from several threads, each with its own `scratch.cursor()`."""
+    span rows, in file order. Safe to call from several threads at once."""
     cursor = scratch.cursor()
     try:
         cursor.register("chunk", chunk)
-        cursor.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {_PARSE}")
-        rejects = cursor.sql("SELECT line, location, reason, record FROM parsed WHERE reason IS NOT NULL")
-        spans = cursor.sql(_GOOD_SPANS)
-        records = cursor.execute("SELECT count(*) FROM parsed").fetchall()[0][0]
-        return ParsedChunk(spans.to_arrow_table(), rejects.to_arrow_table(), records)
+        rows = cursor.sql(_PARSE).to_arrow_table()
     finally:
-        cursor.execute("DROP TABLE IF EXISTS parsed")
         cursor.close()
+    good = pc.is_null(rows.column("reason"))
+    rejects = rows.filter(pc.invert(good)).select(list(_REJECT_COLUMNS)) if rows.column("reason").null_count < \
+        rows.num_rows else rows.slice(0, 0).select(list(_REJECT_COLUMNS))
+    spans = rows if not rejects.num_rows else rows.filter(good)
+    return ParsedChunk(spans.drop_columns(list(_REJECT_COLUMNS)), rejects, rows.num_rows)
