@@ -12,6 +12,9 @@ PAGES = {
     ],
     "Quality": [
         st.Page("pages/judges.py", title="Judges", icon="⚖️", url_path="judges"),
+        st.Page("pages/failure_modes.py", title="Failure modes", icon="🧭", url_path="failure-modes"),
+        st.Page("pages/calibration.py", title="Judge calibration", icon="🎯", url_path="calibration"),
+        st.Page("pages/taxonomy.py", title="Failure-mode list", icon="🏷️", url_path="failure-mode-list"),
     ],
     "Review": [
         st.Page("pages/review.py", title="Weekly review", icon="🎧", url_path="review"),

@@ -1,0 +1,76 @@
+"""Judge calibration: on calls both a person and a judge version labelled, how often the judge is
+right per failure mode, and each mode's share of all calls once the judge's errors are taken out."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from ui import failure_mode_data
+from ui.filters import sidebar_filters
+from warehouse.calibration import MIN_LABELLED_CALLS, MIN_POSITIVES
+
+st.title("Judge calibration")
+st.caption(
+    "How far to trust a judge: its labels are compared with people's on calls both labelled in weekly reviews. "
+    "Each judge version is measured on its own."
+)
+filters = sidebar_filters()
+versions = failure_mode_data.judge_versions()
+if filters is None or versions.is_empty():
+    st.info("No judge has labelled calls yet. Run one, e.g. `python -m judges run --judge rules --start … --end …`.")
+    st.stop()
+
+names = {row["judge_version"]: f"{row['judge_name']} · {row['judge_version']} ({row['calls_reviewed']:,} reviewed "
+         f"of {row['calls_judged']:,} judged)" for row in versions.iter_rows(named=True)}  # fmt: skip
+wanted = st.query_params.get("judge")
+version = st.selectbox("Judge version", list(names), index=list(names).index(wanted) if wanted in names else 0,
+                       format_func=names.get, key="cal_version")
+st.query_params["judge"] = version
+table = failure_mode_data.calibration(filters, version)
+if table.is_empty():
+    st.info("This judge version has not labelled any call with a failure mode yet.")
+    st.stop()
+labelled = int(table["labelled_calls"].max())
+if labelled < MIN_LABELLED_CALLS:
+    st.warning(f"Only {labelled} calls have both a person's and this judge's labels. Below {MIN_LABELLED_CALLS} "
+               "the figures below are too rough to act on: review more calls.")
+
+st.dataframe(
+    table.select("label", "labelled_calls", "human_yes", "tpr", "tnr", "kappa", "observed_rate", "corrected_rate",
+                 "corrected_low", "corrected_high", "warning"),
+    hide_index=True, width="stretch", key="cal_table",
+    column_config={
+        "label": "Failure mode",
+        "labelled_calls": st.column_config.NumberColumn("Calls compared", help="Calls a person and this judge "
+                                                        "both labelled: the sample size."),
+        "human_yes": st.column_config.NumberColumn("Tagged by people"),
+        "tpr": st.column_config.NumberColumn("Found (TPR)", format="percent", help="Of the calls people tagged "
+                                             "with the mode, the share the judge flagged too."),
+        "tnr": st.column_config.NumberColumn("Left alone (TNR)", format="percent", help="Of the calls people did "
+                                             "not tag, the share the judge did not flag either."),
+        "kappa": st.column_config.NumberColumn("Kappa", format="%.2f", help="Agreement beyond chance: 0 is what "
+                                               "guessing at these rates gives, 1 is perfect."),
+        "observed_rate": st.column_config.NumberColumn("Judge flags", format="percent", help="Share of the calls "
+                                                       "in the period the judge flagged."),
+        "corrected_rate": st.column_config.NumberColumn("Corrected share", format="percent", help="The share of "
+                                                        "calls that really have the mode, once the judge's misses "
+                                                        "and false alarms are taken out (Rogan–Gladen)."),
+        "corrected_low": st.column_config.NumberColumn("95% range from", format="percent"),
+        "corrected_high": st.column_config.NumberColumn("to", format="percent"),
+        "warning": st.column_config.TextColumn("Caution", help=f"Fewer than {MIN_LABELLED_CALLS} calls compared, or "
+                                               f"fewer than {MIN_POSITIVES} tagged by people."),
+    },
+)  # fmt: skip
+
+st.subheader("Where the judge and people disagree")
+label = st.selectbox("Failure mode", table["label"].to_list(), key="cal_label")
+row = table.filter(pl.col("label") == label).row(0, named=True)
+st.table(pl.DataFrame({
+    "": ["People: has it", "People: does not"],
+    "Judge: has it": [row["tp"], row["fp"]],
+    "Judge: does not": [row["fn"], row["tn"]],
+}))  # fmt: skip
+st.caption(f"{row['tp']} found, {row['fn']} missed, {row['fp']} false alarms, {row['tn']} rightly left alone.")
+if row["warning"]:
+    st.warning(row["warning"])

@@ -1,0 +1,116 @@
+"""Failure modes: which modes the calls show, what they cost in conversions, how they move, and
+the calls behind them, opened in the review's call view."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import failure_mode_data, review_data
+from ui.call_grid import COLUMNS, DEFAULT_COLUMNS, call_grid, grid_frame
+from ui.call_view import show_call
+from ui.failure_mode_text import costliest_answer, judge_trust
+from ui.filters import sidebar_filters
+from ui.mode_charts import mode_trend, pareto
+from warehouse.explorer import SOURCES
+
+st.title("Failure modes")
+filters = sidebar_filters()
+if filters is None:
+    st.info("The warehouse has no calls yet. Load some with `python -m ingest traces PATH` or build the demo "
+            "with `make run`.")
+    st.stop()
+
+taxonomy = failure_mode_data.current_taxonomy()
+wanted = [taxonomy.resolve(m) for m in st.query_params.get_all("mode")]
+modes = tuple(st.sidebar.multiselect(
+    "Failure modes", taxonomy.names, default=[m for m in dict.fromkeys(wanted) if m in taxonomy.names],
+    placeholder="All", key="fm_modes", help="Show only calls with any of these modes.",
+))  # fmt: skip
+source_param = st.query_params.get("source", "judge")
+source = st.sidebar.radio(
+    "Labels from", list(SOURCES), index=list(SOURCES).index(source_param) if source_param in SOURCES else 0,
+    format_func=SOURCES.get, key="fm_source",
+    help="Judge: every judged call. People: only calls reviewed in a weekly review. Both agree: modes the judge "
+         "and a person both gave.",
+)  # fmt: skip
+st.query_params["source"] = source
+if modes:
+    st.query_params["mode"] = list(modes)
+elif "mode" in st.query_params:
+    del st.query_params["mode"]
+
+e = failure_mode_data.exploration(filters, source, modes)
+st.caption(
+    f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}: {e.calls_in_scope:,} calls, {e.looked_at:,} of them "
+    f"labelled by {SOURCES[source].lower()}."
+)
+if e.looked_at == 0:
+    st.info("No call in this period has labels from this source yet. Pick another source or period, or run a "
+            "judge (`python -m judges run --judge rules --start … --end …`).")
+    st.stop()
+
+with st.container(border=True):
+    st.markdown(costliest_answer(e, filters, SOURCES[source]))
+    top = e.costliest
+    versions = failure_mode_data.judge_versions()
+    if top is not None and source != "human" and versions.height:
+        version = versions.row(0, named=True)
+        calibration = failure_mode_data.calibration(filters, version["judge_version"])
+        row = calibration.filter(calibration["label"] == top["mode"])
+        text, warning = judge_trust(row.row(0, named=True) if row.height else None,
+                                    f"{version['judge_name']} {version['judge_version']}")
+        st.markdown(text)
+        if warning:
+            st.warning(warning)
+    st.caption(
+        "Lost conversions: the bookings the calls with a mode would have made at the conversion rate of calls "
+        "with no failure mode, minus the bookings they made. A comparison, not proof of cause. "
+        "The 95% range comes from resampling the calls. Modes that describe the outcome itself "
+        "(e.g. goal not met) have no figure."
+    )
+
+left, right = st.columns(2)
+with left:
+    st.altair_chart(pareto(e.summary, "calls", "Calls with the mode", "count"), theme=None, width="stretch")
+with right:
+    st.altair_chart(pareto(e.summary, "lost_conversions", "Lost conversions (bookings)", "count"), theme=None,
+                    width="stretch")
+st.dataframe(
+    e.summary.select("mode", "calls", "share", "conversion_rate", "lost_conversions", "lost_low", "lost_high"),
+    hide_index=True, width="stretch", key="fm_summary",
+    column_config={
+        "mode": "Failure mode", "calls": st.column_config.NumberColumn("Calls", format="localized"),
+        "share": st.column_config.NumberColumn("Share of labelled calls", format="percent"),
+        "conversion_rate": st.column_config.NumberColumn("Booked", format="percent",
+                                                         help="Share of these calls that booked."),
+        "lost_conversions": st.column_config.NumberColumn("Lost conversions", format="%.1f"),
+        "lost_low": st.column_config.NumberColumn("95% range from", format="%.1f"),
+        "lost_high": st.column_config.NumberColumn("to", format="%.1f"),
+    },
+)  # fmt: skip
+
+st.subheader("Over time")
+if e.trend.height:
+    st.altair_chart(mode_trend(e.trend, e.grain), theme=None, width="stretch")
+
+st.subheader(f"Calls with {'these modes' if modes else 'a failure mode'}")
+st.caption(f"{e.calls.height:,} calls, newest first. Sort or filter in the column headers; click a row to open it.")
+columns = st.multiselect("Columns", list(COLUMNS), default=list(DEFAULT_COLUMNS), format_func=COLUMNS.get,
+                         key="fm_columns")
+clicked = call_grid(grid_frame(e.calls, columns), key="fm_grid") if e.calls.height else None
+ids = e.calls["call_id"].to_list()
+if clicked and clicked != st.session_state.get("fm_clicked"):
+    st.session_state["fm_clicked"] = clicked
+    st.session_state["fm_call"] = clicked
+if "fm_call" not in st.session_state or st.session_state["fm_call"] not in ids:
+    linked = st.query_params.get("call")
+    st.session_state["fm_call"] = linked if linked in ids else None
+call_id = st.selectbox("Open a call", ids, placeholder="Pick a call, or click a row above", key="fm_call")
+if call_id is None:
+    st.stop()
+st.query_params["call"] = call_id
+detail = review_data.call_detail(call_id)
+if detail is None:
+    st.warning(f"Call {call_id} is no longer in the warehouse.")
+    st.stop()
+show_call(detail, key="fm_call_view")

@@ -1,0 +1,68 @@
+"""The explorer's counts, lost conversions, trend and matching calls against plain Python over
+the raw rows of a demo warehouse with human reviews."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.failure_mode_fixture import PERIOD, independent, reviewed_demo
+from warehouse import explorer
+from warehouse.filters import Filters
+
+FILTERS = Filters(*PERIOD)
+
+
+@pytest.fixture(scope="module")
+def reviewed(demo_build: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return reviewed_demo(demo_build[0], tmp_path_factory.mktemp("explorer"))
+
+
+@pytest.fixture
+def warehouse(reviewed: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CALLBOARD_DB", str(reviewed))
+    return reviewed
+
+
+@pytest.mark.parametrize("source", ["judge", "human", "both"])
+def test_counts_and_lost_conversions_match_plain_python(warehouse: Path, source: str) -> None:
+    e = explorer.explore(FILTERS, source)
+    expected = independent(warehouse, FILTERS, source)
+    assert e.looked_at == len(expected["modes"])
+    assert dict(zip(e.summary["mode"], e.summary["calls"], strict=True)) == expected["counts"]
+    assert e.clean_conversion == pytest.approx(expected["baseline"])
+    for row in e.summary.iter_rows(named=True):
+        if expected["lost"][row["mode"]] is None:
+            assert row["lost_conversions"] is None
+        else:
+            assert row["lost_conversions"] == pytest.approx(expected["lost"][row["mode"]])
+            assert row["lost_low"] <= row["lost_conversions"] <= row["lost_high"]
+    matching = {c for c, ms in expected["modes"].items() if ms}
+    assert set(e.calls["call_id"]) == matching
+
+
+def test_filters_narrow_the_counts_and_the_calls(warehouse: Path) -> None:
+    f = Filters(*PERIOD, agents=("salon-booker",))
+    e = explorer.explore(f, "judge", modes=("slow_turn", "hallucinated_fact"))
+    expected = independent(warehouse, f, "judge", agents=("salon-booker",))
+    assert set(e.summary["mode"]) == {"slow_turn", "hallucinated_fact"}
+    assert dict(zip(e.summary["mode"], e.summary["calls"], strict=True)) == {
+        m: expected["counts"][m] for m in ("slow_turn", "hallucinated_fact")
+    }
+    wanted = {c for c, ms in expected["modes"].items() if ms & {"slow_turn", "hallucinated_fact"}}
+    assert set(e.calls["call_id"]) == wanted
+    by_week = Counter()
+    for c in wanted:
+        for m in expected["modes"][c] & {"slow_turn"}:
+            by_week[m] += 1
+    assert e.trend.filter(e.trend["mode"] == "slow_turn")["calls"].sum() == by_week["slow_turn"]
+
+
+def test_the_costliest_mode_lost_the_most(warehouse: Path) -> None:
+    e = explorer.explore(FILTERS, "judge")
+    expected = independent(warehouse, FILTERS, "judge")
+    causes = {m: v for m, v in expected["lost"].items() if v is not None}
+    assert e.costliest["mode"] == max(causes, key=causes.get)
+    assert e.costliest["lost_conversions"] > 0

@@ -1,0 +1,109 @@
+"""AppTest runs of the failure-mode explorer, judge calibration and failure-mode list pages on a
+demo warehouse with human reviews, asserting the values they show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+import streamlit as st
+from sklearn.metrics import recall_score
+from streamlit.testing.v1 import AppTest
+
+from tests.failure_mode_fixture import PERIOD, independent, reviewed_demo
+from ui.call_grid import grid_frame
+from warehouse import explorer
+from warehouse.filters import Filters
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def warehouse(demo_build: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = reviewed_demo(demo_build[0], tmp_path)
+    monkeypatch.setenv("CALLBOARD_DB", str(path))
+    st.cache_data.clear()
+    return path
+
+
+def _page(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"start": PERIOD[0].isoformat(), "end": PERIOD[1].isoformat(), **params})
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_the_explorer_answers_which_mode_cost_the_most(warehouse: Path) -> None:
+    at = _page("pages/failure_modes.py", source="judge")
+    expected = independent(warehouse, Filters(*PERIOD), "judge")
+    causes = {m: v for m, v in expected["lost"].items() if v is not None}
+    top = max(causes, key=causes.get)
+    answer = at.markdown[0].value
+    assert f"`{top}` cost the most conversions" in answer
+    assert f"about {causes[top]:,.0f} bookings" in answer
+    assert "found" in at.markdown[1].value and "kappa" in at.markdown[1].value
+    assert len(at.get("vega_lite_chart")) == 3  # two Pareto charts and the trend
+    shown = at.dataframe[0].value
+    assert dict(zip(shown["mode"], shown["calls"], strict=True)) == dict(expected["counts"])
+    opener = at.selectbox(key="fm_call")
+    assert set(opener.options) == {c for c, ms in expected["modes"].items() if ms}
+
+
+def test_a_mode_filter_in_the_url_narrows_the_calls_and_opens_the_call_view(warehouse: Path) -> None:
+    at = _page("pages/failure_modes.py", source="judge", mode="hallucinated_fact")
+    expected = independent(warehouse, Filters(*PERIOD), "judge")
+    wanted = {c for c, ms in expected["modes"].items() if "hallucinated_fact" in ms}
+    assert at.multiselect(key="fm_modes").value == ["hallucinated_fact"]
+    opener = at.selectbox(key="fm_call")
+    assert set(opener.options) == wanted
+    call_id = sorted(wanted)[0]
+    opener.select(call_id).run()
+    assert not at.exception
+    assert at.query_params["call"] == call_id
+    assert any(call_id.replace("-", "\\-") in m.value for m in at.markdown)  # the review's call view header
+    assert at.get("component_instance")  # the AgGrid
+
+
+def test_the_grid_gets_the_picked_columns_with_the_call_id_first(warehouse: Path) -> None:
+    calls = explorer.explore(Filters(*PERIOD), "judge").calls
+    frame = grid_frame(calls, ["agent", "failure_modes", "started_at"])
+    assert list(frame.columns) == ["call_id", "agent", "failure_modes", "started_at"]
+    assert len(frame) == calls.height
+    assert frame["started_at"].iloc[0] == calls["started_at"][0].strftime("%Y-%m-%d %H:%M")
+
+
+def test_the_calibration_page_shows_rates_scikit_learn_agrees_with(warehouse: Path) -> None:
+    at = _page("pages/calibration.py")
+    table = at.dataframe[0].value
+    con = duckdb.connect(str(warehouse), read_only=True)
+    pairs = con.execute(
+        """SELECT r.labels, j.labels FROM reviews r JOIN judgements j USING (call_id) WHERE j.status = 'ok'"""
+    ).fetchall()
+    con.close()
+    for label in ("slow_turn", "goal_not_met"):
+        human = [label in (h or []) for h, _ in pairs]
+        judge = [label in (j or []) for _, j in pairs]
+        row = table[table["label"] == label].iloc[0]
+        assert row["labelled_calls"] == len(pairs)
+        assert row["tpr"] == pytest.approx(recall_score(human, judge))
+        assert row["tnr"] == pytest.approx(recall_score(human, judge, pos_label=False))
+    wrong = table[table["label"] == "wrong_booking"].iloc[0]
+    assert wrong["tpr"] == 0 and wrong["warning"]  # the rules judge cannot see wrong bookings
+
+
+def test_renaming_on_the_list_page_keeps_the_labels_on_the_explorer(warehouse: Path) -> None:
+    before = explorer.explore(Filters(*PERIOD), "human").summary
+    at = _page("pages/taxonomy.py")
+    form_select = [s for s in at.selectbox if s.label == "Mode"][1]
+    form_select.select("slow_turn")
+    at.text_input[0].input("long_silence")
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert not at.exception
+    assert "Renamed slow_turn" in at.success[0].value
+    after = _page("pages/failure_modes.py", source="human").dataframe[0].value
+    counts = dict(zip(after["mode"], after["calls"], strict=True))
+    assert "slow_turn" not in counts
+    assert counts["long_silence"] == before.filter(before["mode"] == "slow_turn")["calls"][0]

@@ -1,0 +1,53 @@
+"""The explorer's answer in words: which mode cost the most conversions and how sure we are,
+from the figures warehouse/explorer.py and warehouse/calibration.py computed."""
+
+from __future__ import annotations
+
+from ui.text import code_span
+from warehouse.explorer import Exploration
+from warehouse.filters import Filters
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def costliest_answer(e: Exploration, f: Filters, source_label: str) -> str:
+    """One paragraph: the mode that lost the most bookings, how many, and the sampling range."""
+    top = e.costliest
+    period = f"{f.start:%d %b} – {f.end:%d %b %Y}"
+    if top is None:
+        return f"No failure mode is linked to lost bookings in {period} (labels from: {source_label.lower()})."
+    interval = ""
+    if top["lost_low"] is not None:
+        interval = f" (95% range {max(top['lost_low'], 0):,.0f}–{top['lost_high']:,.0f})"
+    return (
+        f"**{code_span(top['mode'])} cost the most conversions in {period}: about "
+        f"{top['lost_conversions']:,.0f} bookings{interval}.** {top['calls']:,} calls had it and "
+        f"{_pct(top['conversion_rate'])} of them booked, against {_pct(e.clean_conversion)} of calls with no "
+        f"failure mode (labels from: {source_label.lower()})."
+    )
+
+
+def judge_trust(row: dict | None, judge: str) -> tuple[str, str | None]:
+    """How far the judge's labels for this mode can be trusted, and a warning when the human
+    sample is too thin; the text names the judge version it measured."""
+    if row is None or row["labelled_calls"] == 0:
+        return (f"No call with this mode has been reviewed by a person yet, so the judge ({judge}) is not "
+                "measured on it: run a weekly review to find out."), None
+    found = "—" if row["tpr"] is None else f"{row['tpr']:.0%}"
+    false_alarms = "—" if row["tnr"] is None else f"{1 - row['tnr']:.0%}"
+    kappa = "—" if row["kappa"] is None else f"{row['kappa']:.2f}"
+    corrected = ""
+    if row["corrected_rate"] is not None:
+        rng = ""
+        if row["corrected_low"] is not None:
+            rng = f" (95% range {_pct(row['corrected_low'])}–{_pct(row['corrected_high'])})"
+        corrected = (f" Corrected for its misses and false alarms, about {_pct(row['corrected_rate'])} of calls "
+                     f"have it{rng}; the judge flags {_pct(row['observed_rate'])}.")
+    text = (
+        f"On {row['labelled_calls']} calls a person also labelled, the judge ({judge}) found {found} of the "
+        f"{row['human_yes']} they tagged and flagged {false_alarms} of the rest wrongly; agreement beyond chance "
+        f"(kappa, 0 = chance, 1 = perfect) {kappa}.{corrected}"
+    )
+    return text, row["warning"]

@@ -1,0 +1,98 @@
+"""The data behind judge calibration: per judge version, the calls a person and that version both
+labelled (for its error rates) and the calls it judged in scope (for the rate it observes). The
+math is in warehouse/calibration.py.
+
+A call's human labels are its current verdict (the newest review save from any reviewer); its
+judge labels are that version's newest successful judgement. Both are resolved through the
+taxonomy, so a renamed mode is calibrated under its current name. Error rates use every labelled
+call the version judged, whatever the period: they describe the judge, and a month rarely has
+enough reviews on its own. The observed rate uses the calls in the chosen scope.
+"""
+
+from __future__ import annotations
+
+import ibis
+import polars as pl
+
+from warehouse import calibration, metrics, review_metrics
+from warehouse.filters import Filters
+from warehouse.queries import reading
+from warehouse.taxonomy import Taxonomy, load_taxonomy
+
+
+def _latest_by_version(t, judge_version: str) -> ibis.Table:
+    """Each call's newest successful judgement by one judge version."""
+    j = t.judgements.filter(t.judgements.status == "ok", t.judgements.judge_version == judge_version)
+    newest_first = ibis.row_number().over(group_by=j.call_id, order_by=ibis.desc(j.created_at))
+    j = j.mutate(_rank=newest_first)
+    return j.filter(j._rank == 0).select("call_id", judge_labels=j.labels)
+
+
+def judge_versions() -> pl.DataFrame:
+    """Judge versions that have judged calls, newest first: calls judged and how many of those a
+    person has labelled too (the calibration's sample)."""
+    with reading() as t:
+        j = t.judgements.filter(t.judgements.status == "ok")
+        reviewed = review_metrics.call_verdicts(t.reviews).select("call_id", reviewed=ibis.literal(True))
+        per_call = j.left_join(reviewed, j.call_id == reviewed.call_id).select(
+            j.judge_name, j.judge_version, j.call_id, j.created_at, reviewed.reviewed
+        )
+        return (
+            per_call.group_by("judge_name", "judge_version")
+            .aggregate(
+                calls_judged=per_call.call_id.nunique(),
+                calls_reviewed=per_call.call_id.nunique(where=per_call.reviewed.notnull()),
+                last_judged=per_call.created_at.max(),
+            )
+            .order_by(ibis.desc("last_judged"))
+            .to_polars()
+        )
+
+
+def _pull(f: Filters, judge_version: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    with reading() as t:
+        judged = _latest_by_version(t, judge_version)
+        verdicts = review_metrics.call_verdicts(t.reviews).select("call_id", human_labels=t.reviews.labels)
+        pairs = judged.inner_join(verdicts, "call_id").to_polars()
+        in_scope = judged.semi_join(metrics.scoped_calls(t, f), "call_id").to_polars()
+    return pairs, in_scope
+
+
+def calibration_rows(pairs: pl.DataFrame, in_scope: pl.DataFrame, taxonomy: Taxonomy) -> pl.DataFrame:
+    """One row per label either rater used: the confusion counts, TPR, TNR, kappa, the observed
+    and corrected rates with the corrected rate's interval, and a warning when the sample is thin."""
+    pairs = pairs.with_columns(
+        human=taxonomy.resolved("human_labels").fill_null([]), judge=taxonomy.resolved("judge_labels").fill_null([])
+    )
+    in_scope = in_scope.with_columns(judge=taxonomy.resolved("judge_labels").fill_null([]))
+    labels = sorted(
+        set(pairs["human"].explode().drop_nulls()) | set(pairs["judge"].explode().drop_nulls())
+        | set(in_scope["judge"].explode().drop_nulls())
+    )
+    rows = []
+    for label in labels:
+        c = calibration.confusion(pairs["human"].list.contains(label), pairs["judge"].list.contains(label))
+        judged, flagged = in_scope.height, int(in_scope["judge"].list.contains(label).sum())
+        observed = flagged / judged if judged else None
+        interval = calibration.corrected_rate_interval(c, judged, flagged)
+        rows.append({
+            "label": label, "labelled_calls": c.n, "human_yes": c.positives, "tp": c.tp, "fn": c.fn, "fp": c.fp,
+            "tn": c.tn, "tpr": c.tpr, "tnr": c.tnr, "kappa": c.kappa, "judged_calls": judged, "flagged": flagged,
+            "observed_rate": observed,
+            "corrected_rate": None if observed is None else calibration.rogan_gladen(observed, c.tpr, c.tnr),
+            "corrected_low": interval[0] if interval else None, "corrected_high": interval[1] if interval else None,
+            "warning": calibration.too_few_labels(c),
+        })  # fmt: skip
+    schema = {
+        "label": pl.String, "labelled_calls": pl.Int64, "human_yes": pl.Int64, "tp": pl.Int64, "fn": pl.Int64,
+        "fp": pl.Int64, "tn": pl.Int64, "tpr": pl.Float64, "tnr": pl.Float64, "kappa": pl.Float64,
+        "judged_calls": pl.Int64, "flagged": pl.Int64, "observed_rate": pl.Float64, "corrected_rate": pl.Float64,
+        "corrected_low": pl.Float64, "corrected_high": pl.Float64, "warning": pl.String,
+    }  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
+
+
+def calibration_table(f: Filters, judge_version: str) -> pl.DataFrame:
+    """Calibration of one judge version, per label, with rates observed on the calls in scope."""
+    pairs, in_scope = _pull(f, judge_version)
+    return calibration_rows(pairs, in_scope, load_taxonomy())
