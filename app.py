@@ -20,6 +20,11 @@ PAGES = {
         st.Page("pages/review.py", title="Weekly review", icon="🎧", url_path="review"),
         st.Page("pages/review_summary.py", title="Review summary", icon="📝", url_path="review-summary"),
     ],
+    "Engineering": [
+        st.Page("pages/drift.py", title="Cost & latency drift", icon="📈", url_path="drift"),
+        st.Page("pages/prompts.py", title="Prompt versions", icon="🗒️", url_path="prompts"),
+        st.Page("pages/ab.py", title="Compare versions", icon="⚖️", url_path="compare"),
+    ],
 }
 
 navigation = st.navigation(PAGES)

@@ -1,0 +1,90 @@
+"""The drift, prompt-version and A/B pages on the demo warehouse, through Streamlit's AppTest:
+they run, and show the figures computed from raw rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from ui.panels import format_value
+from ui.text import escape_markdown
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    st.cache_data.clear()
+
+
+def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def salon_cost(db: Path, start: date, end: date) -> float:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT sum(coalesce(cost_usd, 0)) / count(*) FROM calls WHERE agent = 'salon-booker' "
+                           "AND day BETWEEN ? AND ?", [start, end]).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_the_drift_page_explains_the_model_switch_in_a_sentence(demo_warehouse: Path) -> None:
+    at = open_page("pages/drift.py", {"start": "2026-10-01", "end": "2026-11-03"})
+    before = salon_cost(demo_warehouse, date(2026, 9, 30), date(2026, 10, 27))
+    after = salon_cost(demo_warehouse, date(2026, 10, 28), date(2026, 11, 3))
+    expected = (f"Cost per call on salon-booker fell {1 - after / before:.0%} ({format_value(before, 'usd')} → "
+                f"{format_value(after, 'usd')}) after the switch to gpt-4.1-mini on 28 Oct.")
+    assert escape_markdown(expected) in [w.value for w in at.warning]
+    assert at.subheader[0].value == "Drift in the week 28 Oct – 03 Nov 2026"
+    assert len(at.get("vega_lite_chart")) == 9
+
+
+def test_the_drift_page_says_plainly_when_nothing_drifted(demo_warehouse: Path) -> None:
+    at = open_page("pages/drift.py", {"start": "2026-10-26", "end": "2026-11-22"})
+    assert not at.warning
+    assert at.success[0].value.startswith("Nothing drifted")
+
+
+def test_the_prompt_page_shows_the_diff_and_keeps_comments(demo_warehouse: Path) -> None:
+    at = open_page("pages/prompts.py")
+    assert at.selectbox(key="prompt_agent").value == "clinic-scheduler"
+    diff = at.code[0].value
+    assert "+- Offer two concrete times on the first available day instead of asking when the caller is free." in diff
+    assert diff.startswith("--- clinic-scheduler v1\n+++ clinic-scheduler v2")
+    at.text_input[0].input("")
+    at.text_area[0].input("Lifted conversion; keep it.")
+    at.button[0].click().run()
+    assert at.error[0].value == "Say who you are: a comment needs an author."
+    at.text_input[0].input("priya")
+    at.text_area[0].input("Lifted *conversion*; keep it.")
+    at.button[0].click().run()
+    assert not at.exception
+    assert escape_markdown("Lifted *conversion*; keep it.") in [m.value for m in at.markdown]
+
+
+def test_the_ab_page_calls_the_clinic_lift_significant(demo_warehouse: Path) -> None:
+    at = open_page("pages/ab.py")
+    table = at.dataframe[0].value
+    conversion = table[table["Metric"] == "Conversion rate"].iloc[0]
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    try:
+        (calls_v1,) = con.execute("SELECT count(*) FROM calls WHERE agent = 'clinic-scheduler' "
+                                  "AND prompt_version = 'v1'").fetchone()
+    finally:
+        con.close()
+    assert conversion["Verdict"] == "significant: B better"
+    assert conversion["A: n"] == calls_v1  # every demo call has a CRM record
+    assert f"{calls_v1:,} calls" in at.caption[0].value

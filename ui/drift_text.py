@@ -1,0 +1,124 @@
+"""The drift page's words: what each series is called, and one plain sentence per flagged series
+("p95 LLM latency on salon-booker rose 68% (0.88 s → 1.48 s) after the switch to gpt-4.1-mini on
+28 Oct"). Percentiles of one measure and group that moved together share a sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import groupby
+
+from ui.panels import format_value
+from warehouse.drift_flags import Verdict
+from warehouse.drift_queries import DriftFlags
+
+MEASURES = {
+    "reply": ("reply time", "ms", "The silence the caller hears: from the end of their words to the agent's reply."),
+    "stt": ("speech-to-text latency", "ms", "Time to turn the caller's words into text."),
+    "llm": ("LLM latency", "ms", "Time the language model takes to answer, per request."),
+    "tool": ("tool latency", "ms", "Time a tool (calendar, price list, CRM) takes to answer."),
+    "tts": ("text-to-speech latency", "ms", "Time until the first audio of the reply is ready."),
+    "cost": ("cost per call", "usd", "What the models and speech services cost per call, at list prices."),
+    "tokens": ("tokens per call", "count", "Words (tokens) sent to and received from the language model per call."),
+    "errors": ("failure rate", "pct", "Share of a tool's or model's requests that failed."),
+}
+
+
+def _day(d: object) -> str:
+    return f"{d:%-d %b}"
+
+
+def _percent(change: float) -> str:
+    return f"{abs(change):.0%}"
+
+
+def _subject(v: Verdict) -> str:
+    label = MEASURES[v.measure][0]
+    if v.measure == "errors":
+        return f"The failure rate of {v.group}"
+    return f"{label[0].upper()}{label[1:]} on {v.group}"
+
+
+def _change(change: dict) -> str:
+    if change["kind"] == "model":
+        return f"the switch to {change['what']} on {_day(change['day'])}"
+    return f"prompt {change['what']} going live on {_day(change['day'])}"
+
+
+def _cause(flags: DriftFlags, v: Verdict) -> str:
+    """After the change that went live in the week, if any; else the week, naming a change that
+    went live during the weeks it is compared with."""
+    recent = flags.change_behind(v, since=flags.recent_start)
+    if recent is not None:
+        return f"after {_change(recent)}"
+    earlier = flags.change_behind(v, since=flags.baseline_start)
+    note = f" (the weeks compared include {_change(earlier)})" if earlier else ""
+    return f"in the week to {_day(flags.end)}{note}"
+
+
+def _amounts(verdicts: list[Verdict]) -> str:
+    """'25% at p50 and 87% at p95 (p95 0.90 s → 1.68 s)', or for a rate or a mean its change
+    and values."""
+    first = next((v for v in verdicts if v.statistic == "p95"), verdicts[0])
+    unit = MEASURES[first.measure][1]
+    values = f"{format_value(first.baseline_value, unit)} → {format_value(first.recent_value, unit)}"
+    if first.statistic == "rate":
+        return f"{abs(first.change) * 100:.1f} points ({values})"
+    if first.statistic == "mean":
+        return f"{_percent(first.change)} ({values})"
+    parts = [f"{_percent(v.change)} at {v.statistic}" for v in verdicts]
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{joined} ({first.statistic} {values})"
+
+
+def sentences(flags: DriftFlags) -> list[str]:
+    """One sentence per measure, group and direction that was flagged, biggest change first."""
+    def key(v: Verdict) -> tuple:
+        return v.measure, v.group, v.change > 0
+
+    flagged = sorted(flags.flagged, key=key)
+    grouped = [sorted(g, key=lambda v: v.statistic) for _, g in groupby(flagged, key=key)]
+    grouped.sort(key=lambda g: -max(abs(v.change) for v in g))
+    return [_sentence(flags, g) for g in grouped]
+
+
+def _sentence(flags: DriftFlags, verdicts: list[Verdict]) -> str:
+    lead = verdicts[0]
+    verb = "rose" if lead.change > 0 else "fell"
+    return f"{_subject(lead)} {verb} {_amounts(verdicts)} {_cause(flags, lead)}."
+
+
+def series_name(v: Verdict) -> str:
+    """'p95 LLM latency', 'cost per call', 'failure rate' (the group is its own column)."""
+    label = MEASURES[v.measure][0]
+    return f"{v.statistic} {label}" if v.statistic in ("p50", "p95", "p99") else label
+
+
+def change_text(v: Verdict, low: float | None = None, high: float | None = None) -> str:
+    """A change as people read it: '+38%' or '+2.1 pts'; with its interval when given."""
+    def one(x: float) -> str:
+        return f"{x * 100:+.1f} pts" if v.statistic == "rate" else f"{x:+.0%}"
+
+    if v.change is None:
+        return "—"
+    if low is None or high is None:
+        return one(v.change)
+    return f"{one(v.change)} ({one(low)} to {one(high)})"
+
+
+def rows(verdicts: Iterable[Verdict]) -> list[dict]:
+    """Every series judged, as table rows for the details."""
+    return [
+        {
+            "Flag": "⚑" if v.flagged else "",
+            "Series": series_name(v),
+            "Of": v.group,
+            "Before": format_value(v.baseline_value, MEASURES[v.measure][1]),
+            "Last week": format_value(v.recent_value, MEASURES[v.measure][1]),
+            "Change (95% range)": change_text(v, v.change_low, v.change_high),
+            "Test": v.test,
+            "p": None if v.p_value is None else float(f"{v.p_value:.2g}"),
+            "Values (week / before)": f"{v.n_recent:,} / {v.n_baseline:,}",
+            "Why not flagged": v.reason,
+        }
+        for v in verdicts
+    ]

@@ -1,0 +1,36 @@
+"""Cached reads for the drift, prompt and A/B pages, kept for a minute like `ui.data`."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from ui.data import TTL_S
+from warehouse import ab, drift_queries, prompt_history
+from warehouse.drift_flags import Thresholds
+from warehouse.filters import Filters
+
+
+@st.cache_data(ttl=TTL_S, show_spinner="Reading the trends…")
+def drift_trends(filters: Filters, grain: str, group: str) -> drift_queries.DriftTrends:
+    return drift_queries.drift_trends(filters, grain, group)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner="Testing every series for drift…")
+def drift_flags(filters: Filters, group: str, thresholds: Thresholds) -> drift_queries.DriftFlags:
+    return drift_queries.drift_flags(filters, group, thresholds)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def change_markers() -> pl.DataFrame:
+    return drift_queries.change_markers()
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def prompt_versions() -> pl.DataFrame:
+    return prompt_history.prompt_versions()
+
+
+@st.cache_data(ttl=TTL_S, show_spinner="Comparing…")
+def compare(a: Filters, b: Filters) -> ab.ABResult:
+    return ab.compare(a, b)
