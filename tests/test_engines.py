@@ -226,6 +226,14 @@ def test_a_day_that_is_gone_from_the_warehouse_is_removed_from_the_lake(
     assert (lake_folder / "calls" / "day=2026-09-03").exists()
 
 
+def test_a_new_column_rewrites_every_partition_of_its_table(lake_folder: Path, synthetic_warehouse: Path) -> None:
+    with transaction(synthetic_warehouse) as con:
+        con.execute("ALTER TABLE turns ADD COLUMN sentiment VARCHAR")
+    report = lake.export(lake_folder)
+    assert written(report).keys() == {"turns"} and len(report["turns"].written) == 60
+    assert "sentiment VARCHAR" in lake.read_manifest(lake_folder)["tables"]["turns"]["columns"]
+
+
 def test_outcomes_and_judgements_sit_with_their_calls_day(lake_folder: Path) -> None:
     outcomes = lake_folder / "outcomes"
     assert (outcomes / "call_day=2026-09-01").is_dir() and (lake_folder / "judgements" / "call_day=2026-09-01").is_dir()

@@ -112,8 +112,9 @@ def _key_sql(table: LakeTable) -> str:
     return f"coalesce(CAST({table.partition} AS VARCHAR), '{NULL_PARTITION}')"
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: LakeTable) -> list[list[str]]:
-    return [[name, kind] for name, kind, *_ in con.execute(f"DESCRIBE {table.source}").fetchall()]
+def _columns(con: duckdb.DuckDBPyConnection, table: LakeTable) -> list[str]:
+    """The table's columns as `name TYPE`: when they change, every partition is rewritten."""
+    return [f"{name} {kind}" for name, kind, *_ in con.execute(f"DESCRIBE {table.source}").fetchall()]
 
 
 def _fingerprints(con: duckdb.DuckDBPyConnection, table: LakeTable) -> dict[str, str]:
