@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from warehouse import ingest_runs as ingest_log
 from warehouse import judgements, queries
 from warehouse.filters import Filters
 
@@ -30,3 +31,13 @@ def judge_versions() -> pl.DataFrame:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def judge_runs() -> pl.DataFrame:
     return judgements.judge_run_history()
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def ingest_runs() -> pl.DataFrame:
+    return ingest_log.recent_runs(limit=50)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def quarantined(run_id: str | None) -> pl.DataFrame:
+    return ingest_log.quarantined(run_id, limit=500)

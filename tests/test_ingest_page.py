@@ -1,0 +1,39 @@
+"""The Ingest page lists recent runs and shows refused records as plain text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from ingest.traces import ingest_traces
+from warehouse.ingest_runs import quarantined
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+TRACES = Path(__file__).parent / "fixtures" / "traces"
+
+
+def ingest_page() -> AppTest:
+    st.cache_data.clear()
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page("pages/ingest.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_runs_and_refused_records_are_listed(warehouse_file: Path) -> None:
+    good = ingest_traces([TRACES / "genai_hex.jsonl"], db_path=warehouse_file)
+    bad = ingest_traces([TRACES / "bad.jsonl"], db_path=warehouse_file)
+    assert bad.quarantined > 0
+    at = ingest_page()
+    runs, refused = (frame.value for frame in at.dataframe)
+    assert list(runs["run_id"]) == [bad.run_id, good.run_id]
+    assert list(runs["records_quarantined"]) == [bad.quarantined, good.quarantined]
+    assert sorted(refused["reason"]) == sorted(quarantined(bad.run_id)["reason"].to_list())
+    assert at.selectbox[0].options == ["All runs", bad.run_id]
+
+
+def test_an_empty_warehouse_says_nothing_was_loaded(warehouse_file: Path) -> None:
+    assert "Nothing has been loaded yet" in ingest_page().info[0].value
