@@ -1,6 +1,6 @@
 """The same metric definitions on the DuckDB file, DuckDB over the exported lake, and PySpark
-local[2] over the lake: equal figures (exact percentiles, floating sums within 1e-9), and an
-export that rewrites only what changed."""
+local[2] over the lake: equal figures (exact percentiles, equal but for the interpolation's last
+bit; floating sums within 1e-9), and an export that rewrites only what changed."""
 
 from __future__ import annotations
 
