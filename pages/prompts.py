@@ -42,7 +42,7 @@ new = after.selectbox("To", names, index=len(names) - 1, key="prompt_to")
 text = dict(zip(history["version"], history["prompt_text"], strict=True))
 diff = prompt_diff(text[old], text[new], f"{agent} {old}", f"{agent} {new}")
 st.caption("Lines starting with − were removed, with + added.")
-st.code(diff or text[new] or "", language="diff" if diff else None)
+st.code(diff or text[new] or "", language="diff" if diff else None, wrap_lines=True)
 if not diff:
     st.caption("The two versions' prompts are the same.")
 

@@ -10,7 +10,7 @@ PANELS: dict[str, Panel] = {p.key: p for group in GROUPS.values() for p in group
 
 
 def _range(interval: tuple[float, float] | None, unit: str) -> str:
-    return "" if interval is None else f" ({format_value(interval[0], unit)} – {format_value(interval[1], unit)})"
+    return "" if interval is None else f" ({format_value(interval[0], unit)} to {format_value(interval[1], unit)})"
 
 
 def difference_text(c: Comparison, interval: tuple[float, float] | None = None) -> str:

@@ -3,6 +3,8 @@ version or a model went live, in the chart theme of `ui.charts`."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import altair as alt
 import polars as pl
 
@@ -12,9 +14,12 @@ MARKER_COLOUR = "#555555"
 LABEL_ROWS = 3  # marker labels are staggered over this many rows so close ones do not overlap
 
 
-def _markers(markers: pl.DataFrame, first: object, last: object) -> pl.DataFrame:
+def _markers(markers: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
+    """The markers in range, each with its label's row and whether the label sits left of its
+    rule (in the right half of the chart, where a label to the right would be cut off)."""
     shown = markers.filter(pl.col("day").is_between(first, last)).sort("day")
-    return shown.with_columns(row=(pl.int_range(pl.len()) % LABEL_ROWS) * 15 + 6)
+    middle = first + (last - first) / 2
+    return shown.with_columns(row=(pl.int_range(pl.len()) % LABEL_ROWS) * 15 + 6, left=pl.col("day") > middle)
 
 
 def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, markers: pl.DataFrame,
@@ -39,6 +44,10 @@ def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, marke
     base = alt.Chart(shown).encode(x=alt.X("day:T"))
     rules = base.mark_rule(color=MARKER_COLOUR, strokeDash=[4, 3]).encode(
         tooltip=[alt.Tooltip("day:T", title="Went live", format="%d %b %Y"), alt.Tooltip("label:N", title="Change")])
-    labels = base.mark_text(align="left", dx=4, fontSize=11, color=MARKER_COLOUR).encode(
-        y=alt.Y("row:Q", scale=None), text="label:N")
-    return alt.layer(lines, rules, labels)
+    labels = [
+        base.transform_filter(alt.datum.left == left)
+        .mark_text(align="right" if left else "left", dx=-4 if left else 4, fontSize=11, color=MARKER_COLOUR)
+        .encode(y=alt.Y("row:Q", scale=None), text="label:N")
+        for left in (False, True)
+    ]
+    return alt.layer(lines, rules, *labels)
