@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.presenter import presenter_style
 from ui.summary_view import show_summary
 from warehouse import review_summary, reviews
 
@@ -23,4 +24,6 @@ summary = review_summary.session_summary(chosen)
 if summary is None:
     st.error("That session is gone.")
     st.stop()
-show_summary(summary)
+presenter_style()
+with st.container(key="presenter"):
+    show_summary(summary)

@@ -69,7 +69,7 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def settle(page: Page, timeout_ms: int = 30_000) -> None:
+def settle(page: Page, timeout_ms: int = 60_000) -> None:
     """Wait until Streamlit has finished running the script for what is on screen."""
     page.wait_for_selector(IDLE, timeout=timeout_ms)
     page.wait_for_timeout(300)

@@ -14,8 +14,9 @@ _STYLE = """<style>
 .st-key-presenter [data-testid="stMarkdownContainer"] p { font-size: 1.3rem; line-height: 1.45; color: #111; }
 .st-key-transcript [data-testid="stMarkdownContainer"] p { font-size: 1.55rem; line-height: 1.5; }
 .st-key-transcript code, .st-key-presenter code { font-size: 1.1rem; }
-.st-key-presenter [data-testid="stMetricValue"], .st-key-presenter [data-testid="stMetricValue"] * {
-  font-size: 2.1rem; color: #111; }
+.st-key-presenter [data-testid="stMetricValue"] p { font-size: 2.2rem; font-weight: 600; color: #111; }
+.st-key-presenter input, .st-key-presenter textarea { font-size: 1.15rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .st-key-presenter [data-testid="stMetricLabel"] p { font-size: 1.05rem; color: #333; }
 .st-key-presenter label p, .st-key-presenter button p { font-size: 1.2rem; }
 .st-key-review_nav h1 { font-size: 2.4rem; padding: 0; }

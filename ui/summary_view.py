@@ -39,8 +39,8 @@ def show_figures(summary: SessionSummary) -> None:
 
 def _mode_chart(modes: pl.DataFrame) -> alt.Chart:
     return (
-        alt.Chart(modes, height=32 * modes.height + 10)
-        .mark_bar(color=PALETTE[5])
+        alt.Chart(modes, height=alt.Step(40))
+        .mark_bar(color=PALETTE[5], height=28)
         .encode(
             x=alt.X("calls:Q", title="Calls", axis=alt.Axis(tickMinStep=1, labelFontSize=15, titleFontSize=15)),
             y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelFontSize=16, labelLimit=300)),
