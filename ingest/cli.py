@@ -9,6 +9,7 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.outcomes import ingest_outcomes
 from ingest.prompts import ingest_prompts
+from ingest.receiver import serve
 from ingest.summary import format_table
 from ingest.traces import ingest_traces
 from warehouse.db import WarehouseBusy
@@ -26,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     outcomes = commands.add_parser("outcomes", help="a CRM or survey export (CSV or Parquet)")
     outcomes.add_argument("path", type=Path)
     outcomes.add_argument("--mapping", type=Path, required=True, help="TOML file: their columns to ours")
+    serve = commands.add_parser("serve", help="receive OTLP/HTTP traces on /v1/traces (protobuf or JSON)")
+    serve.add_argument("--port", type=int, default=4318, help="default 4318, the OTLP/HTTP port (0: any free port)")
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    serve.add_argument("--spool", type=Path, help="folder for accepted requests (default: spool/ beside the warehouse)")
+    serve.add_argument("--redact", action="store_true", help="mask phones, e-mails and card numbers first")
     prompts = commands.add_parser("prompts", help="a folder of <agent>/<version>.md prompt files")
     prompts.add_argument("path", type=Path)
     runs = commands.add_parser("runs", help="the latest ingest runs")
@@ -43,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
             summary = ingest_traces(args.paths, db_path=args.db, redact=args.redact, progress=sys.stderr.isatty())
         elif args.command == "outcomes":
             summary = ingest_outcomes(args.path, args.mapping, db_path=args.db)
+        elif args.command == "serve":
+            serve(args.host, args.port, db_path=args.db, spool=args.spool, redact=args.redact)
+            return 0
         elif args.command == "prompts":
             summary = ingest_prompts(args.path, db_path=args.db)
         elif args.command == "runs":

@@ -13,19 +13,31 @@ from warehouse.db import transaction
 from warehouse.ingest_runs import finish_run, start_run
 
 
-@contextmanager
-def recorded_run(kind: str, sources: Sequence[Path | str], db_path: Path | None) -> Iterator[RunSummary]:
-    """Yield the run's summary; the caller adds counts to it as each chunk commits."""
-    began = time.perf_counter()
+def begin_run(kind: str, sources: Sequence[Path | str], db_path: Path | None) -> RunSummary:
+    """Record a run as running; the caller adds counts to the summary as each chunk commits."""
     with transaction(db_path) as con:
         run_id, started_at = start_run(con, kind, ", ".join(str(s) for s in sources))
-    summary = RunSummary(run_id=run_id, kind=kind, started_at=started_at)
+    return RunSummary(run_id=run_id, kind=kind, started_at=started_at)
+
+
+def end_run(summary: RunSummary, db_path: Path | None, error: BaseException | None = None) -> None:
+    """Close the run: ok, or failed with the reason."""
+    with transaction(db_path) as con:
+        if error is None:
+            finish_run(con, summary.run_id, "ok")
+        else:
+            finish_run(con, summary.run_id, "failed", str(error) or type(error).__name__)
+
+
+@contextmanager
+def recorded_run(kind: str, sources: Sequence[Path | str], db_path: Path | None) -> Iterator[RunSummary]:
+    """Yield the run's summary, closing the run when the block ends (failed if it raised)."""
+    began = time.perf_counter()
+    summary = begin_run(kind, sources, db_path)
     try:
         yield summary
     except BaseException as error:
-        with transaction(db_path) as con:
-            finish_run(con, run_id, "failed", str(error) or type(error).__name__)
+        end_run(summary, db_path, error)
         raise
     summary.seconds = time.perf_counter() - began
-    with transaction(db_path) as con:
-        finish_run(con, run_id, "ok")
+    end_run(summary, db_path)

@@ -8,9 +8,9 @@ write transaction on the warehouse, in file order). The warehouse is held only f
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -60,38 +60,51 @@ def ingest_traces(
     return summary
 
 
+@dataclass
+class _Merger:
+    """Where merged chunks go: the run's counts, the progress bar, who to tell once they commit."""
+
+    summary: RunSummary
+    db_path: Path | None
+    bar: Progress | None
+    on_merged: Callable[[list[str]], None] | None
+    batch: list[_Parsed] = field(default_factory=list)
+
+    def add(self, parsed: _Parsed) -> None:
+        """Queue `parsed`; merge the queue once it holds `MERGE_SPANS` spans."""
+        self.batch.append(parsed)
+        if sum(p.spans.num_rows for p in self.batch) >= MERGE_SPANS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            _merge(self.batch, self.summary, self.db_path, self.bar)
+            if self.on_merged is not None:
+                self.on_merged([p.source for p in self.batch])
+            self.batch = []
+
+
 def load_chunks(
     chunks: Iterable[tuple[str, LineChunk]], summary: RunSummary, *, db_path: Path | None = None,
-    redact: bool = False, bar: Progress | None = None,
+    redact: bool = False, bar: Progress | None = None, on_merged: Callable[[list[str]], None] | None = None,
 ) -> None:
     """Parse `chunks` (source name, lines) two at a time off the warehouse, and merge them in
-    order, in transactions of about `MERGE_SPANS` spans, adding the counts to `summary`."""
+    order, in transactions of about `MERGE_SPANS` spans, adding the counts to `summary`.
+    `on_merged` hears the sources of each transaction once it has committed."""
     scratch = open_scratch(PATTERNS if redact else ())
+    merger = _Merger(summary, db_path, bar, on_merged)
     try:
         with ThreadPoolExecutor(_PARSE_AHEAD) as pool:
             pending: deque[Future[_Parsed]] = deque()
-            batch: list[_Parsed] = []
             for source, chunk in chunks:
                 pending.append(pool.submit(_parse, scratch, source, chunk, redact))
                 if len(pending) > _PARSE_AHEAD:
-                    batch = _add_to_batch(batch, pending.popleft().result(), summary, db_path, bar)
+                    merger.add(pending.popleft().result())
             while pending:
-                batch = _add_to_batch(batch, pending.popleft().result(), summary, db_path, bar)
-            if batch:
-                _merge(batch, summary, db_path, bar)
+                merger.add(pending.popleft().result())
+            merger.flush()
     finally:
         scratch.close()
-
-
-def _add_to_batch(
-    batch: list[_Parsed], parsed: _Parsed, summary: RunSummary, db_path: Path | None, bar: Progress | None
-) -> list[_Parsed]:
-    """`batch` with `parsed` added, or merged and emptied once it holds `MERGE_SPANS` spans."""
-    batch = [*batch, parsed]
-    if sum(p.spans.num_rows for p in batch) < MERGE_SPANS:
-        return batch
-    _merge(batch, summary, db_path, bar)
-    return []
 
 
 def _chunks(files: list[Path], formats: dict[Path, str]) -> Iterator[tuple[str, LineChunk]]:
