@@ -12,7 +12,7 @@ PORT ?= 8501
 .PHONY: run test install demo chromium lint bench clean
 
 run: install $(DEMO_DB)
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	$(PY) -m ui.serve --server.port $(PORT)
 
 test: install chromium
 	$(PY) -m ruff check .

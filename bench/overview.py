@@ -115,8 +115,8 @@ def app_peak_memory_mib(path: Path, filters: Filters) -> float:
     port = "8765"
     env = {**os.environ, "CALLBOARD_DB": str(path)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", port,
-         "--server.headless", "true"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "ui.serve", "--server.port", port],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         with sync_playwright() as p:
