@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ingest.complaints import ingest_complaints
 from ingest.errors import IngestError
 from ingest.outcomes import ingest_outcomes
 from ingest.prompts import ingest_prompts
@@ -32,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     serve.add_argument("--spool", type=Path, help="folder for accepted requests (default: spool/ beside the warehouse)")
     serve.add_argument("--redact", action="store_true", help="mask phones, e-mails and card numbers first")
+    complaints = commands.add_parser("complaints", help="customer-reported issues: call_id, complaint, reported_label")
+    complaints.add_argument("path", type=Path)
+    complaints.add_argument("--mapping", type=Path, help="TOML file: their columns to ours (default: our names)")
+    complaints.add_argument("--redact", action="store_true", help="mask phones, e-mails and card numbers first")
     prompts = commands.add_parser("prompts", help="a folder of <agent>/<version>.md prompt files")
     prompts.add_argument("path", type=Path)
     runs = commands.add_parser("runs", help="the latest ingest runs")
@@ -52,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             serve(args.host, args.port, db_path=args.db, spool=args.spool, redact=args.redact)
             return 0
+        elif args.command == "complaints":
+            summary = ingest_complaints(args.path, args.mapping, redact=args.redact, db_path=args.db)
         elif args.command == "prompts":
             summary = ingest_prompts(args.path, db_path=args.db)
         elif args.command == "runs":
