@@ -16,6 +16,8 @@ from warehouse.db import connect
 from warehouse.tables import duckdb_tables
 
 SLOW_SPAN_MS = 2000  # a step the caller would notice as a pause
+# `call` and `turn` spans contain the others (a whole call, a whole utterance): long by nature,
+# so only the working steps inside them can be slow.
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ SELECT s.span_id, s.parent_span_id, s.name, s.kind, s.turn_index, s.provider, s.
        epoch_ms(s.started_at) - epoch_ms(c.started_at) AS start_ms,
        epoch_ms(s.ended_at) - epoch_ms(c.started_at) AS end_ms,
        coalesce(s.duration_ms, epoch_ms(s.ended_at) - epoch_ms(s.started_at)) AS duration_ms,
-       coalesce(s.duration_ms, epoch_ms(s.ended_at) - epoch_ms(s.started_at)) > ? AS is_slow
+       s.kind NOT IN ('call', 'turn')
+         AND coalesce(s.duration_ms, epoch_ms(s.ended_at) - epoch_ms(s.started_at)) > ? AS is_slow
 FROM spans s JOIN calls c USING (call_id)
 WHERE s.call_id = ? ORDER BY s.started_at, s.span_id"""
 

@@ -102,15 +102,16 @@ def _table(frame: pl.DataFrame, columns: dict[str, str]) -> list[str]:
     return lines
 
 
+_FILTER_LABELS = {"agents": "agents", "prompt_versions": "prompt versions", "models": "models", "outcomes": "outcomes"}
+
+
 def describe_filters(session: ReviewSession) -> str:
     """The session's filters in words, for the summary and the page."""
-    f = session.filters
-    parts = [
-        f"{label}: {', '.join(OUTCOMES.get(v, v) for v in f[key]) if key == 'outcomes' else ', '.join(f[key])}"
-        for key, label in (("agents", "agents"), ("prompt_versions", "prompt versions"), ("models", "models"),
-                           ("outcomes", "outcomes"))
-        if f.get(key)
-    ]  # fmt: skip
+    parts = []
+    for key, label in _FILTER_LABELS.items():
+        values = [OUTCOMES.get(v, v) if key == "outcomes" else v for v in session.filters.get(key) or []]
+        if values:
+            parts.append(f"{label}: {', '.join(values)}")
     return "; ".join(parts) or "all calls"
 
 
