@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import TextIO
 
+from judges.eval_cli import COMMANDS as EVAL_COMMANDS
+from judges.eval_cli import add_commands, run_command
 from judges.providers import KEY_NAMES, Ask, MissingKey, api_key, default_judge, make_ask
 from judges.runner import Plan, RunError, RunSummary, Selection, estimate, plan_run, run_plan
 from judges.spec import JudgeSpec, JudgeSpecError, all_judges, load_judge
@@ -34,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print calls, tokens and dollars; send nothing")
     run.add_argument("--concurrency", type=int, default=4, help="calls judged at once (default 4)")
     run.add_argument("--max-dollars", type=float, default=5.0, help="stop before spending more (default 5)")
+    add_commands(commands)
     return parser
 
 
@@ -159,6 +162,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
         if args.command == "list":
             _list(out)
             return 0
+        if args.command in EVAL_COMMANDS:
+            return run_command(args, out, err, _ask_for)
         return _run(args, out, err)
     except (JudgeSpecError, RunError, MissingKey, WarehouseBusy) as error:
         print(f"error: {error}", file=err)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from judges.dataset import dataset_jsonl
 from ui import failure_mode_data, review_data
 from ui.call_grid import COLUMNS, DEFAULT_COLUMNS, call_grid, grid_frame
 from ui.call_view import show_call
@@ -38,6 +39,14 @@ if modes:
     st.query_params["mode"] = list(modes)
 elif "mode" in st.query_params:
     del st.query_params["mode"]
+
+st.sidebar.download_button(
+    "Test cases for judges (JSONL)", data=lambda: dataset_jsonl(filters.start, filters.end),
+    file_name=f"test-cases-{filters.start}-to-{filters.end}.jsonl", mime="application/x-ndjson", key="fm_dataset",
+    help="Calls in this period marked “make this a test case” in a review, and calls customers complained about: "
+         "transcript, tool calls and expected labels, to score a judge with `python -m judges eval`. Phone "
+         "numbers, e-mails and card numbers are masked.",
+)  # fmt: skip
 
 e = failure_mode_data.exploration(filters, source, modes)
 st.caption(
