@@ -12,7 +12,8 @@ import pytest
 
 from tests import review_fixture
 from warehouse import review_summary, reviews
-from warehouse.review_metrics import PASS_FAIL, wilson_interval
+from warehouse.review_metrics import PASS_FAIL
+from warehouse.stats import wilson_interval
 
 
 def wilson_by_bisection(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

@@ -14,28 +14,12 @@ on counts), so the summary page, the exports and the tests share one definition.
 
 from __future__ import annotations
 
-import math
-
 import ibis
 
 from warehouse import metrics
 from warehouse.tables import Tables
 
 PASS_FAIL = "pass / fail"
-Z_95 = 1.959963984540054
-
-
-def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
-    """Wilson score interval for a proportion; None when there is nothing to estimate from."""
-    if n <= 0:
-        return None
-    p = successes / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    denominator = 1 + z * z / n
-    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
-
-
 def _newest(reviews: ibis.Table, by: list[str]) -> ibis.Table:
     rank = ibis.row_number().over(group_by=by, order_by=[ibis.desc(reviews.created_at), ibis.desc(reviews.review_id)])
     ranked = reviews.mutate(_rank=rank)

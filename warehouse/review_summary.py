@@ -10,7 +10,7 @@ from pathlib import Path
 import ibis
 import polars as pl
 
-from warehouse import metrics, review_metrics
+from warehouse import metrics, review_metrics, stats
 from warehouse.db import connect
 from warehouse.reviews import OUTCOMES, ReviewSession, get_session
 from warehouse.sampling import STRATEGIES
@@ -78,7 +78,7 @@ def session_summary(session_id: str, path: Path | None = None) -> SessionSummary
         decided=decided,
         passed=passed,
         pass_rate=passed / decided if decided else None,
-        pass_interval=review_metrics.wilson_interval(passed, decided),
+        pass_interval=stats.wilson_interval(passed, decided),
         weighted_pass_rate=counts["weighted_pass_rate"] if decided else None,
         failure_modes=modes,
         agreement=agreement,
