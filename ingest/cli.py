@@ -6,20 +6,22 @@ import argparse
 import sys
 from pathlib import Path
 
+from ingest.call_logs import ingest_call_log
 from ingest.complaints import ingest_complaints
 from ingest.errors import IngestError
 from ingest.outcomes import ingest_outcomes
 from ingest.prompts import ingest_prompts
 from ingest.receiver import serve
-from ingest.summary import format_table
+from ingest.summary import format_quarantine, format_runs, format_table
 from ingest.traces import ingest_traces
 from warehouse.db import WarehouseBusy
 from warehouse.ingest_runs import quarantined, recent_runs
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ingest", description="Load traces, outcomes and prompts "
-                                     "into the Callboard warehouse (CALLBOARD_DB, default data/callboard.duckdb).")
+    parser = argparse.ArgumentParser(
+        prog="python -m ingest", description="Load traces, call logs, outcomes and prompts into the Callboard "
+        "warehouse (CALLBOARD_DB, default data/callboard.duckdb).")
     parser.add_argument("--db", type=Path, help="warehouse file (default: $CALLBOARD_DB or data/callboard.duckdb)")
     commands = parser.add_subparsers(dest="command", required=True)
     traces = commands.add_parser("traces", help="OTLP/JSON (lines or one document) or OTLP protobuf files")
@@ -28,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     outcomes = commands.add_parser("outcomes", help="a CRM or survey export (CSV or Parquet)")
     outcomes.add_argument("path", type=Path)
     outcomes.add_argument("--mapping", type=Path, required=True, help="TOML file: their columns to ours")
+    calls = commands.add_parser("calls", help="a call log (JSONL, CSV or Parquet; a row per call or per turn)")
+    calls.add_argument("path", type=Path)
+    calls.add_argument("--mapping", type=Path, required=True, help="TOML file: their columns to ours")
     serve = commands.add_parser("serve", help="receive OTLP/HTTP traces on /v1/traces (protobuf or JSON)")
     serve.add_argument("--port", type=int, default=4318, help="default 4318, the OTLP/HTTP port (0: any free port)")
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
@@ -54,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             summary = ingest_traces(args.paths, db_path=args.db, redact=args.redact, progress=sys.stderr.isatty())
         elif args.command == "outcomes":
             summary = ingest_outcomes(args.path, args.mapping, db_path=args.db)
+        elif args.command == "calls":
+            summary = ingest_call_log(args.path, args.mapping, db_path=args.db)
         elif args.command == "serve":
             serve(args.host, args.port, db_path=args.db, spool=args.spool, redact=args.redact)
             return 0
@@ -62,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "prompts":
             summary = ingest_prompts(args.path, db_path=args.db)
         elif args.command == "runs":
-            print(recent_runs(args.limit, db_path=args.db))
+            print(format_runs(recent_runs(args.limit, db_path=args.db)))
             return 0
         else:
-            print(quarantined(args.run_id, args.limit, db_path=args.db))
+            print(format_quarantine(quarantined(args.run_id, args.limit, db_path=args.db)))
             return 0
     except IngestError as error:
         print(f"error: {error}", file=sys.stderr)

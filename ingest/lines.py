@@ -57,7 +57,8 @@ def _split(data: bytes, first_line: int) -> LineChunk:
     numbers = np.arange(first_line, first_line + len(ends), dtype=np.int64)
     invalid: list[tuple[int, bytes]] = []
     try:
-        data.decode("utf-8")
+        if not data.isascii():  # far cheaper than decoding, and enough for most exports
+            data.decode("utf-8")
     except UnicodeDecodeError:
         keep = np.ones(len(ends), dtype=bool)
         for i in range(len(ends)):

@@ -32,21 +32,19 @@ class Mapping:
     values: dict[str, dict[str, bool]] = field(default_factory=dict)  # ours -> their word -> ours
 
 
-def load_mapping(path: Path, fields: tuple[str, ...], join_keys: tuple[str, ...]) -> Mapping:
-    """Read and check a mapping; `fields` are the names ours may use, `join_keys` those it may join on."""
+def read_mapping(path: Path) -> dict:
+    """The mapping file as a TOML document."""
     if not path.is_file():
         raise IngestError(f"No such mapping file: {path}")
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise IngestError(f"The mapping {path} is not valid TOML: {error}") from None
-    source = document.get("source", {})
+
+
+def mapped_columns(document: dict, path: Path, fields: tuple[str, ...]) -> dict[str, str]:
+    """The [columns] table (ours -> theirs), every name checked against `fields`."""
     columns = document.get("columns", {})
-    name, join_on = source.get("name"), source.get("join_on")
-    if not isinstance(name, str) or not name:
-        raise IngestError(f"The mapping {path} needs [source] name = \"...\".")
-    if join_on not in join_keys:
-        raise IngestError(f"The mapping {path}: [source] join_on must be one of {', '.join(join_keys)}.")
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
         raise IngestError(f"The mapping {path}: [columns] must map our field names to their column names.")
     unknown = sorted(set(columns) - set(fields))
@@ -54,9 +52,27 @@ def load_mapping(path: Path, fields: tuple[str, ...], join_keys: tuple[str, ...]
         raise IngestError(
             f"The mapping {path}: unknown field {unknown[0]!r} in [columns]; ours are {', '.join(fields)}."
         )
+    return dict(columns)
+
+
+def source_name(document: dict, path: Path) -> str:
+    name = document.get("source", {}).get("name")
+    if not isinstance(name, str) or not name:
+        raise IngestError(f"The mapping {path} needs [source] name = \"...\".")
+    return name
+
+
+def load_mapping(path: Path, fields: tuple[str, ...], join_keys: tuple[str, ...]) -> Mapping:
+    """Read and check a mapping; `fields` are the names ours may use, `join_keys` those it may join on."""
+    document = read_mapping(path)
+    source = document.get("source", {})
+    name, join_on = source_name(document, path), source.get("join_on")
+    if join_on not in join_keys:
+        raise IngestError(f"The mapping {path}: [source] join_on must be one of {', '.join(join_keys)}.")
+    columns = mapped_columns(document, path, fields)
     if join_on not in columns:
         raise IngestError(f"The mapping {path} joins on {join_on} but [columns] does not say which column holds it.")
-    return Mapping(name, join_on, bool(source.get("redact", False)), dict(columns),
+    return Mapping(name, join_on, bool(source.get("redact", False)), columns,
                    _values(document.get("values", {}), path))
 
 

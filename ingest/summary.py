@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import polars as pl
+
 
 @dataclass
 class RunSummary:
@@ -50,3 +52,35 @@ def format_table(summary: RunSummary, shown_keys: int = 10) -> str:
     if summary.quarantined:
         lines.append(f"refused records: python -m ingest quarantine {summary.run_id}")
     return "\n".join(lines)
+
+
+def format_quarantine(frame: pl.DataFrame, record_chars: int = 160) -> str:
+    """Refused records grouped by file: where, why, and the record as read (shortened)."""
+    if frame.is_empty():
+        return "No refused records."
+    lines: list[str] = []
+    width = max(len(location) for location in frame["location"])
+    for (source,), group in frame.group_by("source_file", maintain_order=True):
+        lines.append(str(source))
+        for row in group.iter_rows(named=True):
+            record = (row["record"] or "").replace("\n", "\\n")
+            shown = record if len(record) <= record_chars else record[: record_chars - 1] + "…"
+            lines.append(f"  {row['location']:<{width}}  {row['reason']}")
+            lines.append(f"  {'':<{width}}  {shown}")
+    return "\n".join(lines)
+
+
+def format_runs(frame: pl.DataFrame) -> str:
+    """The runs as an aligned table, newest first."""
+    if frame.is_empty():
+        return "No ingest runs yet."
+    header = ("run", "kind", "status", "started (UTC)", "seconds", "read", "loaded", "updated", "quarantined")
+    rows = [header] + [
+        (r["run_id"][:12], r["kind"], r["status"], f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
+         "" if r["seconds"] is None else f"{r['seconds']:.1f}", f"{r['records_read']:,}", f"{r['records_loaded']:,}",
+         f"{r['records_updated']:,}", f"{r['records_quarantined']:,}")
+        for r in frame.iter_rows(named=True)
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) if i < 4 else cell.rjust(w) for i, (cell, w) in
+                               enumerate(zip(row, widths, strict=True))).rstrip() for row in rows)

@@ -14,7 +14,7 @@ from ingest.traces import ingest_traces
 from tests.fixtures.otlp_calls import write_calls
 
 TABLES = {
-    "calls": "SELECT * EXCLUDE (updated_at) FROM calls ORDER BY call_id",
+    "calls": "SELECT * EXCLUDE (updated_at, cost_usd), round(cost_usd, 12) FROM calls ORDER BY call_id",  # sum order
     "spans": "SELECT * FROM spans ORDER BY trace_id, span_id",
     "turns": "SELECT * FROM turns ORDER BY call_id, turn_index",
 }

@@ -31,6 +31,8 @@ def test_traces_glob_prints_a_summary(warehouse_file: Path) -> None:
     (["traces", "pyproject.toml"], "is not OTLP trace data"),
     (["outcomes", str(FIXTURES / "outcomes" / "crm.csv"), "--mapping", "pyproject.toml"], "needs [source] name"),
     (["prompts", "nowhere"], "error: No such prompts folder: nowhere"),
+    (["calls", str(FIXTURES / "call_logs" / "turns.csv"), "--mapping", "missing.toml"],
+     "error: No such mapping file: missing.toml"),
 ])
 def test_user_mistakes_exit_2_with_one_line(warehouse_file: Path, args: list[str], message: str) -> None:
     done = run(warehouse_file, *args)

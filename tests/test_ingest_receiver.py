@@ -77,6 +77,8 @@ class ReceiverProcess:
 @pytest.fixture
 def served(warehouse_file: Path) -> Iterator[str]:
     """A receiver in this process (port chosen by the system), loading into `warehouse_file`."""
+    with connect(warehouse_file):
+        pass  # the schema first: this test's reads and the loader's writes must not both create it
     server, loader = receiver.start(port=0, db_path=warehouse_file, max_bytes=64 * 1024, poll_s=0.1,
                                     log=lambda line: None)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

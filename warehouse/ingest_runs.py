@@ -54,8 +54,10 @@ def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, source_file: str, re
     if not rejects.num_rows:
         return 0
     con.register("rejects_arrow", rejects)
+    # Text is stored as its UTF-8 bytes (a cast would read backslashes in it as escapes).
+    record = "record" if pa.types.is_binary(rejects.schema.field("record").type) else "encode(record)"
     con.execute(
-        "INSERT INTO quarantine SELECT ?, ?, location, reason, record::BLOB, now()::TIMESTAMP FROM rejects_arrow",
+        f"INSERT INTO quarantine SELECT ?, ?, location, reason, {record}, now()::TIMESTAMP FROM rejects_arrow",
         [run_id, source_file],
     )
     con.unregister("rejects_arrow")
@@ -75,11 +77,12 @@ def recent_runs(limit: int = 20, db_path: Path | None = None) -> pl.DataFrame:
 
 
 def quarantined(run_id: str | None = None, limit: int = 100, db_path: Path | None = None) -> pl.DataFrame:
-    """Refused records, newest first (of one run when `run_id` is given), the record as text."""
+    """Refused records, newest first (of one run when `run_id`, or the start of it, is given), the
+    record as text."""
     with connect(db_path) as con:
         return con.sql(
             "SELECT run_id, source_file, location, reason, "
             "coalesce(TRY(decode(record)), record::VARCHAR) AS record, quarantined_at FROM quarantine "
-            "WHERE ? IS NULL OR run_id = ? ORDER BY quarantined_at DESC, source_file, location LIMIT ?",
+            "WHERE ? IS NULL OR starts_with(run_id, ?) ORDER BY quarantined_at DESC, source_file, location LIMIT ?",
             params=[run_id, run_id, limit],
         ).pl()
