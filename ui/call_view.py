@@ -72,7 +72,7 @@ def show_judgement(detail: CallDetail) -> None:
         if j.get("rationale"):
             st.markdown(escape_markdown(j["rationale"]))
         if j["evidence"]:
-            st.caption("Evidence is marked 🚩 in the transcript.")
+            st.caption("Evidence is marked ► in the transcript.")
 
 
 def _evidence_by_turn(detail: CallDetail) -> dict[int, list[str]]:
@@ -103,7 +103,7 @@ def show_transcript(detail: CallDetail) -> None:
             with st.container(border=True):
                 st.markdown(line)
                 for quote in quotes:
-                    st.markdown(f"🚩 **Judge's evidence:** “{escape_markdown(quote)}”")
+                    st.markdown(f"► **Judge's evidence:** “{escape_markdown(quote)}”")
 
 
 def show_recording(detail: CallDetail, key: str) -> None:
