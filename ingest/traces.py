@@ -115,30 +115,29 @@ def _chunks(files: list[Path], formats: dict[Path, str]) -> Iterator[tuple[str, 
 
 def _parse(scratch: duckdb.DuckDBPyConnection, source: str, chunk: LineChunk, redact: bool) -> _Parsed:
     parsed = parse_spans(scratch, chunk.lines)
-    rejects = parsed.rejects.select(["location", "reason", "record"]).cast(
-        pa.schema([("location", pa.string()), ("reason", pa.string()), ("record", pa.string())])
-    )
-    if chunk.invalid_utf8:
-        rejects = pa.concat_tables([rejects.cast(_BINARY_REJECTS), _invalid_utf8(chunk.invalid_utf8, redact)])
+    rejects = parsed.rejects.select(["location", "reason", "record"]).cast(_TEXT_REJECTS)
     if redact:
         rejects = redact_columns(rejects, ("record",))
+    if chunk.invalid_utf8:
+        rejects = pa.concat_tables([rejects.cast(_BINARY_REJECTS), _invalid_utf8(chunk.invalid_utf8, redact)])
     return _Parsed(source, parsed.spans, rejects, chunk.bytes_read, parsed.records + len(chunk.invalid_utf8))
 
 
+_TEXT_REJECTS = pa.schema([("location", pa.string()), ("reason", pa.string()), ("record", pa.string())])
 _BINARY_REJECTS = pa.schema([("location", pa.string()), ("reason", pa.string()), ("record", pa.binary())])
 
 
 def _invalid_utf8(lines: list[tuple[int, bytes]], redact: bool) -> pa.Table:
-    """Lines DuckDB could not take: kept byte for byte, or, when redacting, as readable text
-    (undecodable bytes replaced) so the masks can apply."""
-    records = [raw.decode("utf-8", "replace").encode() if redact else raw for _, raw in lines]
-    return pa.table(
-        {
-            "location": [f"line {number}" for number, _ in lines],
-            "reason": ["not valid UTF-8"] * len(lines),
-            "record": pa.array(records, pa.binary()),
-        }
-    )
+    """Lines DuckDB could not take: kept byte for byte, or, when redacting, as text (undecodable
+    bytes replaced) with the masks applied."""
+    locations = pa.array([f"line {number}" for number, _ in lines], pa.string())
+    reasons = pa.array(["not valid UTF-8"] * len(lines), pa.string())
+    if not redact:
+        return pa.Table.from_arrays([locations, reasons, pa.array([raw for _, raw in lines], pa.binary())],
+                                    schema=_BINARY_REJECTS)
+    text = pa.array([raw.decode("utf-8", "replace") for _, raw in lines], pa.string())
+    masked = redact_columns(pa.Table.from_arrays([locations, reasons, text], schema=_TEXT_REJECTS), ("record",))
+    return masked.cast(_BINARY_REJECTS)
 
 
 def _merge(batch: list[_Parsed], summary: RunSummary, db_path: Path | None, bar: Progress | None) -> None:

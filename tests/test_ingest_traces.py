@@ -151,3 +151,14 @@ def test_protobuf_file_loads_like_its_json(tmp_path: Path, warehouse_file: Path)
     summary = ingest_traces([framed], db_path=warehouse_file)
     assert summary.loaded == 4
     assert rows(warehouse_file, "SELECT call_id, span_count FROM calls") == [("call-genai-1", 4)]
+
+
+def test_redacting_a_file_with_bad_records_masks_them_too(tmp_path: Path, warehouse_file: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    lines = BAD.read_bytes().split(b"\n")
+    bad.write_bytes(b"\n".join([*lines, b'{"no": "export", "mail": "sam@example.com"}', b'caf\xe9 sam@example.com']))
+    summary = ingest_traces([bad], db_path=warehouse_file, redact=True)
+    assert (summary.loaded, summary.quarantined) == (2, 10)
+    records = [r for (r,) in rows(warehouse_file, "SELECT decode(record) FROM quarantine WHERE location IN "
+                                  "('line 11', 'line 12') ORDER BY location")]
+    assert records == ['{"no": "export", "mail": "[email]"}', "caf\ufffd [email]"]

@@ -176,7 +176,7 @@ SELECT
         CASE WHEN ri > 1 THEN ', resource ' || ri ELSE '' END || CASE WHEN si > 1 THEN ', scope ' || si ELSE '' END
         || ', span ' || k END END AS location,
     reason,
-    CASE WHEN line_reason IS NOT NULL THEN doc WHEN reason IS NOT NULL THEN json_extract(doc,
+    CASE WHEN line_reason IS NOT NULL THEN rtrim(doc, chr(13) || chr(10)) WHEN reason IS NOT NULL THEN json_extract(doc,
         '$.resourceSpans[' || (ri - 1) || '].scopeSpans[' || (si - 1) || '].spans[' || (k - 1) || ']')::VARCHAR
     END AS record,
     trace_id, span_id, parent_span_id,
