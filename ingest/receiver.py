@@ -180,6 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
         media_type = PROTOBUF if content_type.split(";")[0].strip().lower() == PROTOBUF else JSON
         try:
             if self.path.split("?")[0] != PATH:
+                self.close_connection = True  # the body is not read
                 raise Refused(HTTPStatus.NOT_FOUND, f"Callboard receives traces on {PATH}.")
             raw = self._body()
             checked = self.server.receiver.accept(raw, content_type, self.headers.get("Content-Encoding", ""))

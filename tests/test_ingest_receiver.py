@@ -175,8 +175,10 @@ def test_bad_requests_get_the_status_the_spec_asks_for(
     assert not list((warehouse_file.parent / "spool").glob("*.json"))  # nothing refused is spooled
 
 
-def test_empty_export_is_a_success(served: str) -> None:
+def test_empty_export_is_a_success_and_other_paths_are_not_found(served: str) -> None:
     assert post(served, b'{"resourceSpans": []}', "application/json") == (200, b"{}")
+    status, answer = post(served.replace("/v1/traces", "/v1/metrics"), b"{}", "application/json")
+    assert (status, json.loads(answer)["message"]) == (404, "Callboard receives traces on /v1/traces.")
 
 
 def test_busy_warehouse_delays_the_load_and_loses_nothing(warehouse_file: Path) -> None:
