@@ -29,6 +29,7 @@ PAGES = {
     ],
     "Data": [
         st.Page("pages/ingest.py", title="Ingest", icon=":material/input:", url_path="ingest"),
+        st.Page("pages/export.py", title="Export", icon=":material/slideshow:", url_path="export"),
     ],
 }
 

@@ -8,22 +8,29 @@ from __future__ import annotations
 import altair as alt
 import vl_convert as vlc
 
-SLIDE_WIDTH = 960
+from ui.chart_theme import THEME
+
+SLIDE_WIDTH = 960  # px at 1x; about 10 inches of a 13.3-inch wide 16:9 slide
 SLIDE_HEIGHT = 420
 PNG_SCALE = 2  # sharp on a projector
+TITLE_PX, CAPTION_PX, AXIS_PX = 22, 16, 16  # read from the back of a meeting room
+CAPTION_COLOUR = "#555555"
 
 
-def for_slide(chart: alt.TopLevelMixin, title: str, caption: str) -> alt.TopLevelMixin:
-    """The chart at slide size with a title and a caption under it."""
-    sized = chart.properties(width=SLIDE_WIDTH, height=SLIDE_HEIGHT) if isinstance(chart, alt.Chart) else chart
+def for_slide(chart: alt.TopLevelMixin, title: str, caption: str, width: int = SLIDE_WIDTH,
+              height: int = SLIDE_HEIGHT) -> alt.TopLevelMixin:
+    """The chart at slide size with a title and a caption under it. Single and layered charts are
+    resized; concatenated ones keep the sizes of their parts."""
+    sized = chart.properties(width=width, height=height) if isinstance(chart, alt.Chart | alt.LayerChart) else chart
     return sized.properties(
-        title=alt.TitleParams(title, subtitle=caption, fontSize=22, subtitleFontSize=14, anchor="start",
-                              subtitleColor="#555555")
-    ).configure_axis(labelFontSize=15, titleFontSize=15).configure_legend(labelFontSize=15, titleFontSize=15)
+        title=alt.TitleParams(title, subtitle=caption, fontSize=TITLE_PX, subtitleFontSize=CAPTION_PX,
+                              anchor="start", subtitleColor=CAPTION_COLOUR)
+    ).configure_axis(labelFontSize=AXIS_PX, titleFontSize=AXIS_PX).configure_legend(
+        labelFontSize=AXIS_PX, titleFontSize=AXIS_PX)
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict:
-    with alt.theme.enable("callboard"):
+    with alt.theme.enable(THEME):
         return chart.to_dict()
 
 

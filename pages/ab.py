@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from ui import ab_view, data, engineering_data
+from ui.tables import show_table
 from ui.text import escape_markdown
 from warehouse.ab import ALPHA, COMPARED, MIN_SAMPLE, MIX_THRESHOLD
 from warehouse.filters import Filters
@@ -50,7 +51,8 @@ st.caption(f"A: {escape_markdown(a)}, {result.calls_a:,} calls · B: {escape_mar
            f"{start:%d %b %Y} – {end:%d %b %Y}")
 for note in ab_view.mix_notes(result):
     st.warning(note, icon="⚠️")
-st.dataframe(pl.DataFrame(ab_view.rows(result)), hide_index=True, width="stretch")
+caption = f"A: {a} · B: {b} · {start:%d %b %Y} – {end:%d %b %Y}"
+show_table(pl.DataFrame(ab_view.rows(result)), "comparison", caption, hide_index=True, width="stretch")
 st.caption(
     f"A difference is called significant only when both have at least {MIN_SAMPLE} calls behind the figure and a "
     f"test says it is unlikely to be chance (p under {ALPHA / len(COMPARED):.2g}: a {ALPHA:.0%} chance of a false "
@@ -60,6 +62,7 @@ st.caption(
 with st.expander("Traffic mix of the two groups"):
     st.caption(f"A note appears above when the mixes differ by more than {MIX_THRESHOLD:.0%} of calls.")
     for key, frame in result.mix.items():
-        st.dataframe(frame.rename({"value": ab_view.MIX_WORDS[key].capitalize(), "share_a": "A", "share_b": "B"}),
-                     hide_index=True, column_config={"A": st.column_config.NumberColumn(format="percent"),
-                                                     "B": st.column_config.NumberColumn(format="percent")})
+        show_table(frame.rename({"value": ab_view.MIX_WORDS[key].capitalize(), "share_a": "A", "share_b": "B"}),
+                   f"traffic mix by {ab_view.MIX_WORDS[key]}", caption, hide_index=True,
+                   column_config={"A": st.column_config.NumberColumn(format="percent"),
+                                  "B": st.column_config.NumberColumn(format="percent")})

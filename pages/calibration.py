@@ -8,6 +8,7 @@ import streamlit as st
 
 from ui import failure_mode_data
 from ui.filters import sidebar_filters
+from ui.tables import show_table
 from warehouse.calibration import MIN_LABELLED_CALLS, MIN_POSITIVES
 
 st.title("Judge calibration")
@@ -36,10 +37,11 @@ if labelled < MIN_LABELLED_CALLS:
     st.warning(f"Only {labelled} calls have both a person's and this judge's labels. Below {MIN_LABELLED_CALLS} "
                "the figures below are too rough to act on: review more calls.")
 
-st.dataframe(
+caption = f"{names[version]} · {filters.describe()}"
+show_table(
     table.select("label", "labelled_calls", "human_yes", "tpr", "tnr", "kappa", "observed_rate", "corrected_rate",
                  "corrected_low", "corrected_high", "warning"),
-    hide_index=True, width="stretch", key="cal_table",
+    "judge calibration", caption, hide_index=True, width="stretch", key="cal_table",
     column_config={
         "label": "Failure mode",
         "labelled_calls": st.column_config.NumberColumn("Calls compared", help="Calls a person and this judge "
@@ -66,11 +68,11 @@ st.dataframe(
 st.subheader("Where the judge and people disagree")
 label = st.selectbox("Failure mode", table["label"].to_list(), key="cal_label")
 row = table.filter(pl.col("label") == label).row(0, named=True)
-st.table(pl.DataFrame({
+show_table(pl.DataFrame({
     "": ["People: has it", "People: does not"],
     "Judge: has it": [row["tp"], row["fp"]],
     "Judge: does not": [row["fn"], row["tn"]],
-}))  # fmt: skip
+}), f"{label} judge vs people", f"{label} · {caption}", hide_index=True)  # fmt: skip
 st.caption(f"{row['tp']} found, {row['fn']} missed, {row['fp']} false alarms, {row['tn']} rightly left alone.")
 if row["warning"]:
     st.warning(row["warning"])

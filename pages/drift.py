@@ -7,8 +7,9 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-from ui import drift_charts, drift_text, engineering_data
+from ui import charts, drift_charts, drift_text, engineering_data
 from ui.filters import sidebar_filters
+from ui.tables import show_table
 from ui.text import escape_markdown
 from warehouse.drift import STEP_KINDS
 from warehouse.drift_flags import TEST_NAMES, load_thresholds
@@ -64,7 +65,9 @@ baseline's percentile (two-proportion z); cost and tokens per call, {TEST_NAMES[
 `warehouse/drift_thresholds.toml`."""
     )
 with st.expander(f"Every series tested ({len(flags.verdicts)})"):
-    st.dataframe(pl.DataFrame(drift_text.rows(flags.verdicts)), hide_index=True, width="stretch")
+    show_table(pl.DataFrame(drift_text.rows(flags.verdicts)), "drift tests",
+               f"week {flags.recent_start:%d %b} – {flags.end:%d %b %Y} · {filters.describe()}", hide_index=True,
+               width="stretch")
 
 trends = engineering_data.drift_trends(filters, grain, group)
 markers = engineering_data.change_markers()
@@ -77,8 +80,8 @@ def chart(frame: pl.DataFrame, value: str, unit: str, title: str, legend: str) -
     if frame.is_empty():
         st.info(f"No data for {title.lower()} in this period.")
         return
-    st.altair_chart(drift_charts.trend_by_group(frame, value, unit, title, markers, legend), theme=None,
-                    width="stretch")
+    charts.show(drift_charts.trend_by_group(frame, value, unit, title, markers, legend), title=title,
+                caption=f"{GRAINS[grain]} · by {legend.lower()} · {filters.describe()}", key=f"drift-{title}")
 
 
 def latency_chart(measure: str) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from judges.dataset import dataset_jsonl
-from ui import failure_mode_data, review_data
+from ui import charts, failure_mode_data, review_data
 from ui.call_grid import COLUMNS, DEFAULT_COLUMNS, call_grid, grid_frame
 from ui.call_view import show_call
-from ui.failure_mode_text import costliest_answer, judge_trust
+from ui.failure_mode_text import LOST_CONVERSIONS, costliest_answer, judge_trust
 from ui.filters import sidebar_filters
 from ui.mode_charts import mode_trend, pareto
+from ui.tables import downloads, show_table
 from warehouse.explorer import SOURCES
 
 st.title("Failure modes")
@@ -71,22 +72,18 @@ with st.container(border=True):
         st.markdown(text)
         if warning:
             st.warning(warning)
-    st.caption(
-        "Lost conversions: the bookings the calls with a mode would have made at the conversion rate of calls "
-        "with no failure mode, minus the bookings they made. A comparison, not proof of cause. "
-        "The 95% range comes from resampling the calls. Modes that describe the outcome itself "
-        "(e.g. goal not met) have no figure."
-    )
+    st.caption(LOST_CONVERSIONS)
 
+caption = f"{filters.describe()} · labels from {SOURCES[source].lower()}"
+caption += f" · modes: {', '.join(modes)}" if modes else ""
 left, right = st.columns(2)
-with left:
-    st.altair_chart(pareto(e.summary, "calls", "Calls with the mode", "count"), theme=None, width="stretch")
-with right:
-    st.altair_chart(pareto(e.summary, "lost_conversions", "Lost conversions (bookings)", "count"), theme=None,
-                    width="stretch")
-st.dataframe(
+for column, value, title in ((left, "calls", "Calls with the mode"),
+                             (right, "lost_conversions", "Lost conversions (bookings)")):
+    with column:
+        charts.show(pareto(e.summary, value, title, "count"), title=title, caption=caption, key=f"fm-{value}")
+show_table(
     e.summary.select("mode", "calls", "share", "conversion_rate", "lost_conversions", "lost_low", "lost_high"),
-    hide_index=True, width="stretch", key="fm_summary",
+    "failure modes", caption, hide_index=True, width="stretch", key="fm_summary",
     column_config={
         "mode": "Failure mode", "calls": st.column_config.NumberColumn("Calls", format="localized"),
         "share": st.column_config.NumberColumn("Share of labelled calls", format="percent"),
@@ -100,13 +97,15 @@ st.dataframe(
 
 st.subheader("Over time")
 if e.trend.height:
-    st.altair_chart(mode_trend(e.trend, e.grain), theme=None, width="stretch")
+    charts.show(mode_trend(e.trend, e.grain), title="Failure modes over time", caption=caption, key="fm-trend")
 
 st.subheader(f"Calls with {'these modes' if modes else 'a failure mode'}")
 st.caption(f"{e.calls.height:,} calls, newest first. Sort or filter in the column headers; click a row to open it.")
 columns = st.multiselect("Columns", list(COLUMNS), default=list(DEFAULT_COLUMNS), format_func=COLUMNS.get,
                          key="fm_columns")
 clicked = call_grid(grid_frame(e.calls, columns), key="fm_grid") if e.calls.height else None
+if e.calls.height:
+    downloads(e.calls, "calls with failure modes", caption, key="fm_calls")
 ids = e.calls["call_id"].to_list()
 if clicked and clicked != st.session_state.get("fm_clicked"):
     st.session_state["fm_clicked"] = clicked

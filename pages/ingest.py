@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import data
+from ui.tables import show_table
 from ui.text import code_span, escape_markdown
 
 st.title("Ingest")
@@ -25,8 +26,8 @@ st.subheader("Recent runs")
 if runs.is_empty():
     st.info("Nothing has been loaded yet.")
     st.stop()
-st.dataframe(
-    runs,
+show_table(
+    runs, "ingest runs", "the 50 most recent ingest runs",
     hide_index=True,
     width="stretch",
     column_config={
@@ -47,8 +48,9 @@ if not with_refusals:
     st.stop()
 run = st.selectbox("Run", ["All runs", *with_refusals], help="Runs that refused at least one record.")
 refused = data.quarantined(None if run == "All runs" else run)
-picked = st.dataframe(
-    refused.select("source_file", "location", "reason", "record"),
+picked = show_table(
+    refused.select("source_file", "location", "reason", "record"), "refused records",
+    f"refused records of {run.lower() if run == 'All runs' else 'run ' + run}",
     hide_index=True,
     width="stretch",
     on_select="rerun",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from judges.spec import all_judges
 from ui import data
+from ui.tables import show_table
 
 st.title("Judges")
 st.caption(
@@ -15,10 +17,10 @@ st.caption(
 )
 
 st.subheader("Judges you can run")
-st.dataframe(
-    [{"Judge": j.name, "Version": j.version, "Runs on": j.provider, "Model": j.model or "—",
-      "What it checks": j.description} for j in all_judges()],
-    hide_index=True, width="stretch",
+show_table(
+    pl.DataFrame([{"Judge": j.name, "Version": j.version, "Runs on": j.provider, "Model": j.model or "—",
+                   "What it checks": j.description} for j in all_judges()]),
+    "judges", "every judge in judges/", hide_index=True, width="stretch",
 )
 st.code("python -m judges run --judge rules --start 2026-10-26 --end 2026-11-22 --dry-run", language="bash")
 
@@ -27,8 +29,8 @@ st.subheader("Versions that have judged calls")
 if summary.is_empty():
     st.info("No judge has run yet. Run one with the command above (drop `--dry-run` to judge).")
     st.stop()
-st.dataframe(
-    summary,
+show_table(
+    summary, "judge versions", "every judge version that has judged calls",
     hide_index=True,
     width="stretch",
     column_config={
@@ -45,8 +47,8 @@ st.dataframe(
 )
 
 st.subheader("Run history")
-st.dataframe(
-    data.judge_runs(),
+show_table(
+    data.judge_runs(), "judge runs", "every judge run",
     hide_index=True,
     width="stretch",
     column_config={

@@ -8,6 +8,7 @@ import streamlit as st
 
 from ui import engineering_data
 from ui.prompt_diff import prompt_diff
+from ui.tables import show_table
 from ui.text import escape_markdown
 from warehouse import prompt_history
 
@@ -24,13 +25,14 @@ history = versions.filter(pl.col("agent") == agent)
 names = history["version"].to_list()
 
 st.subheader("History")
-st.dataframe(
+show_table(
     history.select(
         pl.col("version").alias("Version"),
         pl.col("deployed_at").dt.strftime("%d %b %Y %H:%M UTC").alias("Went live"),
         pl.col("author").alias("Author"),
         pl.col("reason").alias("Why"),
     ),
+    f"{agent} prompt history", f"agent: {agent} · every prompt version",
     hide_index=True,
     width="stretch",
 )

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from ui import failure_mode_data
+from ui.tables import show_table
 from warehouse import taxonomy
 from warehouse.reviews import OWNERS, ReviewRefused
 
@@ -31,8 +32,8 @@ if message := st.session_state.pop("tx_message", None):
     (st.error if message[0] == "error" else st.success)(message[1])
 
 current = failure_mode_data.current_taxonomy()
-st.dataframe(
-    current.modes.with_columns(pl.col("owner").replace(OWNER_NAMES)),
+show_table(
+    current.modes.with_columns(pl.col("owner").replace(OWNER_NAMES)), "failure-mode list", "every failure mode",
     hide_index=True, width="stretch", key="tx_modes",
     column_config={"name": "Name", "description": "What it means", "owner": "Owner", "examples": "Examples",
                    "describes_outcome": st.column_config.CheckboxColumn(

@@ -196,4 +196,4 @@ def test_the_summary_page_shows_the_figures_and_offers_the_exports(warehouse: Pa
     at.text_area(key=f"decisions_{session_id}").input("Fix the slow price lookup.").run()
     at.button[[b.label for b in at.button].index("Save decisions")].click().run()
     assert reviews.get_session(session_id).decisions == "Fix the slow price lookup."
-    assert {b.label for b in at.get("download_button")} == {"Download summary (Markdown)", "Download calls (CSV)"}
+    assert {"Download summary (Markdown)", "Download calls (CSV)"} <= {b.label for b in at.get("download_button")}

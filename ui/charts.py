@@ -1,51 +1,16 @@
-"""Charts, in one theme that reads on a laptop, a meeting-room screen and a slide: large type, a
-colour-blind-safe palette (Okabe–Ito), no chart junk."""
+"""Charts on a page: drawn in the app's theme (ui/chart_theme.py) with a download of each as a
+slide-ready image."""
 
 from __future__ import annotations
 
-import re
-
 import altair as alt
-import polars as pl
 import streamlit as st
 
 from export import charts as exported
+from export.data import file_stem
+from ui.chart_theme import AXIS_FORMATS, PALETTE, trend
 
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-
-AXIS_FORMATS = {"pct": ".0%", "ms": ",.0f", "usd": "$.3f", "score": ".1f", "nps": "+.0f", "count": ",.0f"}
-
-
-@alt.theme.register("callboard", enable=True)
-def callboard_theme() -> alt.theme.ThemeConfig:
-    return {
-        "config": {
-            "font": "Inter, Helvetica, Arial, sans-serif",
-            "range": {"category": PALETTE},
-            "axis": {"labelFontSize": 13, "titleFontSize": 13, "gridColor": "#e6e6e6", "domain": False},
-            "legend": {"labelFontSize": 13, "titleFontSize": 13},
-            "title": {"fontSize": 16, "anchor": "start"},
-            "view": {"stroke": None},
-        }
-    }
-
-
-
-def trend(frame: pl.DataFrame, key: str, unit: str, title: str, height: int = 140) -> alt.Chart:
-    """A metric's daily values as a line, with its points for hover."""
-    data = frame.select("day", key).drop_nulls()
-    y = alt.Y(f"{key}:Q", title=None, axis=alt.Axis(format=AXIS_FORMATS.get(unit, ",.2f"), tickCount=4),
-              scale=alt.Scale(zero=unit in ("pct", "usd", "count")))
-    return (
-        alt.Chart(data, height=height)
-        .mark_line(point=alt.OverlayMarkDef(size=18), color=PALETTE[0])
-        .encode(
-            x=alt.X("day:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=5)),
-            y=y,
-            tooltip=[alt.Tooltip("day:T", title="Day", format="%a %d %b %Y"),
-                     alt.Tooltip(f"{key}:Q", title=title, format=AXIS_FORMATS.get(unit, ",.2f"))],
-        )
-    )
+__all__ = ["AXIS_FORMATS", "PALETTE", "show", "trend"]
 
 
 def show(chart: alt.TopLevelMixin, *, title: str, caption: str, key: str) -> None:
@@ -53,7 +18,7 @@ def show(chart: alt.TopLevelMixin, *, title: str, caption: str, key: str) -> Non
     with the period and filters. The images are rendered only when a button is clicked."""
     st.altair_chart(chart, theme=None, width="stretch")
     slide = exported.for_slide(chart, title, caption)
-    stem = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    stem = file_stem(title)
     with st.popover("Download", icon=":material/download:"):
         st.download_button("PNG for slides", data=lambda: exported.png(slide), file_name=f"{stem}.png",
                            mime="image/png", key=f"{key}-png", on_click="ignore")

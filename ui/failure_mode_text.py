@@ -7,6 +7,13 @@ from ui.text import code_span
 from warehouse.explorer import Exploration
 from warehouse.filters import Filters
 
+LOST_CONVERSIONS = (
+    "Lost conversions: the bookings the calls with a mode would have made at the conversion rate of calls "
+    "with no failure mode, minus the bookings they made. A comparison, not proof of cause. "
+    "The 95% range comes from resampling the calls. Modes that describe the outcome itself "
+    "(e.g. goal not met) have no figure."
+)
+
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"

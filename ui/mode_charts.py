@@ -1,12 +1,12 @@
 """Charts of the failure-mode explorer: Pareto bars (largest first, with the running share of
-the total as a line) and one trend line per mode. Same theme as ui/charts.py."""
+the total as a line) and one trend line per mode. Same theme as ui/chart_theme.py."""
 
 from __future__ import annotations
 
 import altair as alt
 import polars as pl
 
-from ui.charts import AXIS_FORMATS, PALETTE
+from ui.chart_theme import AXIS_FORMATS, PALETTE
 
 
 def pareto(summary: pl.DataFrame, value: str, title: str, unit: str) -> alt.LayerChart:

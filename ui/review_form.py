@@ -14,6 +14,7 @@ import polars as pl
 import streamlit as st
 
 from ui import drafts, review_data
+from ui.tables import show_table
 from ui.text import escape_markdown
 from warehouse import reviews
 
@@ -111,7 +112,8 @@ def _history(history: pl.DataFrame, session_id: str, reviewer: str | None) -> No
                    f"({row['created_at']:%d %b %H:%M})")
     with st.expander(f"History: {here.height} save{'s' if here.height != 1 else ''}"):
         shown = here.select("created_at", "reviewer", "score", "passed", pl.col("labels").list.join(", "), "notes")
-        st.dataframe(shown, hide_index=True, width="stretch")
+        show_table(shown, "review history", "every save of this call's score in this session", hide_index=True,
+                   width="stretch")
 
 
 def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Callable[[], None] | None = None) -> None:

@@ -4,12 +4,16 @@ which calls become test cases, and what was decided; plus the Markdown and CSV e
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import altair as alt
 import polars as pl
 import streamlit as st
 
-from ui import drafts
+from export.redaction import redact, redact_frame
+from ui import charts, drafts
 from ui.charts import PALETTE
+from ui.tables import show_table
 from ui.text import escape_markdown
 from warehouse import review_summary, reviews
 from warehouse.review_summary import SessionSummary
@@ -37,6 +41,12 @@ def show_figures(summary: SessionSummary) -> None:
     follow_up.metric("Test cases", summary.test_cases.height)
 
 
+def _caption(summary: SessionSummary) -> str:
+    """The session's name, period and filters, for its chart and table downloads."""
+    s = summary.session
+    return f"{s.name} · {s.start:%d %b} – {s.end:%d %b %Y} · {review_summary.describe_filters(s)}"
+
+
 def _mode_chart(modes: pl.DataFrame) -> alt.Chart:
     return (
         alt.Chart(modes, height=alt.Step(40))
@@ -54,7 +64,8 @@ def show_failure_modes(summary: SessionSummary) -> None:
     if summary.failure_modes.is_empty():
         st.caption("No failure mode tagged yet.")
         return
-    st.altair_chart(_mode_chart(summary.failure_modes), theme=None, width="stretch")
+    charts.show(_mode_chart(summary.failure_modes), title="Failure modes in the review", caption=_caption(summary),
+                key="summary-modes")
 
 
 def show_agreement(summary: SessionSummary) -> None:
@@ -64,8 +75,9 @@ def show_agreement(summary: SessionSummary) -> None:
         return
     st.caption("Share of calls on which the reviewers and the judge agree that a label applies or does not. "
                "For pass / fail, “said yes” counts fails.")
-    st.dataframe(
+    show_table(
         summary.agreement.select("label", "agreement", "agreed", "calls", "human_yes", "judge_yes"),
+        "agreement with the judge", _caption(summary),
         hide_index=True,
         width="stretch",
         column_config={
@@ -121,9 +133,10 @@ def show_actions(summary: SessionSummary) -> None:
     session = summary.session
     slug = "".join(ch if ch.isalnum() else "-" for ch in session.name.lower()).strip("-") or "review"
     markdown, csv, toggle = st.columns(3)
-    markdown.download_button("Download summary (Markdown)", review_summary.to_markdown(summary),
+    markdown.download_button("Download summary (Markdown)", redact(review_summary.to_markdown(summary)),
                              file_name=f"{slug}.md", mime="text/markdown", width="stretch")
-    csv.download_button("Download calls (CSV)", review_summary.to_csv(summary), file_name=f"{slug}.csv",
+    redacted = replace(summary, calls=redact_frame(summary.calls))
+    csv.download_button("Download calls (CSV)", review_summary.to_csv(redacted), file_name=f"{slug}.csv",
                         mime="text/csv", width="stretch")
     toggle.button("Close the session" if session.is_open else "Reopen the session", on_click=_toggle,
                   args=(session,), width="stretch")

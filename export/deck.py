@@ -1,0 +1,334 @@
+"""The quarterly strategy deck: what the team shows leadership after the quarter's metric reviews.
+
+Slides: the title (quarter, dates, filters); one per owned-metric group with the key numbers
+against the previous quarter and their daily trends; the failure-mode Pareto; the weekly reviews'
+summary; drift flags in plain sentences; prompt changes with their reasons; and, only when someone
+picks one, a caller's quote. The figures come from the same query functions as the pages (the
+overview's for the owned metrics), so the deck and the app never disagree. Metric definitions go
+in the speaker notes, from ui/panels.py. No customer text is shown unless a quote is picked, and
+a picked quote is masked for PII like every export.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from zipfile import BadZipFile
+
+import polars as pl
+from pptx.enum.text import MSO_ANCHOR
+from pptx.exc import PackageNotFoundError
+from pptx.presentation import Presentation as Deck
+from pptx.util import Emu, Inches
+
+from export import charts as exported
+from export import slides
+from export.quarter import Quarter
+from export.redaction import redact
+from export.slides import BAD, GOOD, MUTED, Box
+from ui.chart_theme import trend
+from ui.drift_text import sentences
+from ui.failure_mode_text import LOST_CONVERSIONS, costliest_answer
+from ui.mode_charts import pareto
+from ui.panels import GROUPS, Panel, format_change, format_value
+from warehouse import explorer, prompt_history, queries, review_summary, reviews
+from warehouse.calls import call_detail
+from warehouse.drift_flags import load_thresholds
+from warehouse.drift_queries import drift_flags
+from warehouse.filters import Filters
+from warehouse.review_metrics import PASS_FAIL
+
+Progress = Callable[[str, float], None]
+PX_PER_INCH = 96  # vl-convert's 1x pixels; the PNGs are rendered at 2x of this
+MAX_DRIFT_SENTENCES = 6
+MAX_PROMPT_ROWS = 8
+LABEL_SOURCE = "judge"  # the failure-mode slide counts the judges' labels: every judged call, not a sample
+SPEAKERS = {"customer": "Caller", "agent": "Agent"}
+
+
+class DeckRefused(ValueError):
+    """A request the deck cannot be built from, with a message for the person who asked."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One utterance of one call, picked on purpose to be shown in the deck."""
+
+    call_id: str
+    turn: int
+
+    @classmethod
+    def parse(cls, text: str) -> Quote:
+        """'CALL_ID:TURN', the turn as numbered in the call view (from 0)."""
+        call_id, _, turn = text.rpartition(":")
+        if not call_id or not turn.strip().isdigit():
+            raise DeckRefused(f"'{text}' is not a quote: write the call id and the turn number, like call-00042:3.")
+        return cls(call_id.strip(), int(turn))
+
+
+@dataclass(frozen=True)
+class DeckRequest:
+    quarter: Quarter
+    agents: tuple[str, ...] = ()
+    template: Path | None = None
+    quotes: tuple[Quote, ...] = ()
+
+    @property
+    def filters(self) -> Filters:
+        return Filters(self.quarter.start, self.quarter.end, agents=self.agents)
+
+    @property
+    def previous(self) -> Filters:
+        before = self.quarter.previous()
+        return Filters(before.start, before.end, agents=self.agents)
+
+
+def check(request: DeckRequest) -> queries.FilterOptions:
+    """Refuse, with a plain reason, a template that is not there, an agent the warehouse has never
+    seen, or a quarter with no calls; the warehouse's range and agents otherwise."""
+    if request.template is not None and not request.template.is_file():
+        raise DeckRefused(f"There is no template file {request.template}.")
+    options = queries.filter_options()
+    if options.last_day is None:
+        raise DeckRefused("The warehouse has no calls yet: load some with `python -m ingest traces PATH`.")
+    unknown = [a for a in request.agents if a not in options.agents]
+    if unknown:
+        raise DeckRefused(f"No calls from agent {', '.join(unknown)}; the agents are {', '.join(options.agents)}.")
+    q = request.quarter
+    if q.end < options.first_day or q.start > options.last_day:
+        raise DeckRefused(f"No calls in {q.label} ({q.start:%d %b} – {q.end:%d %b %Y}): the warehouse has calls "
+                          f"from {options.first_day:%d %b %Y} to {options.last_day:%d %b %Y}.")
+    return options
+
+
+def _plain(markdown: str) -> str:
+    """The app's Markdown sentences as slide text: no bold marks, no code spans."""
+    return re.sub(r"\*\*|`", "", markdown)
+
+
+def _chart_png(chart: object, title: str, caption: str, box: Box) -> bytes:
+    """A chart rendered for a box of the slide: the box's size at 1x, so type keeps its size."""
+    width, height = int(Emu(box.width).inches * PX_PER_INCH), int(Emu(box.height).inches * PX_PER_INCH)
+    return exported.png(exported.for_slide(chart, title, caption, width=width - 30, height=height - 90))
+
+
+def _title_slide(deck: Deck, request: DeckRequest, options: queries.FilterOptions) -> None:
+    q, f = request.quarter, request.filters
+    slide = slides.add_slide(deck, f"Voice agents · {q.label}", f.describe(), opening=True)
+    first, last = max(q.start, options.first_day), min(q.end, options.last_day)
+    coverage = "" if (first, last) == (q.start, q.end) else f" Calls on record: {first:%d %b} – {last:%d %b %Y}."
+    box = Box(slides.MARGIN, deck.slide_height - Inches(1.6), deck.slide_width - 2 * slides.MARGIN,
+              Inches(1.1))
+    slides.add_text(slide, box, [
+        (f"Compared with {q.previous().label}.{coverage}", 16, {"colour": MUTED}),
+        (f"Made with Callboard on {date.today():%d %b %Y}.", 14, {"colour": MUTED}),
+    ])  # fmt: skip
+    slides.set_notes(slide, "Figures come from Callboard's warehouse and match the app's Overview page for the same "
+                            f"period and filters ({f.describe()}). Speaker notes define each figure.")
+
+
+def _short_label(quarter: Quarter, of: Quarter) -> str:
+    """'Q3' next to Q4 of the same year, 'Q4 2025' next to Q1 2026: short enough for a number box."""
+    return f"Q{quarter.number}" if quarter.year == of.year else quarter.label
+
+
+def _number(panel: Panel, current: float | int | None, before: float | int | None, previous_label: str
+            ) -> list[tuple[str, int, dict]]:
+    """A metric's box: its name, its value, and the change against the previous quarter in the
+    colour of good or bad news (with an arrow, for those who cannot tell the colours apart)."""
+    change = format_change(current, before, panel.unit)
+    lines = [(panel.label, 14, {"colour": MUTED, "space_after": 2}),
+             (format_value(current, panel.unit), 32, {"bold": True, "space_after": 2})]  # fmt: skip
+    if change is None:
+        lines.append((f"{previous_label}: {format_value(before, panel.unit)}", 13, {"colour": MUTED}))
+        return lines
+    went_up = current > before
+    good = went_up == panel.higher_is_better
+    arrow = "▲" if went_up else "▼" if current < before else "●"
+    lines.append((f"{arrow} {change} vs {previous_label} ({format_value(before, panel.unit)})", 13,
+                  {"colour": GOOD if good or current == before else BAD, "bold": True}))
+    return lines
+
+
+def _group_slide(deck: Deck, request: DeckRequest, group: str, panels: tuple[Panel, ...],
+                 result: queries.Overview, before: dict) -> None:
+    q = request.quarter
+    slide = slides.add_slide(deck, f"{group}: {q.label} against {q.previous().label}")
+    notes = [f"{p.label}: {p.help}" for p in panels]
+    slides.set_notes(slide, "\n".join([*notes, "Changes: shares and NPS in points, times and money in per cent."]))
+    area = slides.content_box(deck, slide)
+    if group == "Joint" and not result.value("current", "judged_calls"):
+        slides.add_text(slide, area, [(f"No judge scored calls in {q.label}, so there is no eval score or "
+                                       "hallucination rate.", 20, {})])
+        return
+    for panel, column in zip(panels, area.columns(len(panels)), strict=True):
+        numbers, chart = column.split(Inches(1.45))
+        slides.add_text(slide, numbers, _number(panel, result.value("current", panel.key), before.get(panel.key),
+                                                _short_label(q.previous(), q)), anchor=MSO_ANCHOR.BOTTOM)
+        if result.by_day[panel.key].drop_nulls().drop_nans().len():
+            png = _chart_png(trend(result.by_day, panel.key, panel.unit, panel.label), "Per day",
+                             f"{q.start:%d %b} – {q.end:%d %b %Y}", chart)
+            slides.add_picture(slide, png, chart)
+
+
+def _failure_mode_slide(deck: Deck, request: DeckRequest) -> None:
+    f = request.filters
+    slide = slides.add_slide(deck, "Failure modes: what cost bookings")
+    slides.set_notes(slide, f"{LOST_CONVERSIONS} Labels from the judges' latest judgement of each call.")
+    area = slides.content_box(deck, slide)
+    e = explorer.explore(f, LABEL_SOURCE)
+    if e.looked_at == 0:
+        slides.add_text(slide, area, [(f"No call in {request.quarter.label} has failure-mode labels yet.", 20, {})])
+        return
+    headline, charts = area.split(Inches(1.0))
+    slides.add_text(slide, headline, [(_plain(costliest_answer(e, f, explorer.SOURCES[LABEL_SOURCE])), 16, {})])
+    shown = (("lost_conversions", "Lost conversions (bookings)"), ("calls", "Calls with the mode"))
+    for (value, title), box in zip(shown, charts.columns(2), strict=True):
+        if e.summary[value].drop_nulls().gt(0).any():
+            slides.add_picture(slide, _chart_png(pareto(e.summary, value, title, "count"), title,
+                                                 f"{e.looked_at:,} judged calls · {f.describe()}", box), box)
+
+
+def _sessions_in(q: Quarter) -> pl.DataFrame:
+    sessions = reviews.list_sessions()
+    return sessions.filter((pl.col("period_start") <= q.end) & (pl.col("period_end") >= q.start)).sort("period_start")
+
+
+def _review_row(s: review_summary.SessionSummary) -> list[str]:
+    interval = f" ({s.pass_interval[0]:.0%} – {s.pass_interval[1]:.0%})" if s.pass_interval else ""
+    pass_rate = f"{s.pass_rate:.0%}{interval}" if s.pass_rate is not None else "—"
+    pass_fail = s.agreement.filter(pl.col("label") == PASS_FAIL)
+    agreement = "—" if pass_fail.is_empty() else (f"{pass_fail['agreement'][0]:.0%} of "
+                                                  f"{pass_fail['calls'][0]} calls")
+    period = f"{s.session.start:%d %b} – {s.session.end:%d %b}"
+    return [s.session.name, period, f"{s.scored} of {len(s.session.call_ids)}", pass_rate, agreement]
+
+
+def _review_slide(deck: Deck, request: DeckRequest) -> None:
+    q = request.quarter
+    slide = slides.add_slide(deck, f"Weekly call reviews in {q.label}")
+    slides.set_notes(slide, "Calls reviewed: calls a person scored in the session. Pass rate: passed ÷ calls given "
+                            "a pass or fail, with its 95% Wilson range (wide when few calls were scored). Agrees with "
+                            "the judge: share of scored and judged calls where the person and the judge gave the "
+                            "same pass or fail.")
+    area = slides.content_box(deck, slide)
+    found = [review_summary.session_summary(session_id) for session_id in _sessions_in(q)["session_id"]]
+    summaries = [s for s in found if s is not None]
+    if not summaries:
+        slides.add_text(slide, area, [(f"No weekly review covered {q.label}.", 20, {})])
+        return
+    headline, table = area.split(Inches(0.6))
+    scored = sum(s.scored for s in summaries)
+    sessions = f"{len(summaries)} review session{'s' if len(summaries) != 1 else ''}"
+    slides.add_text(slide, headline, [(f"{sessions}, {scored:,} calls scored by people.", 18, {})])
+    header = ["Session", "Calls from", "Calls reviewed", "Pass rate (95% range)", "Agrees with the judge"]
+    slides.add_table(slide, table, header, [_review_row(s) for s in summaries], [3, 2, 1.6, 2.2, 2.2])
+
+
+def _weekly_drift(request: DeckRequest, last_day: date) -> list[str]:
+    """The drift sentences of every week of the quarter (weeks ending on the quarter's last day
+    with data, and every 7 days before it), newest first, each said once."""
+    thresholds = load_thresholds()
+    end = min(request.quarter.end, last_day)
+    found: list[str] = []
+    while end >= request.quarter.start + timedelta(days=thresholds.recent_days - 1):
+        found += [s for s in sentences(drift_flags(request.filters, "agent", thresholds, end)) if s not in found]
+        end -= timedelta(days=thresholds.recent_days)
+    return found
+
+
+def _drift_slide(deck: Deck, request: DeckRequest, last_day: date) -> None:
+    q = request.quarter
+    slide = slides.add_slide(deck, f"Cost and speed drift in {q.label}")
+    found = _weekly_drift(request, last_day)
+    shown, more = found[:MAX_DRIFT_SENTENCES], found[MAX_DRIFT_SENTENCES:]
+    notes = ["Each week's reply time, pipeline step times, cost, tokens and failure rates per agent are compared "
+             "with the weeks before; a change is flagged only when it is large and a statistical test says it is "
+             "unlikely to be chance (the Cost & latency drift page explains the thresholds)."]
+    slides.set_notes(slide, "\n".join([*notes, *(f"Also: {s}" for s in more)]))
+    area = slides.content_box(deck, slide)
+    if not shown:
+        slides.add_text(slide, area, [(f"No cost or speed drift was flagged in any week of {q.label}.", 20, {})])
+        return
+    lines = [(f"• {s}", 18, {"space_after": 10}) for s in shown]
+    if more:
+        lines.append((f"… and {len(more)} more in the speaker notes.", 14, {"colour": MUTED}))
+    slides.add_text(slide, area, lines)
+
+
+def _prompt_slide(deck: Deck, request: DeckRequest) -> None:
+    q = request.quarter
+    slide = slides.add_slide(deck, f"Prompt changes in {q.label}")
+    versions = prompt_history.prompt_versions().filter(
+        pl.col("deployed_at").dt.date().is_between(q.start, q.end)
+        & (pl.col("agent").is_in(request.agents) if request.agents else pl.lit(True))
+    ).sort("deployed_at")
+    rows = [[r["agent"], r["version"], f"{r['deployed_at']:%d %b}", r["reason"] or "—"]
+            for r in versions.iter_rows(named=True)]
+    slides.set_notes(slide, "Every prompt version that went live in the quarter, with the reason its author gave."
+                     + "".join(f"\n{a} {v} ({d}): {why}" for a, v, d, why in rows[MAX_PROMPT_ROWS:]))
+    area = slides.content_box(deck, slide)
+    if not rows:
+        slides.add_text(slide, area, [(f"No prompt version went live in {q.label}.", 20, {})])
+        return
+    slides.add_table(slide, area, ["Agent", "Version", "Went live", "Why"], rows[:MAX_PROMPT_ROWS], [2, 1, 1.2, 6])
+    if len(rows) > MAX_PROMPT_ROWS:
+        slides.add_text(slide, Box(area.left, area.top + area.height - Inches(0.4), area.width,
+                                   Inches(0.4)),
+                        [(f"… and {len(rows) - MAX_PROMPT_ROWS} more in the speaker notes.", 14, {"colour": MUTED})])
+
+
+def quote_text(quote: Quote) -> tuple[str, str]:
+    """Who spoke and what they said (masked when redaction is on); refused when there is no such
+    call or turn."""
+    detail = call_detail(quote.call_id)
+    if detail is None:
+        raise DeckRefused(f"There is no call {quote.call_id}.")
+    turn = detail.turns.filter(pl.col("turn_index") == quote.turn)
+    if turn.is_empty():
+        raise DeckRefused(f"Call {quote.call_id} has no turn {quote.turn} (it has {detail.turns.height}).")
+    return SPEAKERS.get(turn["speaker"][0], turn["speaker"][0]), redact(turn["text"][0])
+
+
+def _quote_slide(deck: Deck, quote: Quote) -> None:
+    speaker, text = quote_text(quote)
+    slide = slides.add_slide(deck, "In their words")
+    slides.set_notes(slide, f"Chosen on purpose from call {quote.call_id}, turn {quote.turn}. Phone numbers, "
+                            "e-mail addresses and card numbers are masked.")
+    area = slides.content_box(deck, slide)
+    slides.add_text(slide, area, [(f"“{text}”", 28, {"italic": True}),
+                                  (f"{speaker}, call {quote.call_id}", 16, {"colour": MUTED})],
+                    anchor=MSO_ANCHOR.MIDDLE)
+
+
+def build(request: DeckRequest, progress: Progress | None = None) -> bytes:
+    """The deck as .pptx bytes; `progress(step, share done)` is told what is being built."""
+    tell = progress or (lambda step, done: None)
+    options = check(request)
+    for quote in request.quotes:
+        quote_text(quote)  # refuse a bad quote before the slow part
+    tell("Reading the quarter's metrics", 0.0)
+    try:
+        deck = slides.open_deck(request.template)
+    except (BadZipFile, KeyError, PackageNotFoundError) as unreadable:
+        raise DeckRefused(f"{request.template} is not a PowerPoint (.pptx) file.") from unreadable
+    _title_slide(deck, request, options)
+    result, before = queries.overview(request.filters), queries.period_metrics(request.previous)
+    for n, (group, panels) in enumerate(GROUPS.items()):
+        tell(f"Drawing the charts: {group}", 0.1 + 0.15 * n)
+        _group_slide(deck, request, group, panels, result, before)
+    tell("Failure modes", 0.55)
+    _failure_mode_slide(deck, request)
+    tell("Weekly reviews", 0.65)
+    _review_slide(deck, request)
+    tell("Checking every week for drift", 0.7)
+    _drift_slide(deck, request, options.last_day)
+    tell("Prompt changes", 0.9)
+    _prompt_slide(deck, request)
+    for quote in request.quotes:
+        _quote_slide(deck, quote)
+    tell("Done", 1.0)
+    return slides.to_bytes(deck)

@@ -1,0 +1,143 @@
+"""The quarterly deck, opened again with python-pptx: its slides and titles, pictures on the
+metric slides, key numbers equal to warehouse.queries.period_metrics for the quarter and the one
+before, a company template's master and layouts, and the CLI's answers to mistakes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from pptx import Presentation
+from pptx.dml.color import RGBColor
+from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+from export.__main__ import main
+from export.deck import DeckRefused, DeckRequest, build
+from export.quarter import Quarter
+from ui.panels import GROUPS, format_value
+from warehouse import queries
+from warehouse.filters import Filters
+
+TITLES = ["Voice agents", "PM owns", "Engineering owns", "Joint", "Failure modes", "Weekly call reviews",
+          "Cost and speed drift", "Prompt changes"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def quarter(demo_build: tuple[Path, Path]) -> Quarter:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CALLBOARD_DB", str(demo_build[0]))
+        return Quarter.of(queries.filter_options().last_day)
+
+
+@pytest.fixture(scope="module")
+def deck(demo_build: tuple[Path, Path], quarter: Quarter) -> Presentation:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CALLBOARD_DB", str(demo_build[0]))
+        return Presentation(io.BytesIO(build(DeckRequest(quarter))))
+
+
+def texts(slide) -> list[str]:
+    return [p.text for shape in slide.shapes if shape.has_text_frame for p in shape.text_frame.paragraphs]
+
+
+def test_one_slide_per_part_in_order(deck: Presentation) -> None:
+    titles = [slide.shapes.title.text for slide in deck.slides]
+    assert len(titles) == len(TITLES)
+    assert all(title.startswith(start) for title, start in zip(titles, TITLES, strict=True)), titles
+    assert deck.slide_width * 9 == deck.slide_height * 16
+
+
+def test_metric_slides_show_every_trend_as_a_picture(deck: Presentation) -> None:
+    for slide, panels in zip(list(deck.slides)[1:4], GROUPS.values(), strict=True):
+        pictures = [s for s in slide.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]
+        assert len(pictures) == len(panels)
+        assert all(p.image.content_type == "image/png" for p in pictures)
+    assert [s for s in deck.slides[4].shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE], "no Pareto chart"
+
+
+def test_key_numbers_are_the_warehouse_figures_for_the_quarter_and_the_one_before(
+    deck: Presentation, quarter: Quarter, demo_warehouse: Path
+) -> None:
+    before = quarter.previous()
+    now = queries.period_metrics(Filters(quarter.start, quarter.end))
+    then = queries.period_metrics(Filters(before.start, before.end))
+    assert now["calls"] and then["calls"], "the demo should cover both quarters"
+    for slide, panels in zip(list(deck.slides)[1:4], GROUPS.values(), strict=True):
+        shown = texts(slide)
+        for panel in panels:
+            value = shown[shown.index(panel.label) + 1]
+            assert value == format_value(now[panel.key], panel.unit), panel.key
+            change = shown[shown.index(panel.label) + 2]
+            assert change.endswith(f"({format_value(then[panel.key], panel.unit)})"), (panel.key, change)
+
+
+def test_metric_definitions_are_in_the_speaker_notes(deck: Presentation) -> None:
+    for slide, panels in zip(list(deck.slides)[1:4], GROUPS.values(), strict=True):
+        notes = slide.notes_slide.notes_text_frame.text
+        assert all(p.help in notes for p in panels)
+
+
+def test_no_transcript_text_without_a_quote(deck: Presentation, demo_warehouse: Path) -> None:
+    from warehouse.calls import call_detail
+    from warehouse.db import connect
+
+    with connect() as con:
+        call_id = con.execute("SELECT call_id FROM calls LIMIT 1").fetchone()[0]
+    said = {t for t in call_detail(call_id).turns["text"].to_list() if len(t) > 30}
+    everything = " ".join(t for slide in deck.slides for t in texts(slide))
+    assert said and not any(t in everything for t in said)
+
+
+def test_a_company_template_gives_its_master_and_layouts(tmp_path: Path, demo_warehouse: Path,
+                                                          quarter: Quarter) -> None:
+    template = Presentation()
+    template.slide_width, template.slide_height = 12192000, 6858000
+    fill = template.slide_master.background.fill
+    fill.solid()
+    fill.fore_color.rgb = RGBColor(0x12, 0x34, 0x56)
+    template.slide_layouts[5].name = "Acme headline"  # the title-only layout, renamed
+    template.slides.add_slide(template.slide_layouts[0]).shapes.title.text = "Example slide of the template"
+    path = tmp_path / "acme.pptx"
+    template.save(path)
+
+    deck = Presentation(io.BytesIO(build(DeckRequest(quarter, template=path))))
+    assert deck.slides[0].shapes.title.text.startswith("Voice agents"), "the template's own slide is dropped"
+    assert deck.slide_master.background.fill.fore_color.rgb == RGBColor(0x12, 0x34, 0x56)
+    assert {s.slide_layout.name for s in list(deck.slides)[1:]} == {"Acme headline"}
+    assert (deck.slide_width, deck.slide_height) == (12192000, 6858000)
+
+
+def test_the_cli_writes_the_deck(tmp_path: Path, demo_warehouse: Path, quarter: Quarter,
+                                 capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "deck.pptx"
+    assert main(["deck", "--quarter", str(quarter), "--out", str(out), "--agent", "salon-booker"]) == 0
+    deck = Presentation(out)
+    assert "agent: salon-booker" in texts(deck.slides[0])[1]
+    assert "Wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--quarter", "2026Q5"], "is not a quarter"),
+    (["--quarter", "2019Q1"], "No calls in Q1 2019"),
+    (["--quarter", "{quarter}", "--template", "missing.pptx"], "no template file"),
+    (["--quarter", "{quarter}", "--agent", "nobody"], "No calls from agent nobody"),
+    (["--quarter", "{quarter}", "--quote", "call-x"], "is not a quote"),
+    (["--quarter", "{quarter}", "--quote", "no-such-call:1"], "There is no call no-such-call"),
+])  # fmt: skip
+def test_the_cli_answers_a_mistake_in_one_line_with_exit_2(
+    arguments: list[str], message: str, tmp_path: Path, demo_warehouse: Path, quarter: Quarter,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    arguments = [a.format(quarter=quarter) for a in arguments]
+    assert main(["deck", "--out", str(tmp_path / "d.pptx"), *arguments]) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and "\n" not in error and "Traceback" not in error
+    assert not (tmp_path / "d.pptx").exists()
+
+
+def test_a_file_that_is_not_a_pptx_is_refused(tmp_path: Path, demo_warehouse: Path, quarter: Quarter) -> None:
+    bad = tmp_path / "bad.pptx"
+    bad.write_text("not a deck")
+    with pytest.raises(DeckRefused, match="not a PowerPoint"):
+        build(DeckRequest(quarter, template=bad))

@@ -1,0 +1,44 @@
+"""The app's one chart theme and its plain chart builders, kept free of Streamlit so the deck
+export (`python -m export`) draws the same charts as the pages: large type, a colour-blind-safe
+palette (Okabe–Ito), no chart junk."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+THEME = "callboard"
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+AXIS_FORMATS = {"pct": ".0%", "ms": ",.0f", "usd": "$.3f", "score": ".1f", "nps": "+.0f", "count": ",.0f"}
+
+
+@alt.theme.register(THEME, enable=True)
+def callboard_theme() -> alt.theme.ThemeConfig:
+    return {
+        "config": {
+            "font": "Inter, Helvetica, Arial, sans-serif",
+            "range": {"category": PALETTE},
+            "axis": {"labelFontSize": 13, "titleFontSize": 13, "gridColor": "#e6e6e6", "domain": False},
+            "legend": {"labelFontSize": 13, "titleFontSize": 13},
+            "title": {"fontSize": 16, "anchor": "start"},
+            "view": {"stroke": None},
+        }
+    }
+
+
+def trend(frame: pl.DataFrame, key: str, unit: str, title: str, height: int = 140) -> alt.Chart:
+    """A metric's daily values as a line, with its points for hover."""
+    data = frame.select("day", key).drop_nulls()
+    y = alt.Y(f"{key}:Q", title=None, axis=alt.Axis(format=AXIS_FORMATS.get(unit, ",.2f"), tickCount=4),
+              scale=alt.Scale(zero=unit in ("pct", "usd", "count")))
+    return (
+        alt.Chart(data, height=height)
+        .mark_line(point=alt.OverlayMarkDef(size=18), color=PALETTE[0])
+        .encode(
+            x=alt.X("day:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=5)),
+            y=y,
+            tooltip=[alt.Tooltip("day:T", title="Day", format="%a %d %b %Y"),
+                     alt.Tooltip(f"{key}:Q", title=title, format=AXIS_FORMATS.get(unit, ",.2f"))],
+        )
+    )

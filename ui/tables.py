@@ -1,0 +1,33 @@
+"""Tables on a page, each with a download of exactly its rows (the page's filters applied) as CSV
+and Parquet. The files are built only when a button is clicked, and masked for PII when redaction
+is on (export/redaction.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from export import data as exported
+
+
+def downloads(frame: pl.DataFrame, name: str, caption: str, key: str | None = None) -> None:
+    """A "Download" popover with the frame as CSV and as Parquet; `caption` (period and filters)
+    is shown in it and written into the Parquet file."""
+    stem, key = exported.file_stem(name), key or exported.file_stem(name)
+    with st.popover("Download table", icon=":material/download:"):
+        st.caption(f"{frame.height:,} rows · {caption}")
+        st.download_button("CSV (spreadsheets)", data=lambda: exported.csv_bytes(frame), file_name=f"{stem}.csv",
+                           mime="text/csv", key=f"{key}-csv", on_click="ignore")
+        st.download_button("Parquet (notebooks)", data=lambda: exported.parquet_bytes(frame, caption),
+                           file_name=f"{stem}.parquet", mime="application/vnd.apache.parquet", key=f"{key}-parquet",
+                           on_click="ignore")
+
+
+def show_table(frame: pl.DataFrame, name: str, caption: str, **dataframe_kwargs: Any) -> Any:
+    """`st.dataframe(frame, **dataframe_kwargs)` with downloads of the frame under it; returns
+    what st.dataframe returns (the selection, when the table is selectable)."""
+    shown = st.dataframe(frame, **dataframe_kwargs)
+    downloads(frame, name, caption, key=dataframe_kwargs.get("key"))
+    return shown
