@@ -6,7 +6,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from ui import ab_view, data, engineering_data
+from ui import ab_view, engineering_data
+from ui.filters import require_calls
 from ui.tables import show_table
 from ui.text import escape_markdown
 from warehouse.ab import ALPHA, COMPARED, MIN_SAMPLE, MIX_THRESHOLD
@@ -14,11 +15,7 @@ from warehouse.filters import Filters
 
 st.title("Compare versions")
 
-options = data.filter_options()
-if options.last_day is None:
-    st.info("The warehouse has no calls yet. Load some with `python -m ingest traces PATH` or build the demo "
-            "with `make run`.")
-    st.stop()
+options = require_calls()
 
 period = st.date_input("Period", value=(options.first_day, options.last_day), key="ab_period",
                        help="Calls from these days (UTC, both ends included) are compared.")

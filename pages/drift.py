@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from ui import charts, drift_charts, drift_text, engineering_data
-from ui.filters import sidebar_filters
+from ui.filters import require_filters
 from ui.tables import show_table
 from ui.text import escape_markdown
 from warehouse.drift import STEP_KINDS
@@ -20,11 +20,7 @@ PERCENTILE_HELP = {"p50": "typical (p50)", "p95": "slowest 5% (p95)", "p99": "sl
 
 st.title("Cost & latency drift")
 
-filters = sidebar_filters()
-if filters is None:
-    st.info("The warehouse has no calls yet. Load some with `python -m ingest traces PATH` or build the demo "
-            "with `make run`.")
-    st.stop()
+filters = require_filters()
 
 left, middle, right = st.columns(3)
 group = left.selectbox("Group by", list(GROUPS), format_func=GROUPS.get, key="drift_group")

@@ -11,7 +11,7 @@ import streamlit as st
 from export.deck import DeckRefused, DeckRequest, Quote, build, quote_text
 from export.quarter import Quarter
 from export.redaction import SETTING, enabled
-from ui import data
+from ui.filters import require_calls
 from ui.text import escape_markdown
 
 st.title("Export")
@@ -19,11 +19,7 @@ st.caption("A PowerPoint deck for the quarterly strategy review: the owned metri
            "failure modes, the weekly reviews, drift and prompt changes. Every chart and table in the app also has "
            "its own Download button.")
 
-options = data.filter_options()
-if options.last_day is None:
-    st.info("The warehouse has no calls yet. Load some with `python -m ingest traces PATH` or build the demo "
-            "with `make run`.")
-    st.stop()
+options = require_calls()
 
 quarters, q = [], Quarter.of(options.last_day)
 while q.end >= options.first_day:

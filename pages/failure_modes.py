@@ -10,17 +10,13 @@ from ui import charts, failure_mode_data, review_data
 from ui.call_grid import COLUMNS, DEFAULT_COLUMNS, call_grid, grid_frame
 from ui.call_view import show_call
 from ui.failure_mode_text import LOST_CONVERSIONS, costliest_answer, judge_trust
-from ui.filters import sidebar_filters
+from ui.filters import require_filters
 from ui.mode_charts import mode_trend, pareto
 from ui.tables import downloads, show_table
 from warehouse.explorer import SOURCES
 
 st.title("Failure modes")
-filters = sidebar_filters()
-if filters is None:
-    st.info("The warehouse has no calls yet. Load some with `python -m ingest traces PATH` or build the demo "
-            "with `make run`.")
-    st.stop()
+filters = require_filters()
 
 taxonomy = failure_mode_data.current_taxonomy()
 wanted = [taxonomy.resolve(m) for m in st.query_params.get_all("mode")]

@@ -5,17 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import charts, data
-from ui.filters import sidebar_filters
+from ui.filters import require_filters
 from ui.panels import GROUPS, Panel, format_change, format_value
 from warehouse.queries import Overview
 
 st.title("Overview")
 
-filters = sidebar_filters()
-if filters is None:
-    st.info("The warehouse has no calls yet. Load some with `python -m ingest traces PATH` or build the demo "
-            "with `make run`.")
-    st.stop()
+filters = require_filters()
 
 result: Overview = data.overview(filters)
 previous = filters.previous()

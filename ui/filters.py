@@ -9,8 +9,12 @@ import streamlit as st
 
 from ui import data
 from warehouse.filters import Filters
+from warehouse.queries import FilterOptions
 
 DEFAULT_DAYS = 28
+NO_CALLS = (
+    "The warehouse has no calls yet. Load some with `python -m ingest traces PATH` or build the demo with `make run`."
+)
 
 
 def _day_param(name: str) -> date | None:
@@ -59,3 +63,20 @@ def sidebar_filters() -> Filters | None:
     models = _pick("Model", "model", options.models, "The language model that answered the calls.")
     _remember({"start": start.isoformat(), "end": end.isoformat(), "agent": agents, "prompt": prompts, "model": models})
     return Filters(start, end, agents=agents, prompt_versions=prompts, models=models)
+
+
+def require_calls() -> FilterOptions:
+    """What the filters can offer; ends the page with a hint when the warehouse has no calls."""
+    options = data.filter_options()
+    if options.last_day is None:
+        st.info(NO_CALLS)
+        st.stop()
+    return options
+
+
+def require_filters() -> Filters:
+    """The sidebar filters; ends the page with a hint when the warehouse has no calls."""
+    require_calls()
+    filters = sidebar_filters()
+    assert filters is not None  # there are calls, so there is a period
+    return filters
