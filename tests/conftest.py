@@ -10,6 +10,15 @@ from tests import synthetic
 DEMO_CALLS = 3_000
 
 
+@pytest.fixture(autouse=True)
+def no_api_keys(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test may reach a real provider: keys from the environment or a secrets file are hidden;
+    tests that exercise a provider set a fake key and a mocked HTTP transport themselves."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setattr("judges.providers.SECRETS_PATH", tmp_path / "no-secrets.toml")
+
+
 @pytest.fixture
 def warehouse_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty warehouse file that every module under test uses (via CALLBOARD_DB)."""

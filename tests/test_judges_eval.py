@@ -49,13 +49,6 @@ def failed_tool(call_id: str):
                 [(2, "book_appointment", "{}", None, "timeout")])  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def no_keys(monkeypatch, tmp_path):
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.setattr("judges.providers.SECRETS_PATH", tmp_path / "no-secrets.toml")
-
-
 @pytest.fixture
 def dataset(warehouse_file: Path, tmp_path: Path) -> Path:
     store(warehouse_file, [clean_call("e-clean"), wrong_price("e-bad"), clean_call("e-missed"),

@@ -33,13 +33,6 @@ CLAUDE = load_judge("claude")
 PERIOD = Selection(start=DAY, end=DAY)
 
 
-@pytest.fixture(autouse=True)
-def no_keys(monkeypatch, tmp_path):
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.setattr("judges.providers.SECRETS_PATH", tmp_path / "no-secrets.toml")
-
-
 @pytest.fixture
 def five_calls(warehouse_file):
     calls = [clean_call(f"call-{n}") for n in range(4)]
