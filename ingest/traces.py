@@ -7,11 +7,14 @@ write transaction on the warehouse, in file order). The warehouse is held only f
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Full, Queue
 
 import duckdb
 import pyarrow as pa
@@ -33,6 +36,9 @@ _PARSE_AHEAD = 2  # chunks parsed while one merges: two cores busy, memory a few
 # DuckDB row group (122,880 rows), so the insert writes whole row groups to the file at commit
 # instead of logging every row first; on two cores one such merge takes a fraction of a second.
 MERGE_SPANS = 120_000
+
+
+_Item = tuple[str, LineChunk]
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ def load_chunks(
     try:
         with ThreadPoolExecutor(_PARSE_AHEAD) as pool:
             pending: deque[Future[_Parsed]] = deque()
-            for source, chunk in chunks:
+            for source, chunk in _read_ahead(chunks):
                 pending.append(pool.submit(_parse, scratch, source, chunk, redact))
                 if len(pending) > _PARSE_AHEAD:
                     merger.add(pending.popleft().result())
@@ -105,6 +111,39 @@ def load_chunks(
             merger.flush()
     finally:
         scratch.close()
+
+
+def _read_ahead(items: Iterable[_Item], depth: int = 1) -> Iterator[_Item]:
+    """`items`, produced on a thread of their own up to `depth` ahead: reading the next chunk
+    of a file overlaps the merge of the last one, which is the pipeline's serial step."""
+    queue: Queue[tuple[_Item | None, BaseException | None]] = Queue(maxsize=depth)
+    done = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not done.is_set():
+                    with contextlib.suppress(Full):
+                        queue.put((item, None), timeout=0.1)
+                        break
+                if done.is_set():
+                    return
+            queue.put((None, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            queue.put((None, error))
+
+    thread = threading.Thread(target=produce, name="chunk-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is None:
+                return
+            yield item
+    finally:
+        done.set()
 
 
 def _chunks(files: list[Path], formats: dict[Path, str]) -> Iterator[tuple[str, LineChunk]]:

@@ -75,3 +75,18 @@ def test_attribute_values_of_every_type_are_kept_as_json(tmp_path: Path, warehou
         (attributes,) = con.execute("SELECT attributes::VARCHAR FROM spans").fetchone()
     assert json.loads(attributes) == {"s": 'a "quoted" word', "i": 9007199254740993, "d": 0.25, "b": False,
                                       "empty": None, "list": ["x", 2], "map": {"k": True}, "bytes": "AAE="}
+
+
+def test_reading_ahead_keeps_order_and_passes_on_errors() -> None:
+    def items(fail_at: int | None):
+        for number in range(50):
+            if number == fail_at:
+                raise OSError("disk gone")
+            yield (str(number), number)
+
+    assert [n for _, n in traces._read_ahead(items(None))] == list(range(50))
+    with pytest.raises(OSError, match="disk gone"):
+        list(traces._read_ahead(items(7)))
+    first = traces._read_ahead(items(None))
+    assert next(first) == ("0", 0)
+    first.close()  # a consumer that stops early does not leave the reader blocked
