@@ -87,3 +87,17 @@ def test_a_migration_that_lands_after_a_higher_one_still_runs(tmp_path: Path) ->
         con.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [later])
     assert migrate(con) == [2]
     assert con.execute("SELECT count(*) FROM model_prices").fetchone()[0] > 0
+
+
+def test_threads_opening_a_new_warehouse_at_once_create_its_schema_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "new.duckdb"
+
+    def open_and_count(_: int) -> int:
+        with db.connect(path) as con:
+            return con.execute("SELECT count(*) FROM failure_modes").fetchone()[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(open_and_count, range(8)))
+    assert len(set(counts)) == 1 and counts[0] >= 7

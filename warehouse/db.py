@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ DEFAULT_PATH = PROJECT_ROOT / "data" / "callboard.duckdb"
 DEFAULT_WAIT_S = 60.0
 
 _migrated: set[Path] = set()
+_migrating = threading.Lock()  # threads opening a brand-new file must not both create its schema
 
 
 class WarehouseBusy(Exception):
@@ -63,8 +65,10 @@ def open_connection(path: Path | None = None, wait_s: float = DEFAULT_WAIT_S) ->
             pause = min(pause * 2, 0.25)
     con.execute("SET TimeZone = 'UTC'")
     if path not in _migrated:
-        migrate(con)
-        _migrated.add(path)
+        with _migrating:
+            if path not in _migrated:
+                migrate(con)
+                _migrated.add(path)
     return con
 
 
