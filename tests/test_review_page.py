@@ -129,6 +129,22 @@ def test_saving_without_a_reviewer_is_refused_with_a_clear_message(warehouse: Pa
     assert field(at, "score").value == 4, "the refused score is still on screen to save once named"
 
 
+def test_with_oidc_configured_reviewers_sign_in_instead_of_typing_a_name(warehouse: Path) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test",
+                          "client_id": "callboard", "client_secret": "secret",
+                          "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+    at.switch_page(REVIEW)
+    at.run()
+    session_id = draw(at)
+    assert [b.label for b in at.button if b.label == "Sign in to score"] == ["Sign in to score"]
+    assert not [t for t in at.text_input if t.key == "reviewer"], "no name to type when sign-in is configured"
+    score(at, 4, "Pass")
+    at.button(key="rv_save").click().run()
+    assert "choose who is reviewing first" in at.error[0].value
+    assert reviews.current_reviews(session_id).is_empty()
+
+
 def test_an_edit_keeps_the_earlier_version(warehouse: Path) -> None:
     at = open_review()
     session_id = draw(at)

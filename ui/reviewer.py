@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.text import escape_markdown
+
 
 def _oidc_configured() -> bool:
     try:
@@ -17,11 +19,11 @@ def _oidc_configured() -> bool:
 def reviewer_picker() -> str | None:
     """Draw the reviewer control where called and return the reviewer's name, or None."""
     if _oidc_configured():
-        if not st.user.is_logged_in:
+        if not st.user.get("is_logged_in"):
             st.button("Sign in to score", on_click=st.login, type="primary")
             return None
         name = st.user.get("name") or st.user.get("email")
-        st.caption(f"Reviewing as **{name}**")
+        st.caption(f"Reviewing as **{escape_markdown(str(name))}**")
         return str(name)
     name = st.text_input("Reviewer", key="reviewer", placeholder="Your name", bind="query-params",
                          persist_state="session",
