@@ -3,6 +3,7 @@
     python -m warehouse metrics --start 2026-10-01 --end 2026-10-31 [--agent A] --json
     python -m warehouse migrate
     python -m warehouse export-lake PATH
+    python -m warehouse prices [set PROVIDER MODEL --input-per-mtok 0.4 --output-per-mtok 1.6 ...]
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from warehouse import db, lake, queries
+from warehouse import db, lake, prices, queries
 from warehouse.filters import Filters
 from warehouse.migrate import current_version
 
@@ -55,6 +56,19 @@ def _export_lake(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prices(args: argparse.Namespace) -> int:
+    if args.action == "set":
+        given = {unit: value for unit in prices.UNITS if (value := getattr(args, unit)) is not None}
+        prices.set_price(args.provider, args.model, given, args.taken_on, args.source)
+    table = prices.model_prices()
+    if args.action == "set":
+        table = table.filter(provider=args.provider, model=args.model)
+    with_nothing_as_dash = table.with_columns(table[c].cast(str).fill_null("—") for c in table.columns)
+    for row in with_nothing_as_dash.iter_rows():
+        print("  ".join(row))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     e = commands.add_parser("export-lake", help="write the fact tables as day-partitioned Parquet, only what changed")
     e.add_argument("path", type=Path, help="the lake folder (new, empty, or an earlier export)")
     e.set_defaults(run=_export_lake)
+    p = commands.add_parser("prices", help="list the model prices cost is computed from, or set one")
+    actions = p.add_subparsers(dest="action")
+    setting = actions.add_parser("set", help="add a model's list price or change it")
+    setting.add_argument("provider")
+    setting.add_argument("model")
+    for unit, meaning in (("input_usd_per_mtok", "dollars per million input tokens"),
+                          ("output_usd_per_mtok", "dollars per million output tokens"),
+                          ("usd_per_minute", "speech-to-text: dollars per audio minute"),
+                          ("usd_per_kchar", "text-to-speech: dollars per thousand characters")):
+        setting.add_argument(f"--{unit.replace('usd_', '').replace('_', '-')}", dest=unit, type=float, help=meaning)
+    setting.add_argument("--taken-on", type=_day, default=date.today(), help="the day the price was read")
+    setting.add_argument("--source", help="where the price was read (a URL)")
+    p.set_defaults(run=_prices)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

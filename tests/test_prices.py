@@ -1,0 +1,54 @@
+"""Model prices: listed and set from the command line; ingest prices spans from them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ingest.traces import ingest_traces
+from tests.fixtures.otlp_calls import write_calls
+from warehouse.db import connect
+from warehouse.prices import model_prices, set_price
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "warehouse", "prices", *args], capture_output=True, text=True)
+
+
+def test_a_changed_price_is_used_for_spans_ingested_after_it(warehouse_file: Path, tmp_path: Path) -> None:
+    done = cli("set", "openai", "gpt-4.1-mini", "--input-per-mtok", "2", "--output-per-mtok", "10",
+               "--taken-on", "2026-11-24", "--source", "contract")
+    assert done.returncode == 0, done.stderr
+    assert "gpt-4.1-mini  2.0  10.0" in done.stdout and "2026-11-24  contract" in done.stdout
+    traces = tmp_path / "calls.jsonl"
+    write_calls(traces, 3)
+    ingest_traces([traces], db_path=warehouse_file)
+    with connect(warehouse_file) as con:
+        spans = con.execute(
+            "SELECT input_tokens, output_tokens, cost_usd FROM spans WHERE model = 'gpt-4.1-mini'"
+        ).fetchall()
+    assert spans
+    for input_tokens, output_tokens, cost in spans:
+        assert cost == pytest.approx(input_tokens * 2 / 1e6 + output_tokens * 10 / 1e6)
+
+
+def test_setting_one_unit_keeps_the_others(warehouse_file: Path) -> None:
+    before = model_prices().filter(model="gpt-4.1").row(0, named=True)
+    set_price("openai", "gpt-4.1", {"output_usd_per_mtok": 9.0}, date(2026, 11, 24))
+    after = model_prices().filter(model="gpt-4.1").row(0, named=True)
+    assert after["input_usd_per_mtok"] == before["input_usd_per_mtok"]
+    assert after["output_usd_per_mtok"] == 9.0 and after["taken_on"] == date(2026, 11, 24)
+    assert after["source"] == before["source"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("set", "openai", "x"), "Give at least one price."),
+    (("set", "openai", "x", "--input-per-mtok", "-1"), "cannot be negative"),
+])
+def test_mistakes_are_one_line_and_exit_2(warehouse_file: Path, args: tuple[str, ...], message: str) -> None:
+    done = cli(*args)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
