@@ -29,9 +29,14 @@ def ingest_prompts(path: Path, *, db_path: Path | None = None) -> RunSummary:
     if not files:
         raise IngestError(f"The folder {folder} holds no <agent>/<version>.md prompt file.")
     rows, rejects = [], []
+    first_file: dict[tuple[str, str], Path] = {}  # one row per (agent, version): a repeat would overwrite it
     for file in files:
         try:
-            rows.append(parse_prompt_file(file))
+            row = parse_prompt_file(file)
+            earlier = first_file.setdefault((row["agent"], row["version"]), file)
+            if earlier != file:
+                raise ValueError(f"version {row['version']!r} is already given by {earlier.name}")
+            rows.append(row)
         except ValueError as error:
             rejects.append({"file": str(file.resolve()), "location": "file", "reason": str(error),
                             "record": file.read_bytes()})

@@ -77,3 +77,16 @@ def test_prompt_folder_upserts_and_quarantines_bad_files(warehouse_file: Path) -
     assert quarantined(summary.run_id, db_path=warehouse_file)["reason"].to_list() == [
         "no front matter: the file must start with a +++ line"]
     assert ingest_prompts(FIXTURES / "prompts", db_path=warehouse_file).loaded == 0
+
+
+def test_two_prompt_files_with_one_version_quarantine_the_later(tmp_path: Path, warehouse_file: Path) -> None:
+    agent = tmp_path / "clinic-booking"
+    agent.mkdir()
+    for name, text in (("a.md", "First."), ("b.md", "Second.")):
+        (agent / name).write_text(f'+++\nversion = "v7"\n+++\n{text}\n')
+    summary = ingest_prompts(tmp_path, db_path=warehouse_file)
+    assert (summary.read, summary.loaded, summary.quarantined) == (2, 1, 1)
+    assert rows(warehouse_file, "SELECT version, prompt_text FROM prompt_versions") == [("v7", "First.")]
+    refused = quarantined(summary.run_id, db_path=warehouse_file)
+    assert refused["reason"].to_list() == ["version 'v7' is already given by a.md"]
+    assert refused["source_file"].to_list() == [str((agent / "b.md").resolve())]
