@@ -81,7 +81,8 @@ def _values(table: object, path: Path) -> dict[str, dict[str, bool]]:
         raise IngestError(f"The mapping {path}: [values] must be a table.")
     words: dict[str, dict[str, bool]] = {}
     for ours, spec in table.items():
-        if not isinstance(spec, dict) or not set(spec) <= {"true", "false"}:
+        if not isinstance(spec, dict) or not set(spec) <= {"true", "false"} or not all(
+                isinstance(listed, list) for listed in spec.values()):
             raise IngestError(f"The mapping {path}: [values] {ours} must be {{ true = [...], false = [...] }}.")
         words[ours] = {str(word): side == "true" for side, listed in spec.items() for word in listed}
     return words

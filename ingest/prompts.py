@@ -67,6 +67,9 @@ def parse_prompt_file(file: Path) -> dict:
         meta = tomllib.loads("".join(lines[1:end]))
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"the front matter is not valid TOML: {error}") from None
+    for key in ("reason", "author"):
+        if not isinstance(meta.get(key, ""), str):
+            raise ValueError(f"{key} must be text in quotes")
     return {"agent": file.parent.name, "version": str(meta.get("version") or file.stem),
             "prompt_text": "".join(lines[end + 1:]).strip("\n"), "reason": meta.get("reason"),
             "author": meta.get("author"), "deployed_at": _utc(meta.get("deployed_at"))}

@@ -39,3 +39,13 @@ def test_user_mistakes_exit_2_with_one_line(warehouse_file: Path, args: list[str
     assert done.returncode == 2
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_values_that_are_not_lists_exit_2_with_one_line(tmp_path: Path, warehouse_file: Path) -> None:
+    mapping = tmp_path / "crm.toml"
+    mapping.write_text((FIXTURES / "outcomes" / "crm.toml").read_text().replace(
+        'booked = { true = ["Booked", "Won"], false = ["Not booked", "Lost"] }', "booked = { true = 1 }"))
+    done = run(warehouse_file, "outcomes", str(FIXTURES / "outcomes" / "crm.csv"), "--mapping", str(mapping))
+    assert done.returncode == 2
+    assert "[values] booked must be { true = [...], false = [...] }" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

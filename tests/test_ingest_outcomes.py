@@ -90,3 +90,16 @@ def test_two_prompt_files_with_one_version_quarantine_the_later(tmp_path: Path, 
     refused = quarantined(summary.run_id, db_path=warehouse_file)
     assert refused["reason"].to_list() == ["version 'v7' is already given by a.md"]
     assert refused["source_file"].to_list() == [str((agent / "b.md").resolve())]
+
+
+@pytest.mark.parametrize("line", ["reason = 5", "author = [\"priya\"]"])
+def test_prompt_front_matter_of_the_wrong_type_is_quarantined(tmp_path: Path, warehouse_file: Path,
+                                                              line: str) -> None:
+    agent = tmp_path / "clinic-booking"
+    agent.mkdir()
+    (agent / "v1.md").write_text(f'+++\nversion = "v1"\n{line}\n+++\nHello.\n')
+    summary = ingest_prompts(tmp_path, db_path=warehouse_file)
+    assert (summary.read, summary.loaded, summary.quarantined) == (1, 0, 1)
+    assert quarantined(summary.run_id, db_path=warehouse_file)["reason"].to_list() == [
+        f"{line.split()[0]} must be text in quotes"]
+    assert rows(warehouse_file, "SELECT count(*) FROM prompt_versions") == [(0,)]
