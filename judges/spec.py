@@ -10,10 +10,13 @@ import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 from typing import Any
 
 JUDGES_DIR = Path(__file__).resolve().parent
 PROVIDERS = ("rules", "anthropic", "openai")
+# What judges/prompt.py fills a prompt template with; any other `$name` would fail at run time.
+PROMPT_FIELDS = ("call", "transcript", "tool_calls", "labels")
 
 
 class JudgeSpecError(ValueError):
@@ -65,6 +68,31 @@ def _schema_with_labels(schema: dict[str, Any], labels: tuple[str, ...], path: P
     return schema
 
 
+def _checked_prompt(prompt: Any, path: Path) -> str:
+    """The prompt template, refused at load time if filling it in would fail during a run: a stray
+    `$` (write `$$` for a dollar sign) or a `$name` the prompt builder does not supply."""
+    if not isinstance(prompt, str):
+        raise JudgeSpecError(f"The prompt in {path.name} must be text.")
+    template = Template(prompt)
+    if not template.is_valid():
+        raise JudgeSpecError(
+            f"The prompt in {path.name} has a `$` that is not a placeholder; write `$$` for a dollar sign."
+        )
+    if unknown := sorted(set(template.get_identifiers()) - set(PROMPT_FIELDS)):
+        raise JudgeSpecError(
+            f"The prompt in {path.name} uses ${', $'.join(unknown)}; a prompt can only use "
+            f"${', $'.join(PROMPT_FIELDS)}."
+        )
+    return prompt
+
+
+def _max_output_tokens(data: dict[str, Any], path: Path) -> int:
+    value = data.get("max_output_tokens", 1024)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise JudgeSpecError(f"max_output_tokens in {path.name} must be a whole number of at least 1, not {value!r}.")
+    return value
+
+
 def load_judge_file(path: Path) -> JudgeSpec:
     """Read and check one judge file."""
     try:
@@ -86,14 +114,14 @@ def load_judge_file(path: Path) -> JudgeSpec:
         "model": data.get("model"),
         "description": data.get("description", ""),
         "labels": labels,
-        "max_output_tokens": int(data.get("max_output_tokens", 1024)),
+        "max_output_tokens": _max_output_tokens(data, path),
         "temperature": data.get("temperature"),
         "rules": data.get("rules", {}),
     }
     if provider != "rules":
         fields["model"] = _require(data, "model", path)
         fields["system"] = _require(data, "system", path)
-        fields["prompt"] = _require(data, "prompt", path)
+        fields["prompt"] = _checked_prompt(_require(data, "prompt", path), path)
         fields["output_schema"] = _schema_with_labels(_require(data, "output_schema", path), labels, path)
     return JudgeSpec(**fields)
 

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from judges import __main__ as cli
-from judges import runner
+from judges import eval_cli, runner
 from judges.providers import make_ask
 from judges.runner import (
     ESTIMATED_OUTPUT_TOKENS,
@@ -306,3 +306,26 @@ def test_cli_with_a_key_set_uses_that_provider_by_default(five_calls, monkeypatc
     assert len(seen) == 5 and sent_keys == {"sk-ant-test-key"}
     assert "sk-ant-test-key" not in out.getvalue() + err.getvalue()
     assert rows("SELECT DISTINCT provider, model FROM judgements") == [("anthropic", "claude-haiku-4-5")]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("Judge this call.", "Judge this call; a refund costs a $5 fee.", "has a `$` that is not a placeholder"),
+        ("Judge this call.", "Judge $caller's call.", "uses $caller; a prompt can only use $call, $transcript"),
+        ("max_output_tokens = 1024", 'max_output_tokens = "lots"', "max_output_tokens in claude.toml must be"),
+    ],
+)
+def test_cli_refuses_a_bad_judge_file_in_one_line(five_calls, tmp_path, monkeypatch, old, new, message):
+    """A judge file whose prompt cannot be filled in is refused when it loads, not mid-run."""
+    text = (JUDGES_DIR / "claude.toml").read_text()
+    assert old in text
+    (tmp_path / "claude.toml").write_text(text.replace(old, new))
+    for module in (cli, eval_cli):
+        monkeypatch.setattr(module, "load_judge", lambda name: load_judge(name, tmp_path))
+    for argv in (["run", "--judge", "claude", "--start", str(DAY), "--end", str(DAY), "--dry-run"],
+                 ["eval", "--dataset", str(tmp_path / "unread.jsonl"), "--judge", "claude"]):  # fmt: skip
+        out, err = io.StringIO(), io.StringIO()
+        assert cli.main(argv, out, err) == 2
+        assert err.getvalue().startswith("error: ") and message in err.getvalue()
+        assert err.getvalue().count("\n") == 1 and "Traceback" not in err.getvalue()
