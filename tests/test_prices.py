@@ -12,7 +12,8 @@ import pytest
 from ingest.traces import ingest_traces
 from tests.fixtures.otlp_calls import write_calls
 from warehouse.db import connect
-from warehouse.prices import model_prices, set_price
+from warehouse.judgements import model_price
+from warehouse.prices import model_prices, price_for, set_price
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -52,3 +53,22 @@ def test_setting_one_unit_keeps_the_others(warehouse_file: Path) -> None:
 def test_mistakes_are_one_line_and_exit_2(warehouse_file: Path, args: tuple[str, ...], message: str) -> None:
     done = cli(*args)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_dated_model_is_priced_the_same_by_ingest_and_by_lookup(warehouse_file: Path, tmp_path: Path) -> None:
+    set_price("azure", "gpt-4.1-mini", {"input_usd_per_mtok": 7.0, "output_usd_per_mtok": 70.0}, date(2026, 11, 24))
+    traces = tmp_path / "calls.jsonl"
+    write_calls(traces, 2)
+    traces.write_text(traces.read_text().replace('"gpt-4.1-mini"', '"gpt-4.1-mini-2025-04-14"'))
+    ingest_traces([traces], db_path=warehouse_file)
+    with connect(warehouse_file) as con:
+        spans = con.execute("SELECT input_tokens, output_tokens, cost_usd FROM spans "
+                            "WHERE model = 'gpt-4.1-mini-2025-04-14'").fetchall()
+        looked_up = price_for(con, "openai", "gpt-4.1-mini-2025-04-14")
+        assert model_price(con, "openai", "gpt-4.1-mini-2025-04-14") == (0.40, 1.60)
+        assert model_price(con, "azure", "gpt-4.1-mini-2025-04-14") == (7.0, 70.0)
+        assert model_price(con, "openai", "gpt-9") is None
+    assert (looked_up["provider"], looked_up["model"]) == ("openai", "gpt-4.1-mini")
+    assert spans
+    for input_tokens, output_tokens, cost in spans:
+        assert cost == pytest.approx(input_tokens * 0.40 / 1e6 + output_tokens * 1.60 / 1e6)

@@ -21,6 +21,7 @@ import orjson
 import polars as pl
 
 from warehouse.db import connect
+from warehouse.prices import price_for
 from warehouse.tables import duckdb_tables
 
 
@@ -108,14 +109,12 @@ def judged_call_ids(con: duckdb.DuckDBPyConnection, judge_version: str) -> set[s
 
 
 def model_price(con: duckdb.DuckDBPyConnection, provider: str, model: str) -> tuple[float, float] | None:
-    """Dollars per million input and output tokens for a model, or None when it has no list price."""
-    row = con.execute(
-        "SELECT input_usd_per_mtok, output_usd_per_mtok FROM model_prices WHERE provider = ? AND model = ?",
-        [provider, model],
-    ).fetchone()
-    if row is None or row[0] is None or row[1] is None:
+    """Dollars per million input and output tokens for a model (priced as spans are, so a dated
+    name takes its base model's price), or None when it has no list price."""
+    row = price_for(con, provider, model)
+    if row is None or row["input_usd_per_mtok"] is None or row["output_usd_per_mtok"] is None:
         return None
-    return float(row[0]), float(row[1])
+    return float(row["input_usd_per_mtok"]), float(row["output_usd_per_mtok"])
 
 
 def load_calls(con: duckdb.DuckDBPyConnection, call_ids: list[str]) -> list[CallForJudging]:

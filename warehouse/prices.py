@@ -6,11 +6,31 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from warehouse.db import connect, transaction
 
 UNITS = ("input_usd_per_mtok", "output_usd_per_mtok", "usd_per_minute", "usd_per_kchar")
+
+# Which price a model takes. Providers report dated names ("gpt-4.1-mini-2025-04-14"), so a model
+# takes the price of its exact name, else of the longest priced name it starts with (then "-"),
+# preferring the price its own provider lists. Span loading applies the same two fragments in bulk
+# (aliased model_prices p); `price_for` applies them to one model.
+PRICE_MATCH = "lower({model}) = p.model OR starts_with(lower({model}), p.model || '-')"
+PRICE_RANK = "(p.provider = lower({provider})) DESC NULLS LAST, length(p.model) DESC"
+
+
+def price_for(con: duckdb.DuckDBPyConnection, provider: str | None, model: str) -> dict | None:
+    """The price row (provider, model and the UNITS) that `model` from `provider` is charged at,
+    or None when no priced name matches."""
+    cursor = con.execute(
+        f"SELECT p.provider, p.model, {', '.join(f'p.{unit}' for unit in UNITS)} FROM model_prices p "
+        f"WHERE {PRICE_MATCH.format(model='$model')} ORDER BY {PRICE_RANK.format(provider='$provider')} LIMIT 1",
+        {"model": model, "provider": provider},
+    )
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
 def model_prices(db_path: Path | None = None) -> pl.DataFrame:

@@ -23,13 +23,15 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from warehouse.prices import PRICE_MATCH, PRICE_RANK
+
 # The staged chunk's spans that the warehouse does not hold yet (the first of any sent twice),
 # with their call id resolved (docs/trace-format.md: the span's own, another span of its trace in
 # this chunk, the call its trace already belongs to, else the trace id) and their cost: from the
 # span, else from the list price of its model (an exact name, else the longest priced name it
 # starts with, so "gpt-4.1-mini-2025-04-14" is priced as "gpt-4.1-mini"; the span's own provider
 # preferred when two providers list the same model).
-_NEW_SPANS = """
+_NEW_SPANS = f"""
 CREATE OR REPLACE TEMP TABLE stored AS
 SELECT trace_id, span_id, call_id FROM spans WHERE trace_id IN (SELECT DISTINCT trace_id FROM staged_arrow);
 CREATE OR REPLACE TEMP TABLE chunk_traces AS
@@ -48,9 +50,9 @@ WITH price AS (
     SELECT m.model AS span_model, m.provider AS span_provider, p.input_usd_per_mtok,
            p.output_usd_per_mtok, p.usd_per_minute, p.usd_per_kchar
     FROM (SELECT DISTINCT model, provider FROM staged_arrow WHERE model IS NOT NULL) m
-    JOIN model_prices p ON lower(m.model) = p.model OR starts_with(lower(m.model), p.model || '-')
+    JOIN model_prices p ON {PRICE_MATCH.format(model="m.model")}
     QUALIFY row_number() OVER (PARTITION BY m.model, m.provider
-        ORDER BY (p.provider = lower(m.provider)) DESC NULLS LAST, length(p.model) DESC) = 1
+        ORDER BY {PRICE_RANK.format(provider="m.provider")}) = 1
 )
 SELECT s.rid, coalesce(s.declared_call_id, t.trace_call_id) AS call_id, s.trace_id, s.span_id,
        s.kind, s.turn_index, s.started_at, s.ended_at, s.model, s.is_error, s.input_tokens, s.output_tokens,
