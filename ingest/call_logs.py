@@ -15,7 +15,7 @@ import orjson
 import polars as pl
 
 from ingest.errors import IngestError
-from ingest.mapping import mapped_columns, read_mapping, source_name
+from ingest.mapping import mapped_columns, read_mapping, require_columns, source_name
 from ingest.redact import redact_expression
 from ingest.run_log import recorded_run
 from ingest.summary import RunSummary
@@ -97,10 +97,7 @@ def ingest_call_log(path: Path, mapping: Path, *, db_path: Path | None = None) -
     """Load one call-log export; loading it again changes nothing, a changed call is replaced."""
     spec = load_call_log_mapping(Path(mapping))
     frame = read_table(Path(path))
-    missing = sorted(set(spec.columns.values()) - set(frame.columns))
-    if missing:
-        raise IngestError(f"{path} has no column {missing[0]!r} (named in the mapping); "
-                          f"it has {', '.join(frame.columns)}.")
+    require_columns(spec, frame.columns, Path(path))
     rows = _typed(frame, spec)
     if spec.layout == "calls":
         calls, turns, bad = _from_call_rows(rows, spec)

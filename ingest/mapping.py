@@ -19,6 +19,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from ingest.errors import IngestError
 
@@ -88,7 +89,13 @@ def _values(table: object, path: Path) -> dict[str, dict[str, bool]]:
     return words
 
 
-def require_columns(mapping: Mapping, present: list[str], data_path: Path) -> None:
+class NamesColumns(Protocol):
+    """Any mapping (outcomes, complaints, call logs) that names the columns it reads."""
+
+    columns: dict[str, str]
+
+
+def require_columns(mapping: NamesColumns, present: list[str], data_path: Path) -> None:
     """Every column the mapping names must be in the file."""
     missing = sorted(set(mapping.columns.values()) - set(present))
     if missing:
