@@ -181,10 +181,34 @@ def read_dataset(path: Path) -> list[dict[str, Any]]:
         if not isinstance(record, dict) or (missing := [k for k in REQUIRED_KEYS if k not in record]):
             what = f"has no {missing[0]!r}" if isinstance(record, dict) else "is not a record"
             raise DatasetError(f"{path} line {number} {what}; is it a dataset from `python -m judges dataset`?")
+        try:
+            _check_record(record)
+        except KeyError as error:
+            raise DatasetError(
+                f"{path} line {number} is missing {error.args[0]!r}; is it a dataset from "
+                "`python -m judges dataset`?"
+            ) from None
+        except (TypeError, ValueError, AttributeError) as error:
+            raise DatasetError(
+                f"{path} line {number} cannot be read as a call ({error}); is it a dataset from "
+                "`python -m judges dataset`?"
+            ) from None
         records.append(record)
     if not records:
         raise DatasetError(f"The dataset {path} has no records.")
     return records
+
+
+def _check_record(record: dict[str, Any]) -> None:
+    """Raise KeyError, TypeError or ValueError for a record a judge or the scoring could not read,
+    so a malformed line is reported as the dataset's mistake before any call is judged."""
+    call_for_judging(record)
+    expected = record["expected"]
+    if not isinstance(expected, dict):
+        raise TypeError("`expected` is not a record")
+    labels = expected["labels"]
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise TypeError("`expected.labels` is not a list of labels")
 
 
 def call_for_judging(record: dict[str, Any]) -> CallForJudging:

@@ -218,3 +218,31 @@ def test_the_failure_modes_page_offers_the_period_as_a_download(
     with duckdb.connect(str(db), read_only=True) as con:
         marked = {c for (c,) in con.execute("SELECT call_id FROM reviews WHERE test_case").fetchall()}
     assert {orjson.loads(line)["call_id"] for line in lines} == marked and len(marked) >= 5
+
+
+GOOD = {"call_id": "c", "started_at": "2026-11-03T09:00:00", "agent": "a", "booked": True,
+        "transcript": [{"turn_index": 0, "speaker": "agent", "text": "Hi.", "start_ms": 0}],
+        "tools": [], "expected": {"labels": [], "labels_complete": True, "passed": True}}  # fmt: skip
+
+
+@pytest.mark.parametrize(("broken", "message"), [
+    ({"transcript": [{"speaker": "agent", "text": "Hi."}]}, "line 2 is missing 'turn_index'"),
+    ({"started_at": "yesterday"}, "line 2 cannot be read as a call"),
+    ({"started_at": 5}, "line 2 cannot be read as a call"),
+    ({"transcript": "Hi."}, "line 2 cannot be read as a call"),
+    ({"tools": [3]}, "line 2 cannot be read as a call"),
+    ({"expected": {"passed": True}}, "line 2 is missing 'labels'"),
+    ({"expected": {"labels": "slow_turn"}}, "line 2 cannot be read as a call"),
+])  # fmt: skip
+def test_a_malformed_record_is_refused_with_its_line_and_eval_exits_2(
+    tmp_path: Path, broken: dict, message: str
+) -> None:
+    good, path = tmp_path / "good.jsonl", tmp_path / "d.jsonl"
+    good.write_bytes(to_jsonl([GOOD]))
+    assert read_dataset(good) == [GOOD]
+    path.write_bytes(to_jsonl([GOOD, {**GOOD, **broken}]))
+    with pytest.raises(DatasetError, match=message):
+        read_dataset(path)
+    err = io.StringIO()
+    assert cli.main(["eval", "--dataset", str(path), "--judge", "rules"], io.StringIO(), err) == 2
+    assert err.getvalue().startswith(f"error: {path} {message}") and err.getvalue().count("\n") == 1
