@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=Path, help="keep the generated files in this folder")
     parser.add_argument("--rebuild", action="store_true", help="replace an existing warehouse")
     args = parser.parse_args(argv)
+    if args.calls < 1:
+        parser.error("--calls must be at least 1")
     if args.db.exists() and not args.rebuild:
         print(f"{args.db} exists; pass --rebuild to replace it.")
         return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from export.deck import DeckRefused, DeckRequest, Quote, build
 from export.quarter import Quarter
 from export.redaction import SETTING, enabled
+from warehouse.db import WarehouseBusy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                               tuple(Quote.parse(q) for q in args.quote))
         pptx = build(request, _progress)
         args.out.write_bytes(pptx)
-    except (DeckRefused, ValueError, OSError) as refused:
+    except (DeckRefused, ValueError, OSError, WarehouseBusy) as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 2
     masked = "PII masked" if enabled() else f"PII NOT masked ({SETTING}=0)"

@@ -33,7 +33,7 @@ from ui.chart_theme import trend
 from ui.drift_text import sentences
 from ui.failure_mode_text import LOST_CONVERSIONS, costliest_answer
 from ui.mode_charts import pareto
-from ui.panels import GROUPS, Panel, format_change, format_value
+from ui.panels import GROUPS, Panel, format_change, format_value, shows_nothing_yet
 from warehouse import explorer, prompt_history, queries, review_summary, reviews
 from warehouse.calls import call_detail
 from warehouse.drift_flags import load_thresholds
@@ -160,7 +160,7 @@ def _group_slide(deck: Deck, request: DeckRequest, group: str, panels: tuple[Pan
     notes = [f"{p.label}: {p.help}" for p in panels]
     slides.set_notes(slide, "\n".join([*notes, "Changes: shares and NPS in points, times and money in per cent."]))
     area = slides.content_box(deck, slide)
-    if group == "Joint" and not result.value("current", "judged_calls"):
+    if shows_nothing_yet(group, result.value("current", "judged_calls")):
         slides.add_text(slide, area, [(f"No judge scored calls in {q.label}, so there is no eval score or "
                                        "hallucination rate.", 20, {})])
         return

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from ui import failure_mode_data
-from ui.filters import sidebar_filters
+from ui.filters import require_filters
 from ui.tables import show_table
 from warehouse.calibration import MIN_LABELLED_CALLS, MIN_POSITIVES
 
@@ -16,9 +16,9 @@ st.caption(
     "How far to trust a judge: its labels are compared with people's on calls both labelled in weekly reviews. "
     "Each judge version is measured on its own."
 )
-filters = sidebar_filters()
+filters = require_filters()
 versions = failure_mode_data.judge_versions()
-if filters is None or versions.is_empty():
+if versions.is_empty():
     st.info("No judge has labelled calls yet. Run one, e.g. `python -m judges run --judge rules --start … --end …`.")
     st.stop()
 

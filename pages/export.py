@@ -44,7 +44,7 @@ with st.expander("Quote a caller (optional)"):
         except DeckRefused as refused:
             st.error(str(refused))
         else:
-            st.markdown(f"{speaker}: “{escape_markdown(text)}”")
+            st.markdown(f"{escape_markdown(speaker)}: “{escape_markdown(text)}”")
             quotes = (Quote(call_id, int(turn)),)
 if not enabled():
     st.warning(f"PII masking is off ({SETTING}=0): the deck may show phone numbers, e-mails and card numbers.")

@@ -13,6 +13,7 @@ from ui.failure_mode_text import LOST_CONVERSIONS, costliest_answer, judge_trust
 from ui.filters import require_filters
 from ui.mode_charts import mode_trend, pareto
 from ui.tables import downloads, show_table
+from ui.text import escape_markdown
 from warehouse.explorer import SOURCES
 
 st.title("Failure modes")
@@ -115,6 +116,6 @@ if call_id is None:
 st.query_params["call"] = call_id
 detail = review_data.call_detail(call_id)
 if detail is None:
-    st.warning(f"Call {call_id} is no longer in the warehouse.")
+    st.warning(f"Call {escape_markdown(call_id)} is no longer in the warehouse.")
     st.stop()
 show_call(detail, key="fm_call_view")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import charts, data
 from ui.filters import require_filters
-from ui.panels import GROUPS, Panel, format_change, format_value
+from ui.panels import GROUPS, Panel, format_change, format_value, shows_nothing_yet
 from warehouse.queries import Overview
 
 st.title("Overview")
@@ -39,7 +39,7 @@ def panel(p: Panel) -> None:
 
 for group, panels in GROUPS.items():
     st.subheader(group)
-    if group == "Joint" and not result.value("current", "judged_calls"):
+    if shows_nothing_yet(group, result.value("current", "judged_calls")):
         st.info("No judge has scored calls in this period yet, so there is no eval score or hallucination "
                 "rate. Run a judge, e.g. `python -m judges run --judge rules --start "
                 f"{filters.start} --end {filters.end}`.")

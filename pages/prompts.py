@@ -49,7 +49,7 @@ if not diff:
     st.caption("The two versions' prompts are the same.")
 
 st.subheader("Comments")
-notes = prompt_history.comments(agent)
+notes = engineering_data.comments(agent)
 if notes.is_empty():
     st.caption("No comments on this agent's prompts yet.")
 for note in notes.iter_rows(named=True):
@@ -65,7 +65,7 @@ with st.form("prompt_comment", clear_on_submit=True):
     body = st.text_area("Comment", placeholder="What did you notice, and what should we try next?")
     if st.form_submit_button("Add comment"):
         try:
-            prompt_history.add_comment(agent, version, author, body)
+            engineering_data.add_comment(agent, version, author, body)
         except prompt_history.CommentRefused as refused:
             st.error(str(refused))
         else:

@@ -10,6 +10,7 @@ from ui.presenter import advance, navigation_bar, position, presenter_style
 from ui.review_form import scoring_form
 from ui.reviewer import reviewer_picker
 from ui.session_picker import new_session_form, session_list
+from ui.text import escape_markdown
 from warehouse import reviews
 
 session_id = st.query_params.get("session")
@@ -22,7 +23,7 @@ if not session_id:
 
 session = reviews.get_session(session_id)
 if session is None:
-    st.error(f"There is no review session '{session_id}'. It may have been made on another warehouse.")
+    st.error(f"There is no review session '{escape_markdown(session_id)}'. It may have been made on another warehouse.")
     if st.button("Back to the sessions"):
         del st.query_params["session"]
         st.rerun()
@@ -38,7 +39,7 @@ with st.container(key="presenter"):
         st.info("This session is closed. You can still look at the calls; reopen it on the summary page to score.")
     detail = review_data.call_detail(call_id)
     if detail is None:
-        st.warning(f"Call {call_id} is no longer in the warehouse.")
+        st.warning(f"Call {escape_markdown(call_id)} is no longer in the warehouse.")
         st.stop()
 
     def form() -> None:

@@ -7,11 +7,10 @@ import polars as pl
 import streamlit as st
 
 from ui import failure_mode_data
+from ui.failure_mode_text import OWNER_NAMES
 from ui.tables import show_table
 from warehouse import taxonomy
 from warehouse.reviews import OWNERS, ReviewRefused
-
-OWNER_NAMES = {"pm": "Product", "engineering": "Engineering"}
 
 st.title("Failure-mode list")
 st.caption("The modes reviewers tag and judges flag. Renaming or merging never loses a label: calls tagged with "

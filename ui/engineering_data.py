@@ -34,3 +34,14 @@ def prompt_versions() -> pl.DataFrame:
 @st.cache_data(ttl=TTL_S, show_spinner="Comparing…")
 def compare(a: Filters, b: Filters) -> ab.ABResult:
     return ab.compare(a, b)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def comments(agent: str) -> pl.DataFrame:
+    return prompt_history.comments(agent)
+
+
+def add_comment(agent: str, version: str, author: str, body: str) -> None:
+    """Save a comment and forget the cached ones, so it shows at once."""
+    prompt_history.add_comment(agent, version, author, body)
+    comments.clear()

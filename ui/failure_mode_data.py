@@ -6,11 +6,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from ui import review_data
-from warehouse import explorer, judge_calibration, taxonomy
+from ui.data import TTL_S
+from warehouse import explorer, judge_calibration, reviews, taxonomy
 from warehouse.filters import Filters
-
-TTL_S = 60
 
 
 @st.cache_data(ttl=TTL_S, show_spinner="Counting failure modes…")
@@ -35,5 +33,12 @@ def current_taxonomy() -> taxonomy.Taxonomy:
 
 def forget_taxonomy() -> None:
     """After an edit: every cached view that resolved labels with the old taxonomy."""
-    for cached in (current_taxonomy, exploration, calibration, review_data.failure_modes):
+    for cached in (current_taxonomy, exploration, calibration):
         cached.clear()
+
+
+def add_failure_mode(name: str, description: str, owner: str) -> str:
+    """Add a mode during a review and forget the cached taxonomy, so every page offers it at once."""
+    added = reviews.add_failure_mode(name, description, owner)
+    forget_taxonomy()
+    return added

@@ -3,6 +3,7 @@ from the figures warehouse/explorer.py and warehouse/calibration.py computed."""
 
 from __future__ import annotations
 
+from ui.panels import percent
 from ui.text import code_span
 from warehouse.explorer import Exploration
 from warehouse.filters import Filters
@@ -15,8 +16,7 @@ LOST_CONVERSIONS = (
 )
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+OWNER_NAMES = {"pm": "Product", "engineering": "Engineering"}
 
 
 def costliest_answer(e: Exploration, f: Filters, source_label: str) -> str:
@@ -31,7 +31,7 @@ def costliest_answer(e: Exploration, f: Filters, source_label: str) -> str:
     return (
         f"**{code_span(top['mode'])} cost the most conversions in {period}: about "
         f"{top['lost_conversions']:,.0f} bookings{interval}.** {top['calls']:,} calls had it and "
-        f"{_pct(top['conversion_rate'])} of them booked, against {_pct(e.clean_conversion)} of calls with no "
+        f"{percent(top['conversion_rate'])} of them booked, against {percent(e.clean_conversion)} of calls with no "
         f"failure mode (labels from: {source_label.lower()})."
     )
 
@@ -49,9 +49,9 @@ def judge_trust(row: dict | None, judge: str) -> tuple[str, str | None]:
     if row["corrected_rate"] is not None:
         rng = ""
         if row["corrected_low"] is not None:
-            rng = f" (95% range {_pct(row['corrected_low'])}–{_pct(row['corrected_high'])})"
-        corrected = (f" Corrected for its misses and false alarms, about {_pct(row['corrected_rate'])} of calls "
-                     f"have it{rng}; the judge flags {_pct(row['observed_rate'])}.")
+            rng = f" (95% range {percent(row['corrected_low'])}–{percent(row['corrected_high'])})"
+        corrected = (f" Corrected for its misses and false alarms, about {percent(row['corrected_rate'])} of calls "
+                     f"have it{rng}; the judge flags {percent(row['observed_rate'])}.")
     text = (
         f"On {row['labelled_calls']} calls a person also labelled, the judge ({judge}) found {found} of the "
         f"{row['human_yes']} they tagged and flagged {false_alarms} of the rest wrongly; agreement beyond chance "

@@ -43,6 +43,14 @@ GROUPS: dict[str, tuple[Panel, ...]] = {
 }
 
 
+NEEDS_JUDGEMENTS = "Joint"  # the group whose figures exist only once a judge has scored calls
+
+
+def shows_nothing_yet(group: str, judged_calls: int | None) -> bool:
+    """Whether a group has no figures to show yet: the joint metrics before any judgement."""
+    return group == NEEDS_JUDGEMENTS and not judged_calls
+
+
 def format_value(value: float | int | None, unit: str) -> str:
     if value is None or value != value:  # None or NaN
         return "—"
@@ -57,6 +65,11 @@ def format_value(value: float | int | None, unit: str) -> str:
     if unit == "nps":
         return f"{round(value):+d}" if round(value) else "0"
     return f"{value:,.0f}"
+
+
+def percent(value: float | None) -> str:
+    """A share in whole per cent, for sentences and small figures."""
+    return "—" if value is None else f"{value:.0%}"
 
 
 def format_change(current: float | None, previous: float | None, unit: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.text import escape_markdown
 from warehouse.reviews import ReviewSession
 
 _STYLE = """<style>
@@ -52,7 +53,7 @@ def navigation_bar(session: ReviewSession, at: int, scored: int, this_scored: bo
         title, back, ahead, jump = st.columns([6, 1.3, 1.3, 1.2], vertical_alignment="bottom")
         mark = " ✓" if this_scored else ""
         title.title(f"Call {at} of {total}{mark}")
-        title.markdown(f"**{scored} / {total} scored** · {session.name}")
+        title.markdown(f"**{scored} / {total} scored** · {escape_markdown(session.name)}")
         back.button("← Previous", key="rv_prev", shortcut="Left", disabled=at <= 1, on_click=_go, args=(at - 1,),
                     width="stretch")
         ahead.button("Next →", key="rv_next", shortcut="Right", disabled=at >= total, on_click=_go, args=(at + 1,),

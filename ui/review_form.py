@@ -13,7 +13,8 @@ from collections.abc import Callable
 import polars as pl
 import streamlit as st
 
-from ui import drafts, review_data
+from ui import drafts, failure_mode_data
+from ui.failure_mode_text import OWNER_NAMES
 from ui.tables import show_table
 from ui.text import escape_markdown
 from warehouse import reviews
@@ -78,7 +79,7 @@ def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[]
 def _add_mode(session_id: str, call_id: str) -> None:
     name, description, owner = (st.session_state.get(f"rv_new_{f}") for f in ("name", "description", "owner"))
     try:
-        added = review_data.add_failure_mode(name or "", description or "", owner or "")
+        added = failure_mode_data.add_failure_mode(name or "", description or "", owner or "")
     except reviews.ReviewRefused as refused:
         st.session_state[MESSAGE] = ("error", str(refused))
         return
@@ -96,7 +97,7 @@ def _new_mode_popover(session_id: str, call_id: str) -> None:
         st.text_area("What it means", key="rv_new_description", height=80,
                      placeholder="One sentence, so everyone tags it the same way.")
         st.radio("Who owns it", reviews.OWNERS, key="rv_new_owner", horizontal=True,
-                 format_func=lambda o: {"pm": "Product", "engineering": "Engineering"}[o])
+                 format_func=OWNER_NAMES.get)
         st.button("Add and tag", key="rv_new_add", on_click=_add_mode, args=(session_id, call_id))
 
 
@@ -125,7 +126,7 @@ def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Call
         for field, value in _initial(session_id, call_id, mine if mine.height else here).items():
             st.session_state[_key(field, session_id, call_id)] = value
     keep = {"on_change": _keep_draft, "args": (session_id, call_id)}
-    modes = review_data.failure_modes()
+    modes = failure_mode_data.current_taxonomy().modes
     known = modes["name"].to_list()
     labels_key = _key("labels", session_id, call_id)
     st.session_state[labels_key] = [label for label in st.session_state[labels_key] if label in known]

@@ -13,6 +13,7 @@ import streamlit as st
 from export.redaction import redact, redact_frame
 from ui import charts, drafts
 from ui.charts import PALETTE
+from ui.panels import percent
 from ui.tables import show_table
 from ui.text import escape_markdown
 from warehouse import review_summary, reviews
@@ -22,20 +23,16 @@ from warehouse.sampling import STRATEGIES
 DECISIONS = "__decisions__"  # the drafts key of a session's decisions box
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
 def show_figures(summary: SessionSummary) -> None:
     total = len(summary.session.call_ids)
     interval = summary.pass_interval
     scored, rate, weighted, follow_up = st.columns(4)
     scored.metric("Calls scored", f"{summary.scored} / {total}")
-    rate.metric("Pass rate", _pct(summary.pass_rate), help="Passed ÷ calls given a pass or fail. The range is a 95% "
+    rate.metric("Pass rate", percent(summary.pass_rate), help="Passed ÷ calls given a pass or fail. The range is a 95% "
                 "Wilson interval: with few calls it is wide, and that is the honest answer.")  # fmt: skip
     rate.caption(f"95% range {interval[0]:.0%} – {interval[1]:.0%} ({summary.passed} of {summary.decided})"
                  if interval else "No pass/fail yet")
-    weighted.metric("Pass rate, all calls", _pct(summary.weighted_pass_rate),
+    weighted.metric("Pass rate, all calls", percent(summary.weighted_pass_rate),
                     help="Each call counted by its sampling weight, so an oversampled draw still estimates the "
                     "rate over every call in the period.")  # fmt: skip
     follow_up.metric("Test cases", summary.test_cases.height)
@@ -95,7 +92,7 @@ def show_test_cases(summary: SessionSummary) -> None:
         st.caption("No call flagged yet.")
         return
     for row in summary.test_cases.iter_rows(named=True):
-        st.page_link("pages/review.py", label=f"Call {row['position']} · {row['call_id']}", icon="🧪",
+        st.page_link("pages/review.py", label=f"Call {row['position']} · {escape_markdown(row['call_id'])}", icon="🧪",
                      query_params={"session": summary.session.session_id, "call": str(row["position"])})
         st.markdown(f"{escape_markdown(row['reviewer'])}: {escape_markdown(row['notes']) or '(no notes)'}")
 
@@ -144,8 +141,8 @@ def show_actions(summary: SessionSummary) -> None:
 
 def show_summary(summary: SessionSummary) -> None:
     s = summary.session
-    st.title(f"Summary: {s.name}")
-    st.caption(f"{s.start:%d %b} – {s.end:%d %b %Y} · {review_summary.describe_filters(s)} · "
+    st.title(f"Summary: {escape_markdown(s.name)}")
+    st.caption(f"{s.start:%d %b} – {s.end:%d %b %Y} · {escape_markdown(review_summary.describe_filters(s))} · "
                f"{len(s.call_ids)} calls drawn {STRATEGIES[s.strategy].lower()}, seed {s.seed} · "
                f"{'open' if s.is_open else 'closed'}")
     show_figures(summary)
