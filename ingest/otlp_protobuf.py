@@ -28,7 +28,8 @@ def _framed(data: bytes) -> list[bytes] | None:
     return messages or None
 
 
-def _parse(message: bytes) -> ExportTraceServiceRequest | None:
+def parse_request(message: bytes) -> ExportTraceServiceRequest | None:
+    """One export request, or None when `message` is not one."""
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(message)
@@ -44,9 +45,9 @@ def request_to_json(request: ExportTraceServiceRequest) -> str:
 def protobuf_to_json_lines(data: bytes, source: str) -> list[str]:
     """One OTLP/JSON line per message in `data`."""
     framed = _framed(data)
-    requests = [_parse(m) for m in framed] if framed else None
+    requests = [parse_request(m) for m in framed] if framed else None
     if not requests or any(r is None for r in requests):
-        single = _parse(data)
+        single = parse_request(data)
         if single is None:
             raise IngestError(f"{source} is not an OTLP protobuf ExportTraceServiceRequest.")
         requests = [single]

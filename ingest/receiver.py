@@ -25,14 +25,11 @@ import numpy as np
 import orjson
 import pyarrow as pa
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from ingest.errors import IngestError
 from ingest.lines import line_table
+from ingest.otlp_protobuf import parse_request, request_to_json
 from ingest.redact import PATTERNS
 from ingest.spool import SpoolLoader, default_spool, write_body
 from warehouse.span_parsing import open_scratch, parse_spans
@@ -79,13 +76,10 @@ def to_document(body: bytes, media_type: str) -> bytes:
     """The export as one line of OTLP/JSON (protobuf converted); empty for an export with no
     spans, which OTLP answers with success. `Refused` (400) when the body cannot be read."""
     if media_type == PROTOBUF:
-        request = ExportTraceServiceRequest()
-        try:
-            request.ParseFromString(body)
-        except DecodeError as error:
-            raise Refused(HTTPStatus.BAD_REQUEST,
-                          f"The body is not an OTLP ExportTraceServiceRequest: {error}") from None
-        return json_format.MessageToJson(request, indent=None).encode() if request.resource_spans else b""
+        request = parse_request(body)
+        if request is None:
+            raise Refused(HTTPStatus.BAD_REQUEST, "The body is not an OTLP ExportTraceServiceRequest.")
+        return request_to_json(request).encode() if request.resource_spans else b""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
