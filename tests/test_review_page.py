@@ -213,3 +213,8 @@ def test_the_summary_page_shows_the_figures_and_offers_the_exports(warehouse: Pa
     at.button[[b.label for b in at.button].index("Save decisions")].click().run()
     assert reviews.get_session(session_id).decisions == "Fix the slow price lookup."
     assert {"Download summary (Markdown)", "Download calls (CSV)"} <= {b.label for b in at.get("download_button")}
+
+
+def test_a_session_id_from_the_url_is_shown_as_text(warehouse: Path) -> None:
+    at = open_review({"session": "[click](http://example.invalid)"})
+    assert "\\[click\\]\\(http" in at.error[0].value  # escaped: Markdown shows the brackets, makes no link
