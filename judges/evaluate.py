@@ -22,7 +22,7 @@ from typing import Any
 
 from judges.dataset import call_for_judging
 from judges.providers import Ask
-from judges.runner import estimated_input_tokens, judge_call
+from judges.runner import judge_call, worst_case_dollars
 from judges.spec import JudgeSpec
 from warehouse.calibration import Confusion, confusion
 from warehouse.db import connect
@@ -93,9 +93,7 @@ def judge_records(
     spent = 0.0
     for number, record in enumerate(records):
         call = call_for_judging(record)
-        worst_tokens = (estimated_input_tokens(spec, call), spec.max_output_tokens if spec.provider != "rules" else 0)
-        worst = (worst_tokens[0] * price[0] + worst_tokens[1] * price[1]) / 1e6
-        if max_dollars is not None and spent + worst > max_dollars:
+        if max_dollars is not None and spent + worst_case_dollars(spec, call, price) > max_dollars:
             return rows, len(records) - number
         row = judge_call(spec, call, ask, price, run_id="eval")
         spent += row.cost_usd or 0.0

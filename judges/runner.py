@@ -128,6 +128,13 @@ def estimated_input_tokens(spec: JudgeSpec, call: CallForJudging) -> int:
     return (len(prompt.system) + len(prompt.user) + len(str(spec.output_schema))) // CHARS_PER_TOKEN
 
 
+def worst_case_dollars(spec: JudgeSpec, call: CallForJudging, price: tuple[float, float]) -> float:
+    """What judging `call` could cost at most (its estimated prompt plus every one of the judge's
+    max_output_tokens): the amount reserved against a dollar cap before the call is sent."""
+    output_tokens = spec.max_output_tokens if spec.provider != "rules" else 0
+    return _dollars(price, estimated_input_tokens(spec, call), output_tokens)
+
+
 def estimate(plan: Plan) -> Estimate:
     """The dry run's figures: tokens and dollars if every planned call is judged."""
     input_tokens = sum(estimated_input_tokens(plan.spec, call) for call in plan.calls)
@@ -232,11 +239,7 @@ def run_plan(
                 call = next(pending, None)
                 if call is None:
                     break
-                worst = _dollars(
-                    plan.price,
-                    estimated_input_tokens(spec, call),
-                    spec.max_output_tokens if spec.provider != "rules" else 0,
-                )
+                worst = worst_case_dollars(spec, call, plan.price)
                 if max_dollars is not None and summary.cost_usd + sum(in_flight.values()) + worst > max_dollars:
                     summary.stopped_at_cap = True
                     break

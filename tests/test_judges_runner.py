@@ -138,6 +138,8 @@ def test_dollar_cap_stops_cleanly_before_the_next_call_could_pass_it(five_calls)
     summary = run_plan(plan, ask, concurrency=1, max_dollars=cap)
     assert summary.stopped_at_cap and summary.judged == 3 and len(seen) == 3
     assert 3 * spent_per_call + worst[3] > cap
+    assert [runner.worst_case_dollars(CLAUDE, c, plan.price) for c in plan.calls] == pytest.approx(worst)
+    assert runner.worst_case_dollars(RULES, plan.calls[0], (0.0, 0.0)) == 0.0
     assert summary.cost_usd == pytest.approx(3 * spent_per_call) and summary.cost_usd <= cap
     assert rows("SELECT count(*) FROM judgements")[0][0] == 3
     rest = plan_run(CLAUDE, PERIOD)
