@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from judges.dataset import DatasetError, export_dataset, read_dataset
-from judges.evaluate import EvalError, as_dict, as_table, judge_price, judge_records, score
+from judges.evaluate import EvalError, as_dict, as_table, judge_records, score
 from judges.providers import Ask
+from judges.runner import judge_price
 from judges.spec import JudgeSpec, load_judge
 
 COMMANDS = ("dataset", "eval")

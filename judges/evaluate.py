@@ -10,14 +10,13 @@ finding another. Pass/fail agreement uses the records where a person gave a pass
 
 The dollar cap works as in a run: each call's worst case is reserved before it is sent, and no
 call starts once the cap could be passed. Nothing is written to the warehouse; it is read only for
-an LLM judge's model price.
+an LLM judge's model price (runner.judge_price, as a run reads it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from judges.dataset import call_for_judging
@@ -25,8 +24,7 @@ from judges.providers import Ask
 from judges.runner import judge_call, worst_case_dollars
 from judges.spec import JudgeSpec
 from warehouse.calibration import Confusion, confusion
-from warehouse.db import connect
-from warehouse.judgements import JudgementRow, model_price
+from warehouse.judgements import JudgementRow
 
 
 class EvalError(ValueError):
@@ -70,18 +68,6 @@ class Evaluation:
     def pass_fail_agreement(self) -> float | None:
         c = self.pass_fail
         return (c.tp + c.tn) / c.n if c is not None and c.n else None
-
-
-def judge_price(spec: JudgeSpec, path: Path | None = None) -> tuple[float, float]:
-    """Dollars per million tokens: nothing for the rules judge, else the warehouse's list price."""
-    if spec.provider == "rules":
-        return 0.0, 0.0
-    with connect(path) as con:
-        price = model_price(con, spec.provider, spec.model or "")
-    if price is None:
-        raise EvalError(f"model_prices has no price for {spec.provider} {spec.model}, so the dollar cap cannot "
-                        "be kept. Add its price first.")
-    return price
 
 
 def judge_records(

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
+
 from judges.prompt import render_prompt
 from judges.providers import Ask
 from judges.rules import judge_with_rules
@@ -92,6 +94,26 @@ class RunSummary:
     errors: list[str] = field(default_factory=list)
 
 
+def judge_price(
+    spec: JudgeSpec, con: duckdb.DuckDBPyConnection | None = None, path: Path | None = None
+) -> tuple[float, float]:
+    """Dollars per million input and output tokens: nothing for the rules judge (which never opens
+    the warehouse for it), else the model's list price from `con` or, without one, from the
+    warehouse at `path`. A missing price is an error: the cost and the dollar cap depend on it."""
+    if spec.provider == "rules":
+        return 0.0, 0.0
+    if con is None:
+        with connect(path) as con:
+            return judge_price(spec, con)
+    price = model_price(con, spec.provider, spec.model or "")
+    if price is None:
+        raise RunError(
+            f"model_prices has no price for {spec.provider} {spec.model}, so the cost and dollar cap cannot be "
+            "computed. Add its price first."
+        )
+    return price
+
+
 def plan_run(spec: JudgeSpec, selection: Selection, limit: int | None = None, path: Path | None = None) -> Plan:
     """Everything a run needs from the warehouse, read in one short connection."""
     with connect(path) as con:
@@ -106,12 +128,7 @@ def plan_run(spec: JudgeSpec, selection: Selection, limit: int | None = None, pa
         done = judged_call_ids(con, spec.version)
         todo = [call_id for call_id in dict.fromkeys(call_ids) if call_id not in done]
         calls = load_calls(con, todo[:limit] if limit is not None else todo)
-        price = (0.0, 0.0) if spec.provider == "rules" else model_price(con, spec.provider, spec.model or "")
-    if price is None:
-        raise RunError(
-            f"model_prices has no price for {spec.provider} {spec.model}, so the run's cost and dollar cap "
-            "cannot be computed. Add its price first."
-        )
+        price = judge_price(spec, con)
     selected = len(set(call_ids))
     return Plan(spec, selected, selected - len(todo), calls, price)
 

@@ -181,3 +181,19 @@ def test_demo_reviews_marked_as_test_cases_score_the_rules_judge_as_it_judged_th
     with_support = [f for f in figures["labels"] if f["support"]]
     assert len(with_support) >= 3
     assert all((f["precision"], f["recall"], f["kappa"]) == (1.0, 1.0, 1.0) for f in with_support)
+
+
+def test_a_model_with_no_price_stops_eval_and_run_in_one_line(
+    dataset: Path, warehouse_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs and evals read the judge's price the same way: without one the dollar cap cannot be kept."""
+    with duckdb.connect(str(warehouse_file)) as con:
+        con.execute("DELETE FROM model_prices WHERE starts_with('claude-haiku-4-5', model)")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
+    for argv in (["eval", "--dataset", str(dataset), "--judge", "claude"],
+                 ["run", "--judge", "claude", "--start", "2026-11-02", "--end", "2026-11-02", "--dry-run"]):
+        err = io.StringIO()
+        assert cli.main(argv, io.StringIO(), err) == 2
+        assert err.getvalue().startswith("error: model_prices has no price for anthropic claude-haiku-4-5")
+        assert err.getvalue().count("\n") == 1
+    assert cli.main(["eval", "--dataset", str(dataset), "--judge", "rules"], io.StringIO(), io.StringIO()) == 0
