@@ -84,3 +84,16 @@ def test_alias_chains_end_at_a_current_name_even_when_damaged() -> None:
     assert taxonomy.resolve_aliases({"a": "b", "b": "c", "c": None}) == {"a": "c", "b": "c", "c": "c"}
     assert taxonomy.resolve_aliases({"a": "b", "b": "a"}) == {"a": "b", "b": "a"}  # a loop stops, nothing lost
     assert taxonomy.resolve_aliases({"a": "gone"}) == {"a": "a"}
+
+
+def test_rename_and_add_carry_examples_and_the_outcome_flag(warehouse_file: Path) -> None:
+    taxonomy.edit_mode("goal_not_met", "No booking was made.", "pm", "Hung up before booking.", True)
+    assert taxonomy.rename_mode("goal_not_met", "no_booking") == "no_booking"
+    taxonomy.add_mode("no_sale", "Nothing was sold.", "pm", "", True)
+    with pytest.raises(reviews.ReviewRefused, match="owner"):
+        taxonomy.add_mode("no_owner", "Nobody owns it.", "sales")
+    current = taxonomy.load_taxonomy()
+    assert current.outcome_modes == {"no_booking", "no_sale"}
+    by_name = {row["name"]: row for row in current.modes.iter_rows(named=True)}
+    assert by_name["no_booking"]["examples"] == "Hung up before booking." and by_name["no_sale"]["examples"] is None
+    assert "no_owner" not in by_name and current.resolve("goal_not_met") == "no_booking"

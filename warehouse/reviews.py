@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import ibis
 import orjson
 import polars as pl
@@ -294,18 +295,33 @@ def failure_modes(path: Path | None = None) -> pl.DataFrame:
 
 def add_failure_mode(name: str, description: str, owner: str, path: Path | None = None) -> str:
     """Add a failure mode on the spot; returns its name as stored (lower case, underscores)."""
+    with transaction(path) as con:
+        return insert_failure_mode(con, name, description, owner)
+
+
+def insert_failure_mode(
+    con: duckdb.DuckDBPyConnection, name: str, description: str, owner: str, examples: str = "",
+    describes_outcome: bool = False,
+) -> str:
+    """Add a failure mode inside the caller's transaction (so a rename adds and merges as one
+    unit); returns its name as stored (lower case, underscores)."""
     name = re.sub(r"[\s-]+", "_", name.strip().lower())
     if not _MODE_NAME.match(name):
         raise ReviewRefused("A failure-mode name is 2–49 letters, digits or underscores, starting with a letter, "
                             "e.g. 'wrong_clinic'.")
+    check_mode_meaning(description, owner)
+    if con.execute("SELECT 1 FROM failure_modes WHERE name = ?", [name]).fetchone():
+        raise ReviewRefused(f"'{name}' is already a failure mode; pick it from the list.")
+    con.execute(
+        "INSERT INTO failure_modes (name, description, owner, examples, describes_outcome) VALUES (?, ?, ?, ?, ?)",
+        [name, description.strip(), owner, examples.strip() or None, describes_outcome],
+    )
+    return name
+
+
+def check_mode_meaning(description: str, owner: str) -> None:
+    """What every added or edited mode needs: a description to tag by and an owner."""
     if not description.strip():
         raise ReviewRefused("Describe the failure mode in a sentence, so others tag it the same way.")
     if owner not in OWNERS:
         raise ReviewRefused("The owner is 'pm' or 'engineering'.")
-    with transaction(path) as con:
-        if con.execute("SELECT 1 FROM failure_modes WHERE name = ?", [name]).fetchone():
-            raise ReviewRefused(f"'{name}' is already a failure mode; pick it from the list.")
-        con.execute(
-            "INSERT INTO failure_modes (name, description, owner) VALUES (?, ?, ?)", [name, description.strip(), owner]
-        )
-    return name

@@ -89,24 +89,15 @@ def add_mode(
     path: Path | None = None,
 ) -> str:
     """Add a mode (checked as the review's "new failure mode" is); returns its stored name."""
-    added = reviews.add_failure_mode(name, description, owner, path)
-    if examples.strip() or describes_outcome:
-        with transaction(path) as con:
-            con.execute(
-                "UPDATE failure_modes SET examples = ?, describes_outcome = ? WHERE name = ?",
-                [examples.strip() or None, describes_outcome, added],
-            )
-    return added
+    with transaction(path) as con:
+        return reviews.insert_failure_mode(con, name, description, owner, examples, describes_outcome)
 
 
 def edit_mode(
     name: str, description: str, owner: str, examples: str, describes_outcome: bool, path: Path | None = None
 ) -> None:
     """Change what a mode means, who owns it, its examples and whether it names the outcome."""
-    if not description.strip():
-        raise ReviewRefused("Describe the failure mode in a sentence, so others tag it the same way.")
-    if owner not in reviews.OWNERS:
-        raise ReviewRefused("The owner is 'pm' or 'engineering'.")
+    reviews.check_mode_meaning(description, owner)
     with transaction(path) as con:
         _require_current(con, name)
         con.execute(
@@ -117,19 +108,24 @@ def edit_mode(
 
 def rename_mode(old: str, new: str, path: Path | None = None) -> str:
     """Give a mode a new name: a new mode takes over the old one's description, owner and
-    examples, and the old one is merged into it, so every label saved under it still counts."""
+    examples, and the old one is merged into it, so every label saved under it still counts.
+    One transaction, so a rename never leaves the new mode without the old one merged into it."""
     with transaction(path) as con:
         description, owner, examples, describes_outcome = _require_current(con, old)
-    added = add_mode(new, description, owner, examples or "", bool(describes_outcome), path)
-    merge_modes(old, added, path)
+        added = reviews.insert_failure_mode(con, new, description, owner, examples or "", bool(describes_outcome))
+        _merge(con, old, added)
     return added
 
 
 def merge_modes(source: str, target: str, path: Path | None = None) -> None:
     """Fold `source` into `target`: labels saved as `source` count as `target` from now on."""
+    with transaction(path) as con:
+        _merge(con, source, target)
+
+
+def _merge(con: duckdb.DuckDBPyConnection, source: str, target: str) -> None:
     if source == target:
         raise ReviewRefused("Pick two different failure modes to merge.")
-    with transaction(path) as con:
-        _require_current(con, source)
-        _require_current(con, target)
-        con.execute("UPDATE failure_modes SET merged_into = ? WHERE name = ?", [target, source])
+    _require_current(con, source)
+    _require_current(con, target)
+    con.execute("UPDATE failure_modes SET merged_into = ? WHERE name = ?", [target, source])
