@@ -5,7 +5,7 @@ against the previous quarter and their daily trends; the failure-mode Pareto; th
 summary; drift flags in plain sentences; prompt changes with their reasons; and, only when someone
 picks one, a caller's quote. The figures come from the same query functions as the pages (the
 overview's for the owned metrics), so the deck and the app never disagree. Metric definitions go
-in the speaker notes, from ui/panels.py. No customer text is shown unless a quote is picked, and
+in the speaker notes, from warehouse/metric_registry.py. No customer text is shown unless a quote is picked, and
 a picked quote is masked for PII like every export.
 """
 
@@ -33,12 +33,13 @@ from ui.chart_theme import trend
 from ui.drift_text import sentences
 from ui.failure_mode_text import LOST_CONVERSIONS, costliest_answer
 from ui.mode_charts import pareto
-from ui.panels import GROUPS, Panel, format_change, format_value, shows_nothing_yet
+from ui.panels import format_change, format_value
 from warehouse import explorer, prompt_history, queries, review_summary, reviews
 from warehouse.calls import call_detail
 from warehouse.drift_flags import load_thresholds
 from warehouse.drift_queries import drift_flags
 from warehouse.filters import Filters
+from warehouse.metric_registry import GROUPS, Metric, shows_nothing_yet
 from warehouse.review_metrics import PASS_FAIL
 
 Progress = Callable[[str, float], None]
@@ -135,7 +136,7 @@ def _short_label(quarter: Quarter, of: Quarter) -> str:
     return f"Q{quarter.number}" if quarter.year == of.year else quarter.label
 
 
-def _number(panel: Panel, current: float | int | None, before: float | int | None, previous_label: str
+def _number(panel: Metric, current: float | int | None, before: float | int | None, previous_label: str
             ) -> list[tuple[str, int, dict]]:
     """A metric's box: its name, its value, and the change against the previous quarter in the
     colour of good or bad news (with an arrow, for those who cannot tell the colours apart)."""
@@ -153,7 +154,7 @@ def _number(panel: Panel, current: float | int | None, before: float | int | Non
     return lines
 
 
-def _group_slide(deck: Deck, request: DeckRequest, group: str, panels: tuple[Panel, ...],
+def _group_slide(deck: Deck, request: DeckRequest, group: str, panels: tuple[Metric, ...],
                  result: queries.Overview, before: dict) -> None:
     q = request.quarter
     slide = slides.add_slide(deck, f"{group}: {q.label} against {q.previous().label}")

@@ -6,7 +6,8 @@ import streamlit as st
 
 from ui import charts, data
 from ui.filters import require_filters
-from ui.panels import GROUPS, Panel, format_change, format_value, shows_nothing_yet
+from ui.panels import format_change, format_value
+from warehouse.metric_registry import GROUPS, Metric, shows_nothing_yet
 from warehouse.queries import Overview
 
 st.title("Overview")
@@ -22,7 +23,7 @@ st.caption(
 )
 
 
-def panel(p: Panel) -> None:
+def panel(p: Metric) -> None:
     current, before = result.value("current", p.key), result.value("previous", p.key)
     with st.container(border=True):
         st.metric(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -25,7 +27,21 @@ def _mean(values: list) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def owned_metrics(path: Path, f: Filters) -> dict[str, float | int | None]:
+@dataclass(frozen=True)
+class Scope:
+    """The raw rows one set of filters selects: calls by id, each call's outcome fields (booked,
+    resolved: one per call, None when unknown; NPS answers: only those given), the agent's reply
+    latencies and each call's newest successful judgement."""
+
+    calls: dict[str, dict]
+    booked: list
+    nps: list
+    resolved: list
+    latencies: list[float]
+    newest: dict[str, dict]
+
+
+def scope(path: Path, f: Filters) -> Scope:
     def wanted(call: dict) -> bool:
         return (
             f.start <= call["day"] <= f.end
@@ -40,10 +56,6 @@ def owned_metrics(path: Path, f: Filters) -> dict[str, float | int | None]:
         for field in ("booked", "nps", "resolved"):
             if o[field] is not None:
                 latest[(o["call_id"], field)] = max(o[field], latest.get((o["call_id"], field), o[field]))
-    in_scope = list(calls)
-    booked = [latest.get((c, "booked")) for c in in_scope]
-    nps = [v for c in in_scope if (v := latest.get((c, "nps"))) is not None]
-    resolved = [latest.get((c, "resolved")) for c in in_scope]
     latencies = [
         t["response_latency_ms"] for t in _rows(path, "SELECT * FROM turns")
         if t["call_id"] in calls and t["speaker"] == "agent" and t["response_latency_ms"] is not None
@@ -53,15 +65,52 @@ def owned_metrics(path: Path, f: Filters) -> dict[str, float | int | None]:
         known = newest.get(j["call_id"])
         if j["call_id"] in calls and (known is None or j["created_at"] > known["created_at"]):
             newest[j["call_id"]] = j
+    return Scope(
+        calls=calls,
+        booked=[latest.get((c, "booked")) for c in calls],
+        nps=[v for c in calls if (v := latest.get((c, "nps"))) is not None],
+        resolved=[latest.get((c, "resolved")) for c in calls],
+        latencies=latencies,
+        newest=newest,
+    )
+
+
+def owned_metrics(path: Path, f: Filters) -> dict[str, float | int | None]:
+    s = scope(path, f)
+    nps, latencies = s.nps, s.latencies
     return {
-        "calls": len(calls),
-        "conversion_rate": _mean(booked),
+        "calls": len(s.calls),
+        "conversion_rate": _mean(s.booked),
         "nps": (100 * (sum(v >= 9 for v in nps) - sum(v <= 6 for v in nps)) / len(nps)) if nps else None,
-        "resolution_rate": _mean(resolved),
+        "resolution_rate": _mean(s.resolved),
         "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else None,
         "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies else None,
-        "error_rate": _mean([c["error_count"] > 0 for c in calls.values()]),
-        "cost_per_call_usd": _mean([c["cost_usd"] or 0 for c in calls.values()]),
-        "eval_score": _mean([j["score"] for j in newest.values()]),
-        "hallucination_rate": _mean([j["hallucination"] for j in newest.values()]),
+        "error_rate": _mean([c["error_count"] > 0 for c in s.calls.values()]),
+        "cost_per_call_usd": _mean([c["cost_usd"] or 0 for c in s.calls.values()]),
+        "eval_score": _mean([j["score"] for j in s.newest.values()]),
+        "hallucination_rate": _mean([j["hallucination"] for j in s.newest.values()]),
+    }
+
+
+def _sd(values: list) -> float | None:
+    return statistics.stdev(values) if len(values) > 1 else None
+
+
+def sample_figures(path: Path, f: Filters, pooled: list[float]) -> dict[str, float | int | None]:
+    """Each metric's sample size and what its noise test reads, for the filters' period; the
+    shares above the percentiles of `pooled` (the latencies of every period compared)."""
+    s = scope(path, f)
+    p50, p95 = np.percentile(pooled, 50), np.percentile(pooled, 95)
+    answers = [100.0 if v >= 9 else -100.0 if v <= 6 else 0.0 for v in s.nps]
+    return {
+        "conversion_n": sum(v is not None for v in s.booked),
+        "resolution_n": sum(v is not None for v in s.resolved),
+        "nps_responses": len(s.nps),
+        "nps_sd": _sd(answers),
+        "cost_per_call_sd": _sd([float(c["cost_usd"] or 0) for c in s.calls.values()]),
+        "replies": len(s.latencies),
+        "latency_p50_share_above_pooled": _mean([v > p50 for v in s.latencies]),
+        "latency_p95_share_above_pooled": _mean([v > p95 for v in s.latencies]),
+        "judged_calls": len(s.newest),
+        "eval_score_sd": _sd([float(j["score"]) for j in s.newest.values()]),
     }

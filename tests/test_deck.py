@@ -15,9 +15,10 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from export.__main__ import main
 from export.deck import DeckRefused, DeckRequest, build
 from export.quarter import Quarter
-from ui.panels import GROUPS, format_value
+from ui.panels import format_value
 from warehouse import queries
 from warehouse.filters import Filters
+from warehouse.metric_registry import GROUPS
 
 TITLES = ["Voice agents", "PM owns", "Engineering owns", "Joint", "Failure modes", "Weekly call reviews",
           "Cost and speed drift", "Prompt changes"]  # fmt: skip

@@ -17,7 +17,7 @@ from tests.conftest import DEMO_CALLS
 from tests.test_metrics import assert_same
 from warehouse import queries
 from warehouse.filters import Filters
-from warehouse.metrics import METRIC_KEYS
+from warehouse.metric_registry import KEYS as METRIC_KEYS
 
 FIRST_DAY = DEMO_END_DAY - timedelta(days=89)
 WHOLE = Filters(FIRST_DAY, DEMO_END_DAY)

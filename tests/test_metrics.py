@@ -14,7 +14,7 @@ import pytest
 from tests import independent
 from warehouse import queries
 from warehouse.filters import Filters
-from warehouse.metrics import METRIC_KEYS
+from warehouse.metric_registry import KEYS as METRIC_KEYS
 
 CASES = [
     Filters(date(2026, 9, 1), date(2026, 10, 30)),

@@ -11,8 +11,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests import independent
-from ui.panels import GROUPS, format_value
+from ui.panels import format_value
 from warehouse.filters import Filters
+from warehouse.metric_registry import GROUPS
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 

@@ -83,3 +83,22 @@ def test_total_variation_distance() -> None:
     assert stats.total_variation_distance({"a": 5, "b": 5}, {"a": 10}) == pytest.approx(0.5)
     assert stats.total_variation_distance({"a": 1}, {"a": 3}) == 0
     assert stats.total_variation_distance({}, {"a": 1}) is None
+
+
+def test_welch_t_test_matches_welchs_worked_example() -> None:
+    # Two samples with unequal spreads, worked by hand: means 20.0 and 22.0, sd 2 and 4, n 10 and 12.
+    # se² = 4/10 + 16/12 = 1.7333, t = −2 / 1.3166 = −1.5191; Welch–Satterthwaite
+    # df = 1.7333² / (0.4²/9 + 1.3333²/11) = 16.75; two-sided p from t(16.75) = 0.1474.
+    result = stats.welch_t_test(20.0, 2.0, 10, 22.0, 4.0, 12)
+    assert result.z == pytest.approx(-2 / math.sqrt(0.4 + 16 / 12))
+    assert result.p_value == pytest.approx(0.1474, abs=1e-4)
+    assert stats.welch_t_test(1.0, 0.0, 5, 1.0, 0.0, 5) is None
+    assert stats.welch_t_test(1.0, 1.0, 1, 1.0, 1.0, 5) is None
+
+
+def test_poisson_counts_test_is_the_exact_binomial_on_the_split() -> None:
+    # 10 against 2 events: given 12, P(X ≥ 10 | Bin(12, ½)) = (66 + 12 + 1) / 4096, doubled = 0.03857.
+    result = stats.poisson_counts_test(10, 2)
+    assert result.p_value == pytest.approx(2 * 79 / 4096)
+    assert result.z == pytest.approx(8 / math.sqrt(12))
+    assert stats.poisson_counts_test(0, 0) is None

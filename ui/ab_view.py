@@ -1,12 +1,12 @@
 """The A/B comparison's words and table: each metric's two values with their 95% ranges and
-sample sizes, the difference, and whether it counts as significant, in the units of `ui.panels`."""
+sample sizes, the difference, and whether it counts as significant, in each metric's unit
+(warehouse/metric_registry.py)."""
 
 from __future__ import annotations
 
-from ui.panels import GROUPS, Panel, format_value
+from ui.panels import format_value
 from warehouse.ab import MIN_SAMPLE, ABResult, Comparison
-
-PANELS: dict[str, Panel] = {p.key: p for group in GROUPS.values() for p in group}
+from warehouse.metric_registry import BY_KEY
 
 
 def _range(interval: tuple[float, float] | None, unit: str) -> str:
@@ -15,7 +15,7 @@ def _range(interval: tuple[float, float] | None, unit: str) -> str:
 
 def difference_text(c: Comparison, interval: tuple[float, float] | None = None) -> str:
     """B − A in points for shares and NPS, as a plain number for scores."""
-    unit = PANELS[c.metric].unit
+    unit = BY_KEY[c.metric].unit
 
     def one(x: float) -> str:
         if unit == "pct":
@@ -33,7 +33,7 @@ def verdict(c: Comparison) -> str:
     if min(c.n_a, c.n_b) < MIN_SAMPLE:
         return f"too few to say (needs {MIN_SAMPLE} in each)"
     if c.significant:
-        better = (c.difference > 0) == PANELS[c.metric].higher_is_better
+        better = (c.difference > 0) == BY_KEY[c.metric].higher_is_better
         return f"significant: B {'better' if better else 'worse'}"
     return "no significant difference"
 
@@ -41,9 +41,9 @@ def verdict(c: Comparison) -> str:
 def rows(result: ABResult) -> list[dict]:
     table = []
     for c in result.comparisons:
-        unit = PANELS[c.metric].unit
+        unit = BY_KEY[c.metric].unit
         table.append({
-            "Metric": PANELS[c.metric].label,
+            "Metric": BY_KEY[c.metric].label,
             "A (95% range)": format_value(c.value_a, unit) + _range(c.interval_a, unit),
             "A: n": c.n_a,
             "B (95% range)": format_value(c.value_b, unit) + _range(c.interval_b, unit),

@@ -5,7 +5,9 @@ explains them in words. Because they are ibis expressions over `Tables`, the sam
 the DuckDB file, on a Parquet lake or on Spark.
 
 Each `*_metrics(..., by)` function returns one row per group in `by` (for example a period label or
-a day), so one scan serves the headline figure, its comparison and its trend.
+a day), so one scan serves the headline figure, its comparison and its trend. With each value come
+its sample size and what its noise test needs (a standard deviation, a share above the pooled
+percentile), as `warehouse/metric_registry.py` declares per metric.
 """
 
 from __future__ import annotations
@@ -16,21 +18,6 @@ import ibis
 
 from warehouse.filters import Filters
 from warehouse.tables import Tables
-
-METRIC_KEYS = (
-    "calls",
-    "conversion_rate",
-    "nps",
-    "resolution_rate",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "error_rate",
-    "cost_per_call_usd",
-    "eval_score",
-    "hallucination_rate",
-)
-
-SLOW_REPLY_MS = 3000
 
 
 def _in_period(day: ibis.Column, start, end) -> ibis.BooleanValue:
@@ -83,25 +70,37 @@ def period_label(day: ibis.Column, f: Filters) -> ibis.StringValue:
     return ibis.cases((day >= ibis.literal(f.start, type="date"), "current"), else_="previous")
 
 
+def _nps_answer(nps: ibis.NumericColumn) -> ibis.FloatingValue:
+    """A survey answer's part in NPS: +100 for a promoter (9–10), −100 for a detractor (0–6), 0
+    for a passive, NULL without an answer. NPS is its mean, so it has a standard deviation."""
+    return ibis.cases((nps >= 9, 100.0), (nps <= 6, -100.0), (nps.notnull(), 0.0))
+
+
 def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
     """Calls, conversion, NPS, resolution, error rate and cost per call, per group.
 
-    - conversion_rate: booked calls / calls whose outcome says booked or not;
-    - nps: % promoters (9–10) minus % detractors (0–6) among calls with a survey answer;
-    - resolution_rate: resolved calls / calls whose outcome says resolved or not;
+    - conversion_rate: booked calls / calls whose outcome says booked or not (conversion_n);
+    - nps: % promoters (9–10) minus % detractors (0–6) among calls with a survey answer
+      (nps_responses), i.e. the mean of `_nps_answer`;
+    - resolution_rate: resolved calls / calls whose outcome says resolved or not (resolution_n);
     - error_rate: calls with at least one failed span / calls;
-    - cost_per_call_usd: total cost of the calls' spans / calls.
+    - cost_per_call_usd: total cost of the calls' spans / calls (a call without a cost costs 0).
     """
     outcomes = outcome_per_call(t)
     c = calls.left_join(outcomes, calls.call_id == outcomes.call_id)
+    nps, cost = _nps_answer(c.nps), c.cost_usd.fill_null(0)
     return c.group_by(list(by)).aggregate(
         calls=c.count(),
         conversion_rate=_rate(c.booked),
-        nps=100 * (_rate(c.nps >= 9) - _rate(c.nps <= 6)),
+        conversion_n=c.booked.count(),
+        nps=nps.mean(),
+        nps_sd=nps.std(),
         nps_responses=c.nps.count(),
         resolution_rate=_rate(c.resolved),
+        resolution_n=c.resolved.count(),
         error_rate=_rate(c.error_count > 0),
-        cost_per_call_usd=c.cost_usd.sum() / c.count(),
+        cost_per_call_usd=cost.mean(),
+        cost_per_call_sd=cost.std(),
     )
 
 
@@ -120,13 +119,19 @@ def agent_replies(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
 
 def latency_metrics(replies: ibis.Table, by: Sequence[str]) -> ibis.Table:
     """p50 and p95 of the agent's response latency (end of the customer's utterance to the start
-    of the agent's reply), over every reply in the group; exact, not approximate, percentiles."""
+    of the agent's reply), over every reply in the group; exact, not approximate, percentiles.
+
+    For Mood's quantile test, each group's share of replies above the percentile of all the
+    replies given (every group pooled): groups that share one distribution each have about half
+    (p50) or 5% (p95) above it."""
     latency = replies.response_latency_ms
-    return replies.group_by(list(by)).aggregate(
-        replies=replies.count(),
-        latency_p50_ms=latency.quantile(0.5),
-        latency_p95_ms=latency.quantile(0.95),
-        slow_reply_rate=_rate(latency > SLOW_REPLY_MS),
+    pooled = replies.mutate(above_p50=latency > latency.quantile(0.5), above_p95=latency > latency.quantile(0.95))
+    return pooled.group_by(list(by)).aggregate(
+        replies=pooled.count(),
+        latency_p50_ms=pooled.response_latency_ms.quantile(0.5),
+        latency_p95_ms=pooled.response_latency_ms.quantile(0.95),
+        latency_p50_share_above_pooled=_rate(pooled.above_p50),
+        latency_p95_share_above_pooled=_rate(pooled.above_p95),
     )
 
 
@@ -137,5 +142,6 @@ def judge_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table
     return j.group_by(list(by)).aggregate(
         judged_calls=j.count(),
         eval_score=j.score.mean(),
+        eval_score_sd=j.score.std(),
         hallucination_rate=_rate(j.hallucination),
     )

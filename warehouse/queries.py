@@ -11,7 +11,7 @@ from datetime import date
 import polars as pl
 from ibis import _
 
-from warehouse import metrics
+from warehouse import metric_registry, metrics
 from warehouse.engines import tables_for
 from warehouse.filters import Filters
 from warehouse.tables import Tables
@@ -94,11 +94,11 @@ def overview(f: Filters) -> Overview:
 
 
 def period_metrics(f: Filters) -> dict[str, float | int | None]:
-    """Every owned metric for the filters' period, keyed as `metrics.METRIC_KEYS`; None where
-    there is no data to compute it from."""
+    """Every owned metric for the filters' period, keyed and ordered as the registry
+    (`metric_registry.KEYS`); None where there is no data to compute it from."""
     with reading() as t:
         frame = _owned_metrics(t, f, "period", f.start, f.end)
     row = frame.row(0, named=True) if frame.height else {}
-    result: dict[str, float | int | None] = {key: row.get(key) for key in metrics.METRIC_KEYS}
+    result: dict[str, float | int | None] = {key: row.get(key) for key in metric_registry.KEYS}
     result["calls"] = result["calls"] or 0
     return result

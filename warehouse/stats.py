@@ -1,8 +1,9 @@
 """The statistics behind the drift flags and the A/B comparison, as plain functions over numbers.
 
-Everything here is a normal approximation or distribution-free, so it needs only numpy and
-`math.erf` (no scipy): the samples Callboard tests are hundreds to thousands of calls or steps,
-where the approximations are accurate, and the callers refuse to judge smaller ones.
+Most of it is a normal approximation or distribution-free: the samples Callboard tests are
+hundreds to thousands of calls or steps, where the approximations are accurate, and the callers
+refuse to judge smaller ones. Where scipy gives the test directly (Welch's t, the exact binomial),
+it is used rather than a copy.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.stats
 
 Z_95 = 1.959963984540054
 
@@ -19,7 +21,7 @@ Interval = tuple[float, float]
 
 @dataclass(frozen=True)
 class TestResult:
-    """A test's statistic (a z score, signed: positive when the first sample is higher) and its
+    """A test's statistic (a z score or a t, signed: positive when the first sample is higher) and its
     two-sided p-value."""
 
     z: float
@@ -101,13 +103,35 @@ def mann_whitney_u(x: np.ndarray, y: np.ndarray) -> tuple[float, TestResult] | N
     return u, _from_z(z)
 
 
+def welch_t_test(mean_1: float, sd_1: float, n_1: int, mean_2: float, sd_2: float, n_2: int) -> TestResult | None:
+    """Welch's t-test for a difference in means from each sample's mean, standard deviation
+    (ddof 1) and size: unequal variances allowed, Student's t with the Welch–Satterthwaite
+    degrees of freedom (scipy's `ttest_ind_from_stats`). The statistic is positive when the
+    first mean is higher. None when a sample has fewer than 2 values or neither has any spread."""
+    if n_1 < 2 or n_2 < 2 or sd_1 != sd_1 or sd_2 != sd_2 or sd_1 ** 2 / n_1 + sd_2 ** 2 / n_2 <= 0:
+        return None
+    result = scipy.stats.ttest_ind_from_stats(mean_1, sd_1, n_1, mean_2, sd_2, n_2, equal_var=False)
+    return TestResult(float(result.statistic), float(result.pvalue))
+
+
 def welch_test(x: np.ndarray, y: np.ndarray) -> TestResult | None:
-    """Welch's test for a difference in means (unequal variances), with the normal in place of
-    Student's t: at the sample sizes the callers require (30+) the two agree to two decimals."""
+    """`welch_t_test` on two samples of values."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(x) < 2 or len(y) < 2:
         return None
-    return z_test(float(x.mean() - y.mean()), math.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y)))
+    return welch_t_test(float(x.mean()), float(x.std(ddof=1)), len(x), float(y.mean()), float(y.std(ddof=1)), len(y))
+
+
+def poisson_counts_test(k_1: int, k_2: int) -> TestResult | None:
+    """Exact test that two counts of events over periods of the same length come from one rate:
+    given their total, the first is binomial with p = ½ (scipy's `binomtest`). The statistic is
+    the normal score of the first count's excess, positive when it is the larger. None when
+    both are 0."""
+    total = k_1 + k_2
+    if total <= 0:
+        return None
+    p_value = scipy.stats.binomtest(k_1, total, 0.5).pvalue
+    return TestResult((k_1 - k_2) / math.sqrt(total), float(p_value))
 
 
 def mean_interval(mean: float, sd: float, n: int, z: float = Z_95) -> Interval | None:

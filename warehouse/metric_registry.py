@@ -1,0 +1,184 @@
+"""What each owned metric is called, who owns it, how it is shown and how a change in it is told
+apart from noise: one entry per metric, read by the pages, the deck, `python -m warehouse metrics`
+and docs/metrics.md (checked by tests/test_metric_registry.py).
+
+The values themselves are computed once, in `warehouse/metrics.py`. Adding a metric is its
+definition there plus one `Metric` here; a test fails until both exist. Besides the value, each
+definition computes the metric's sample size (`n_key`) and, for means and percentiles, the one
+more figure its noise test needs (`spread_key`), so a change can be tested from two summary rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from warehouse import stats
+
+Row = Mapping[str, object]
+
+OWNERS = {"PM": "PM owns", "Engineering": "Engineering owns", "Joint": "Joint"}
+NEEDS_JUDGEMENTS = "Joint"  # the owner whose figures exist only once a judge has scored calls
+
+UNITS = {  # how a value is stored, which also decides how it is shown (present's format_value)
+    "pct": "share, shown as %",
+    "ms": "milliseconds, shown as ms or s",
+    "usd": "US dollars",
+    "score": "judge score, 1–5",
+    "nps": "NPS points, −100 to 100",
+    "count": "count",
+}
+
+
+def _number(row: Row, key: str | None) -> float | None:
+    value = row.get(key) if key else None
+    return None if value is None or value != value else float(value)  # None or NaN
+
+
+@dataclass(frozen=True)
+class NoiseTest:
+    """How to tell whether a change between two periods is more than chance: the test's name for
+    people, when it applies, and the function (from warehouse/stats.py) applied to the metric's
+    two summary rows. `interval` is the metric's own 95% interval for one row, where the summary
+    allows one."""
+
+    name: str
+    applies_to: str
+    compare: Callable[[Metric, Row, Row], stats.TestResult | None]
+    interval: Callable[[Metric, Row], stats.Interval | None]
+
+
+def _successes(m: Metric, row: Row) -> tuple[int, int] | None:
+    rate, n = _number(row, m.key), _number(row, m.n_key)
+    return None if rate is None or not n else (round(rate * n), int(n))
+
+
+def _proportions(m: Metric, now: Row, before: Row) -> stats.TestResult | None:
+    first, second = _successes(m, now), _successes(m, before)
+    return stats.two_proportion_test(*first, *second) if first and second else None
+
+
+def _wilson(m: Metric, row: Row) -> stats.Interval | None:
+    counts = _successes(m, row)
+    return stats.wilson_interval(*counts) if counts else None
+
+
+def _summary(m: Metric, row: Row) -> tuple[float, float, int] | None:
+    mean, sd, n = _number(row, m.key), _number(row, m.spread_key), _number(row, m.n_key)
+    return None if mean is None or sd is None or not n else (mean, sd, int(n))
+
+
+def _means(m: Metric, now: Row, before: Row) -> stats.TestResult | None:
+    first, second = _summary(m, now), _summary(m, before)
+    return stats.welch_t_test(*first, *second) if first and second else None
+
+
+def _mean_interval(m: Metric, row: Row) -> stats.Interval | None:
+    summary = _summary(m, row)
+    return stats.mean_interval(*summary) if summary else None
+
+
+def _above_pooled(m: Metric, row: Row) -> tuple[int, int] | None:
+    share, n = _number(row, m.spread_key), _number(row, m.n_key)
+    return None if share is None or not n else (round(share * n), int(n))
+
+
+def _quantiles(m: Metric, now: Row, before: Row) -> stats.TestResult | None:
+    first, second = _above_pooled(m, now), _above_pooled(m, before)
+    return stats.two_proportion_test(*first, *second) if first and second else None
+
+
+def _counts(m: Metric, now: Row, before: Row) -> stats.TestResult | None:
+    first, second = _number(now, m.key), _number(before, m.key)
+    return None if first is None or second is None else stats.poisson_counts_test(int(first), int(second))
+
+
+def _no_interval(m: Metric, row: Row) -> None:
+    return None
+
+
+TWO_PROPORTIONS = NoiseTest(
+    "two-proportion z-test", "a share of calls or replies (successes out of n)", _proportions, _wilson)
+WELCH = NoiseTest(
+    "Welch's t-test", "a mean over calls or answers (unequal spreads allowed)", _means, _mean_interval)
+MOOD_QUANTILE = NoiseTest(
+    "Mood's quantile test", "a percentile: the shares of each period above the two periods' pooled "
+    "percentile, compared with the two-proportion z-test", _quantiles, _no_interval)
+POISSON = NoiseTest(
+    "exact Poisson test", "a count of events over two periods of the same length", _counts, _no_interval)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One owned metric. `higher_is_better` is None when neither way is good news (volume).
+    `n_key` is the column holding how many observations the value is over, `n_label` what they
+    are; `spread_key` the extra column the noise test reads (a standard deviation for Welch, the
+    share above the pooled percentile for Mood), None when it needs none."""
+
+    key: str
+    label: str
+    help: str
+    unit: str
+    owner: str | None
+    higher_is_better: bool | None
+    noise: NoiseTest
+    n_key: str
+    n_label: str
+    spread_key: str | None = None
+
+    def change_test(self, now: Row, before: Row) -> stats.TestResult | None:
+        """The noise test of `now` against `before`; None when either row lacks what it needs."""
+        return self.noise.compare(self, now, before)
+
+    def interval(self, row: Row) -> stats.Interval | None:
+        return self.noise.interval(self, row)
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("calls", "Calls", "Calls that started in the period and match the filters.", "count", None, None,
+           POISSON, "calls", "calls"),
+    Metric("conversion_rate", "Conversion rate", "Share of calls that ended in a booking or a qualified lead "
+           "(among calls whose outcome the CRM has recorded).", "pct", "PM", True,
+           TWO_PROPORTIONS, "conversion_n", "calls with an outcome"),
+    Metric("nps", "NPS", "Net Promoter Score from post-call surveys: % who answered 9–10 minus % who "
+           "answered 0–6. Ranges from −100 to 100.", "nps", "PM", True,
+           WELCH, "nps_responses", "survey answers", "nps_sd"),
+    Metric("resolution_rate", "Resolution rate", "Share of calls the agent resolved without handing over "
+           "to a person (among calls with a recorded resolution).", "pct", "PM", True,
+           TWO_PROPORTIONS, "resolution_n", "calls with a recorded resolution"),
+    Metric("latency_p50_ms", "Reply time, typical (p50)", "Half of the agent's replies start sooner than "
+           "this after the caller stops talking.", "ms", "Engineering", False,
+           MOOD_QUANTILE, "replies", "replies", "latency_p50_share_above_pooled"),
+    Metric("latency_p95_ms", "Reply time, slowest 5% (p95)", "95% of replies start sooner than this after "
+           "the caller stops talking; the rest are the waits callers notice.", "ms", "Engineering", False,
+           MOOD_QUANTILE, "replies", "replies", "latency_p95_share_above_pooled"),
+    Metric("error_rate", "Error rate", "Share of calls in which at least one step failed (speech "
+           "recognition, the language model, a tool, or speech synthesis).", "pct", "Engineering", False,
+           TWO_PROPORTIONS, "calls", "calls"),
+    Metric("cost_per_call_usd", "Cost per call", "What the models and speech services cost per call, "
+           "from token and audio usage at list prices.", "usd", "Engineering", False,
+           WELCH, "calls", "calls", "cost_per_call_sd"),
+    Metric("eval_score", "Eval score", "Average quality score (1–5) the judges gave, one judgement per "
+           "call: the latest.", "score", "Joint", True,
+           WELCH, "judged_calls", "judged calls", "eval_score_sd"),
+    Metric("hallucination_rate", "Hallucination rate", "Share of judged calls in which the agent stated a "
+           "fact (price, time, date, address) its own tools contradict.", "pct", "Joint", False,
+           TWO_PROPORTIONS, "judged_calls", "judged calls"),
+)
+
+BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
+KEYS: tuple[str, ...] = tuple(BY_KEY)
+GROUPS: dict[str, tuple[Metric, ...]] = {
+    title: tuple(m for m in METRICS if m.owner == owner) for owner, title in OWNERS.items()
+}
+
+
+def shows_nothing_yet(group: str, judged_calls: int | None) -> bool:
+    """Whether a group has no figures to show yet: the joint metrics before any judgement."""
+    return group == OWNERS[NEEDS_JUDGEMENTS] and not judged_calls
+
+
+def computed_columns() -> set[str]:
+    """Every column the metric definitions must compute for the registry: values, sample sizes
+    and the figures the noise tests read."""
+    return {c for m in METRICS for c in (m.key, m.n_key, m.spread_key) if c}
