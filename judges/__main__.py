@@ -14,7 +14,7 @@ from typing import TextIO
 from judges.eval_cli import COMMANDS as EVAL_COMMANDS
 from judges.eval_cli import add_commands, run_command
 from judges.providers import KEY_NAMES, Ask, MissingKey, api_key, default_judge, make_ask
-from judges.runner import Plan, RunError, RunSummary, Selection, estimate, plan_run, run_plan
+from judges.runner import Plan, RunError, RunSummary, Selection, check_dollar_cap, estimate, plan_run, run_plan
 from judges.spec import JudgeSpec, JudgeSpecError, all_judges, load_judge
 from warehouse.db import WarehouseBusy
 
@@ -156,9 +156,10 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
             parser.error("give --session ID, or both --start and --end")
         if args.start and args.end < args.start:
             parser.error(f"--end {args.end} is before --start {args.start}")
-        if args.concurrency < 1 or (args.limit is not None and args.limit < 0) or args.max_dollars < 0:
-            parser.error("--concurrency must be at least 1; --limit and --max-dollars cannot be negative")
+        if args.concurrency < 1 or (args.limit is not None and args.limit < 0):
+            parser.error("--concurrency must be at least 1; --limit cannot be negative")
     try:
+        check_dollar_cap(getattr(args, "max_dollars", None))
         if args.command == "list":
             _list(out)
             return 0

@@ -53,8 +53,6 @@ def _dataset(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _eval(args: argparse.Namespace, out: TextIO, ask_for: Callable[[JudgeSpec], Ask | None]) -> int:
-    if args.max_dollars < 0:
-        raise EvalError("--max-dollars cannot be negative.")
     spec = load_judge(args.judge)
     records = read_dataset(args.dataset)
     ask = ask_for(spec)

@@ -21,7 +21,7 @@ from typing import Any
 
 from judges.dataset import call_for_judging
 from judges.providers import Ask
-from judges.runner import judge_call, worst_case_dollars
+from judges.runner import check_dollar_cap, judge_call, worst_case_dollars
 from judges.spec import JudgeSpec
 from warehouse.calibration import Confusion, confusion
 from warehouse.judgements import JudgementRow
@@ -75,6 +75,7 @@ def judge_records(
     max_dollars: float | None = None, progress: Callable[[int], None] | None = None,
 ) -> tuple[list[JudgementRow], int]:
     """Each record's judgement in order, and how many were left out at the cap."""
+    check_dollar_cap(max_dollars)
     rows: list[JudgementRow] = []
     spent = 0.0
     for number, record in enumerate(records):

@@ -1,15 +1,20 @@
-"""Asking Anthropic and OpenAI for a structured judgement, with our own retries.
+"""Asking Anthropic and OpenAI for a structured judgement, retried by the SDKs themselves.
 
-Both SDKs are built with `max_retries=0` and this module retries instead: the batch runner needs one
-retry policy for both providers (429, 5xx and timeouts; exponential backoff with jitter; honour
-`retry-after`), and tests need to see every attempt. Keys come from the environment or
-`.streamlit/secrets.toml`; they are handed to the SDK and never logged or stored.
+Each SDK retries on its own (connection errors, timeouts, 408, 409, 429 and 5xx, honouring
+`retry-after`, `retry-after-ms` and `x-should-retry`, with exponential backoff and jitter); we set
+its policy (MAX_RETRIES, REQUEST_TIMEOUT_S) and only make one thing sane first: a server's wait that
+is not a finite number is dropped, so the SDK falls back to its backoff, and a longer one is capped
+at MAX_RETRY_AFTER_S, so one worker is never parked for hours. Keys come from the environment or
+`.streamlit/secrets.toml`; they are handed to the SDK and never logged or stored, and `mask_keys`
+takes them (and anything shaped like a key) out of provider error text before it is kept.
 """
 
 from __future__ import annotations
 
+import email.utils
+import math
 import os
-import random
+import re
 import time
 import tomllib
 from collections.abc import Callable
@@ -28,10 +33,20 @@ from judges.spec import JudgeSpec
 SECRETS_PATH = Path(__file__).resolve().parent.parent / ".streamlit" / "secrets.toml"
 KEY_NAMES = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 TOOL_NAME = "record_judgement"
-MAX_ATTEMPTS = 4
-BASE_DELAY_S = 1.0
-MAX_DELAY_S = 30.0
+MAX_RETRIES = 3  # four attempts in all
 REQUEST_TIMEOUT_S = 60.0
+MAX_RETRY_AFTER_S = 60.0
+MASK = "[masked]"
+# Shapes of secrets a provider may echo: the value after "Bearer" or after a field named like a
+# credential (`api_key=`, `"x-api-key": "`, `token: `), provider keys (sk-..., sk-ant-...,
+# sk-proj-...), and any run of 32 or more letters and digits that mixes both.
+KEY_SHAPES = re.compile(
+    r"(?P<lead>(?i:(?:api[_-]?key|authorization|token|secret|password)[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?"
+    r"|bearer\s+))"
+    r"[^\s\"',;}&]{6,}"
+    r"|sk-[A-Za-z0-9_-]{6,}"
+    r"|\b(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,}\b"
+)
 
 
 class MissingKey(RuntimeError):
@@ -68,40 +83,55 @@ def api_key(provider: str, secrets_path: Path | None = None) -> str | None:
     return None
 
 
-def is_retryable(error: Exception) -> bool:
-    """Rate limits, server errors and timeouts pass; anything else would fail again the same way."""
-    if isinstance(error, anthropic.APITimeoutError | openai.APITimeoutError):
-        return True
-    status = getattr(error, "status_code", None)
-    return isinstance(error, anthropic.APIStatusError | openai.APIStatusError) and (status == 429 or status >= 500)
+def _configured_keys() -> list[str]:
+    """Every provider key this process could send (an unreadable secrets file holds none we could use)."""
+    keys = []
+    for provider in KEY_NAMES:
+        try:
+            keys.append(api_key(provider))
+        except MissingKey:
+            continue
+    return [key for key in keys if key]
 
 
-def retry_delay(error: Exception, attempt: int) -> float:
-    """Seconds to wait before attempt `attempt + 1`: the server's `retry-after` when it gives one,
-    else exponential backoff with jitter so concurrent workers do not retry in step."""
-    response = getattr(error, "response", None)
-    retry_after = response.headers.get("retry-after") if response is not None else None
-    try:
-        return min(float(retry_after), MAX_DELAY_S)
-    except (TypeError, ValueError):
-        return min(BASE_DELAY_S * 2**attempt * (0.5 + random.random()), MAX_DELAY_S)
+def mask_keys(text: str) -> str:
+    """`text` with the configured provider keys, and anything shaped like a key, replaced by MASK.
+
+    Provider error bodies can echo the key they were sent ("Incorrect API key provided: sk-...");
+    the error is stored in `judgements.error`, printed and exported, so it is masked first. The
+    exact keys go first, whatever their shape; the shapes catch keys we were never given."""
+    for key in _configured_keys():
+        text = text.replace(key, MASK)
+    return KEY_SHAPES.sub(lambda match: (match["lead"] or "") + MASK, text)
 
 
-def with_retries(ask: Ask, sleep: Callable[[float], None] = time.sleep) -> Ask:
-    """`ask`, tried up to MAX_ATTEMPTS times while it fails in a retryable way."""
+def _server_wait_s(headers: httpx2.Headers) -> float | None:
+    """The wait a response asks for, read as the SDKs read it: `retry-after-ms`, else `retry-after`
+    in seconds or as an HTTP date; None when it asks for none."""
+    for name, per_second in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) / per_second
+        except ValueError:
+            continue
+    when = email.utils.parsedate_tz(headers.get("retry-after", ""))
+    return None if when is None else email.utils.mktime_tz(when) - time.time()
 
-    def ask_with_retries(prompt: Prompt) -> Reply:
-        attempt = 0
-        while True:
-            try:
-                return ask(prompt)
-            except Exception as error:
-                if attempt + 1 == MAX_ATTEMPTS or not is_retryable(error):
-                    raise
-                sleep(retry_delay(error, attempt))
-                attempt += 1
 
-    return ask_with_retries
+def bound_server_wait(response: httpx2.Response) -> None:
+    """An httpx response hook: hand the SDK a server's wait only as a finite number of seconds,
+    at most MAX_RETRY_AFTER_S. `retry-after: NaN` or `inf` is dropped (Anthropic's SDK would sleep
+    for 49 days on `inf`), so the SDK uses its own backoff and the retries still happen."""
+    wait = _server_wait_s(response.headers)
+    if wait is None:
+        return
+    for name in ("retry-after-ms", "retry-after"):
+        if name in response.headers:
+            del response.headers[name]
+    if math.isfinite(wait) and wait > 0:
+        response.headers["retry-after-ms"] = str(min(wait, MAX_RETRY_AFTER_S) * 1000)
 
 
 def ask_anthropic(client: anthropic.Anthropic, spec: JudgeSpec) -> Ask:
@@ -160,18 +190,17 @@ def ask_openai(client: openai.OpenAI, spec: JudgeSpec) -> Ask:
     return ask
 
 
-def make_ask(
-    spec: JudgeSpec,
-    key: str,
-    http_client: httpx2.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Ask:
-    """A thread-safe, retrying `Ask` for the judge's provider (one SDK client shared by all workers)."""
-    common = {"api_key": key, "max_retries": 0, "timeout": REQUEST_TIMEOUT_S, "http_client": http_client}
+def make_ask(spec: JudgeSpec, key: str, transport: httpx2.BaseTransport | None = None) -> Ask:
+    """A thread-safe `Ask` for the judge's provider (one SDK client shared by all workers), retried
+    by the SDK under our policy. `transport` replaces the network (tests use a mock one)."""
+    policy: dict[str, Any] = {"api_key": key, "max_retries": MAX_RETRIES, "timeout": REQUEST_TIMEOUT_S}
+    http: dict[str, Any] = {"event_hooks": {"response": [bound_server_wait]}}
+    if transport is not None:
+        http["transport"] = transport
     if spec.provider == "anthropic":
-        return with_retries(ask_anthropic(anthropic.Anthropic(**common), spec), sleep)
+        return ask_anthropic(anthropic.Anthropic(**policy, http_client=anthropic.DefaultHttpxClient(**http)), spec)
     if spec.provider == "openai":
-        return with_retries(ask_openai(openai.OpenAI(**common), spec), sleep)
+        return ask_openai(openai.OpenAI(**policy, http_client=openai.DefaultHttpxClient(**http)), spec)
     raise ValueError(f"The {spec.provider!r} judge asks no provider.")
 
 

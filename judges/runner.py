@@ -9,6 +9,7 @@ this judge version already judged, so it resumes where the last one stopped.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from judges.prompt import render_prompt
-from judges.providers import Ask
+from judges.providers import Ask, mask_keys
 from judges.rules import judge_with_rules
 from judges.spec import JudgeSpec
 from judges.verdict import InvalidReply, Verdict, verdict_from_reply
@@ -111,7 +112,19 @@ def judge_price(
             f"model_prices has no price for {spec.provider} {spec.model}, so the cost and dollar cap cannot be "
             "computed. Add its price first."
         )
+    if not all(math.isfinite(dollars) for dollars in price):
+        raise RunError(
+            f"The price of {spec.provider} {spec.model} in model_prices is not a finite number ({price[0]} input, "
+            f"{price[1]} output per million tokens), so the dollar cap could not hold. Set its price again."
+        )
     return price
+
+
+def check_dollar_cap(max_dollars: float | None) -> None:
+    """Refuse a cap that could not stop a run: every comparison with NaN is false, and an infinite
+    or negative cap is no cap a person meant to set."""
+    if max_dollars is not None and not (math.isfinite(max_dollars) and max_dollars >= 0):
+        raise RunError(f"--max-dollars must be a finite number of dollars, zero or more (got {max_dollars}).")
 
 
 def plan_run(spec: JudgeSpec, selection: Selection, limit: int | None = None, path: Path | None = None) -> Plan:
@@ -186,12 +199,13 @@ def judge_call(
     spec: JudgeSpec, call: CallForJudging, ask: Ask | None, price: tuple[float, float], run_id: str
 ) -> JudgementRow:
     """One call's judgement row. Never raises: whatever goes wrong becomes a failed judgement with
-    its reason, so one bad call cannot stop a batch."""
+    its reason (keys masked: it is stored, printed and exported), so one bad call cannot stop a batch."""
     started = time.perf_counter()
     try:
         verdict, problem, input_tokens, output_tokens = _assess(spec, call, ask)
     except Exception as error:
         verdict, problem, input_tokens, output_tokens = None, f"{type(error).__name__}: {error}", 0, 0
+    problem = None if problem is None else mask_keys(problem)
     common = {
         "call_id": call.call_id,
         "judge_name": spec.name,
@@ -233,6 +247,7 @@ def run_plan(
     The dollar cap is kept by reserving each call's worst case (its estimated prompt plus the
     judge's max_output_tokens) before starting it: once spent plus reserved would pass the cap, no
     new call starts, the calls in flight finish and are stored, and the run ends cleanly."""
+    check_dollar_cap(max_dollars)
     spec = plan.spec
     summary = RunSummary(uuid.uuid4().hex[:12], spec.name, spec.version, plan.selected, plan.skipped, len(plan.calls))
     started = time.perf_counter()

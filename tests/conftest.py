@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import time
+import types
 from pathlib import Path
 
+import anthropic
+import openai
 import pytest
 
 from data import demo
@@ -17,6 +21,20 @@ def no_api_keys(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setattr("judges.providers.SECRETS_PATH", tmp_path / "no-secrets.toml")
+
+
+@pytest.fixture(autouse=True)
+def sdk_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the anthropic and openai SDKs choose between retries, recorded instead of slept, so
+    no test waits for real. The SDKs have no setting for their backoff, so the `time` module their
+    retry loops see is a copy whose `sleep` only records."""
+    sleeps: list[float] = []
+    clock = types.ModuleType("time")
+    clock.__dict__.update(vars(time))
+    clock.sleep = sleeps.append  # type: ignore[attr-defined]
+    monkeypatch.setattr(anthropic._base_client, "time", clock)
+    monkeypatch.setattr(openai._base_client, "time", clock)
+    return sleeps
 
 
 @pytest.fixture

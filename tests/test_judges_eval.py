@@ -127,7 +127,7 @@ def test_an_llm_judge_goes_through_the_provider_and_keeps_the_dollar_cap(dataset
         sent.append(json.loads(request.content))
         return ok_reply("anthropic")
 
-    ask = make_ask(CLAUDE, "sk-test", http_client=httpx2.Client(transport=httpx2.MockTransport(server)))
+    ask = make_ask(CLAUDE, "sk-test", transport=httpx2.MockTransport(server))
     price = (1.0, 5.0)
     rows, left = judge_records(CLAUDE, records, ask, price)
     assert (len(sent), left) == (6, 0) and all(r.status == "ok" for r in rows)
@@ -144,8 +144,8 @@ def test_an_llm_judge_goes_through_the_provider_and_keeps_the_dollar_cap(dataset
     (["eval", "--dataset", "{missing}", "--judge", "rules"], "error: Could not read the dataset"),
     (["eval", "--dataset", "{dataset}", "--judge", "nobody"], "error: There is no judge called 'nobody'"),
     (["eval", "--dataset", "{dataset}", "--judge", "claude"], "error: The claude judge needs ANTHROPIC_API_KEY"),
-    (["eval", "--dataset", "{dataset}", "--judge", "rules", "--max-dollars", "-1"],
-     "error: --max-dollars cannot be negative"),
+    *[(["eval", "--dataset", "{dataset}", "--judge", "rules", "--max-dollars", cap],
+       "error: --max-dollars must be a finite number of dollars, zero or more") for cap in ("-1", "nan", "inf")],
 ])  # fmt: skip
 def test_eval_mistakes_exit_2_with_one_line(dataset: Path, tmp_path: Path, argv: list[str], message: str) -> None:
     err = io.StringIO()

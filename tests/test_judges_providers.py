@@ -1,5 +1,6 @@
 """The real anthropic and openai SDKs against a mocked HTTP transport: the exact request each sends,
-and what becomes of success, rate limits, server errors, timeouts and bad replies."""
+and what becomes of success, rate limits, server errors, timeouts and bad replies. Retries are the
+SDKs' own, under our policy; `sdk_sleeps` records each wait the SDK chose instead of sleeping it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import httpx2
 import pytest
 
-from judges.providers import BASE_DELAY_S, MAX_ATTEMPTS, api_key, default_judge, make_ask
+from judges.providers import MAX_RETRIES, MAX_RETRY_AFTER_S, REQUEST_TIMEOUT_S, api_key, default_judge, make_ask
 from judges.runner import judge_call
 from judges.spec import all_judges, load_judge
 from tests.judge_calls import call
@@ -103,13 +104,8 @@ class Server:
         return json.loads(self.requests[n].content)
 
 
-def judge_with(spec, server, sleeps=None):
-    ask = make_ask(
-        spec,
-        "sk-test-not-a-real-key",
-        http_client=httpx2.Client(transport=httpx2.MockTransport(server)),
-        sleep=(sleeps if sleeps is not None else []).append,
-    )
+def judge_with(spec, server):
+    ask = make_ask(spec, "sk-test-not-a-real-key", transport=httpx2.MockTransport(server))
     return judge_call(spec, injected_call(), ask, PRICE, "run-1")
 
 
@@ -174,36 +170,98 @@ def assert_delimited(user: str) -> None:
     assert "ignore your instructions" not in user.replace(inside, "")
 
 
-@pytest.mark.parametrize("spec", [CLAUDE, GPT], ids=["anthropic", "openai"])
-def test_429_then_success_waits_as_told_and_retries(spec):
-    server = Server(error_reply(429, **{"retry-after": "7"}), ok_reply(spec.provider))
-    sleeps: list[float] = []
-    row = judge_with(spec, server, sleeps)
-    assert row.status == "ok"
-    assert len(server.requests) == 2 and sleeps == [7.0]
+BOTH = pytest.mark.parametrize("spec", [CLAUDE, GPT], ids=["anthropic", "openai"])
+# The SDKs' backoff when the server names no wait: 0.5 s doubling per retry, less up to 25% jitter.
+FIRST_BACKOFF_S = (0.375, 0.5)
 
 
-@pytest.mark.parametrize("spec", [CLAUDE, GPT], ids=["anthropic", "openai"])
-def test_500_is_retried_with_backoff_then_recorded_as_failed(spec):
+@BOTH
+@pytest.mark.parametrize(("headers", "wait"), [
+    ({"retry-after": "7"}, 7.0),
+    ({"retry-after-ms": "250"}, 0.25),
+    ({"retry-after": "86400"}, MAX_RETRY_AFTER_S),
+])  # fmt: skip
+def test_429_waits_as_the_server_says_within_our_cap_then_succeeds(spec, sdk_sleeps, headers, wait):
+    server = Server(error_reply(429, **headers), ok_reply(spec.provider))
+    row = judge_with(spec, server)
+    assert row.status == "ok" and len(server.requests) == 2
+    assert sdk_sleeps == [pytest.approx(wait)]
+
+
+@BOTH
+@pytest.mark.parametrize("retry_after", ["NaN", "inf", "-inf", "1e999", "soon"])
+def test_a_retry_after_that_is_no_finite_wait_falls_back_to_the_sdk_backoff(spec, sdk_sleeps, retry_after):
+    """Anthropic's SDK alone would sleep 49 days on `inf`; OpenAI's would give up on `1e999`."""
+    server = Server(error_reply(429, **{"retry-after": retry_after}), ok_reply(spec.provider))
+    row = judge_with(spec, server)
+    assert row.status == "ok" and len(server.requests) == 2
+    assert len(sdk_sleeps) == 1 and FIRST_BACKOFF_S[0] <= sdk_sleeps[0] <= FIRST_BACKOFF_S[1]
+
+
+@BOTH
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 503, 529])
+def test_retryable_statuses_are_retried_then_succeed(spec, sdk_sleeps, status):
+    server = Server(error_reply(status), ok_reply(spec.provider))
+    row = judge_with(spec, server)
+    assert row.status == "ok" and len(server.requests) == 2 and len(sdk_sleeps) == 1
+    retry_counts = [r.headers["x-stainless-retry-count"] for r in server.requests]
+    assert retry_counts == ["0", "1"]
+
+
+@BOTH
+def test_500_is_retried_with_growing_backoff_then_recorded_as_failed(spec, sdk_sleeps):
     server = Server(error_reply(500))
-    sleeps: list[float] = []
-    row = judge_with(spec, server, sleeps)
-    assert len(server.requests) == MAX_ATTEMPTS
-    assert len(sleeps) == MAX_ATTEMPTS - 1
-    for attempt, pause in enumerate(sleeps):  # exponential, with ±50% jitter
-        assert BASE_DELAY_S * 2**attempt * 0.5 <= pause <= BASE_DELAY_S * 2**attempt * 1.5
+    row = judge_with(spec, server)
+    assert len(server.requests) == MAX_RETRIES + 1 and len(sdk_sleeps) == MAX_RETRIES
+    assert FIRST_BACKOFF_S[0] <= sdk_sleeps[0] <= FIRST_BACKOFF_S[1]
+    assert sdk_sleeps == sorted(sdk_sleeps) and sdk_sleeps[-1] <= 8.0
     assert row.status == "failed" and row.error.startswith("InternalServerError")
     assert row.score is None and row.cost_usd == 0.0
 
 
-@pytest.mark.parametrize("spec", [CLAUDE, GPT], ids=["anthropic", "openai"])
-def test_timeout_is_retried(spec):
-    server = Server(httpx2.ReadTimeout("read timed out"), ok_reply(spec.provider))
+@BOTH
+@pytest.mark.parametrize("failure", [
+    httpx2.ConnectError("connection refused"),
+    httpx2.RemoteProtocolError("server disconnected without sending a response"),
+    httpx2.ReadTimeout("read timed out"),
+])  # fmt: skip
+def test_connection_errors_and_timeouts_are_retried(spec, sdk_sleeps, failure):
+    server = Server(failure, ok_reply(spec.provider))
     row = judge_with(spec, server)
-    assert row.status == "ok" and len(server.requests) == 2
+    assert row.status == "ok" and len(server.requests) == 2 and len(sdk_sleeps) == 1
 
 
-@pytest.mark.parametrize("spec", [CLAUDE, GPT], ids=["anthropic", "openai"])
+@BOTH
+def test_a_timeout_on_every_attempt_is_a_failed_judgement(spec, sdk_sleeps):
+    server = Server(httpx2.ReadTimeout("read timed out"))
+    row = judge_with(spec, server)
+    assert len(server.requests) == MAX_RETRIES + 1
+    assert row.status == "failed" and row.error.startswith("APITimeoutError")
+
+
+@BOTH
+def test_every_request_carries_our_timeout(spec, sdk_sleeps):
+    server = Server(ok_reply(spec.provider))
+    judge_with(spec, server)
+    assert server.requests[0].extensions["timeout"] == dict.fromkeys(("connect", "read", "write", "pool"),
+                                                                       REQUEST_TIMEOUT_S)  # fmt: skip
+
+
+@BOTH
+def test_the_server_saying_do_not_retry_is_obeyed(spec, sdk_sleeps):
+    server = Server(error_reply(500, **{"x-should-retry": "false"}), ok_reply(spec.provider))
+    row = judge_with(spec, server)
+    assert len(server.requests) == 1 and sdk_sleeps == []
+    assert row.status == "failed" and row.error.startswith("InternalServerError")
+
+
+@BOTH
+def test_the_server_saying_retry_is_obeyed_even_for_a_client_error(spec, sdk_sleeps):
+    server = Server(error_reply(400, **{"x-should-retry": "true"}), ok_reply(spec.provider))
+    assert judge_with(spec, server).status == "ok" and len(server.requests) == 2
+
+
+@BOTH
 def test_client_errors_are_not_retried(spec):
     server = Server(
         httpx2.Response(400, json={"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}})

@@ -58,8 +58,7 @@ def scripted_claude(failing_call=None):
             return httpx2.Response(500, json={"type": "error", "error": {"type": "api_error", "message": "x"}})
         return ok_reply("anthropic")
 
-    client = httpx2.Client(transport=httpx2.MockTransport(server))
-    return make_ask(CLAUDE, "sk-test", http_client=client, sleep=lambda s: None), seen
+    return make_ask(CLAUDE, "sk-test", transport=httpx2.MockTransport(server)), seen
 
 
 def test_rules_run_stores_judgements_and_a_rerun_skips_them(five_calls):
@@ -299,8 +298,8 @@ def test_cli_with_a_key_set_uses_that_provider_by_default(five_calls, monkeypatc
         seen.append(request)
         return ok_reply("anthropic")
 
-    mocked = httpx2.Client(transport=httpx2.MockTransport(server))
-    monkeypatch.setattr(cli, "make_ask", lambda spec, key: make_ask(spec, key, http_client=mocked))
+    mocked = httpx2.MockTransport(server)
+    monkeypatch.setattr(cli, "make_ask", lambda spec, key: make_ask(spec, key, transport=mocked))
     out, err = io.StringIO(), io.StringIO()
     assert cli.main(["run", "--start", str(DAY), "--end", str(DAY), "--max-dollars", "1"], out, err) == 0
     assert f"judge claude (version {CLAUDE.version}): 5 judged, 0 failed" in out.getvalue()

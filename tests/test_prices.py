@@ -49,10 +49,13 @@ def test_setting_one_unit_keeps_the_others(warehouse_file: Path) -> None:
 @pytest.mark.parametrize("args, message", [
     (("set", "openai", "x"), "Give at least one price."),
     (("set", "openai", "x", "--input-per-mtok", "-1"), "cannot be negative"),
+    (("set", "openai", "x", "--input-per-mtok", "nan"), "must be a finite number"),
+    (("set", "openai", "x", "--output-per-mtok", "inf"), "must be a finite number"),
 ])
 def test_mistakes_are_one_line_and_exit_2(warehouse_file: Path, args: tuple[str, ...], message: str) -> None:
     done = cli(*args)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1
 
 
 def test_a_dated_model_is_priced_the_same_by_ingest_and_by_lookup(warehouse_file: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ this table when the span carries no cost of its own, so keeping it current keeps
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 
@@ -56,6 +57,8 @@ def set_price(
         raise ValueError(f"Unknown price unit: {', '.join(sorted(unknown))}.")
     if not prices:
         raise ValueError("Give at least one price.")
+    if not all(math.isfinite(value) for value in prices.values()):
+        raise ValueError("A price must be a finite number of dollars (not NaN or infinity): costs and caps add it up.")
     if any(value < 0 for value in prices.values()):
         raise ValueError("A price cannot be negative.")
     columns = list(prices)
