@@ -104,7 +104,7 @@ def ingest_call_log(path: Path, mapping: Path, *, db_path: Path | None = None) -
     else:
         calls, turns, bad = _from_turn_rows(rows, spec)
     source_file = str(Path(path).resolve())
-    with recorded_run("calls", [path], db_path) as summary, transaction(db_path) as con:
+    with recorded_run("calls", [path], db_path, unit="rows") as summary, transaction(db_path) as con:
         traced = calls_from_traces(con, calls["call_id"].to_list())
         if traced:
             taken = rows.filter(pl.col("call_id").is_in(list(traced)) & pl.col("reason").is_null())

@@ -50,7 +50,7 @@ def ingest_complaints(
     bad = checked.filter(pl.col("reason").is_not_null()).select(
         pl.format("row {}", pl.col("row_number")).alias("location"), "reason", "record")
     source_file = str(path.resolve())
-    with recorded_run("complaints", [path], db_path) as summary:
+    with recorded_run("complaints", [path], db_path, unit="rows") as summary:
         with transaction(db_path) as con:
             load = load_complaints(con, good.to_arrow(), source_file)
             refused = quarantine(con, summary.run_id, source_file, bad.to_arrow())

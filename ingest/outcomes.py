@@ -1,96 +1,148 @@
-"""Load a CRM or survey export (CSV or Parquet) through its TOML mapping into `outcomes`.
+"""Load a CRM or survey export (CSV, Parquet, JSON) through its TOML mapping into `outcomes`.
+docs/outcomes.md is the format.
 
-The values are checked in polars before the warehouse is opened: a row whose value cannot be read
-as ours (an unlisted word, NPS 11, a date that is not one) is quarantined with the reason, and the
-others load. Columns the mapping does not name are kept in `outcomes.extra`.
+The values are checked in polars before the warehouse is opened, streamed through a Parquet file
+so a large export never sits in memory whole: a row whose value cannot be read as ours (a word
+the mapping does not list, NPS 11, a date that is not one) is quarantined with the reason, and
+the others load. Rows for one record (the export's own id, else the call) are combined by the
+rule in docs/outcomes.md. Columns the mapping does not name are kept in `outcomes.extra`.
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import polars as pl
 
-from ingest.mapping import Mapping, load_mapping, require_columns
+from ingest import dates, numbers
+from ingest.errors import IngestError
+from ingest.mapping import DEFAULT_BOOLEANS, Mapping, load_mapping, require_columns
 from ingest.redact import redact_expression
 from ingest.run_log import recorded_run
 from ingest.summary import RunSummary
-from ingest.tables import read_table
+from ingest.tables import OpenedTable, collected, opened_table, sink
 from warehouse.db import transaction
 from warehouse.ingest_runs import add_counts, quarantine
 from warehouse.outcome_loading import load_outcomes
 
-FIELDS = ("call_id", "trace_id", "booked", "deal_value_usd", "nps", "csat", "resolved", "escalated", "recorded_at")
+FIELDS = ("record_id", "call_id", "trace_id", "booked", "stage", "deal_value_usd", "nps", "csat", "resolved",
+          "escalated", "recorded_at")
 JOIN_KEYS = ("call_id", "trace_id")
 _BOOLEANS = ("booked", "resolved", "escalated")
+_NUMBERS = ("deal_value_usd", "nps", "csat")
 _RANGES = {"nps": (0, 10), "csat": (1, 5)}
+_DATES = ("recorded_at",)
 
 
 def ingest_outcomes(path: Path, mapping: Path, *, db_path: Path | None = None) -> RunSummary:
-    """Load one export; re-importing it replaces its rows rather than adding them again."""
-    spec = load_mapping(Path(mapping), FIELDS, JOIN_KEYS)
-    frame = read_table(Path(path))
-    require_columns(spec, frame.columns, Path(path))
-    typed = _typed(frame, spec)
-    good = typed.filter(pl.col("reason").is_null()).drop("reason", "record")
-    bad = typed.filter(pl.col("reason").is_not_null()).select(
-        pl.format("row {}", pl.col("row_number")).alias("location"), "reason", "record")
-    source_file = str(Path(path).resolve())
-    with recorded_run("outcomes", [path], db_path) as summary:
-        with transaction(db_path) as con:
-            load = load_outcomes(con, good.to_arrow(), source=spec.source, join_on=spec.join_on,
-                                 source_file=source_file)
-            refused = quarantine(con, summary.run_id, source_file, bad.to_arrow())
-            add_counts(con, summary.run_id, read=typed.height, loaded=load.loaded, updated=load.updated,
-                       quarantined=refused)
-        summary.add(read=typed.height, loaded=load.loaded, updated=load.updated, quarantined=refused)
-        summary.unmatched = len(load.unmatched_keys)
-        summary.unmatched_keys = load.unmatched_keys
+    """Load one export; re-importing it changes nothing, and a changed record replaces its row."""
+    path = Path(path)
+    spec = load_mapping(Path(mapping), FIELDS, JOIN_KEYS, _DATES)
+    with opened_table(path, spec.file) as table, tempfile.TemporaryDirectory(prefix="callboard-") as scratch:
+        require_columns(spec, table.columns(path), path)
+        staged = Path(scratch) / "outcomes.parquet"
+        sink(_typed(table.frame, spec, _formats(table, spec, path)), staged, path)
+        counted = collected(pl.scan_parquet(staged).select(pl.len().alias("read")), path)
+        read = int(counted["read"][0])
+        bad = collected(pl.scan_parquet(staged).filter(pl.col("reason").is_not_null()).select(
+            pl.format("row {}", "row_number").alias("location"), "reason", "record"), path)
+        source_file = str(path.resolve())
+        with recorded_run("outcomes", [path], db_path, unit="rows") as summary:
+            with transaction(db_path) as con:
+                load = load_outcomes(con, staged, source=spec.source, join_on=spec.join_on, source_file=source_file)
+                refused = quarantine(con, summary.run_id, source_file, bad.to_arrow())
+                add_counts(con, summary.run_id, read=read, loaded=load.loaded, updated=load.updated,
+                           unchanged=load.unchanged, quarantined=refused)
+            summary.add(read=read, loaded=load.loaded, updated=load.updated, unchanged=load.unchanged,
+                        quarantined=refused)
+            summary.unmatched = len(load.unmatched_keys)
+            summary.unmatched_keys = load.unmatched_keys
     return summary
 
 
-def _typed(frame: pl.DataFrame, spec: Mapping) -> pl.DataFrame:
-    """Our columns, typed, plus `reason` (NULL when the row is fine) and `record` (the row as read)."""
-    text = frame.with_columns(pl.all().str.strip_chars())
-    if spec.redact:
-        text = text.with_columns(redact_expression(c) for c in text.columns
-                                 if c != spec.columns[spec.join_on])
+def _formats(table: OpenedTable, spec: Mapping, path: Path) -> dict[str, object]:
+    """Per mapped column, what its values show: the decimal mark of numbers and whether dates
+    are day-first. One streaming pass over the file; an ambiguous date column stops the run."""
     theirs = spec.columns
-    ours: list[pl.Expr] = [pl.col(theirs[spec.join_on]).alias("external_key")]
-    problems: list[pl.Expr] = [
-        pl.when(pl.col(theirs[spec.join_on]).fill_null("") == "")
-        .then(pl.lit(f"no {spec.join_on} in column {theirs[spec.join_on]!r}"))]
+    date_columns = [n for n in _DATES if n in theirs and spec.dates.get(n, dates.DateRule()) == dates.DateRule()]
+    number_columns = [n for n in _NUMBERS if n in theirs and spec.decimal is None]
+    probes = [e for n in date_columns for e in dates.sniff_day_first(theirs[n])]
+    probes += [e for n in number_columns for e in numbers.sniff_decimal(theirs[n])]
+    counts = collected(table.frame.select(probes), path).row(0, named=True) if probes else {}
+    for name in date_columns:
+        if problem := dates.ambiguity(theirs[name], counts, name, theirs[name]):
+            raise IngestError(f"{path}: {problem}")
+    found: dict[str, object] = {n: dates.day_first_from(counts, theirs[n]) for n in date_columns}
+    found.update({n: numbers.decimal_mark(counts, theirs[n], table.delimiter or ",") for n in number_columns})
+    return found
+
+
+def _typed(frame: pl.LazyFrame, spec: Mapping, formats: dict[str, object]) -> pl.LazyFrame:
+    """Our columns, typed, plus `record_key` (what rows combine by), `reason` (NULL when the row
+    is fine) and `record` (the row as read, for refused rows only)."""
+    text = frame.with_columns(pl.all().str.strip_chars())
+    theirs = spec.columns
+    if spec.redact:  # free text the mapping does not type: notes, names, addresses
+        text = text.with_columns(redact_expression(c) for c in text.collect_schema().names()
+                                 if c not in set(theirs.values()))
+    key = pl.col(theirs[spec.join_on])
+    ours: list[pl.Expr] = [key.alias("external_key")]
+    problems: list[pl.Expr] = [_missing(spec, spec.join_on)]
+    if "record_id" in theirs:
+        problems.append(_missing(spec, "record_id"))
     for name in FIELDS:
-        if name in JOIN_KEYS:
+        if name in ("call_id", "trace_id"):
             continue
         column = pl.col(theirs[name]) if name in theirs else pl.lit(None, pl.String)
         given = column.is_not_null() & (column != "")
-        value = _convert(name, column, spec)
+        value, problem = _value(name, column, spec, formats)
         ours.append(pl.when(given).then(value).alias(name))
-        label = theirs.get(name, name)
-        problems.append(pl.when(given & value.is_null()).then(
-            pl.format(f"{name}: {{}} in column {label!r} cannot be read", column)))
-        if name in _RANGES:
-            low, high = _RANGES[name]
-            problems.append(pl.when(given & value.is_not_null() & ~value.is_between(low, high)).then(
-                pl.format(f"{name} {{}} is outside {low}–{high}", column)))
-    unmapped = [c for c in text.columns if c not in set(theirs.values())]
+        problems.append(pl.when(given).then(problem))
+    record_key = pl.col(theirs["record_id"]) if "record_id" in theirs else key
+    columns = text.collect_schema().names()
+    unmapped = [c for c in columns if c not in set(theirs.values())]
     extra = pl.struct(unmapped).struct.json_encode() if unmapped else pl.lit(None, pl.String)
+    reason = pl.coalesce(problems)
     return text.with_row_index("row_number", offset=1).select(
-        "row_number", *ours, extra.alias("extra"), pl.coalesce(problems).alias("reason"),
-        pl.struct(text.columns).struct.json_encode().alias("record"))
+        "row_number", record_key.alias("record_key"), *ours, extra.alias("extra"), reason.alias("reason"),
+        pl.when(reason.is_not_null()).then(pl.struct(columns).struct.json_encode()).alias("record"))
 
 
-def _convert(name: str, column: pl.Expr, spec: Mapping) -> pl.Expr:
+def _missing(spec: Mapping, name: str) -> pl.Expr:
+    column = pl.col(spec.columns[name])
+    return pl.when(column.fill_null("") == "").then(pl.lit(f"no {name} in column {spec.columns[name]!r}"))
+
+
+def _value(name: str, column: pl.Expr, spec: Mapping, formats: dict[str, object]) -> tuple[pl.Expr, pl.Expr]:
+    """The typed value, and why a given value cannot be read (NULL when it can)."""
+    label = spec.columns.get(name, name)
     if name in _BOOLEANS:
         words = spec.values.get(name)
-        if words is None:
-            lowered = column.str.to_lowercase()
-            return pl.when(lowered.is_in(["true", "yes", "1", "y"])).then(True).when(
-                lowered.is_in(["false", "no", "0", "n"])).then(False)
-        return column.replace_strict(words, default=None, return_dtype=pl.Boolean)
-    if name == "deal_value_usd":
-        return column.str.replace_all(r"[$,]", "").cast(pl.Float64, strict=False)
-    if name in _RANGES:
-        return column.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
-    return column.str.to_datetime(time_zone="UTC", strict=False).dt.replace_time_zone(None)
+        listed = {w.lower(): v for w, v in (words or DEFAULT_BOOLEANS).items()}
+        lowered = column.str.to_lowercase()
+        value = lowered.replace_strict(listed, default=None, return_dtype=pl.Boolean)
+        return value, pl.when(~lowered.is_in(list(listed))).then(pl.format(
+            f"{name}: {{}} in column {label!r} is none of {spec.accepted_words(name)}", column))
+    if name in _NUMBERS:
+        value = numbers.number(column, spec.decimal or str(formats.get(name, ".")))
+        problem = pl.when(value.is_null()).then(pl.format(f"{name}: {{}} in column {label!r} is not a number", column))
+        if name in _RANGES:
+            low, high = _RANGES[name]
+            problem = problem.when(value != value.round()).then(
+                pl.format(f"{name} {{}} in column {label!r} is not a whole number", column)).when(
+                ~value.is_between(low, high)).then(pl.format(f"{name} {{}} is outside {low}–{high}", column))
+            value = value.cast(pl.Int64, strict=False)
+        return value, problem
+    if name in _DATES:
+        value = dates.timestamp(column, spec.dates.get(name, dates.DateRule()), bool(formats.get(name, False)))
+        return value, pl.when(value.is_null()).then(
+            pl.format(f"{name}: {{}} in column {label!r} is not a date{_format_hint(spec, name)}", column)).when(
+            dates.implausible(value)).then(
+            pl.format(f"{name}: {{}} in column {label!r} is not between 2000 and 2100", column))
+    return column, pl.lit(None, pl.String)  # record_id, stage: text as written
+
+
+def _format_hint(spec: Mapping, name: str) -> str:
+    rule = spec.dates.get(name)
+    return f" in the format {rule.format}" if rule is not None and rule.format else ""

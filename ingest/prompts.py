@@ -40,7 +40,7 @@ def ingest_prompts(path: Path, *, db_path: Path | None = None) -> RunSummary:
         except ValueError as error:
             rejects.append({"file": str(file.resolve()), "location": "file", "reason": str(error),
                             "record": file.read_bytes()})
-    with recorded_run("prompts", [folder], db_path) as summary, transaction(db_path) as con:
+    with recorded_run("prompts", [folder], db_path, unit="files") as summary, transaction(db_path) as con:
         new, changed = upsert_prompts(con, pa.Table.from_pylist(rows, _SCHEMA))
         refused = 0
         for reject in rejects:  # each names its own file

@@ -13,11 +13,11 @@ from warehouse.db import transaction
 from warehouse.ingest_runs import finish_run, start_run
 
 
-def begin_run(kind: str, sources: Sequence[Path | str], db_path: Path | None) -> RunSummary:
-    """Record a run as running; the caller adds counts to the summary as each chunk commits."""
+def begin_run(kind: str, sources: Sequence[Path | str], db_path: Path | None, unit: str = "records") -> RunSummary:
+    """Record a run as running; the caller adds counts (in `unit`) to the summary as each chunk commits."""
     with transaction(db_path) as con:
-        run_id, started_at = start_run(con, kind, ", ".join(str(s) for s in sources))
-    return RunSummary(run_id=run_id, kind=kind, started_at=started_at)
+        run_id, started_at = start_run(con, kind, ", ".join(str(s) for s in sources), unit)
+    return RunSummary(run_id=run_id, kind=kind, unit=unit, started_at=started_at)
 
 
 def end_run(summary: RunSummary, db_path: Path | None, error: BaseException | None = None) -> None:
@@ -30,10 +30,11 @@ def end_run(summary: RunSummary, db_path: Path | None, error: BaseException | No
 
 
 @contextmanager
-def recorded_run(kind: str, sources: Sequence[Path | str], db_path: Path | None) -> Iterator[RunSummary]:
+def recorded_run(kind: str, sources: Sequence[Path | str], db_path: Path | None,
+                 unit: str = "records") -> Iterator[RunSummary]:
     """Yield the run's summary, closing the run when the block ends (failed if it raised)."""
     began = time.perf_counter()
-    summary = begin_run(kind, sources, db_path)
+    summary = begin_run(kind, sources, db_path, unit)
     try:
         yield summary
     except BaseException as error:

@@ -123,7 +123,7 @@ class SpoolLoader:
                 continue
             try:
                 if self.summary is None:
-                    self.summary = begin_run("receiver", [self.folder], self.db_path)
+                    self.summary = begin_run("receiver", [self.folder], self.db_path, unit="spans")
                 before = self.summary.loaded
                 load_batch(batch, self.summary, db_path=self.db_path, redact=self.redact)
                 self.log(f"loaded {self.summary.loaded - before:,} spans from {len(batch):,} requests")

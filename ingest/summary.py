@@ -10,23 +10,29 @@ import polars as pl
 
 @dataclass
 class RunSummary:
-    """Counts of one run; `read` counts records (spans, rows, prompt files), quarantined ones included."""
+    """Counts of one run, all in one unit (spans, rows or files): every record read was loaded
+    (new), updated (replaced something different), unchanged (already stored as it is) or
+    quarantined, so read = loaded + updated + unchanged + quarantined."""
 
     run_id: str
     kind: str
+    unit: str = "records"
     read: int = 0
     loaded: int = 0
     updated: int = 0
+    unchanged: int = 0
     quarantined: int = 0
     unmatched: int = 0
     seconds: float = 0.0
     started_at: datetime | None = None
     unmatched_keys: list[str] = field(default_factory=list)
 
-    def add(self, *, read: int = 0, loaded: int = 0, updated: int = 0, quarantined: int = 0) -> None:
+    def add(self, *, read: int = 0, loaded: int = 0, updated: int = 0, unchanged: int = 0,
+            quarantined: int = 0) -> None:
         self.read += read
         self.loaded += loaded
         self.updated += updated
+        self.unchanged += unchanged
         self.quarantined += quarantined
 
 
@@ -35,9 +41,10 @@ def format_table(summary: RunSummary, shown_keys: int = 10) -> str:
     rows = [
         ("run", summary.run_id),
         ("kind", summary.kind),
-        ("read", f"{summary.read:,}"),
+        ("read", f"{summary.read:,} {summary.unit}"),
         ("loaded", f"{summary.loaded:,}"),
         ("updated", f"{summary.updated:,}"),
+        ("unchanged", f"{summary.unchanged:,}"),
         ("quarantined", f"{summary.quarantined:,}"),
     ]
     if summary.kind == "outcomes":
@@ -74,13 +81,15 @@ def format_runs(frame: pl.DataFrame) -> str:
     """The runs as an aligned table, newest first."""
     if frame.is_empty():
         return "No ingest runs yet."
-    header = ("run", "kind", "status", "started (UTC)", "seconds", "read", "loaded", "updated", "quarantined")
+    header = ("run", "kind", "status", "started (UTC)", "seconds", "unit", "read", "loaded", "updated", "unchanged",
+              "quarantined")
     rows = [header] + [
         (r["run_id"][:12], r["kind"], r["status"], f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
-         "" if r["seconds"] is None else f"{r['seconds']:.1f}", f"{r['records_read']:,}", f"{r['records_loaded']:,}",
-         f"{r['records_updated']:,}", f"{r['records_quarantined']:,}")
+         "" if r["seconds"] is None else f"{r['seconds']:.1f}", r["unit"] or "", f"{r['records_read']:,}",
+         f"{r['records_loaded']:,}", f"{r['records_updated']:,}", f"{r['records_unchanged']:,}",
+         f"{r['records_quarantined']:,}")
         for r in frame.iter_rows(named=True)
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) if i < 4 else cell.rjust(w) for i, (cell, w) in
+    return "\n".join("  ".join(cell.ljust(w) if i < 4 or i == 5 else cell.rjust(w) for i, (cell, w) in
                                enumerate(zip(row, widths, strict=True))).rstrip() for row in rows)

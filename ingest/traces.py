@@ -59,7 +59,7 @@ def ingest_traces(
     formats = {path: detect_format(path) for path in files}
     bar = Progress(sum(path.stat().st_size for path in files), progress)
     try:
-        with recorded_run("traces", files, db_path) as summary:
+        with recorded_run("traces", files, db_path, unit="spans") as summary:
             load_chunks(_chunks(files, formats), summary, db_path=db_path, redact=redact, bar=bar)
     finally:
         bar.close()

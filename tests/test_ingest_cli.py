@@ -22,8 +22,8 @@ def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_traces_glob_prints_a_summary(warehouse_file: Path) -> None:
     done = run(warehouse_file, "traces", str(FIXTURES / "traces" / "genai_*.jsonl"))
     assert done.returncode == 0, done.stderr
-    table = dict(line.split(None, 1) for line in done.stdout.splitlines()[:7])
-    assert (table["kind"], table["read"], table["loaded"], table["quarantined"]) == ("traces", "12", "12", "0")
+    table = dict(line.split(None, 1) for line in done.stdout.splitlines()[:8])
+    assert (table["kind"], table["read"], table["loaded"], table["quarantined"]) == ("traces", "12 spans", "12", "0")
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -47,5 +47,5 @@ def test_values_that_are_not_lists_exit_2_with_one_line(tmp_path: Path, warehous
         'booked = { true = ["Booked", "Won"], false = ["Not booked", "Lost"] }', "booked = { true = 1 }"))
     done = run(warehouse_file, "outcomes", str(FIXTURES / "outcomes" / "crm.csv"), "--mapping", str(mapping))
     assert done.returncode == 2
-    assert "[values] booked must be { true = [...], false = [...] }" in done.stderr
+    assert "[values] booked must be { true = [...], false = [...], pending = [...] }" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

@@ -37,7 +37,8 @@ def test_crm_export_maps_values_keeps_unmatched_and_quarantines(warehouse_file: 
     ]
     refused = quarantined(summary.run_id, db_path=warehouse_file)
     assert dict(zip(refused["location"], refused["reason"], strict=True)) == {
-        "row 3": "booked: Maybe in column 'Outcome' cannot be read",
+        "row 3": "booked: Maybe in column 'Outcome' is none of Booked (true), Won (true), Not booked (false), "
+                 "Lost (false)",
         "row 4": "no call_id in column 'Call ID'",
     }
     again = ingest_outcomes(OUTCOMES / "crm.csv", OUTCOMES / "crm.toml", db_path=warehouse_file)

@@ -18,25 +18,29 @@ import pyarrow as pa
 from warehouse.db import connect
 
 
-def start_run(con: duckdb.DuckDBPyConnection, kind: str, sources: str) -> tuple[str, datetime]:
-    """Record a run as running; returns its id and start time (the warehouse's clock, UTC)."""
+def start_run(con: duckdb.DuckDBPyConnection, kind: str, sources: str, unit: str = "records") -> tuple[str, datetime]:
+    """Record a run as running; returns its id and start time (the warehouse's clock, UTC). `unit`
+    is what its counts count (spans, rows, files)."""
     run_id = uuid.uuid4().hex
     row = con.execute(
-        "INSERT INTO ingest_runs (run_id, kind, started_at, sources) VALUES (?, ?, now()::TIMESTAMP, ?) "
+        "INSERT INTO ingest_runs (run_id, kind, started_at, sources, unit) VALUES (?, ?, now()::TIMESTAMP, ?, ?) "
         "RETURNING started_at",
-        [run_id, kind, sources],
+        [run_id, kind, sources, unit],
     ).fetchone()
     assert row is not None
     return run_id, row[0]
 
 
 def add_counts(
-    con: duckdb.DuckDBPyConnection, run_id: str, *, read: int, loaded: int, updated: int, quarantined: int
+    con: duckdb.DuckDBPyConnection, run_id: str, *, read: int, loaded: int, updated: int, quarantined: int,
+    unchanged: int = 0,
 ) -> None:
+    """Add one chunk's counts (in the run's unit) to its run, in the chunk's transaction."""
     con.execute(
         "UPDATE ingest_runs SET records_read = records_read + ?, records_loaded = records_loaded + ?, "
-        "records_updated = records_updated + ?, records_quarantined = records_quarantined + ? WHERE run_id = ?",
-        [read, loaded, updated, quarantined, run_id],
+        "records_updated = records_updated + ?, records_unchanged = records_unchanged + ?, "
+        "records_quarantined = records_quarantined + ? WHERE run_id = ?",
+        [read, loaded, updated, unchanged, quarantined, run_id],
     )
 
 
@@ -69,8 +73,8 @@ def recent_runs(limit: int = 20, db_path: Path | None = None) -> pl.DataFrame:
     with connect(db_path) as con:
         return con.sql(
             "SELECT run_id, kind, status, started_at, finished_at, "
-            "datediff('millisecond', started_at, finished_at) / 1000.0 AS seconds, sources, "
-            "records_read, records_loaded, records_updated, records_quarantined, message "
+            "datediff('millisecond', started_at, finished_at) / 1000.0 AS seconds, sources, unit, "
+            "records_read, records_loaded, records_updated, records_unchanged, records_quarantined, message "
             "FROM ingest_runs ORDER BY started_at DESC LIMIT ?",
             params=[limit],
         ).pl()
@@ -83,6 +87,9 @@ def quarantined(run_id: str | None = None, limit: int = 100, db_path: Path | Non
         return con.sql(
             "SELECT run_id, source_file, location, reason, "
             "coalesce(TRY(decode(record)), record::VARCHAR) AS record, quarantined_at FROM quarantine "
-            "WHERE ? IS NULL OR starts_with(run_id, ?) ORDER BY quarantined_at DESC, source_file, location LIMIT ?",
+            "WHERE ? IS NULL OR starts_with(run_id, ?) ORDER BY quarantined_at DESC, source_file, "
+            # "row 3" before "row 10", and "line 8, span 2" before "line 8, span 10"
+            "TRY_CAST(regexp_extract(location, '(\\d+)', 1) AS BIGINT), "
+            "TRY_CAST(regexp_extract(location, '\\d+\\D+(\\d+)', 1) AS BIGINT), location LIMIT ?",
             params=[run_id, run_id, limit],
         ).pl()

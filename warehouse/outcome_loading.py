@@ -1,60 +1,86 @@
-"""Write business outcomes: replace by `outcome_id` (a hash of source and key), link to calls."""
+"""Write business outcomes: one row per record (the export's own id, else its call or trace),
+keyed by `outcome_id` (a hash of source and record), linked to calls.
+
+Several rows of one export for one record are combined, never dropped: any booking (or
+resolution, or escalation) counts, the highest survey answer and deal value are kept, and the
+stage, link and unmapped columns are the latest row's (by `recorded_at`, then file order).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
-# Incoming rows (last one wins per key) with their call: by call id, or by any trace of a call.
-_STAGE = """
+_LATEST = "ORDER BY recorded_at NULLS FIRST, row_number"
+
+# Incoming records with their call: by call id, or by any trace of a call. `n_rows` is how many
+# rows of the file each record combines, so the run's counts are in rows.
+_STAGE = f"""
 CREATE OR REPLACE TEMP TABLE incoming AS
-WITH rows AS (
-    SELECT * FROM outcomes_arrow
-    QUALIFY row_number() OVER (PARTITION BY external_key ORDER BY row_number DESC) = 1
+WITH records AS (
+    SELECT record_key, count(*) AS n_rows,
+           last(external_key {_LATEST}) AS external_key,
+           last(record_id {_LATEST}) AS record_id,
+           max(recorded_at) AS recorded_at, max(booked) AS booked, max(deal_value_usd) AS deal_value_usd,
+           max(nps) AS nps, max(csat) AS csat, max(resolved) AS resolved, max(escalated) AS escalated,
+           last(stage {_LATEST}) FILTER (WHERE stage IS NOT NULL) AS stage,
+           last(extra {_LATEST}) AS extra
+    FROM read_parquet($rows) WHERE reason IS NULL GROUP BY record_key
 ), by_trace AS (
-    SELECT DISTINCT trace_id, call_id FROM spans WHERE trace_id IN (SELECT lower(external_key) FROM rows)
+    SELECT DISTINCT trace_id, call_id FROM spans
+    WHERE trace_id IN (SELECT lower(external_key) FROM records) AND $join_on = 'trace_id'
 )
-SELECT md5(? || '|' || r.external_key) AS outcome_id,
-       CASE WHEN ? = 'call_id' THEN c.call_id ELSE t.call_id END AS call_id,
-       CASE WHEN ? = 'trace_id' THEN lower(r.external_key) END AS trace_id,
-       r.external_key, ? AS source, r.recorded_at, r.booked, r.deal_value_usd, r.nps, r.csat,
-       r.resolved, r.escalated, r.extra::JSON AS extra, ? AS source_file
-FROM rows r
-LEFT JOIN calls c ON c.call_id = r.external_key
+SELECT md5($source || '|' || r.record_key) AS outcome_id,
+       CASE WHEN $join_on = 'call_id' THEN c.call_id ELSE t.call_id END AS call_id,
+       CASE WHEN $join_on = 'trace_id' THEN lower(r.external_key) END AS trace_id,
+       r.external_key, $source AS source, r.recorded_at, r.booked, r.deal_value_usd, r.nps, r.csat,
+       r.resolved, r.escalated, r.extra::JSON AS extra, $source_file AS source_file, r.record_id, r.stage,
+       r.n_rows
+FROM records r
+LEFT JOIN calls c ON c.call_id = r.external_key AND $join_on = 'call_id'
 LEFT JOIN by_trace t ON t.trace_id = lower(r.external_key)
 """
 
-_CHANGED = """
-SELECT count(*) FILTER (WHERE o.outcome_id IS NULL),
-       count(*) FILTER (WHERE o.outcome_id IS NOT NULL AND
-           (i.call_id, i.recorded_at, i.booked, i.deal_value_usd, i.nps, i.csat, i.resolved, i.escalated,
-            i.extra::VARCHAR, i.source_file)
-           IS DISTINCT FROM
-           (o.call_id, o.recorded_at, o.booked, o.deal_value_usd, o.nps, o.csat, o.resolved, o.escalated,
-            o.extra::VARCHAR, o.source_file))
+# What each record is to the warehouse: new, changed or unchanged (the file it came from aside,
+# so the same content under another name is unchanged).
+_STATUS = """
+CREATE OR REPLACE TEMP TABLE statuses AS
+SELECT i.outcome_id, i.n_rows,
+       CASE WHEN o.outcome_id IS NULL THEN 'new'
+            WHEN (i.call_id, i.external_key, i.recorded_at, i.booked, i.deal_value_usd, i.nps, i.csat, i.resolved,
+                  i.escalated, i.extra::VARCHAR, i.record_id, i.stage)
+                 IS DISTINCT FROM
+                 (o.call_id, o.external_key, o.recorded_at, o.booked, o.deal_value_usd, o.nps, o.csat, o.resolved,
+                  o.escalated, o.extra::VARCHAR, o.record_id, o.stage) THEN 'changed'
+            ELSE 'unchanged' END AS status
 FROM incoming i LEFT JOIN outcomes o USING (outcome_id)
 """
+
+_COLUMNS = ("outcome_id, call_id, trace_id, external_key, source, recorded_at, booked, deal_value_usd, nps, csat, "
+            "resolved, escalated, extra, source_file, record_id, stage")
 
 
 @dataclass(frozen=True)
 class OutcomeLoad:
-    loaded: int
-    updated: int
+    loaded: int  # rows of records new to the warehouse
+    updated: int  # rows of records that replaced a different stored one
+    unchanged: int  # rows of records stored already as they are
     unmatched_keys: list[str]
 
 
 def load_outcomes(
-    con: duckdb.DuckDBPyConnection, rows: pa.Table, *, source: str, join_on: str, source_file: str
+    con: duckdb.DuckDBPyConnection, rows: Path, *, source: str, join_on: str, source_file: str
 ) -> OutcomeLoad:
-    """Upsert `rows` (our columns, `external_key`, `row_number`, `extra` as JSON text) inside the
-    caller's transaction. Rows matching no call are kept with call_id NULL and reported."""
-    con.register("outcomes_arrow", rows)
-    con.execute(_STAGE, [source, join_on, join_on, source, source_file])
-    loaded, updated = con.execute(_CHANGED).fetchall()[0]
-    con.execute("INSERT OR REPLACE INTO outcomes SELECT * FROM incoming")
+    """Upsert the rows of the Parquet file `rows` (our columns, `record_key`, `external_key`,
+    `row_number`, `extra` as JSON text, `reason` NULL for good rows) inside the caller's
+    transaction. Records matching no call are kept with call_id NULL and reported."""
+    con.execute(_STAGE, {"rows": str(rows), "source": source, "join_on": join_on, "source_file": source_file})
+    con.execute(_STATUS)
+    counts = dict(con.execute("SELECT status, sum(n_rows) FROM statuses GROUP BY status").fetchall())
+    con.execute(f"INSERT OR REPLACE INTO outcomes ({_COLUMNS}) SELECT {_COLUMNS} FROM incoming "
+                "SEMI JOIN (SELECT outcome_id FROM statuses WHERE status <> 'unchanged') USING (outcome_id)")
     unmatched = [k for (k,) in con.execute(
-        "SELECT external_key FROM incoming WHERE call_id IS NULL ORDER BY external_key").fetchall()]
-    con.unregister("outcomes_arrow")
-    return OutcomeLoad(int(loaded), int(updated), unmatched)
+        "SELECT DISTINCT external_key FROM incoming WHERE call_id IS NULL ORDER BY external_key").fetchall()]
+    return OutcomeLoad(*(int(counts.get(s, 0)) for s in ("new", "changed", "unchanged")), unmatched)
