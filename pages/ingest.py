@@ -35,7 +35,12 @@ show_table(
         "started_at": st.column_config.DatetimeColumn("Started (UTC)", format="D MMM YYYY, HH:mm:ss"),
         "finished_at": None,
         "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
-        "sources": "Files", "records_read": "Read", "records_loaded": "Loaded", "records_updated": "Updated",
+        "sources": "Files", "unit": st.column_config.TextColumn("Unit", help="What the counts count."),
+        "records_read": st.column_config.NumberColumn(
+            "Read", help="Read = loaded + updated + unchanged + refused, all in the run's unit."),
+        "records_loaded": st.column_config.NumberColumn("Loaded", help="New to the warehouse."),
+        "records_updated": st.column_config.NumberColumn("Updated", help="Replaced something different."),
+        "records_unchanged": st.column_config.NumberColumn("Unchanged", help="Already stored as they are."),
         "records_quarantined": st.column_config.NumberColumn("Refused", help="Kept in quarantine with the reason."),
         "message": "Note",
     },

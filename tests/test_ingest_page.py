@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from ingest.outcomes import ingest_outcomes
 from ingest.traces import ingest_traces
 from warehouse.ingest_runs import quarantined
 
@@ -37,3 +38,13 @@ def test_runs_and_refused_records_are_listed(warehouse_file: Path) -> None:
 
 def test_an_empty_warehouse_says_nothing_was_loaded(warehouse_file: Path) -> None:
     assert "Nothing has been loaded yet" in ingest_page().info[0].value
+
+
+def test_each_runs_counts_add_up_in_its_unit(warehouse_file: Path) -> None:
+    outcomes = Path(__file__).parent / "fixtures" / "outcomes"
+    ingest_outcomes(outcomes / "hubspot_deals.csv", outcomes / "hubspot_deals.toml", db_path=warehouse_file)
+    ingest_traces([TRACES / "bad.jsonl"], db_path=warehouse_file)
+    runs = ingest_page().dataframe[0].value
+    assert list(runs["unit"]) == ["spans", "rows"]
+    assert list(runs["records_read"]) == list(runs["records_loaded"] + runs["records_updated"]
+                                              + runs["records_unchanged"] + runs["records_quarantined"])
