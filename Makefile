@@ -12,7 +12,7 @@ PORT ?= 8501
 .PHONY: run test install demo chromium lint bench clean
 
 run: install $(DEMO_DB)
-	$(PY) -m ui.serve --server.port $(PORT)
+	$(PY) -m streamlit run app.py --server.port $(PORT)
 
 test: install chromium
 	$(PY) -m ruff check .

@@ -8,28 +8,28 @@ st.set_page_config(page_title="Callboard", page_icon="📞", layout="wide")
 
 PAGES = {
     "Metrics": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path="overview"),
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path="overview"),
     ],
     "Weekly review": [
-        st.Page("pages/review.py", title="Review calls", icon=":material/headphones:", url_path="review"),
-        st.Page("pages/review_summary.py", title="Review summary", icon=":material/summarize:",
+        st.Page("app_pages/review.py", title="Review calls", icon=":material/headphones:", url_path="review"),
+        st.Page("app_pages/review_summary.py", title="Review summary", icon=":material/summarize:",
                 url_path="review-summary"),
     ],
     "Quality": [
-        st.Page("pages/failure_modes.py", title="Failure modes", icon=":material/troubleshoot:",
+        st.Page("app_pages/failure_modes.py", title="Failure modes", icon=":material/troubleshoot:",
                 url_path="failure-modes"),
-        st.Page("pages/calibration.py", title="Judge calibration", icon=":material/rule:", url_path="calibration"),
-        st.Page("pages/taxonomy.py", title="Failure-mode list", icon=":material/label:", url_path="failure-mode-list"),
-        st.Page("pages/judges.py", title="Judges", icon=":material/gavel:", url_path="judges"),
+        st.Page("app_pages/calibration.py", title="Judge calibration", icon=":material/rule:", url_path="calibration"),
+        st.Page("app_pages/taxonomy.py", title="Failure-mode list", icon=":material/label:", url_path="failure-mode-list"),
+        st.Page("app_pages/judges.py", title="Judges", icon=":material/gavel:", url_path="judges"),
     ],
     "Engineering": [
-        st.Page("pages/drift.py", title="Cost & latency drift", icon=":material/monitoring:", url_path="drift"),
-        st.Page("pages/prompts.py", title="Prompt versions", icon=":material/history_edu:", url_path="prompts"),
-        st.Page("pages/ab.py", title="Compare versions", icon=":material/compare_arrows:", url_path="compare"),
+        st.Page("app_pages/drift.py", title="Cost & latency drift", icon=":material/monitoring:", url_path="drift"),
+        st.Page("app_pages/prompts.py", title="Prompt versions", icon=":material/history_edu:", url_path="prompts"),
+        st.Page("app_pages/ab.py", title="Compare versions", icon=":material/compare_arrows:", url_path="compare"),
     ],
     "Data": [
-        st.Page("pages/ingest.py", title="Ingest", icon=":material/input:", url_path="ingest"),
-        st.Page("pages/export.py", title="Export", icon=":material/slideshow:", url_path="export"),
+        st.Page("app_pages/ingest.py", title="Ingest", icon=":material/input:", url_path="ingest"),
+        st.Page("app_pages/export.py", title="Export", icon=":material/slideshow:", url_path="export"),
     ],
 }
 

@@ -115,7 +115,7 @@ def app_peak_memory_mib(path: Path, filters: Filters) -> float:
     port = "8765"
     env = {**os.environ, "CALLBOARD_DB": str(path)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "ui.serve", "--server.port", port],
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", port],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

@@ -1,4 +1,4 @@
-"""The app served as `make run` serves it (`python -m ui.serve`) on a free localhost port, and Debian's Chromium driven
+"""The app served as `make run` serves it (`streamlit run app.py`) on a free localhost port, and Debian's Chromium driven
 by Playwright, for the browser tests (FACTS.md: launch arguments, readiness checks)."""
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ def _free_port() -> int:
 
 @contextmanager
 def served_app(warehouse: Path, timeout_s: float = 60) -> Iterator[str]:
-    """`python -m ui.serve` on the given warehouse; yields the base URL once it is healthy."""
+    """`streamlit run app.py` on the given warehouse; yields the base URL once it is healthy."""
     port = _free_port()
     env = {**os.environ, "CALLBOARD_DB": str(warehouse)}
-    command = [sys.executable, "-m", "ui.serve", "--server.port", str(port), "--server.address", "127.0.0.1"]
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

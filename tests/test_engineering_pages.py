@@ -42,7 +42,7 @@ def salon_cost(db: Path, start: date, end: date) -> float:
 
 
 def test_the_drift_page_explains_the_model_switch_in_a_sentence(demo_warehouse: Path) -> None:
-    at = open_page("pages/drift.py", {"start": "2026-10-01", "end": "2026-11-03"})
+    at = open_page("app_pages/drift.py", {"start": "2026-10-01", "end": "2026-11-03"})
     before = salon_cost(demo_warehouse, date(2026, 9, 30), date(2026, 10, 27))
     after = salon_cost(demo_warehouse, date(2026, 10, 28), date(2026, 11, 3))
     expected = (f"Cost per call on salon-booker fell {1 - after / before:.0%} ({format_value(before, 'usd')} → "
@@ -53,13 +53,13 @@ def test_the_drift_page_explains_the_model_switch_in_a_sentence(demo_warehouse: 
 
 
 def test_the_drift_page_says_plainly_when_nothing_drifted(demo_warehouse: Path) -> None:
-    at = open_page("pages/drift.py", {"start": "2026-10-26", "end": "2026-11-22"})
+    at = open_page("app_pages/drift.py", {"start": "2026-10-26", "end": "2026-11-22"})
     assert not at.warning
     assert at.success[0].value.startswith("Nothing drifted")
 
 
 def test_the_prompt_page_shows_the_diff_and_keeps_comments(demo_warehouse: Path) -> None:
-    at = open_page("pages/prompts.py")
+    at = open_page("app_pages/prompts.py")
     assert at.selectbox(key="prompt_agent").value == "clinic-scheduler"
     diff = at.code[0].value
     assert "+- Offer two concrete times on the first available day instead of asking when the caller is free." in diff
@@ -76,7 +76,7 @@ def test_the_prompt_page_shows_the_diff_and_keeps_comments(demo_warehouse: Path)
 
 
 def test_the_ab_page_calls_the_clinic_lift_significant(demo_warehouse: Path) -> None:
-    at = open_page("pages/ab.py")
+    at = open_page("app_pages/ab.py")
     table = at.dataframe[0].value
     conversion = table[table["Metric"] == "Conversion rate"].iloc[0]
     con = duckdb.connect(str(demo_warehouse), read_only=True)

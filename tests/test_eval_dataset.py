@@ -210,7 +210,7 @@ def test_the_failure_modes_page_offers_the_period_as_a_download(
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
     at.query_params.update({"start": PERIOD[0].isoformat(), "end": PERIOD[1].isoformat()})
     at.run()
-    at.switch_page("pages/failure_modes.py").run()
+    at.switch_page("app_pages/failure_modes.py").run()
     assert not at.exception
     (button,) = [b for b in at.get("download_button") if b.key == "fm_dataset"]
     assert button.label == "Test cases for judges (JSONL)"

@@ -89,17 +89,17 @@ def app(monkeypatch: pytest.MonkeyPatch, planted: tuple[Path, str]) -> AppTest:
 def test_no_table_download_on_any_page_leaks(app: AppTest) -> None:
     clicked = {}
     for page in PAGE_FILES:
-        if page == "pages/review_summary.py":
+        if page == "app_pages/review_summary.py":
             app.query_params["session"] = reviews.list_sessions()["session_id"][0]
         app.switch_page(page).run()
         assert not app.exception, (page, [e.message for e in app.exception])
         clicked |= {f"{page}: {label}": payload for label, payload in downloads(app).items()}
     assert any("CSV" in label for label in clicked) and any("Parquet" in label for label in clicked)
-    assert any(label.startswith("pages/review_summary.py: Download calls") for label in clicked)
-    assert any(label.startswith("pages/ingest.py") for label in clicked), "the refused records have a download"
+    assert any(label.startswith("app_pages/review_summary.py: Download calls") for label in clicked)
+    assert any(label.startswith("app_pages/ingest.py") for label in clicked), "the refused records have a download"
     for name, payload in clicked.items():
         assert_clean(name, payload)
-    summary = next(p for label, p in clicked.items() if label.startswith("pages/review_summary.py: Download calls"))
+    summary = next(p for label, p in clicked.items() if label.startswith("app_pages/review_summary.py: Download calls"))
     assert b"[phone]" in summary and b"[email]" in summary, "the note is there, masked"
 
 

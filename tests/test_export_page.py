@@ -17,7 +17,7 @@ def test_building_the_deck_offers_it_for_download(demo_warehouse: Path) -> None:
     st.cache_data.clear()
     at = AppTest.from_file(str(APP), default_timeout=180)
     at.run()
-    at.switch_page("pages/export.py").run()
+    at.switch_page("app_pages/export.py").run()
     assert not at.exception
     assert not at.get("download_button"), "nothing to download before the deck is built"
     at.button(key="deck_build").click().run()

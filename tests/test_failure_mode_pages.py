@@ -37,7 +37,7 @@ def _page(page: str, **params: str) -> AppTest:
 
 
 def test_the_explorer_answers_which_mode_cost_the_most(warehouse: Path) -> None:
-    at = _page("pages/failure_modes.py", source="judge")
+    at = _page("app_pages/failure_modes.py", source="judge")
     expected = independent(warehouse, Filters(*PERIOD), "judge")
     causes = {m: v for m, v in expected["lost"].items() if v is not None}
     top = max(causes, key=causes.get)
@@ -53,7 +53,7 @@ def test_the_explorer_answers_which_mode_cost_the_most(warehouse: Path) -> None:
 
 
 def test_a_mode_filter_in_the_url_narrows_the_calls_and_opens_the_call_view(warehouse: Path) -> None:
-    at = _page("pages/failure_modes.py", source="judge", mode="hallucinated_fact")
+    at = _page("app_pages/failure_modes.py", source="judge", mode="hallucinated_fact")
     expected = independent(warehouse, Filters(*PERIOD), "judge")
     wanted = {c for c, ms in expected["modes"].items() if "hallucinated_fact" in ms}
     assert at.multiselect(key="fm_modes").value == ["hallucinated_fact"]
@@ -76,7 +76,7 @@ def test_the_grid_gets_the_picked_columns_with_the_call_id_first(warehouse: Path
 
 
 def test_the_calibration_page_shows_rates_scikit_learn_agrees_with(warehouse: Path) -> None:
-    at = _page("pages/calibration.py")
+    at = _page("app_pages/calibration.py")
     table = at.dataframe[0].value
     con = duckdb.connect(str(warehouse), read_only=True)
     pairs = con.execute(
@@ -96,14 +96,14 @@ def test_the_calibration_page_shows_rates_scikit_learn_agrees_with(warehouse: Pa
 
 def test_renaming_on_the_list_page_keeps_the_labels_on_the_explorer(warehouse: Path) -> None:
     before = explorer.explore(Filters(*PERIOD), "human").summary
-    at = _page("pages/taxonomy.py")
+    at = _page("app_pages/taxonomy.py")
     form_select = [s for s in at.selectbox if s.label == "Mode"][1]
     form_select.select("slow_turn")
     at.text_input[0].input("long_silence")
     next(b for b in at.button if b.label == "Rename").click().run()
     assert not at.exception
     assert "Renamed slow_turn" in at.success[0].value
-    after = _page("pages/failure_modes.py", source="human").dataframe[0].value
+    after = _page("app_pages/failure_modes.py", source="human").dataframe[0].value
     counts = dict(zip(after["mode"], after["calls"], strict=True))
     assert "slow_turn" not in counts
     assert counts["long_silence"] == before.filter(before["mode"] == "slow_turn")["calls"][0]

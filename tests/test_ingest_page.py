@@ -19,7 +19,7 @@ def ingest_page() -> AppTest:
     st.cache_data.clear()
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    at.switch_page("pages/ingest.py").run()
+    at.switch_page("app_pages/ingest.py").run()
     assert not at.exception, at.exception
     return at
 

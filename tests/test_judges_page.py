@@ -17,7 +17,7 @@ def judges_page() -> AppTest:
     st.cache_data.clear()
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    at.switch_page("pages/judges.py").run()
+    at.switch_page("app_pages/judges.py").run()
     assert not at.exception
     return at
 

@@ -1,4 +1,4 @@
-"""Every page in pages/ is registered in app.py's navigation and runs on the demo warehouse
+"""Every page in app_pages/ is registered in app.py's navigation and runs on the demo warehouse
 without an exception."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py"))
 
 
 @pytest.mark.parametrize("page", PAGE_FILES)

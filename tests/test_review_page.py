@@ -13,7 +13,7 @@ from tests import review_fixture
 from warehouse import reviews
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
-REVIEW = "pages/review.py"
+REVIEW = "app_pages/review.py"
 
 
 @pytest.fixture(autouse=True)
@@ -111,7 +111,7 @@ def test_what_is_typed_survives_a_page_switch_and_a_reload_before_saving(warehou
     at = open_review()
     session_id = draw(at)
     score(at, 3, "Fail", notes="half-written thought")
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("app_pages/overview.py").run()
     at.switch_page(REVIEW).run()
     assert field(at, "notes").value == "half-written thought" and field(at, "score").value == 3
     reloaded = open_review({"session": session_id, "call": "1"})
@@ -202,7 +202,7 @@ def test_the_summary_page_shows_the_figures_and_offers_the_exports(warehouse: Pa
     for value, verdict in [(4, "Pass"), (2, "Fail")]:
         score(at, value, verdict)
         at.button(key="rv_save_next").click().run()
-    at.switch_page("pages/review_summary.py")
+    at.switch_page("app_pages/review_summary.py")
     at.query_params["session"] = session_id
     at.run()
     assert not at.exception, at.exception
