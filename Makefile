@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DEMO_DB := data/callboard.duckdb
+DEMO_DB := var/callboard.duckdb
 PORT ?= 8501
 
 .PHONY: run test install demo chromium lint bench clean
@@ -45,4 +45,4 @@ bench: install
 	$(PY) bench/overview.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB) data/demo
+	rm -rf $(VENV) $(DEMO_DB)

@@ -8,7 +8,8 @@ st.set_page_config(page_title="Callboard", page_icon="📞", layout="wide")
 
 PAGES = {
     "Metrics": [
-        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path="overview"),
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True,
+                url_path="overview"),
     ],
     "Weekly review": [
         st.Page("app_pages/review.py", title="Review calls", icon=":material/headphones:", url_path="review"),
@@ -19,7 +20,8 @@ PAGES = {
         st.Page("app_pages/failure_modes.py", title="Failure modes", icon=":material/troubleshoot:",
                 url_path="failure-modes"),
         st.Page("app_pages/calibration.py", title="Judge calibration", icon=":material/rule:", url_path="calibration"),
-        st.Page("app_pages/taxonomy.py", title="Failure-mode list", icon=":material/label:", url_path="failure-mode-list"),
+        st.Page("app_pages/taxonomy.py", title="Failure-mode list", icon=":material/label:",
+                url_path="failure-mode-list"),
         st.Page("app_pages/judges.py", title="Judges", icon=":material/gavel:", url_path="judges"),
     ],
     "Engineering": [

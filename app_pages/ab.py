@@ -6,10 +6,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from ui import ab_view, engineering_data
+from present import ab as ab_words
+from present.markdown import escape_markdown
+from ui import engineering_data
 from ui.filters import require_calls
 from ui.tables import show_table
-from ui.text import escape_markdown
 from warehouse.ab import ALPHA, COMPARED, MIN_SAMPLE, MIX_THRESHOLD
 from warehouse.filters import Filters
 
@@ -46,10 +47,10 @@ else:
 result = engineering_data.compare(arm_a, arm_b)
 st.caption(f"A: {escape_markdown(a)}, {result.calls_a:,} calls · B: {escape_markdown(b)}, {result.calls_b:,} calls · "
            f"{start:%d %b %Y} – {end:%d %b %Y}")
-for note in ab_view.mix_notes(result):
+for note in ab_words.mix_notes(result):
     st.warning(note, icon="⚠️")
 caption = f"A: {a} · B: {b} · {start:%d %b %Y} – {end:%d %b %Y}"
-show_table(pl.DataFrame(ab_view.rows(result)), "comparison", caption, hide_index=True, width="stretch")
+show_table(pl.DataFrame(ab_words.rows(result)), "comparison", caption, hide_index=True, width="stretch")
 st.caption(
     f"A difference is called significant only when both have at least {MIN_SAMPLE} calls behind the figure and a "
     f"test says it is unlikely to be chance (p under {ALPHA / len(COMPARED):.2g}: a {ALPHA:.0%} chance of a false "
@@ -59,7 +60,7 @@ st.caption(
 with st.expander("Traffic mix of the two groups"):
     st.caption(f"A note appears above when the mixes differ by more than {MIX_THRESHOLD:.0%} of calls.")
     for key, frame in result.mix.items():
-        show_table(frame.rename({"value": ab_view.MIX_WORDS[key].capitalize(), "share_a": "A", "share_b": "B"}),
-                   f"traffic mix by {ab_view.MIX_WORDS[key]}", caption, hide_index=True,
+        show_table(frame.rename({"value": ab_words.MIX_WORDS[key].capitalize(), "share_a": "A", "share_b": "B"}),
+                   f"traffic mix by {ab_words.MIX_WORDS[key]}", caption, hide_index=True,
                    column_config={"A": st.column_config.NumberColumn(format="percent"),
                                   "B": st.column_config.NumberColumn(format="percent")})

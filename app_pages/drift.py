@@ -7,12 +7,13 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-from ui import charts, drift_charts, drift_text, engineering_data
+from present import drift as drift_words
+from present.markdown import escape_markdown
+from ui import charts, engineering_data
 from ui.filters import require_filters
 from ui.tables import show_table
-from ui.text import escape_markdown
-from warehouse.drift import STEP_KINDS
-from warehouse.drift_flags import TEST_NAMES, load_thresholds
+from warehouse.drift.detection import TEST_NAMES, load_thresholds
+from warehouse.drift.measures import STEP_KINDS
 
 GROUPS = {"agent": "Agent", "model": "Model", "prompt": "Prompt version"}
 GRAINS = {"day": "Daily", "week": "Weekly"}
@@ -38,7 +39,7 @@ st.caption(
     f"({flags.baseline_start:%d %b} – {flags.recent_start - timedelta(days=1):%d %b}); {flags.tested} series "
     "tested. Pick another week with the period's end day in the sidebar."
 )
-sentences = drift_text.sentences(flags)
+sentences = drift_words.sentences(flags)
 for sentence in sentences:
     st.warning(escape_markdown(sentence), icon="⚠️")
 if not sentences:
@@ -58,10 +59,10 @@ with st.expander("How a series gets flagged"):
 Tests: typical latency (p50), {TEST_NAMES['p50']}; slow tail (p95, p99), the share of values above the
 baseline's percentile (two-proportion z); cost and tokens per call, {TEST_NAMES['mean']}; failure rates,
 {TEST_NAMES['rate']}. The range after each change is its 95% confidence interval. Thresholds live in
-`warehouse/drift_thresholds.toml`."""
+`warehouse/drift/thresholds.toml`."""
     )
 with st.expander(f"Every series tested ({len(flags.verdicts)})"):
-    show_table(pl.DataFrame(drift_text.rows(flags.verdicts)), "drift tests",
+    show_table(pl.DataFrame(drift_words.rows(flags.verdicts)), "drift tests",
                f"week {flags.recent_start:%d %b} – {flags.end:%d %b %Y} · {filters.describe()}", hide_index=True,
                width="stretch")
 
@@ -76,12 +77,12 @@ def chart(frame: pl.DataFrame, value: str, unit: str, title: str, legend: str) -
     if frame.is_empty():
         st.info(f"No data for {title.lower()} in this period.")
         return
-    charts.show(drift_charts.trend_by_group(frame, value, unit, title, markers, legend), title=title,
+    charts.show(drift_words.trend_by_group(frame, value, unit, title, markers, legend), title=title,
                 caption=f"{GRAINS[grain]} · by {legend.lower()} · {filters.describe()}", key=f"drift-{title}")
 
 
 def latency_chart(measure: str) -> None:
-    label, unit, help_text = drift_text.MEASURES[measure]
+    label, unit, help_text = drift_words.MEASURES[measure]
     frame = trends.latency.filter(pl.col("measure") == measure)
     chart(frame, percentile, unit, f"{percentile} {label}", GROUPS[group])
     st.caption(help_text)
@@ -98,7 +99,7 @@ for pair in (STEP_KINDS[:2], STEP_KINDS[2:]):
 st.subheader("Cost and tokens")
 cost, tokens = st.columns(2)
 for column, measure, value in ((cost, "cost", "cost_per_call_usd"), (tokens, "tokens", "tokens_per_call")):
-    label, unit, help_text = drift_text.MEASURES[measure]
+    label, unit, help_text = drift_words.MEASURES[measure]
     with column:
         chart(trends.usage, value, unit, label.capitalize(), GROUPS[group])
         st.caption(help_text)
@@ -109,4 +110,4 @@ with by_tool:
     chart(trends.tool_errors, "error_rate", "pct", "Failure rate per tool", "Tool")
 with by_model:
     chart(trends.model_errors, "error_rate", "pct", "Failure rate per model", "Model")
-st.caption(drift_text.MEASURES["errors"][2])
+st.caption(drift_words.MEASURES["errors"][2])

@@ -11,8 +11,8 @@ import streamlit as st
 from export.deck import DeckRefused, DeckRequest, Quote, build, quote_text
 from export.quarter import Quarter
 from export.redaction import SETTING, enabled
+from present.markdown import escape_markdown
 from ui.filters import require_calls
-from ui.text import escape_markdown
 
 st.title("Export")
 st.caption("A PowerPoint deck for the quarterly strategy review: the owned metrics against the quarter before, "

@@ -6,14 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from judges.dataset import dataset_jsonl
+from present.failure_modes import LOST_CONVERSIONS, costliest_answer, judge_trust, mode_trend, pareto
+from present.markdown import escape_markdown
 from ui import charts, failure_mode_data, review_data
 from ui.call_grid import COLUMNS, DEFAULT_COLUMNS, call_grid, grid_frame
 from ui.call_view import show_call
-from ui.failure_mode_text import LOST_CONVERSIONS, costliest_answer, judge_trust
 from ui.filters import require_filters
-from ui.mode_charts import mode_trend, pareto
 from ui.tables import downloads, show_table
-from ui.text import escape_markdown
 from warehouse.explorer import SOURCES
 
 st.title("Failure modes")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from present.markdown import code_span, escape_markdown
 from ui import data
 from ui.tables import show_table
-from ui.text import code_span, escape_markdown
 
 st.title("Ingest")
 st.caption(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from present.charts import trend
+from present.formats import format_change, format_value
 from ui import charts, data
 from ui.filters import require_filters
-from ui.panels import format_change, format_value
 from warehouse.metric_registry import GROUPS, Metric, shows_nothing_yet
 from warehouse.queries import Overview
 
@@ -34,7 +35,7 @@ def panel(p: Metric) -> None:
             help=p.help,
         )
         if result.by_day[p.key].drop_nulls().drop_nans().len():
-            charts.show(charts.trend(result.by_day, p.key, p.unit, p.label), title=p.label,
+            charts.show(trend(result.by_day, p.key, p.unit, p.label), title=p.label,
                         caption=filters.describe(), key=f"overview-{p.key}")
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from present.markdown import escape_markdown
+from present.prompt_diff import prompt_diff
 from ui import engineering_data
-from ui.prompt_diff import prompt_diff
 from ui.tables import show_table
-from ui.text import escape_markdown
 from warehouse import prompt_history
 
 st.title("Prompt versions")

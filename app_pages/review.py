@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from present.markdown import escape_markdown
 from ui import review_data
 from ui.call_view import show_call
 from ui.presenter import advance, navigation_bar, position, presenter_style
 from ui.review_form import scoring_form
 from ui.reviewer import reviewer_picker
 from ui.session_picker import new_session_form, session_list
-from ui.text import escape_markdown
 from warehouse import reviews
 
 session_id = st.query_params.get("session")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from present.failure_modes import OWNER_NAMES
 from ui import failure_mode_data
-from ui.failure_mode_text import OWNER_NAMES
 from ui.tables import show_table
 from warehouse import taxonomy
 from warehouse.reviews import OWNERS, ReviewRefused

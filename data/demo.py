@@ -1,4 +1,4 @@
-"""Build the demo warehouse: `python -m data.demo --db data/callboard.duckdb [--calls N] [--rebuild]`.
+"""Build the demo warehouse: `python -m data.demo --db var/callboard.duckdb [--calls N] [--rebuild]`.
 
 The demo goes through the same doors as real data: the generator writes OTLP/JSON traces, CRM and
 survey exports and prompt files; the real ingest code loads them; the offline rule-based judge
@@ -63,7 +63,7 @@ def _ingest(files: Path, db_path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=Path("data/callboard.duckdb"), help="warehouse file to write")
+    parser.add_argument("--db", type=Path, default=Path("var/callboard.duckdb"), help="warehouse file to write")
     parser.add_argument("--calls", type=int, default=DEFAULT_CALLS, help="calls to generate (default 20,000)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--files", type=Path, help="keep the generated files in this folder")

@@ -24,20 +24,18 @@ from pptx.exc import PackageNotFoundError
 from pptx.presentation import Presentation as Deck
 from pptx.util import Emu, Inches
 
-from export import charts as exported
-from export import slides
+from export import images, slides
 from export.quarter import Quarter
 from export.redaction import redact
 from export.slides import BAD, GOOD, MUTED, Box
-from ui.chart_theme import trend
-from ui.drift_text import sentences
-from ui.failure_mode_text import LOST_CONVERSIONS, costliest_answer
-from ui.mode_charts import pareto
-from ui.panels import format_change, format_value
+from present.charts import for_slide, trend
+from present.drift import sentences
+from present.failure_modes import LOST_CONVERSIONS, costliest_answer, pareto
+from present.formats import format_change, format_value
 from warehouse import explorer, prompt_history, queries, review_summary, reviews
 from warehouse.calls import call_detail
-from warehouse.drift_flags import load_thresholds
-from warehouse.drift_queries import drift_flags
+from warehouse.drift.detection import load_thresholds
+from warehouse.drift.queries import drift_flags
 from warehouse.filters import Filters
 from warehouse.metric_registry import GROUPS, Metric, shows_nothing_yet
 from warehouse.review_metrics import PASS_FAIL
@@ -113,7 +111,7 @@ def _plain(markdown: str) -> str:
 def _chart_png(chart: object, title: str, caption: str, box: Box) -> bytes:
     """A chart rendered for a box of the slide: the box's size at 1x, so type keeps its size."""
     width, height = int(Emu(box.width).inches * PX_PER_INCH), int(Emu(box.height).inches * PX_PER_INCH)
-    return exported.png(exported.for_slide(chart, title, caption, width=width - 30, height=height - 90))
+    return images.png(for_slide(chart, title, caption, width=width - 30, height=height - 90))
 
 
 def _title_slide(deck: Deck, request: DeckRequest, options: queries.FilterOptions) -> None:

@@ -21,8 +21,8 @@ from warehouse.ingest_runs import quarantined, recent_runs
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ingest", description="Load traces, call logs, outcomes and prompts into the Callboard "
-        "warehouse (CALLBOARD_DB, default data/callboard.duckdb).")
-    parser.add_argument("--db", type=Path, help="warehouse file (default: $CALLBOARD_DB or data/callboard.duckdb)")
+        "warehouse (CALLBOARD_DB, default var/callboard.duckdb).")
+    parser.add_argument("--db", type=Path, help="warehouse file (default: $CALLBOARD_DB or var/callboard.duckdb)")
     commands = parser.add_subparsers(dest="command", required=True)
     traces = commands.add_parser("traces", help="OTLP/JSON (lines or one document) or OTLP protobuf files")
     traces.add_argument("paths", nargs="+", help="files, folders or globs")

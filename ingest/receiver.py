@@ -29,10 +29,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from ingest.errors import IngestError
 from ingest.lines import line_table
+from ingest.otlp import open_scratch, parse_spans
 from ingest.otlp_protobuf import parse_request, request_to_json
 from ingest.redact import PATTERNS
 from ingest.spool import SpoolLoader, default_spool, write_body
-from warehouse.span_parsing import open_scratch, parse_spans
 
 PATH = "/v1/traces"
 PROTOBUF, JSON = "application/x-protobuf", "application/json"

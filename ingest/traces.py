@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from ingest.files import expand_paths
 from ingest.lines import LineChunk
+from ingest.otlp import open_scratch, parse_spans
 from ingest.progress import Progress
 from ingest.redact import PATTERNS, redact_columns
 from ingest.run_log import recorded_run
@@ -29,7 +30,6 @@ from ingest.trace_files import TRACE_SUFFIXES, detect_format, read_trace_chunks
 from warehouse.db import transaction
 from warehouse.ingest_runs import add_counts, quarantine
 from warehouse.span_loading import load_spans
-from warehouse.span_parsing import open_scratch, parse_spans
 
 _PARSE_AHEAD = 2  # chunks parsed while one merges: two cores busy, memory a few chunks
 # Spans merged per transaction: parsed chunks are merged together until they reach about one

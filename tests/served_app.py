@@ -1,5 +1,5 @@
-"""The app served as `make run` serves it (`streamlit run app.py`) on a free localhost port, and Debian's Chromium driven
-by Playwright, for the browser tests (FACTS.md: launch arguments, readiness checks)."""
+"""The app served as `make run` serves it (`streamlit run app.py`) on a free localhost port, and Debian's
+Chromium driven by Playwright, for the browser tests (FACTS.md: launch arguments, readiness checks)."""
 
 from __future__ import annotations
 

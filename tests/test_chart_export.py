@@ -8,8 +8,8 @@ from datetime import date
 
 import polars as pl
 
-from export import charts as exported
-from ui import charts
+from export import images
+from present.charts import SLIDE_WIDTH, for_slide, trend
 from warehouse.filters import Filters
 
 FRAME = pl.DataFrame({"day": [date(2026, 10, d) for d in range(1, 29)], "rate": [0.4 + d / 100 for d in range(28)]})
@@ -17,19 +17,19 @@ CAPTION = Filters(date(2026, 10, 1), date(2026, 10, 28), agents=("salon-booker",
 
 
 def slide() -> object:
-    return exported.for_slide(charts.trend(FRAME, "rate", "pct", "Conversion rate"), "Conversion rate", CAPTION)
+    return for_slide(trend(FRAME, "rate", "pct", "Conversion rate"), "Conversion rate", CAPTION)
 
 
 def test_png_is_twice_the_slide_size_and_landscape() -> None:
-    png = exported.png(slide())
+    png = images.png(slide())
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
-    assert width >= 2 * exported.SLIDE_WIDTH
+    assert width >= 2 * SLIDE_WIDTH
     assert 1.6 <= width / height <= 2.6
 
 
 def test_svg_is_valid_and_carries_the_title_and_caption() -> None:
-    root = ET.fromstring(exported.svg(slide()))
+    root = ET.fromstring(images.svg(slide()))
     assert root.tag.endswith("svg")
     texts = {t.text for t in root.iter() if t.tag.endswith("text")}
     assert "Conversion rate" in texts and CAPTION in texts

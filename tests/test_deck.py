@@ -15,7 +15,7 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from export.__main__ import main
 from export.deck import DeckRefused, DeckRequest, build
 from export.quarter import Quarter
-from ui.panels import format_value
+from present.formats import format_value
 from warehouse import queries
 from warehouse.filters import Filters
 from warehouse.metric_registry import GROUPS

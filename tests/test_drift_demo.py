@@ -10,8 +10,8 @@ import duckdb
 import numpy as np
 import pytest
 
-from warehouse.drift_flags import load_thresholds
-from warehouse.drift_queries import change_markers, drift_flags, drift_trends
+from warehouse.drift.detection import load_thresholds
+from warehouse.drift.queries import change_markers, drift_flags, drift_trends
 from warehouse.filters import Filters
 
 THRESHOLDS = load_thresholds()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from warehouse.drift_flags import Series, Thresholds, evaluate, load_thresholds
+from warehouse.drift.detection import Series, Thresholds, evaluate, load_thresholds
 
 THRESHOLDS = load_thresholds()
 WEEK = 300  # values per week

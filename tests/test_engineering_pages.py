@@ -11,8 +11,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from ui.panels import format_value
-from ui.text import escape_markdown
+from present.formats import format_value
+from present.markdown import escape_markdown
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 

@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from export import data
+from export import table_files as data
 from export.redaction import SETTING, redact_frame
 from warehouse.filters import Filters
 
@@ -75,5 +75,5 @@ def test_exports_never_import_streamlit() -> None:
     import subprocess
     import sys
 
-    code = "import sys, export.deck, export.data, export.__main__; print('streamlit' in sys.modules)"
+    code = "import sys, export.deck, export.table_files, export.__main__; print('streamlit' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"

@@ -10,8 +10,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from present.formats import format_value
 from tests import independent
-from ui.panels import format_value
 from warehouse.filters import Filters
 from warehouse.metric_registry import GROUPS
 

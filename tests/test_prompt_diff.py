@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.prompt_diff import prompt_diff
+from present.prompt_diff import prompt_diff
 
 
 def test_the_diff_marks_removed_and_added_lines_among_the_rest() -> None:

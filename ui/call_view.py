@@ -12,9 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.panels import format_value
-from ui.text import code_span, escape_markdown
-from ui.waterfall import waterfall
+from present.formats import format_value
+from present.markdown import code_span, escape_markdown
+from present.waterfall import waterfall
 from warehouse.calls import CallDetail
 
 SPEAKERS = {"agent": ":blue[**Agent**]", "customer": ":orange[**Caller**]"}

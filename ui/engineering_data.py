@@ -6,8 +6,9 @@ import polars as pl
 import streamlit as st
 
 from ui.data import TTL_S
-from warehouse import ab, drift_queries, prompt_history
-from warehouse.drift_flags import Thresholds
+from warehouse import ab, prompt_history
+from warehouse.drift import queries as drift_queries
+from warehouse.drift.detection import Thresholds
 from warehouse.filters import Filters
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.text import escape_markdown
+from present.markdown import escape_markdown
 from warehouse.reviews import ReviewSession
 
 _STYLE = """<style>

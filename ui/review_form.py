@@ -1,7 +1,7 @@
 """The scoring form of the weekly review: score, pass/fail, failure-mode tags (a new one can be
 added on the spot), notes and "make this a test case".
 
-Every change is written to a draft at once (ui/drafts.py), so nothing typed is lost on a rerun, a
+Every change is written to a draft at once (warehouse/drafts.py), so nothing typed is lost on a rerun, a
 page switch or a reload; "Save" turns the draft into a review row with the reviewer and the time.
 Reopening a call shows the draft if there is one, else the saved review (this reviewer's, else
 the newest anyone saved)."""
@@ -13,11 +13,11 @@ from collections.abc import Callable
 import polars as pl
 import streamlit as st
 
-from ui import drafts, failure_mode_data
-from ui.failure_mode_text import OWNER_NAMES
+from present.failure_modes import OWNER_NAMES
+from present.markdown import escape_markdown
+from ui import failure_mode_data
 from ui.tables import show_table
-from ui.text import escape_markdown
-from warehouse import reviews
+from warehouse import drafts, reviews
 
 VERDICTS = ("Pass", "Fail")
 FIELDS = ("score", "verdict", "labels", "notes", "test_case")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.text import escape_markdown
+from present.markdown import escape_markdown
 
 
 def _oidc_configured() -> bool:

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from present.markdown import escape_markdown
 from ui import data
-from ui.text import escape_markdown
 from warehouse import reviews, sampling
 
 SHOWN_SESSIONS = 20

@@ -11,12 +11,12 @@ import polars as pl
 import streamlit as st
 
 from export.redaction import redact, redact_frame
-from ui import charts, drafts
-from ui.charts import PALETTE
-from ui.panels import percent
+from present.charts import PALETTE
+from present.formats import percent
+from present.markdown import escape_markdown
+from ui import charts
 from ui.tables import show_table
-from ui.text import escape_markdown
-from warehouse import review_summary, reviews
+from warehouse import drafts, review_summary, reviews
 from warehouse.review_summary import SessionSummary
 from warehouse.sampling import STRATEGIES
 
@@ -92,8 +92,8 @@ def show_test_cases(summary: SessionSummary) -> None:
         st.caption("No call flagged yet.")
         return
     for row in summary.test_cases.iter_rows(named=True):
-        st.page_link("app_pages/review.py", label=f"Call {row['position']} · {escape_markdown(row['call_id'])}", icon="🧪",
-                     query_params={"session": summary.session.session_id, "call": str(row["position"])})
+        st.page_link("app_pages/review.py", label=f"Call {row['position']} · {escape_markdown(row['call_id'])}",
+                     icon="🧪", query_params={"session": summary.session.session_id, "call": str(row["position"])})
         st.markdown(f"{escape_markdown(row['reviewer'])}: {escape_markdown(row['notes']) or '(no notes)'}")
 
 

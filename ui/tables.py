@@ -9,18 +9,18 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from export import data as exported
+from export import table_files
 
 
 def downloads(frame: pl.DataFrame, name: str, caption: str, key: str | None = None) -> None:
     """A "Download" popover with the frame as CSV and as Parquet; `caption` (period and filters)
     is shown in it and written into the Parquet file."""
-    stem, key = exported.file_stem(name), key or exported.file_stem(name)
+    stem, key = table_files.file_stem(name), key or table_files.file_stem(name)
     with st.popover("Download table", icon=":material/download:"):
         st.caption(f"{frame.height:,} rows · {caption}")
-        st.download_button("CSV (spreadsheets)", data=lambda: exported.csv_bytes(frame), file_name=f"{stem}.csv",
+        st.download_button("CSV (spreadsheets)", data=lambda: table_files.csv_bytes(frame), file_name=f"{stem}.csv",
                            mime="text/csv", key=f"{key}-csv", on_click="ignore")
-        st.download_button("Parquet (notebooks)", data=lambda: exported.parquet_bytes(frame, caption),
+        st.download_button("Parquet (notebooks)", data=lambda: table_files.parquet_bytes(frame, caption),
                            file_name=f"{stem}.parquet", mime="application/vnd.apache.parquet", key=f"{key}-parquet",
                            on_click="ignore")
 

@@ -22,7 +22,7 @@ import duckdb
 from warehouse.migrate import migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PATH = PROJECT_ROOT / "data" / "callboard.duckdb"
+DEFAULT_PATH = PROJECT_ROOT / "var" / "callboard.duckdb"  # git-ignored; data/ holds only code
 DEFAULT_WAIT_S = 60.0
 
 _migrated: set[Path] = set()
@@ -34,7 +34,7 @@ class WarehouseBusy(Exception):
 
 
 def warehouse_path() -> Path:
-    """The warehouse file: `CALLBOARD_DB` when set, else data/callboard.duckdb."""
+    """The warehouse file: `CALLBOARD_DB` when set, else var/callboard.duckdb."""
     return Path(os.environ.get("CALLBOARD_DB") or DEFAULT_PATH).resolve()
 
 

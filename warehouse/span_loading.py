@@ -194,7 +194,7 @@ class SpanLoad:
 
 
 def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: datetime) -> SpanLoad:
-    """Add `spans` (rows of `warehouse.span_parsing.parse_spans`) to the warehouse inside the
+    """Add `spans` (rows of `ingest.otlp.parse_spans`) to the warehouse inside the
     caller's transaction; spans it already holds are skipped, so loading twice changes nothing."""
     rids = np.arange(spans.num_rows, dtype=np.int64)  # file order: of a span sent twice, the first is kept
     con.register("staged_arrow", spans.append_column("rid", pa.Array.from_buffers(

@@ -29,14 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from warehouse import stats
-from warehouse.drift import PERCENTILES
+from warehouse.drift.measures import PERCENTILES
 
-THRESHOLDS_FILE = Path(__file__).with_name("drift_thresholds.toml")
+THRESHOLDS_FILE = Path(__file__).with_name("thresholds.toml")
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When a series is flagged; the defaults live in drift_thresholds.toml."""
+    """When a series is flagged; the defaults live in thresholds.toml beside this module."""
 
     recent_days: int
     baseline_days: int

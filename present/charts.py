@@ -1,6 +1,7 @@
 """The app's one chart theme and its plain chart builders, kept free of Streamlit so the deck
 export (`python -m export`) draws the same charts as the pages: large type, a colour-blind-safe
-palette (Okabe–Ito), no chart junk."""
+palette (Okabe–Ito), no chart junk. A chart exported for a slide (`for_slide`) gets a title and a
+caption (period and filters) and a 16:9-friendly size."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ import polars as pl
 
 THEME = "callboard"
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+SLIDE_WIDTH = 960  # px at 1x; about 10 inches of a 13.3-inch wide 16:9 slide
+SLIDE_HEIGHT = 420
+TITLE_PX, CAPTION_PX, AXIS_PX = 22, 16, 16  # read from the back of a meeting room
+CAPTION_COLOUR = "#555555"
+
 
 AXIS_FORMATS = {"pct": ".0%", "ms": ",.0f", "usd": "$.3f", "score": ".1f", "nps": "+.0f", "count": ",.0f"}
 
@@ -42,3 +49,15 @@ def trend(frame: pl.DataFrame, key: str, unit: str, title: str, height: int = 14
                      alt.Tooltip(f"{key}:Q", title=title, format=AXIS_FORMATS.get(unit, ",.2f"))],
         )
     )
+
+
+def for_slide(chart: alt.TopLevelMixin, title: str, caption: str, width: int = SLIDE_WIDTH,
+              height: int = SLIDE_HEIGHT) -> alt.TopLevelMixin:
+    """The chart at slide size with a title and a caption under it. Single and layered charts are
+    resized; concatenated ones keep the sizes of their parts."""
+    sized = chart.properties(width=width, height=height) if isinstance(chart, alt.Chart | alt.LayerChart) else chart
+    return sized.properties(
+        title=alt.TitleParams(title, subtitle=caption, fontSize=TITLE_PX, subtitleFontSize=CAPTION_PX,
+                              anchor="start", subtitleColor=CAPTION_COLOUR)
+    ).configure_axis(labelFontSize=AXIS_PX, titleFontSize=AXIS_PX).configure_legend(
+        labelFontSize=AXIS_PX, titleFontSize=AXIS_PX)

@@ -1,15 +1,22 @@
-"""The drift page's words: what each series is called, and one plain sentence per flagged series
-("p95 LLM latency on salon-booker rose 68% (0.88 s → 1.48 s) after the switch to gpt-4.1-mini on
-28 Oct"). Percentiles of one measure and group that moved together share a sentence."""
+"""The drift page's words and charts, shared by the page and the deck: what each series is called,
+one plain sentence per flagged series ("p95 LLM latency on salon-booker rose 68% (0.88 s → 1.48 s)
+after the switch to gpt-4.1-mini on 28 Oct"; percentiles of one measure and group that moved
+together share a sentence), and the trend charts: one line per group over days or weeks, with a
+labelled rule wherever a prompt version or a model went live."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from itertools import groupby
 
-from ui.panels import format_value
-from warehouse.drift_flags import Verdict
-from warehouse.drift_queries import DriftFlags
+import altair as alt
+import polars as pl
+
+from present.charts import AXIS_FORMATS
+from present.formats import format_value
+from warehouse.drift.detection import Verdict
+from warehouse.drift.queries import DriftFlags
 
 MEASURES = {
     "reply": ("reply time", "ms", "The silence the caller hears: from the end of their words to the agent's reply."),
@@ -122,3 +129,46 @@ def rows(verdicts: Iterable[Verdict]) -> list[dict]:
         }
         for v in verdicts
     ]
+
+
+MARKER_COLOUR = "#555555"
+LABEL_ROWS = 3  # marker labels are staggered over this many rows so close ones do not overlap
+
+
+def _markers(markers: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
+    """The markers in range, each with its label's row and whether the label sits left of its
+    rule (in the right half of the chart, where a label to the right would be cut off)."""
+    shown = markers.filter(pl.col("day").is_between(first, last)).sort("day")
+    middle = first + (last - first) / 2
+    return shown.with_columns(row=(pl.int_range(pl.len()) % LABEL_ROWS) * 15 + 6, left=pl.col("day") > middle)
+
+
+def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, markers: pl.DataFrame,
+                   legend: str, height: int = 220) -> alt.LayerChart:
+    """`value` per `bucket`, one line per `group`, with the change markers that fall in range."""
+    data = frame.select("bucket", "group", value).drop_nulls()
+    number = AXIS_FORMATS.get(unit, ",.2f")
+    x = alt.X("bucket:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=6))
+    lines = alt.Chart(data, height=height, title=title).mark_line(point=alt.OverlayMarkDef(size=16)).encode(
+        x=x,
+        y=alt.Y(f"{value}:Q", title=None, axis=alt.Axis(format=number, tickCount=4),
+                scale=alt.Scale(zero=unit in ("pct", "usd", "count"))),
+        color=alt.Color("group:N", title=legend, legend=alt.Legend(orient="bottom", columns=3, labelLimit=260)),
+        tooltip=[alt.Tooltip("bucket:T", title="From", format="%a %d %b %Y"), alt.Tooltip("group:N", title=legend),
+                 alt.Tooltip(f"{value}:Q", title=title, format=number)],
+    )
+    if data.is_empty():
+        return alt.layer(lines)
+    shown = _markers(markers, data["bucket"].min(), data["bucket"].max())
+    if shown.is_empty():
+        return alt.layer(lines)
+    base = alt.Chart(shown).encode(x=alt.X("day:T"))
+    rules = base.mark_rule(color=MARKER_COLOUR, strokeDash=[4, 3]).encode(
+        tooltip=[alt.Tooltip("day:T", title="Went live", format="%d %b %Y"), alt.Tooltip("label:N", title="Change")])
+    labels = [
+        base.transform_filter(alt.datum.left == left)
+        .mark_text(align="right" if left else "left", dx=-4 if left else 4, fontSize=11, color=MARKER_COLOUR)
+        .encode(y=alt.Y("row:Q", scale=None), text="label:N")
+        for left in (False, True)
+    ]
+    return alt.layer(lines, rules, *labels)

@@ -4,7 +4,7 @@ sample sizes, the difference, and whether it counts as significant, in each metr
 
 from __future__ import annotations
 
-from ui.panels import format_value
+from present.formats import format_value
 from warehouse.ab import MIN_SAMPLE, ABResult, Comparison
 from warehouse.metric_registry import BY_KEY
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from ui.charts import PALETTE
+from present.charts import PALETTE
 from warehouse.calls import SLOW_SPAN_MS
 
 KIND_COLOURS = {"call": "#999999", "turn": PALETTE[4], "stt": PALETTE[1], "llm": PALETTE[0], "tool": PALETTE[2],

@@ -10,8 +10,9 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from warehouse import drift, prompt_history
-from warehouse.drift_flags import PERCENTILES, Series, Thresholds, Verdict, evaluate
+from warehouse import prompt_history
+from warehouse.drift import measures
+from warehouse.drift.detection import PERCENTILES, Series, Thresholds, Verdict, evaluate
 from warehouse.filters import Filters
 from warehouse.queries import reading
 
@@ -31,19 +32,19 @@ class DriftTrends:
 def drift_trends(f: Filters, grain: str, group: str) -> DriftTrends:
     """The drift page's trends for the filters' period, per `grain` ('day' or 'week') and per
     `group` ('agent', 'model' or 'prompt')."""
-    if group not in drift.GROUPINGS:
-        raise ValueError(f"Group by one of {', '.join(drift.GROUPINGS)}, not {group!r}.")
+    if group not in measures.GROUPINGS:
+        raise ValueError(f"Group by one of {', '.join(measures.GROUPINGS)}, not {group!r}.")
     with reading() as t:
-        steps = drift.with_bucket(drift.steps(t, f, f.start, f.end), grain)
-        replies = drift.with_bucket(drift.replies(t, f, f.start, f.end), grain)
-        calls = drift.with_bucket(drift.grouped_calls(t, f, f.start, f.end), grain)
-        step_latency = drift.step_latency(steps, ["bucket", "kind", group]).rename(measure="kind").to_polars()
-        reply_latency = drift.reply_latency(replies, ["bucket", group]).to_polars()
-        usage = drift.usage(calls, t, ["bucket", group]).to_polars()
+        steps = measures.with_bucket(measures.steps(t, f, f.start, f.end), grain)
+        replies = measures.with_bucket(measures.replies(t, f, f.start, f.end), grain)
+        calls = measures.with_bucket(measures.grouped_calls(t, f, f.start, f.end), grain)
+        step_latency = measures.step_latency(steps, ["bucket", "kind", group]).rename(measure="kind").to_polars()
+        reply_latency = measures.reply_latency(replies, ["bucket", group]).to_polars()
+        usage = measures.usage(calls, t, ["bucket", group]).to_polars()
         tools = steps.filter(steps.kind == "tool", steps.tool_name.notnull())
         llms = steps.filter(steps.kind == "llm", steps.step_model.notnull())
-        tool_errors = drift.step_errors(tools, ["bucket", "tool_name"]).to_polars()
-        model_errors = drift.step_errors(llms, ["bucket", "step_model"]).to_polars()
+        tool_errors = measures.step_errors(tools, ["bucket", "tool_name"]).to_polars()
+        model_errors = measures.step_errors(llms, ["bucket", "step_model"]).to_polars()
     reply_latency = reply_latency.with_columns(measure=pl.lit("reply"))
     latency = pl.concat([step_latency, reply_latency.select(step_latency.columns)], how="vertical_relaxed")
     return DriftTrends(
@@ -58,7 +59,7 @@ def change_markers() -> pl.DataFrame:
     """Every day a prompt version or a model went live for an agent: day, agent, kind ('prompt'
     or 'model'), what (the version or model) and a short label."""
     with reading() as t:
-        models = drift.model_debuts(t).to_polars()
+        models = measures.model_debuts(t).to_polars()
     prompts = prompt_history.prompt_versions().filter(pl.col("deployed_at").is_not_null())
     prompt_rows = prompts.select(
         day=pl.col("deployed_at").dt.date(), agent="agent", kind=pl.lit("prompt"), what="version"
@@ -84,10 +85,10 @@ def drift_samples(f: Filters, end: date, thresholds: Thresholds) -> DriftSamples
     start = end - timedelta(days=thresholds.recent_days + thresholds.baseline_days - 1)
     scope = replace(f, start=start, end=end)
     with reading() as t:
-        steps = drift.steps(t, scope, start, end).to_polars()
-        replies = drift.replies(t, scope, start, end).to_polars()
-        calls = drift.grouped_calls(t, scope, start, end)
-        calls = calls.mutate(cost_usd=calls.cost_usd.fill_null(0), tokens=drift.call_tokens(calls)).to_polars()
+        steps = measures.steps(t, scope, start, end).to_polars()
+        replies = measures.replies(t, scope, start, end).to_polars()
+        calls = measures.grouped_calls(t, scope, start, end)
+        calls = calls.mutate(cost_usd=calls.cost_usd.fill_null(0), tokens=measures.call_tokens(calls)).to_polars()
     week = ((pl.lit(end) - pl.col("day")).dt.total_days() // thresholds.recent_days).alias("week")
     return DriftSamples(steps.with_columns(week), replies.with_columns(week), calls.with_columns(week))
 
@@ -109,7 +110,7 @@ def drift_series(samples: DriftSamples, group: str, thresholds: Thresholds) -> l
     call, per `group`; the failure rate of each tool and each model."""
     percentiles = tuple(PERCENTILES)
     found = _series(samples.replies, "reply", group, "response_latency_ms", percentiles, thresholds)
-    for kind in drift.STEP_KINDS:
+    for kind in measures.STEP_KINDS:
         steps = samples.steps.filter(pl.col("kind") == kind)
         found += _series(steps, kind, group, "duration_ms", percentiles, thresholds)
     found += _series(samples.calls, "cost", group, "cost_usd", ("mean",), thresholds)
