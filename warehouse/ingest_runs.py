@@ -3,10 +3,17 @@
 Counts are added in the same transaction as the chunk they describe, so a run that dies halfway
 still says truthfully how far it got. The app's "Ingest" section reads `recent_runs` and
 `quarantined`.
+
+A run that dies (killed, power cut) cannot close its own row, so a live run holds an owner file
+beside the warehouse locked (`hold_run`): the operating system lets go of that lock when the
+process ends, however it ends. A `running` row whose lock nobody holds is shown as `interrupted`,
+and the next run to start records it so.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -15,20 +22,80 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from warehouse.db import connect
+from warehouse.db import connect, warehouse_path
+
+INTERRUPTED = (
+    "The process stopped before the run finished; every chunk it committed is kept. Run it again to load "
+    "the rest (records already loaded are not loaded twice)."
+)
 
 
-def start_run(con: duckdb.DuckDBPyConnection, kind: str, sources: str, unit: str = "records") -> tuple[str, datetime]:
-    """Record a run as running; returns its id and start time (the warehouse's clock, UTC). `unit`
-    is what its counts count (spans, rows, files)."""
-    run_id = uuid.uuid4().hex
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _owner_file(run_id: str, db_path: Path | None) -> Path:
+    return (db_path or warehouse_path()).with_suffix(".runs") / f"{run_id}.lock"
+
+
+def hold_run(run_id: str, db_path: Path | None = None) -> int:
+    """Lock the run's owner file for as long as this process lives (or until `release_run`);
+    returns the descriptor that holds the lock."""
+    path = _owner_file(run_id, db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    return descriptor
+
+
+def release_run(run_id: str, descriptor: int, db_path: Path | None = None) -> None:
+    """The run is closed in the table: drop its owner file and lock."""
+    _owner_file(run_id, db_path).unlink(missing_ok=True)
+    os.close(descriptor)
+
+
+def run_is_alive(run_id: str, db_path: Path | None = None) -> bool:
+    """Whether a process still holds the run's owner file locked. flock locks belong to an open
+    file, so this holds even when the asking process is the owner."""
+    try:
+        descriptor = os.open(_owner_file(run_id, db_path), os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
+
+
+def _dead_runs(con: duckdb.DuckDBPyConnection, db_path: Path | None) -> list[str]:
+    running = con.execute("SELECT run_id FROM ingest_runs WHERE status = 'running'").fetchall()
+    return [run_id for (run_id,) in running if not run_is_alive(run_id, db_path)]
+
+
+def mark_interrupted(con: duckdb.DuckDBPyConnection, db_path: Path | None = None) -> list[str]:
+    """Record as `interrupted` every running run whose process is gone; returns their ids."""
+    dead = _dead_runs(con, db_path)
+    for run_id in dead:
+        con.execute(
+            "UPDATE ingest_runs SET status = 'interrupted', message = ? WHERE run_id = ?", [INTERRUPTED, run_id]
+        )
+        _owner_file(run_id, db_path).unlink(missing_ok=True)
+    return dead
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, sources: str, unit: str = "records") -> datetime:
+    """Record a run as running (its owner file held first, see `hold_run`); returns its start
+    time (the warehouse's clock, UTC). `unit` is what its counts count (spans, rows, files)."""
     row = con.execute(
         "INSERT INTO ingest_runs (run_id, kind, started_at, sources, unit) VALUES (?, ?, now()::TIMESTAMP, ?, ?) "
         "RETURNING started_at",
         [run_id, kind, sources, unit],
     ).fetchone()
     assert row is not None
-    return run_id, row[0]
+    return row[0]
 
 
 def add_counts(
@@ -69,15 +136,22 @@ def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, source_file: str, re
 
 
 def recent_runs(limit: int = 20, db_path: Path | None = None) -> pl.DataFrame:
-    """The newest runs first, with their counts and how long they took."""
+    """The newest runs first, with their counts and how long they took; a run whose process died
+    reads `interrupted` even before the next run records it."""
     with connect(db_path) as con:
-        return con.sql(
+        runs = con.sql(
             "SELECT run_id, kind, status, started_at, finished_at, "
             "datediff('millisecond', started_at, finished_at) / 1000.0 AS seconds, sources, unit, "
             "records_read, records_loaded, records_updated, records_unchanged, records_quarantined, message "
             "FROM ingest_runs ORDER BY started_at DESC LIMIT ?",
             params=[limit],
         ).pl()
+        dead = _dead_runs(con, db_path)
+    died = pl.col("run_id").is_in(dead)
+    return runs.with_columns(
+        status=pl.when(died).then(pl.lit("interrupted")).otherwise("status"),
+        message=pl.when(died).then(pl.lit(INTERRUPTED)).otherwise("message"),
+    )
 
 
 def quarantined(run_id: str | None = None, limit: int = 100, db_path: Path | None = None) -> pl.DataFrame:
