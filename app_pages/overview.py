@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from present.charts import trend
-from present.formats import format_change, format_value
+from present.formats import delta_colour, format_change, format_value, noise_help, noise_verdict, sample_sizes
 from ui import charts, data
 from ui.filters import require_filters
 from warehouse.metric_registry import GROUPS, Metric, shows_nothing_yet
@@ -20,22 +20,29 @@ previous = filters.previous()
 st.caption(
     f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days} days), compared with "
     f"{previous.start:%d %b} – {previous.end:%d %b}. "
-    f"{format_value(result.value('current', 'calls'), 'count')} calls."
+    f"{format_value(result.value('current', 'calls'), 'count')} calls. A change is coloured only when it is "
+    "unlikely to be noise; shading is a day's 95% range, and each day's n is in its tooltip."
 )
 
 
 def panel(p: Metric) -> None:
-    current, before = result.value("current", p.key), result.value("previous", p.key)
+    now, before = result.row("current"), result.row("previous")
+    current, previous_value = now.get(p.key), before.get(p.key)
+    change = p.change_test(now, before)
+    delta = format_change(current, previous_value, p.unit)
     with st.container(border=True):
         st.metric(
             p.label,
             format_value(current, p.unit),
-            delta=format_change(current, before, p.unit),
-            delta_color="normal" if p.higher_is_better else "inverse",
-            help=p.help,
+            delta=delta,
+            delta_color=delta_colour(p, change),
+            delta_description=noise_verdict(change) if delta else None,
+            help=noise_help(p),
         )
-        if result.by_day[p.key].drop_nulls().drop_nans().len():
-            charts.show(trend(result.by_day, p.key, p.unit, p.label), title=p.label,
+        st.caption(sample_sizes(p, now, before))
+        days = result.trend(p)
+        if days.height:
+            charts.show(trend(days, p.key, p.unit, p.label), title=p.label,
                         caption=filters.describe(), key=f"overview-{p.key}")
 
 

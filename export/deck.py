@@ -167,8 +167,9 @@ def _group_slide(deck: Deck, request: DeckRequest, group: str, panels: tuple[Met
         numbers, chart = column.split(Inches(1.45))
         slides.add_text(slide, numbers, _number(panel, result.value("current", panel.key), before.get(panel.key),
                                                 _short_label(q.previous(), q)), anchor=MSO_ANCHOR.BOTTOM)
-        if result.by_day[panel.key].drop_nulls().drop_nans().len():
-            png = _chart_png(trend(result.by_day, panel.key, panel.unit, panel.label), "Per day",
+        days = result.trend(panel)
+        if days.height:
+            png = _chart_png(trend(days, panel.key, panel.unit, panel.label), "Per day",
                              f"{q.start:%d %b} – {q.end:%d %b %Y}", chart)
             slides.add_picture(slide, png, chart)
 

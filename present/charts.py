@@ -34,21 +34,27 @@ def callboard_theme() -> alt.theme.ThemeConfig:
     }
 
 
-def trend(frame: pl.DataFrame, key: str, unit: str, title: str, height: int = 140) -> alt.Chart:
-    """A metric's daily values as a line, with its points for hover."""
-    data = frame.select("day", key).drop_nulls()
-    y = alt.Y(f"{key}:Q", title=None, axis=alt.Axis(format=AXIS_FORMATS.get(unit, ",.2f"), tickCount=4),
+def trend(frame: pl.DataFrame, key: str, unit: str, title: str, height: int = 140) -> alt.Chart | alt.LayerChart:
+    """A metric's daily values as a line, with its points for hover. When the frame carries each
+    day's `n` it is in the tooltip; when it carries a 95% interval (`low`, `high`) the interval is
+    a shaded band behind the line, so a day on few calls looks as uncertain as it is."""
+    axis_format = AXIS_FORMATS.get(unit, ",.2f")
+    columns = [c for c in ("day", key, "n", "low", "high") if c in frame.columns]
+    data = frame.select(columns).drop_nulls(subset=["day", key])
+    x = alt.X("day:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=5))
+    y = alt.Y(f"{key}:Q", title=None, axis=alt.Axis(format=axis_format, tickCount=4),
               scale=alt.Scale(zero=unit in ("pct", "usd", "count")))
-    return (
-        alt.Chart(data, height=height)
-        .mark_line(point=alt.OverlayMarkDef(size=18), color=PALETTE[0])
-        .encode(
-            x=alt.X("day:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=5)),
-            y=y,
-            tooltip=[alt.Tooltip("day:T", title="Day", format="%a %d %b %Y"),
-                     alt.Tooltip(f"{key}:Q", title=title, format=AXIS_FORMATS.get(unit, ",.2f"))],
-        )
-    )
+    tooltip = [alt.Tooltip("day:T", title="Day", format="%a %d %b %Y"),
+               alt.Tooltip(f"{key}:Q", title=title, format=axis_format)]
+    if "n" in data.columns:
+        tooltip.append(alt.Tooltip("n:Q", title="n", format=","))
+    line = alt.Chart(data, height=height).mark_line(point=alt.OverlayMarkDef(size=18), color=PALETTE[0]).encode(
+        x=x, y=y, tooltip=tooltip)
+    if "low" not in data.columns or data["low"].is_null().all():
+        return line
+    band = alt.Chart(data, height=height).mark_area(color=PALETTE[0], opacity=0.15).encode(
+        x=x, y=alt.Y("low:Q", title=None), y2=alt.Y2("high:Q"), tooltip=tooltip)
+    return alt.layer(band, line)
 
 
 def for_slide(chart: alt.TopLevelMixin, title: str, caption: str, width: int = SLIDE_WIDTH,

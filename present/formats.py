@@ -3,6 +3,9 @@ and directions themselves are declared in warehouse/metric_registry.py)."""
 
 from __future__ import annotations
 
+from warehouse.metric_registry import CHANGE_LEVEL, Metric, Row, unlikely_noise
+from warehouse.stats import TestResult
+
 
 def format_value(value: float | int | None, unit: str) -> str:
     if value is None or value != value:  # None or NaN
@@ -39,3 +42,39 @@ def format_change(current: float | None, previous: float | None, unit: str) -> s
     if previous == 0:
         return None
     return f"{(current - previous) / previous:+.1%}"
+
+
+def format_p(p_value: float) -> str:
+    """A p-value as people can read it: never a bare 0."""
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}" if p_value < 0.01 else f"p = {p_value:.2f}"
+
+
+def delta_colour(m: Metric, result: TestResult | None) -> str:
+    """Streamlit's colour rule for a change: green or red by the metric's direction when the
+    change is unlikely to be noise, grey otherwise (and for volume, where neither way is good)."""
+    if not unlikely_noise(result) or m.higher_is_better is None:
+        return "off"
+    return "normal" if m.higher_is_better else "inverse"
+
+
+def noise_verdict(result: TestResult | None) -> str:
+    """Next to a change: whether it is news or could be chance, with its p-value."""
+    if result is None:
+        return "too few to test"
+    words = "unlikely to be noise" if unlikely_noise(result) else "could be noise"
+    return f"{words} ({format_p(result.p_value)})"
+
+
+def sample_sizes(m: Metric, now: Row, before: Row) -> str:
+    """A card's n: how many observations the figure is over, now and in the period before."""
+    def count(row: Row) -> str:
+        n = row.get(m.n_key)
+        return "0" if n is None else f"{n:,}"
+
+    return f"n = {count(now)} {m.n_label} (before: {count(before)})"
+
+
+def noise_help(m: Metric) -> str:
+    """A card's tooltip: what the metric is, and when its change is coloured."""
+    return (f"{m.help}\n\nThe change is coloured only when the {m.noise.name} says it is unlikely to be noise "
+            f"(p below {CHANGE_LEVEL:.4f}: 5% shared across the page's cards); otherwise it is grey.")

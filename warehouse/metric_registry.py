@@ -173,6 +173,17 @@ GROUPS: dict[str, tuple[Metric, ...]] = {
 }
 
 
+PAGE_ALPHA = 0.05
+CHANGE_LEVEL = PAGE_ALPHA / sum(1 for m in METRICS if m.owner)  # Bonferroni over the overview's cards
+
+
+def unlikely_noise(result: stats.TestResult | None) -> bool:
+    """Whether a change's test puts it beyond chance: p below `CHANGE_LEVEL`, the 5% shared
+    across every owned metric compared at once, so that on a page where nothing changed at
+    most one comparison in twenty shows any change as news."""
+    return result is not None and result.p_value < CHANGE_LEVEL
+
+
 def shows_nothing_yet(group: str, judged_calls: int | None) -> bool:
     """Whether a group has no figures to show yet: the joint metrics before any judgement."""
     return group == OWNERS[NEEDS_JUDGEMENTS] and not judged_calls

@@ -80,8 +80,22 @@ class Overview:
     by_day: pl.DataFrame
 
     def value(self, period: str, key: str) -> float | int | None:
-        row = self.by_period.filter(pl.col("period") == period)
-        return row[key][0] if row.height and key in row.columns else None
+        return self.row(period).get(key)
+
+    def row(self, period: str) -> dict[str, object]:
+        """One period's figures by column (empty when the period has no calls)."""
+        rows = self.by_period.filter(pl.col("period") == period)
+        return rows.row(0, named=True) if rows.height else {}
+
+    def trend(self, m: metric_registry.Metric) -> pl.DataFrame:
+        """A metric per day with its day-level n and, where its summary allows one, its 95%
+        interval (`low`, `high`; null otherwise): columns day, <key>, n, low, high."""
+        days = self.by_day.filter(pl.col(m.key).cast(pl.Float64).fill_nan(None).is_not_null())
+        intervals = [m.interval(row) or (None, None) for row in days.iter_rows(named=True)]
+        return days.select("day", m.key, n=pl.col(m.n_key)).with_columns(
+            low=pl.Series([low for low, _ in intervals], dtype=pl.Float64),
+            high=pl.Series([high for _, high in intervals], dtype=pl.Float64),
+        )
 
 
 def overview(f: Filters) -> Overview:
