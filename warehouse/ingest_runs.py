@@ -56,11 +56,14 @@ def release_run(run_id: str, descriptor: int, db_path: Path | None = None) -> No
 
 def run_is_alive(run_id: str, db_path: Path | None = None) -> bool:
     """Whether a process still holds the run's owner file locked. flock locks belong to an open
-    file, so this holds even when the asking process is the owner."""
+    file, so this holds even when the asking process is the owner; reading needs no write access
+    (the app may only read), and a file it cannot open at all is not taken for a dead run."""
     try:
-        descriptor = os.open(_owner_file(run_id, db_path), os.O_RDWR)
+        descriptor = os.open(_owner_file(run_id, db_path), os.O_RDONLY)
     except FileNotFoundError:
         return False
+    except PermissionError:
+        return True
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
