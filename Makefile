@@ -1,5 +1,6 @@
 # Two commands: `make run` (dashboard on the demo warehouse) and `make test` (the whole suite).
-# Both install everything into .venv first; only Python 3.11, git and make are needed.
+# Both install into .venv first from pyproject.toml: `run` only what the dashboard needs, `test` every
+# extra as well (Spark, tests and checks). Only Python 3.11, git and make are needed.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -9,23 +10,36 @@ PY := $(VENV)/bin/python
 DEMO_DB := var/callboard.duckdb
 PORT ?= 8501
 
-.PHONY: run test install demo chromium lint bench clean
+.PHONY: run test install install-all demo chromium lint bench clean
 
 run: install $(DEMO_DB)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: install chromium
+test: install-all chromium
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+install-all: $(VENV)/.installed-all
+
+$(VENV)/bin/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	  echo "python3-venv is missing; installing it with apt-get"; \
 	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | sed '/is ignored: it is neither/d'
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(call pip_install,.)
 	@touch $@
+
+$(VENV)/.installed-all: pyproject.toml | $(VENV)/bin/python
+	$(call pip_install,.[spark,dev])
+	@touch $@ $(VENV)/.installed
+
+# An editable install: the code stays where it is; pip reads the dependencies from pyproject.toml.
+define pip_install
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '$(1)' 2>&1 | sed '/is ignored: it is neither/d'
+endef
 
 $(DEMO_DB):
 	$(PY) -m data.demo --db $(DEMO_DB)
@@ -38,7 +52,7 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && apt-get install -y -qq chromium; }
 
-lint: install
+lint: install-all
 	$(PY) -m ruff check .
 
 bench: install
