@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import time
 import types
 from pathlib import Path
@@ -45,10 +46,18 @@ def warehouse_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def synthetic_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic warehouse, built once per session; tests read or change copies of it."""
+    path = tmp_path_factory.mktemp("synthetic") / "callboard.duckdb"
+    synthetic.build(path)
+    return path
+
+
 @pytest.fixture
-def synthetic_warehouse(warehouse_file: Path) -> Path:
-    """A small random warehouse written straight into the tables."""
-    synthetic.build(warehouse_file)
+def synthetic_warehouse(synthetic_template: Path, warehouse_file: Path) -> Path:
+    """A small random warehouse written straight into the tables: this test's own copy."""
+    shutil.copyfile(synthetic_template, warehouse_file)
     return warehouse_file
 
 
@@ -67,3 +76,12 @@ def demo_warehouse(demo_build: tuple[Path, Path], monkeypatch: pytest.MonkeyPatc
     """The session's demo warehouse, selected through CALLBOARD_DB."""
     monkeypatch.setenv("CALLBOARD_DB", str(demo_build[0]))
     return demo_build[0]
+
+
+@pytest.fixture
+def demo_warehouse_copy(demo_build: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the session's demo warehouse, selected through CALLBOARD_DB, for a test that writes."""
+    path = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_build[0], path)
+    monkeypatch.setenv("CALLBOARD_DB", str(path))
+    return path

@@ -7,8 +7,11 @@ import random
 import wave
 from pathlib import Path
 
+from tests import synthetic
 from warehouse.db import transaction
 
+SPAN_COLUMNS = ("trace_id", "span_id", "call_id", "kind", "name", "tool_name", "turn_index", "started_at", "ended_at",
+                "day", "is_error", "error_type", "cost_usd")
 HOSTILE = '<script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2"> **bold** $x$ :red[hi]'
 
 
@@ -33,19 +36,14 @@ def enrich(path: Path, recording: Path | None = None, seed: int = 7) -> None:
         spans = []
         for n, (call_id, index, speaker, started, ended, day) in enumerate(turns):
             kind, name = ("stt", "speech_to_text") if speaker == "customer" else ("llm", "chat gpt-4.1-mini")
-            spans.append((call_id, f"{n:016x}", kind, name, None, index, started, ended, day, False, None,
-                           round(rng.uniform(0.0005, 0.01), 5)))
+            spans.append(("t", f"{n:016x}", call_id, kind, name, None, index, started, ended, day, False, None,
+                          round(rng.uniform(0.0005, 0.01), 5)))
             if speaker == "agent" and index:
                 slow, failed = n % 3 == 0, n % 5 == 0
                 tool_end = started + (ended - started) / 2 if not slow else started + (ended - started) * 3
-                spans.append((call_id, f"t{n:015x}", "tool", "check_availability", "check_availability", index,
+                spans.append(("t", f"t{n:015x}", call_id, "tool", "check_availability", "check_availability", index,
                               started, tool_end, day, failed, "timeout" if failed else None, None))
-        con.executemany(
-            """INSERT INTO spans (trace_id, span_id, call_id, kind, name, tool_name, turn_index, started_at, ended_at,
-                                  day, is_error, error_type, cost_usd, duration_ms)
-               VALUES ('t', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)""",
-            [(s[1], s[0], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11]) for s in spans],
-        )
+        synthetic.insert_rows(con, "spans", SPAN_COLUMNS, spans)
         con.execute(
             """UPDATE judgements SET labels = ['slow_turn'], rationale = 'The agent paused for too long.',
                    evidence = '[{"turn_index": 1, "quote": "the caller waited"}]'::JSON

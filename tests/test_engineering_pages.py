@@ -58,7 +58,7 @@ def test_the_drift_page_says_plainly_when_nothing_drifted(demo_warehouse: Path) 
     assert at.success[0].value.startswith("Nothing drifted")
 
 
-def test_the_prompt_page_shows_the_diff_and_keeps_comments(demo_warehouse: Path) -> None:
+def test_the_prompt_page_shows_the_diff_and_keeps_comments(demo_warehouse_copy: Path) -> None:
     at = open_page("app_pages/prompts.py")
     assert at.selectbox(key="prompt_agent").value == "clinic-scheduler"
     diff = at.code[0].value

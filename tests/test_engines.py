@@ -5,9 +5,7 @@ bit; floating sums within 1e-9), and an export that rewrites only what changed."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -16,7 +14,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from tests import independent, synthetic
+from tests import cli, independent
 from tests.test_metrics import CASES, assert_same
 from warehouse import engines, lake, queries
 from warehouse.__main__ import main
@@ -54,14 +52,14 @@ def export_with_extras(warehouse: Path, folder: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def shared_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def shared_lake(tmp_path_factory: pytest.TempPathFactory, synthetic_template: Path) -> Iterator[Path]:
     """One synthetic warehouse and its lake for the tests that only read (Spark lists a lake's
     partitions once per export, so sharing it saves seconds); yields the warehouse file."""
     folder = tmp_path_factory.mktemp("engines")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CALLBOARD_DB", str(folder / "callboard.duckdb"))
         env.setenv("CALLBOARD_LAKE", str(folder / "lake"))
-        synthetic.build(folder / "callboard.duckdb")
+        shutil.copyfile(synthetic_template, folder / "callboard.duckdb")
         export_with_extras(folder / "callboard.duckdb", folder / "lake")
         yield folder / "callboard.duckdb"
 
@@ -240,25 +238,30 @@ def test_outcomes_and_judgements_sit_with_their_calls_day(lake_folder: Path) -> 
     assert (outcomes / f"call_day={lake.NULL_PARTITION}").is_dir()  # the outcome that matches no call
 
 
-def test_export_refuses_a_folder_it_did_not_write(synthetic_warehouse: Path, tmp_path: Path) -> None:
+def test_export_refuses_a_folder_it_did_not_write(
+    synthetic_warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "theirs"
     folder.mkdir()
     (folder / "mine.txt").write_text("keep me")
-    done = subprocess.run([sys.executable, "-m", "warehouse", "export-lake", str(folder)],
-                          capture_output=True, text=True)
-    assert done.returncode == 2 and "not empty" in done.stderr and "Traceback" not in done.stderr
+    done = cli.run(main, ["export-lake", str(folder)], capsys)
+    assert done.returncode == 2 and "not empty" in done.stderr
     assert [p.name for p in folder.iterdir()] == ["mine.txt"]
 
 
-def test_cli_exports_and_reads_the_lake_by_one_setting(synthetic_warehouse: Path, tmp_path: Path) -> None:
+def test_cli_exports_and_reads_the_lake_by_one_setting(
+    synthetic_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "lake"
-    exported = subprocess.run([sys.executable, "-m", "warehouse", "export-lake", str(folder)],
-                              capture_output=True, text=True, check=True)
+    exported = cli.run(main, ["export-lake", str(folder)], capsys)
+    assert exported.returncode == 0
     assert "calls: 60 partitions written, 0 removed, 0 unchanged" in exported.stdout
-    argv = [sys.executable, "-m", "warehouse", "metrics", "--start", "2026-09-01", "--end", "2026-09-30", "--json"]
-    env = {"CALLBOARD_ENGINE": "lake", "CALLBOARD_LAKE": str(folder)}
-    on_lake = subprocess.run(argv, capture_output=True, text=True, check=True, env={**os.environ, **env})
-    on_file = subprocess.run(argv, capture_output=True, text=True, check=True, env=os.environ)
+    argv = ["metrics", "--start", "2026-09-01", "--end", "2026-09-30", "--json"]
+    on_file = cli.run(main, argv, capsys)
+    monkeypatch.setenv("CALLBOARD_ENGINE", "lake")
+    monkeypatch.setenv("CALLBOARD_LAKE", str(folder))
+    on_lake = cli.run(main, argv, capsys)
+    assert on_lake.returncode == on_file.returncode == 0
     assert json.loads(on_lake.stdout)["calls"] == json.loads(on_file.stdout)["calls"] > 0
 
 
@@ -268,9 +271,11 @@ def test_cli_exports_and_reads_the_lake_by_one_setting(synthetic_warehouse: Path
     ({"CALLBOARD_ENGINE": "lake", "CALLBOARD_LAKE": "/nowhere"}, "holds no Callboard lake"),
 ])
 def test_a_wrong_engine_setting_is_one_readable_line(
-    synthetic_warehouse: Path, setting: dict[str, str], message: str
+    synthetic_warehouse: Path, setting: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "CALLBOARD_LAKE"} | setting
-    done = subprocess.run([sys.executable, "-m", "warehouse", "metrics", "--start", "2026-09-01", "--end",
-                           "2026-09-30"], capture_output=True, text=True, env=env)
-    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    monkeypatch.delenv("CALLBOARD_LAKE", raising=False)
+    for name, value in setting.items():
+        monkeypatch.setenv(name, value)
+    done = cli.run(main, ["metrics", "--start", "2026-09-01", "--end", "2026-09-30"], capsys)
+    assert done.returncode == 2 and message in done.stderr
