@@ -1,8 +1,14 @@
-"""Callboard: the frame around every page (navigation, shared filters), run by `make run`."""
+"""Callboard: the frame around every page (navigation, shared filters), run by `make run`.
+
+The one place the app handles errors a user can act on (warehouse/errors.py): every page's
+`CallboardError` ends that page with its title in a red box; any other exception is a bug and
+Streamlit shows its traceback."""
 
 from __future__ import annotations
 
 import streamlit as st
+
+from warehouse.errors import CallboardError
 
 st.set_page_config(page_title="Callboard", page_icon="📞", layout="wide")
 
@@ -37,4 +43,7 @@ PAGES = {
 
 navigation = st.navigation(PAGES)
 st.sidebar.caption("Callboard · weekly call review for voice-agent teams")
-navigation.run()
+try:
+    navigation.run()
+except CallboardError as error:  # a busy or missing warehouse, a bad setting: what to do, not a traceback
+    st.error(error.title, icon=":material/error:")

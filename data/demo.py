@@ -23,6 +23,7 @@ from ingest.prompts import ingest_prompts
 from ingest.traces import ingest_traces
 from judges.runner import Selection, plan_run, run_plan
 from judges.spec import load_judge
+from warehouse.errors import CallboardError, run_cli
 
 DEFAULT_CALLS = 20_000
 T = TypeVar("T")
@@ -32,7 +33,10 @@ def build(db_path: Path, calls: int = DEFAULT_CALLS, seed: int = 7, files_dir: P
     """Generate the demo files into `files_dir` (default: a temporary folder), load them into a new
     warehouse at `db_path` and pre-annotate every call. Returns what was built and seconds per step."""
     db_path = db_path.resolve()
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CallboardError(f"Cannot make the folder for {db_path}: {error.strerror}.") from error
     partial = db_path.with_name(db_path.name + ".building")
     partial.unlink(missing_ok=True)
     seconds: dict[str, float] = {}
@@ -75,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.db} exists; pass --rebuild to replace it.")
         return 0
     print(f"Building the demo warehouse ({args.calls:,} calls) in {args.db} …", file=sys.stderr)
+    return run_cli(lambda: _build(args))
+
+
+def _build(args: argparse.Namespace) -> int:
     result = build(args.db, calls=args.calls, seed=args.seed, files_dir=args.files)
     steps = ", ".join(f"{step} {s} s" for step, s in result["seconds"].items())
     print(f"Demo warehouse ready: {args.db}: {result['calls']:,} calls, {result['spans']:,} spans, "

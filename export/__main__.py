@@ -1,6 +1,6 @@
 """`python -m export deck --quarter 2026Q3 --out deck.pptx [--template FILE.pptx] [--agent A]
 [--quote CALL_ID:TURN]`: the quarterly strategy deck from the command line. User mistakes get one
-clear line on stderr and exit code 2."""
+clear line on stderr and exit code 2 (warehouse.errors.run_cli); a bug shows its traceback."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from export.deck import DeckRefused, DeckRequest, Quote, build
 from export.quarter import Quarter
 from export.redaction import SETTING, enabled
-from warehouse.db import WarehouseBusy
+from warehouse.errors import run_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,19 +31,22 @@ def _progress(step: str, done: float) -> None:
     print(f"[{done:4.0%}] {step}", file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _deck(args: argparse.Namespace) -> int:
+    request = DeckRequest(Quarter.parse(args.quarter), tuple(args.agent), args.template,
+                          tuple(Quote.parse(q) for q in args.quote))
+    pptx = build(request, _progress)
     try:
-        request = DeckRequest(Quarter.parse(args.quarter), tuple(args.agent), args.template,
-                              tuple(Quote.parse(q) for q in args.quote))
-        pptx = build(request, _progress)
         args.out.write_bytes(pptx)
-    except (DeckRefused, ValueError, OSError, WarehouseBusy) as refused:
-        print(f"error: {refused}", file=sys.stderr)
-        return 2
+    except OSError as error:
+        raise DeckRefused(f"Cannot write {args.out}: {error.strerror}.") from error
     masked = "PII masked" if enabled() else f"PII NOT masked ({SETTING}=0)"
     print(f"Wrote {args.out} ({len(pptx) / 1e6:.1f} MB, {masked}).")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return run_cli(lambda: _deck(args))
 
 
 if __name__ == "__main__":

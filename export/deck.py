@@ -36,6 +36,7 @@ from warehouse import explorer, prompt_history, queries, review_summary, reviews
 from warehouse.calls import call_detail
 from warehouse.drift.detection import load_thresholds
 from warehouse.drift.queries import drift_flags
+from warehouse.errors import CallboardError
 from warehouse.filters import Filters
 from warehouse.metric_registry import GROUPS, Metric, shows_nothing_yet
 from warehouse.review_metrics import PASS_FAIL
@@ -48,7 +49,7 @@ LABEL_SOURCE = "judge"  # the failure-mode slide counts the judges' labels: ever
 SPEAKERS = {"customer": "Caller", "agent": "Agent"}
 
 
-class DeckRefused(ValueError):
+class DeckRefused(CallboardError):
     """A request the deck cannot be built from, with a message for the person who asked."""
 
 

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from warehouse.errors import CallboardError
+
 _QUARTER = re.compile(r"(\d{4})\s*-?\s*Q([1-4])", re.IGNORECASE)
 
 
@@ -17,10 +19,10 @@ class Quarter:
 
     @classmethod
     def parse(cls, text: str) -> Quarter:
-        """'2026Q3' (also '2026-Q3', '2026 q3'); ValueError with the expected form otherwise."""
+        """'2026Q3' (also '2026-Q3', '2026 q3'); a CallboardError with the expected form otherwise."""
         found = _QUARTER.fullmatch(text.strip())
         if not found:
-            raise ValueError(f"'{text}' is not a quarter: write the year and the quarter 1–4, like 2026Q3.")
+            raise CallboardError(f"'{text}' is not a quarter: write the year and the quarter 1–4, like 2026Q3.")
         return cls(int(found[1]), int(found[2]))
 
     @classmethod

@@ -8,13 +8,12 @@ from pathlib import Path
 
 from ingest.call_logs import ingest_call_log
 from ingest.complaints import ingest_complaints
-from ingest.errors import IngestError
 from ingest.outcomes import ingest_outcomes
 from ingest.prompts import ingest_prompts
 from ingest.receiver import serve
 from ingest.summary import format_quarantine, format_runs, format_table
 from ingest.traces import ingest_traces
-from warehouse.db import WarehouseBusy
+from warehouse.errors import run_cli
 from warehouse.ingest_runs import quarantined, recent_runs
 
 
@@ -52,33 +51,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "traces":
-            summary = ingest_traces(args.paths, db_path=args.db, redact=args.redact, progress=sys.stderr.isatty())
-        elif args.command == "outcomes":
-            summary = ingest_outcomes(args.path, args.mapping, db_path=args.db)
-        elif args.command == "calls":
-            summary = ingest_call_log(args.path, args.mapping, db_path=args.db)
-        elif args.command == "serve":
-            serve(args.host, args.port, db_path=args.db, spool=args.spool, redact=args.redact)
-            return 0
-        elif args.command == "complaints":
-            summary = ingest_complaints(args.path, args.mapping, redact=args.redact, db_path=args.db)
-        elif args.command == "prompts":
-            summary = ingest_prompts(args.path, db_path=args.db)
-        elif args.command == "runs":
-            print(format_runs(recent_runs(args.limit, db_path=args.db)))
-            return 0
-        else:
-            print(format_quarantine(quarantined(args.run_id, args.limit, db_path=args.db)))
-            return 0
-    except IngestError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except WarehouseBusy as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "traces":
+        summary = ingest_traces(args.paths, db_path=args.db, redact=args.redact, progress=sys.stderr.isatty())
+    elif args.command == "outcomes":
+        summary = ingest_outcomes(args.path, args.mapping, db_path=args.db)
+    elif args.command == "calls":
+        summary = ingest_call_log(args.path, args.mapping, db_path=args.db)
+    elif args.command == "serve":
+        serve(args.host, args.port, db_path=args.db, spool=args.spool, redact=args.redact)
+        return 0
+    elif args.command == "complaints":
+        summary = ingest_complaints(args.path, args.mapping, redact=args.redact, db_path=args.db)
+    elif args.command == "prompts":
+        summary = ingest_prompts(args.path, db_path=args.db)
+    elif args.command == "runs":
+        print(format_runs(recent_runs(args.limit, db_path=args.db)))
+        return 0
+    else:
+        print(format_quarantine(quarantined(args.run_id, args.limit, db_path=args.db)))
+        return 0
     print(format_table(summary))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """A user's mistake or a busy warehouse: one line, exit 2; a bug: its traceback."""
+    return run_cli(lambda: _run(_parser().parse_args(argv)))

@@ -40,7 +40,8 @@ MAX_BODY_BYTES = 16 * 1024 * 1024  # after gunzip
 
 
 class Refused(Exception):
-    """A request answered with an error status and a message."""
+    """A request answered with an error status and a message. It never leaves the request handler,
+    which turns it into the HTTP reply the sender's exporter reads, so it is no `CallboardError`."""
 
     def __init__(self, status: HTTPStatus, message: str) -> None:
         super().__init__(message)

@@ -14,9 +14,9 @@ from typing import TextIO
 from judges.eval_cli import COMMANDS as EVAL_COMMANDS
 from judges.eval_cli import add_commands, run_command
 from judges.providers import KEY_NAMES, Ask, MissingKey, api_key, default_judge, make_ask
-from judges.runner import Plan, RunError, RunSummary, Selection, check_dollar_cap, estimate, plan_run, run_plan
-from judges.spec import JudgeSpec, JudgeSpecError, all_judges, load_judge
-from warehouse.db import WarehouseBusy
+from judges.runner import Plan, RunSummary, Selection, check_dollar_cap, estimate, plan_run, run_plan
+from judges.spec import JudgeSpec, all_judges, load_judge
+from warehouse.errors import run_cli
 
 BAR_WIDTH = 30
 ERRORS_SHOWN = 5
@@ -158,17 +158,17 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
             parser.error(f"--end {args.end} is before --start {args.start}")
         if args.concurrency < 1 or (args.limit is not None and args.limit < 0):
             parser.error("--concurrency must be at least 1; --limit cannot be negative")
-    try:
-        check_dollar_cap(getattr(args, "max_dollars", None))
-        if args.command == "list":
-            _list(out)
-            return 0
-        if args.command in EVAL_COMMANDS:
-            return run_command(args, out, err, _ask_for)
-        return _run(args, out, err)
-    except (JudgeSpecError, RunError, MissingKey, WarehouseBusy) as error:
-        print(f"error: {error}", file=err)
-        return 2
+    return run_cli(lambda: _command(args, out, err), err)
+
+
+def _command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    check_dollar_cap(getattr(args, "max_dollars", None))
+    if args.command == "list":
+        _list(out)
+        return 0
+    if args.command in EVAL_COMMANDS:
+        return run_command(args, out, _ask_for)
+    return _run(args, out, err)
 
 
 if __name__ == "__main__":

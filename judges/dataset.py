@@ -24,6 +24,7 @@ import orjson
 import polars as pl
 
 from ingest.redact import redact_expression
+from warehouse.errors import CallboardError
 from warehouse.judgements import CallForJudging, ToolCall, Turn
 from warehouse.taxonomy import Taxonomy, load_taxonomy
 from warehouse.test_cases import CaseRows, case_rows
@@ -31,7 +32,7 @@ from warehouse.test_cases import CaseRows, case_rows
 REQUIRED_KEYS = ("call_id", "transcript", "tools", "expected")
 
 
-class DatasetError(ValueError):
+class DatasetError(CallboardError):
     """A dataset file that cannot be read or written, said in one sentence."""
 
 

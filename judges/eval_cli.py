@@ -2,7 +2,7 @@
 and score a judge against one. They live with the judges (not under `python -m warehouse`) because
 the dataset exists to measure judges: the two commands are used together, next to `run`.
 
-Registered by judges/__main__.py; user mistakes print one line and exit 2."""
+Registered by judges/__main__.py, whose handler prints a user's mistake in one line and exits 2."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from judges.dataset import DatasetError, export_dataset, read_dataset
-from judges.evaluate import EvalError, as_dict, as_table, judge_records, score
+from judges.evaluate import as_dict, as_table, judge_records, score
 from judges.providers import Ask
 from judges.runner import judge_price
 from judges.spec import JudgeSpec, load_judge
@@ -62,12 +62,6 @@ def _eval(args: argparse.Namespace, out: TextIO, ask_for: Callable[[JudgeSpec], 
     return 0
 
 
-def run_command(
-    args: argparse.Namespace, out: TextIO, err: TextIO, ask_for: Callable[[JudgeSpec], Ask | None]
-) -> int:
+def run_command(args: argparse.Namespace, out: TextIO, ask_for: Callable[[JudgeSpec], Ask | None]) -> int:
     """Run `dataset` or `eval`; `ask_for` gives an LLM judge its provider (a missing key stops it)."""
-    try:
-        return _dataset(args, out) if args.command == "dataset" else _eval(args, out, ask_for)
-    except (DatasetError, EvalError) as error:
-        print(f"error: {error}", file=err)
-        return 2
+    return _dataset(args, out) if args.command == "dataset" else _eval(args, out, ask_for)

@@ -27,10 +27,6 @@ from warehouse.calibration import Confusion, confusion
 from warehouse.judgements import JudgementRow
 
 
-class EvalError(ValueError):
-    """An evaluation that cannot start, with a sentence the user can act on."""
-
-
 @dataclass(frozen=True)
 class LabelScore:
     label: str

@@ -29,6 +29,7 @@ import orjson
 
 from judges.prompt import Prompt
 from judges.spec import JudgeSpec
+from warehouse.errors import CallboardError
 
 SECRETS_PATH = Path(__file__).resolve().parent.parent / ".streamlit" / "secrets.toml"
 KEY_NAMES = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
@@ -49,7 +50,7 @@ KEY_SHAPES = re.compile(
 )
 
 
-class MissingKey(RuntimeError):
+class MissingKey(CallboardError):
     """The judge needs a provider key that is neither in the environment nor readable from secrets.toml."""
 
 

@@ -26,6 +26,7 @@ from judges.rules import judge_with_rules
 from judges.spec import JudgeSpec
 from judges.verdict import InvalidReply, Verdict, verdict_from_reply
 from warehouse.db import connect, transaction
+from warehouse.errors import CallboardError
 from warehouse.judgements import (
     CallForJudging,
     JudgementRow,
@@ -46,7 +47,7 @@ WRITE_EVERY_S = 2.0
 WRITE_BATCH_MAX = 2_000
 
 
-class RunError(Exception):
+class RunError(CallboardError):
     """A run that cannot start, with a sentence the user can act on."""
 
 

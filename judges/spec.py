@@ -13,13 +13,15 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from warehouse.errors import CallboardError
+
 JUDGES_DIR = Path(__file__).resolve().parent
 PROVIDERS = ("rules", "anthropic", "openai")
 # What judges/prompt.py fills a prompt template with; any other `$name` would fail at run time.
 PROMPT_FIELDS = ("call", "transcript", "tool_calls", "labels")
 
 
-class JudgeSpecError(ValueError):
+class JudgeSpecError(CallboardError):
     """A judge file is missing or does not say what a judge needs."""
 
 

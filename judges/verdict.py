@@ -15,8 +15,9 @@ import jsonschema
 from judges.spec import JudgeSpec
 
 
-class InvalidReply(ValueError):
-    """The judge's reply is not a judgement its schema accepts."""
+class InvalidReply(Exception):
+    """The judge's reply is not a judgement its schema accepts. Not a user's mistake: the runner
+    records it as that call's failed judgement and goes on, so it is no `CallboardError`."""
 
 
 @dataclass(frozen=True)

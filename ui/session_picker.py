@@ -10,6 +10,7 @@ import streamlit as st
 from present.markdown import escape_markdown
 from ui import data
 from warehouse import reviews, sampling
+from warehouse.errors import CallboardError
 
 SHOWN_SESSIONS = 20
 MAX_SEED = 999_999_999
@@ -31,8 +32,8 @@ def _create(created_by: str | None) -> None:
             models=tuple(s["ns_models"]), outcomes=tuple(s["ns_outcomes"]), created_by=created_by,
         )  # fmt: skip
         open_session(reviews.create_session(spec))
-    except (reviews.ReviewRefused, ValueError) as refused:
-        s["ns_error"] = str(refused)
+    except CallboardError as refused:  # a refused spec, or a busy warehouse: said beside the form
+        s["ns_error"] = refused.title
 
 
 def new_session_form(created_by: str | None) -> None:

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from warehouse import db, lake, prices, queries
+from warehouse.errors import run_cli
 from warehouse.filters import Filters
 from warehouse.migrate import current_version
 
@@ -96,11 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     setting.add_argument("--source", help="where the price was read (a URL)")
     p.set_defaults(run=_prices)
     args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except (ValueError, db.WarehouseBusy) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_cli(lambda: args.run(args))
 
 
 if __name__ == "__main__":

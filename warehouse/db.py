@@ -19,18 +19,29 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.errors import CallboardError
 from warehouse.migrate import migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "var" / "callboard.duckdb"  # git-ignored; data/ holds only code
-DEFAULT_WAIT_S = 60.0
+DEFAULT_WAIT_S = 60.0  # read when a unit of work opens the file, so a test may shorten it
 
 _migrated: set[Path] = set()
 _migrating = threading.Lock()  # threads opening a brand-new file must not both create its schema
 
 
-class WarehouseBusy(Exception):
-    """Another process held the warehouse for longer than we were willing to wait."""
+class WarehouseBusy(CallboardError):
+    """Another process held the warehouse for longer than we were willing to wait. The title names
+    neither the file's path nor the holder's PID (DuckDB's own message, kept as the cause, does)."""
+
+
+class WarehouseUnavailable(CallboardError):
+    """The warehouse file cannot be opened or created: CALLBOARD_DB names something that is not a
+    DuckDB file, or a folder this user cannot write."""
+
+
+_UNAVAILABLE = ("Callboard cannot open the warehouse {name}: set CALLBOARD_DB to a DuckDB file in a folder "
+                "this user can write.")
 
 
 def warehouse_path() -> Path:
@@ -42,27 +53,33 @@ def _is_lock_conflict(error: duckdb.Error) -> bool:
     return "lock" in str(error).lower()
 
 
-def open_connection(path: Path | None = None, wait_s: float = DEFAULT_WAIT_S) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-write, waiting while another process holds it, and bring its
-    schema up to date. The caller must close it; prefer `connect()`."""
-    path = path or warehouse_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _open_file(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
+    """The file opened read-write, after waiting with jittered backoff while another process holds it."""
     deadline = time.monotonic() + wait_s
     pause = 0.005
     while True:
         try:
-            con = duckdb.connect(str(path))
-            break
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return duckdb.connect(str(path))
         except duckdb.IOException as error:
-            if not _is_lock_conflict(error) or time.monotonic() > deadline:
-                if _is_lock_conflict(error):
-                    raise WarehouseBusy(
-                        f"The warehouse {path.name} is busy: another Callboard process has held it "
-                        f"for over {wait_s:.0f} s. Try again in a moment."
-                    ) from error
-                raise
-            time.sleep(pause * (0.5 + random.random()))
-            pause = min(pause * 2, 0.25)
+            if not _is_lock_conflict(error):
+                raise WarehouseUnavailable(_UNAVAILABLE.format(name=path.name)) from error
+            if time.monotonic() > deadline:
+                raise WarehouseBusy(
+                    f"The warehouse is busy: another Callboard process (an ingest, a judge run) has held it for "
+                    f"over {wait_s:.0f} s. Try again in a moment."
+                ) from error
+        except OSError as error:  # a folder we cannot make
+            raise WarehouseUnavailable(_UNAVAILABLE.format(name=path.name)) from error
+        time.sleep(pause * (0.5 + random.random()))
+        pause = min(pause * 2, 0.25)
+
+
+def open_connection(path: Path | None = None, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write, waiting while another process holds it, and bring its
+    schema up to date. The caller must close it; prefer `connect()`."""
+    path = path or warehouse_path()
+    con = _open_file(path, DEFAULT_WAIT_S if wait_s is None else wait_s)
     con.execute("SET TimeZone = 'UTC'")
     if path not in _migrated:
         with _migrating:
@@ -73,7 +90,7 @@ def open_connection(path: Path | None = None, wait_s: float = DEFAULT_WAIT_S) ->
 
 
 @contextmanager
-def connect(path: Path | None = None, wait_s: float = DEFAULT_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: Path | None = None, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse for one unit of work: opened (waiting if another process has it), then closed."""
     con = open_connection(path, wait_s)
     try:
@@ -83,7 +100,7 @@ def connect(path: Path | None = None, wait_s: float = DEFAULT_WAIT_S) -> Iterato
 
 
 @contextmanager
-def transaction(path: Path | None = None, wait_s: float = DEFAULT_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+def transaction(path: Path | None = None, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Like `connect()`, inside one transaction: all of the unit's writes land, or none do."""
     with connect(path, wait_s) as con:
         con.begin()

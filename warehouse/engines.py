@@ -25,6 +25,7 @@ import ibis
 import pyarrow as pa
 
 from warehouse import db, lake
+from warehouse.errors import CallboardError
 from warehouse.tables import Tables, duckdb_tables
 
 if TYPE_CHECKING:
@@ -35,7 +36,9 @@ ENGINES = ("duckdb", "lake", "spark")
 
 def _known(engine: str) -> str:
     if engine not in ENGINES:
-        raise ValueError(f"'{engine}' is not an engine Callboard knows; CALLBOARD_ENGINE takes {', '.join(ENGINES)}.")
+        raise CallboardError(
+            f"'{engine}' is not an engine Callboard knows; CALLBOARD_ENGINE takes {', '.join(ENGINES)}."
+        )
     return engine
 
 
@@ -48,7 +51,7 @@ def lake_root() -> Path:
     """`CALLBOARD_LAKE`: the lake folder the lake and spark engines read."""
     path = os.environ.get("CALLBOARD_LAKE")
     if not path:
-        raise ValueError("The lake and spark engines read a Parquet lake: set CALLBOARD_LAKE to its folder.")
+        raise CallboardError("The lake and spark engines read a Parquet lake: set CALLBOARD_LAKE to its folder.")
     return Path(path).resolve()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from warehouse.errors import CallboardError
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -18,7 +20,7 @@ class Filters:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise ValueError(f"The period ends ({self.end}) before it starts ({self.start}).")
+            raise CallboardError(f"The period ends ({self.end}) before it starts ({self.start}).")
 
     @property
     def days(self) -> int:

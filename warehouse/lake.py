@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse import db
+from warehouse.errors import CallboardError
 
 MANIFEST = "_callboard_lake.json"
 SCHEMA_FOLDER = "_schema"
@@ -31,7 +32,7 @@ NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # what DuckDB, Spark and Hive wri
 FORMAT = 1
 
 
-class LakeError(ValueError):
+class LakeError(CallboardError):
     """The lake folder cannot be read or written as asked; the message says why."""
 
 

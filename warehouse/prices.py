@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 
 from warehouse.db import connect, transaction
+from warehouse.errors import CallboardError
 
 UNITS = ("input_usd_per_mtok", "output_usd_per_mtok", "usd_per_minute", "usd_per_kchar")
 
@@ -54,13 +55,15 @@ def set_price(
     their value), stamped with the day it was read."""
     unknown = set(prices) - set(UNITS)
     if unknown:
-        raise ValueError(f"Unknown price unit: {', '.join(sorted(unknown))}.")
+        raise CallboardError(f"Unknown price unit: {', '.join(sorted(unknown))}.")
     if not prices:
-        raise ValueError("Give at least one price.")
+        raise CallboardError("Give at least one price.")
     if not all(math.isfinite(value) for value in prices.values()):
-        raise ValueError("A price must be a finite number of dollars (not NaN or infinity): costs and caps add it up.")
+        raise CallboardError(
+            "A price must be a finite number of dollars (not NaN or infinity): costs and caps add it up."
+        )
     if any(value < 0 for value in prices.values()):
-        raise ValueError("A price cannot be negative.")
+        raise CallboardError("A price cannot be negative.")
     columns = list(prices)
     with transaction(db_path) as con:
         con.execute(

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 import polars as pl
 
 from warehouse.db import connect, transaction
+from warehouse.errors import CallboardError
 
 MAX_COMMENT_CHARS = 4000
 
 
-class CommentRefused(ValueError):
+class CommentRefused(CallboardError):
     """A comment the warehouse will not take, with a message meant for the person who wrote it."""
 
 

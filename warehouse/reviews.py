@@ -21,6 +21,7 @@ import polars as pl
 
 from warehouse import metrics, review_metrics, sampling
 from warehouse.db import connect, transaction
+from warehouse.errors import CallboardError
 from warehouse.filters import Filters
 from warehouse.tables import Tables, duckdb_tables
 
@@ -37,7 +38,7 @@ OWNERS = ("pm", "engineering")
 _MODE_NAME = re.compile(r"^[a-z][a-z0-9_]{1,48}$")
 
 
-class ReviewRefused(ValueError):
+class ReviewRefused(CallboardError):
     """A save the warehouse will not take, with a message meant for the person who tried."""
 
 
