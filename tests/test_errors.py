@@ -170,10 +170,10 @@ def test_a_file_that_is_no_warehouse_is_one_line_and_exit_2(
 def _every_page(*, expect: str) -> None:
     """Open every page with a fresh cache: each one ends with `expect` in an error box, no traceback,
     no path and no PID."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
     for page in PAGE_FILES:
         st.cache_data.clear()
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.run()
         at.switch_page(page).run()
         assert not at.exception, (page, [e.message for e in at.exception])
         shown = [e.value for e in at.error]
