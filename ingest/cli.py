@@ -26,10 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     traces = commands.add_parser("traces", help="OTLP/JSON (lines or one document) or OTLP protobuf files")
     traces.add_argument("paths", nargs="+", help="files, folders or globs")
     traces.add_argument("--redact", action="store_true", help="mask phones, e-mails and card numbers first")
-    outcomes = commands.add_parser("outcomes", help="a CRM or survey export (CSV or Parquet)")
+    outcomes = commands.add_parser("outcomes",
+                                   help="a CRM or survey export (CSV, Parquet or JSON; see docs/outcomes.md)")
     outcomes.add_argument("path", type=Path)
     outcomes.add_argument("--mapping", type=Path, required=True, help="TOML file: their columns to ours")
-    calls = commands.add_parser("calls", help="a call log (JSONL, CSV or Parquet; a row per call or per turn)")
+    calls = commands.add_parser("calls", help="a call log or dialogue dataset (JSONL, JSON, CSV or Parquet; "
+                                "a row per call or per turn; see docs/call-logs.md)")
     calls.add_argument("path", type=Path)
     calls.add_argument("--mapping", type=Path, required=True, help="TOML file: their columns to ours")
     serve = commands.add_parser("serve", help="receive OTLP/HTTP traces on /v1/traces (protobuf or JSON)")

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest import dates, numbers
-from ingest.errors import IngestError
+from ingest.formats import sniffed_formats
 from ingest.mapping import DEFAULT_BOOLEANS, Mapping, load_mapping, require_columns
 from ingest.redact import redact_expression
 from ingest.run_log import recorded_run
@@ -62,20 +62,11 @@ def ingest_outcomes(path: Path, mapping: Path, *, db_path: Path | None = None) -
 
 
 def _formats(table: OpenedTable, spec: Mapping, path: Path) -> dict[str, object]:
-    """Per mapped column, what its values show: the decimal mark of numbers and whether dates
-    are day-first. One streaming pass over the file; an ambiguous date column stops the run."""
+    """Day-first dates and decimal marks, for the columns whose mapping does not say."""
     theirs = spec.columns
-    date_columns = [n for n in _DATES if n in theirs and spec.dates.get(n, dates.DateRule()) == dates.DateRule()]
-    number_columns = [n for n in _NUMBERS if n in theirs and spec.decimal is None]
-    probes = [e for n in date_columns for e in dates.sniff_day_first(theirs[n])]
-    probes += [e for n in number_columns for e in numbers.sniff_decimal(theirs[n])]
-    counts = collected(table.frame.select(probes), path).row(0, named=True) if probes else {}
-    for name in date_columns:
-        if problem := dates.ambiguity(theirs[name], counts, name, theirs[name]):
-            raise IngestError(f"{path}: {problem}")
-    found: dict[str, object] = {n: dates.day_first_from(counts, theirs[n]) for n in date_columns}
-    found.update({n: numbers.decimal_mark(counts, theirs[n], table.delimiter or ",") for n in number_columns})
-    return found
+    return sniffed_formats(
+        table, path, {n: theirs[n] for n in _DATES if n in theirs and n not in spec.dates},
+        {n: theirs[n] for n in _NUMBERS if n in theirs and spec.decimal is None})
 
 
 def _typed(frame: pl.LazyFrame, spec: Mapping, formats: dict[str, object]) -> pl.LazyFrame:

@@ -23,6 +23,7 @@ class RunSummary:
     unchanged: int = 0
     quarantined: int = 0
     unmatched: int = 0
+    untimed_calls: int = 0  # call logs: calls with no times, left out of latency
     seconds: float = 0.0
     started_at: datetime | None = None
     unmatched_keys: list[str] = field(default_factory=list)
@@ -49,6 +50,8 @@ def format_table(summary: RunSummary, shown_keys: int = 10) -> str:
     ]
     if summary.kind == "outcomes":
         rows.append(("unmatched", f"{summary.unmatched:,}"))
+    if summary.untimed_calls:
+        rows.append(("no times", f"{summary.untimed_calls:,} calls (dated by the file; no latency)"))
     rows.append(("seconds", f"{summary.seconds:.2f}"))
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]

@@ -155,13 +155,25 @@ def sniff_delimiter(path: Path) -> str:
 
 
 def _read_json_list(path: Path) -> pl.DataFrame:
+    """A JSON list of records; nested values (a dialogue's turns) become their JSON text here,
+    as records of one file rarely agree on the shape of their nested parts."""
     try:
         records = orjson.loads(path.read_bytes().removeprefix(codecs.BOM_UTF8))
     except orjson.JSONDecodeError as error:
         raise IngestError(f"{path} is not valid JSON: {error}") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise IngestError(f"{path} is not a JSON list of records (objects); JSON lines go in .jsonl.")
-    return pl.DataFrame(records, infer_schema_length=None)
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    return pl.DataFrame({c: [_plain(r.get(c)) for r in records] for c in columns},
+                        schema=dict.fromkeys(columns, pl.String))
+
+
+def _plain(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, dict)):
+        return orjson.dumps(value).decode()
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def _as_text(frame: pl.LazyFrame, path: Path) -> pl.LazyFrame:

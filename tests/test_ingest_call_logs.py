@@ -33,7 +33,8 @@ def reasons(db: Path, run_id: str) -> dict[str, str]:
 
 def test_per_turn_csv_builds_calls_and_transcripts(warehouse_file: Path) -> None:
     summary = ingest_call_log(LOGS / "turns.csv", LOGS / "turns.toml", db_path=warehouse_file)
-    assert (summary.read, summary.loaded, summary.updated, summary.quarantined) == (9, 2, 0, 3)
+    # in rows: vf-1's three good rows and vf-2's three are loaded, three rows refused
+    assert (summary.read, summary.loaded, summary.updated, summary.unchanged, summary.quarantined) == (9, 6, 0, 0, 3)
     calls = rows(warehouse_file, "SELECT call_id, trace_id, agent, started_at, ended_at, day, duration_ms, turn_count, "
                  "span_count, error_count, cost_usd, recording_url, source FROM calls ORDER BY call_id")
     assert calls == [
@@ -54,7 +55,8 @@ def test_per_turn_csv_builds_calls_and_transcripts(warehouse_file: Path) -> None
         ("vf-2", 2, "agent", "We close at 7pm.", 600),
     ]
     assert reasons(warehouse_file, summary.run_id) == {
-        "row 4": "speaker narrator in column 'Role' is neither customer nor agent (see [speakers])",
+        "row 4": "speaker narrator in column 'Role' is not in [speakers] (customer: customer, user, caller, human, "
+                 "client; agent: agent, assistant, bot, ai; skip: system, developer, tool, function)",
         "row 8": "no call_id in column 'Call'",
         "row 9": "started_at: yesterday in column 'Started' is not a date and time",
     }
@@ -93,13 +95,13 @@ def test_loading_again_changes_nothing_and_a_changed_call_is_replaced(tmp_path: 
     ingest_call_log(LOGS / "turns.csv", LOGS / "turns.toml", db_path=warehouse_file)
     before = rows(warehouse_file, "SELECT * FROM calls ORDER BY call_id")
     again = ingest_call_log(LOGS / "turns.csv", LOGS / "turns.toml", db_path=warehouse_file)
-    assert (again.loaded, again.updated) == (0, 0)
+    assert (again.read, again.loaded, again.updated, again.unchanged, again.quarantined) == (9, 0, 0, 6, 3)
     assert rows(warehouse_file, "SELECT * FROM calls ORDER BY call_id") == before  # updated_at too
     assert rows(warehouse_file, "SELECT count(*) FROM turns") == [(6,)]
     edited = tmp_path / "turns.csv"
     edited.write_text((LOGS / "turns.csv").read_text().replace("We close at 7pm.", "We close at 8pm."))
     changed = ingest_call_log(edited, LOGS / "turns.toml", db_path=warehouse_file)
-    assert (changed.loaded, changed.updated) == (0, 1)
+    assert (changed.loaded, changed.updated, changed.unchanged) == (0, 3, 3)  # vf-2's three rows
     assert rows(warehouse_file, "SELECT text FROM turns WHERE call_id = 'vf-2' AND turn_index = 2") == [
         ("We close at 8pm.",)]
     assert rows(warehouse_file, "SELECT count(*) FROM turns") == [(6,)]
@@ -134,7 +136,7 @@ def test_transcript_formats() -> None:
         ("agent", "Hi"), ("customer", "Yo")]
     assert split_transcript("Agent: Hi: there\n\nCustomer:  Yo", words) == [("agent", "Hi: there"),
                                                                             ("customer", "Yo")]
-    with pytest.raises(ValueError, match="turn 1: speaker 'dog' is neither customer nor agent"):
+    with pytest.raises(ValueError, match=r"turn 1: speaker 'dog' is not in \[speakers\]"):
         split_transcript('[{"speaker": "dog", "text": "woof"}]', words)
     with pytest.raises(ValueError, match="turn 2 has no text"):
         split_transcript('[{"speaker": "agent", "text": "Hi"}, {"speaker": "agent"}]', words)
