@@ -8,62 +8,47 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from ingest.call_logs import ingest_call_log
 from ingest.errors import IngestError
-from warehouse.ingest_runs import quarantined
+from ingest.summary import RunSummary
+from tests.export_files import balanced, reasons, rows, write
 
 DIALOGUES = Path(__file__).parent / "fixtures" / "dialogues"
 TURNS_HEAD = '[source]\nname = "x"\nlayout = "turns"\n'
 CALLS_HEAD = '[source]\nname = "x"\nlayout = "calls"\n'
 
 
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.write_text(text)
-    return path
-
-
-def reasons(db: Path, run_id: str) -> list[tuple[str, str]]:
-    refused = quarantined(run_id, db_path=db)
-    return list(zip(refused["location"], refused["reason"], strict=True))
-
-
-def balanced(summary) -> bool:
-    return summary.read == summary.loaded + summary.updated + summary.unchanged + summary.quarantined
+def load_turns(folder: Path, db: Path, log: str, mapping: str) -> RunSummary:
+    """Write a per-turn log and its mapping (after the [source] lines), and load it."""
+    return ingest_call_log(write(folder, "t.csv", log), write(folder, "t.toml", TURNS_HEAD + mapping), db_path=db)
 
 
 def test_turn_times_without_a_call_start(tmp_path: Path, warehouse_file: Path) -> None:
-    log = write(tmp_path, "t.csv", "Call,Role,Text,At\nc1,assistant,Hello,2026-03-11T10:00:00Z\n"
-                "c1,user,Hi,2026-03-11T10:00:05Z\n")
-    mapping = write(tmp_path, "t.toml", TURNS_HEAD + '[columns]\ncall_id = "Call"\nspeaker = "Role"\ntext = "Text"\n'
-                    'turn_started_at = "At"\n')
-    summary = ingest_call_log(log, mapping, db_path=warehouse_file)
+    log = ("Call,Role,Text,At\nc1,assistant,Hello,2026-03-11T10:00:00Z\n"
+           "c1,user,Hi,2026-03-11T10:00:05Z\n")
+    mapping = ('[columns]\ncall_id = "Call"\nspeaker = "Role"\ntext = "Text"\n'
+               'turn_started_at = "At"\n')
+    summary = load_turns(tmp_path, warehouse_file, log, mapping)
     assert (summary.read, summary.loaded, summary.quarantined) == (2, 2, 0)
     assert rows(warehouse_file, "SELECT call_id, started_at, ended_at FROM calls") == [
         ("c1", datetime(2026, 3, 11, 10), datetime(2026, 3, 11, 10, 0, 5))]
 
 
 def test_a_per_turn_log_with_no_times_loads_in_row_order(tmp_path: Path, warehouse_file: Path) -> None:
-    log = write(tmp_path, "t.csv", "dialogue,speaker,utterance\nd1,USER,I need a taxi\nd1,SYSTEM,Where to?\n"
-                "d2,USER,Book a table\nd1,USER,The station\n")
-    mapping = write(tmp_path, "t.toml", TURNS_HEAD + '[columns]\ncall_id = "dialogue"\nspeaker = "speaker"\n'
-                    'text = "utterance"\n[speakers]\nagent = ["system"]\n')
-    summary = ingest_call_log(log, mapping, db_path=warehouse_file)
+    log = ("dialogue,speaker,utterance\nd1,USER,I need a taxi\nd1,SYSTEM,Where to?\n"
+           "d2,USER,Book a table\nd1,USER,The station\n")
+    mapping = ('[columns]\ncall_id = "dialogue"\nspeaker = "speaker"\n'
+               'text = "utterance"\n[speakers]\nagent = ["system"]\n')
+    summary = load_turns(tmp_path, warehouse_file, log, mapping)
     assert balanced(summary) and (summary.read, summary.loaded, summary.untimed_calls) == (4, 4, 2)
     assert rows(warehouse_file, "SELECT call_id, turn_index, speaker, text, response_latency_ms FROM turns "
                 "ORDER BY call_id, turn_index") == [
         ("d1", 0, "customer", "I need a taxi", None), ("d1", 1, "agent", "Where to?", None),
         ("d1", 2, "customer", "The station", None), ("d2", 0, "customer", "Book a table", None)]
-    again = ingest_call_log(log, mapping, db_path=warehouse_file)
+    again = load_turns(tmp_path, warehouse_file, log, mapping)
     assert (again.loaded, again.updated, again.unchanged) == (0, 0, 4)
 
 
@@ -93,11 +78,11 @@ def test_system_prompts_are_skipped_and_tool_messages_kept_as_tool_events(tmp_pa
 
 
 def test_skip_can_name_other_speakers(tmp_path: Path, warehouse_file: Path) -> None:
-    log = write(tmp_path, "t.csv", "Call,Role,Text,Start\nc1,narrator,(music),2026-03-11T10:00:00Z\n"
-                "c1,agent,Hello,2026-03-11T10:00:00Z\n")
-    mapping = write(tmp_path, "t.toml", TURNS_HEAD + '[columns]\ncall_id = "Call"\nspeaker = "Role"\n'
-                    'text = "Text"\nstarted_at = "Start"\n[speakers]\nskip = ["narrator"]\n')
-    summary = ingest_call_log(log, mapping, db_path=warehouse_file)
+    log = ("Call,Role,Text,Start\nc1,narrator,(music),2026-03-11T10:00:00Z\n"
+           "c1,agent,Hello,2026-03-11T10:00:00Z\n")
+    mapping = ('[columns]\ncall_id = "Call"\nspeaker = "Role"\n'
+               'text = "Text"\nstarted_at = "Start"\n[speakers]\nskip = ["narrator"]\n')
+    summary = load_turns(tmp_path, warehouse_file, log, mapping)
     assert (summary.read, summary.loaded, summary.quarantined) == (2, 2, 0)
     assert rows(warehouse_file, "SELECT turn_index, speaker, text FROM turns") == [(0, "agent", "Hello")]
 
@@ -120,8 +105,7 @@ def test_a_transcript_given_as_a_real_list(tmp_path: Path, warehouse_file: Path,
 
 def test_semicolons_crlf_and_a_bom(tmp_path: Path, warehouse_file: Path) -> None:
     log = tmp_path / "t.csv"
-    log.write_bytes(b"\xef\xbb\xbfCall;Role;Text\r\nc1;Agent;Hello; how can I help?\r\n".replace(
-        b"Hello; how can I help?", b'"Hello; how can I help?"'))
+    log.write_bytes(b'\xef\xbb\xbfCall;Role;Text\r\nc1;Agent;"Hello; how can I help?"\r\n')
     mapping = write(tmp_path, "t.toml", TURNS_HEAD + '[columns]\ncall_id = "Call"\nspeaker = "Role"\ntext = "Text"\n')
     ingest_call_log(log, mapping, db_path=warehouse_file)
     assert rows(warehouse_file, "SELECT call_id, speaker, text FROM turns") == [
@@ -129,11 +113,11 @@ def test_semicolons_crlf_and_a_bom(tmp_path: Path, warehouse_file: Path) -> None
 
 
 def test_a_call_whose_call_fields_are_refused_is_refused_whole(tmp_path: Path, warehouse_file: Path) -> None:
-    log = write(tmp_path, "t.csv", "Call,Agent,Start,Role,Text\nc1,salon-bot,yesterday,agent,Hello\n"
-                "c1,,,user,Hi\nc2,salon-bot,2026-03-11T10:00:00Z,dog,Woof\nc2,,,agent,Hello\n")
-    mapping = write(tmp_path, "t.toml", TURNS_HEAD + '[columns]\ncall_id = "Call"\nagent = "Agent"\n'
-                    'started_at = "Start"\nspeaker = "Role"\ntext = "Text"\n')
-    summary = ingest_call_log(log, mapping, db_path=warehouse_file)
+    log = ("Call,Agent,Start,Role,Text\nc1,salon-bot,yesterday,agent,Hello\n"
+           "c1,,,user,Hi\nc2,salon-bot,2026-03-11T10:00:00Z,dog,Woof\nc2,,,agent,Hello\n")
+    mapping = ('[columns]\ncall_id = "Call"\nagent = "Agent"\n'
+               'started_at = "Start"\nspeaker = "Role"\ntext = "Text"\n')
+    summary = load_turns(tmp_path, warehouse_file, log, mapping)
     assert balanced(summary) and (summary.read, summary.loaded, summary.quarantined) == (4, 1, 3)
     # c2's first row is refused for its speaker, but the call keeps the agent that row gives
     assert rows(warehouse_file, "SELECT call_id, agent, started_at FROM calls") == [
@@ -146,10 +130,10 @@ def test_a_call_whose_call_fields_are_refused_is_refused_whole(tmp_path: Path, w
 
 
 def test_the_delimiter_in_the_mapping_is_used(tmp_path: Path, warehouse_file: Path) -> None:
-    log = write(tmp_path, "t.csv", "Call|Role|Text\nc1|agent|Hello, there\n")
-    mapping = write(tmp_path, "t.toml", TURNS_HEAD + 'delimiter = "|"\n[columns]\ncall_id = "Call"\n'
-                    'speaker = "Role"\ntext = "Text"\n')
-    ingest_call_log(log, mapping, db_path=warehouse_file)
+    log = "Call|Role|Text\nc1|agent|Hello, there\n"
+    mapping = ('delimiter = "|"\n[columns]\ncall_id = "Call"\n'
+               'speaker = "Role"\ntext = "Text"\n')
+    load_turns(tmp_path, warehouse_file, log, mapping)
     assert rows(warehouse_file, "SELECT text FROM turns") == [("Hello, there",)]
 
 

@@ -8,35 +8,15 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from ingest.errors import IngestError
 from ingest.outcomes import ingest_outcomes
-from warehouse.ingest_runs import quarantined, recent_runs
+from tests.export_files import balanced, reasons, rows, write
+from warehouse.ingest_runs import recent_runs
 
 CRM_HEAD = '[source]\nname = "crm"\njoin_on = "call_id"\n'
 STAGES = '[values]\nbooked = { true = ["Closed Won"], false = ["Closed Lost"] }\n'
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-def write(folder: Path, name: str, text: str | bytes) -> Path:
-    path = folder / name
-    path.write_bytes(text if isinstance(text, bytes) else text.encode())
-    return path
-
-
-def reasons(db: Path, run_id: str) -> list[tuple[str, str]]:
-    refused = quarantined(run_id, db_path=db)
-    return list(zip(refused["location"], refused["reason"], strict=True))
-
-
-def balanced(summary) -> bool:
-    return summary.read == summary.loaded + summary.updated + summary.unchanged + summary.quarantined
 
 
 def test_several_rows_for_one_call_are_combined_not_replaced(tmp_path: Path, warehouse_file: Path) -> None:
