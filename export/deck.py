@@ -31,14 +31,14 @@ from export.slides import BAD, GOOD, MUTED, Box
 from present.charts import for_slide, trend
 from present.drift import sentences
 from present.failure_modes import LOST_CONVERSIONS, costliest_answer, pareto
-from present.formats import format_change, format_value
+from present.formats import delta_colour, format_change, format_value, noise_verdict
 from warehouse import explorer, prompt_history, queries, review_summary, reviews
 from warehouse.calls import call_detail
 from warehouse.drift.detection import load_thresholds
 from warehouse.drift.queries import drift_flags
 from warehouse.errors import CallboardError
 from warehouse.filters import Filters
-from warehouse.metric_registry import GROUPS, Metric, shows_nothing_yet
+from warehouse.metric_registry import GROUPS, Metric, Row, shows_nothing_yet
 from warehouse.review_metrics import PASS_FAIL
 
 Progress = Callable[[str, float], None]
@@ -135,30 +135,35 @@ def _short_label(quarter: Quarter, of: Quarter) -> str:
     return f"Q{quarter.number}" if quarter.year == of.year else quarter.label
 
 
-def _number(panel: Metric, current: float | int | None, before: float | int | None, previous_label: str
-            ) -> list[tuple[str, int, dict]]:
-    """A metric's box: its name, its value, and the change against the previous quarter in the
-    colour of good or bad news (with an arrow, for those who cannot tell the colours apart)."""
+def _number(panel: Metric, now: Row, then: Row, previous_label: str) -> list[tuple[str, int, dict]]:
+    """A metric's box: its name, its value, and the change against the previous quarter with an
+    arrow; in the colour of good or bad news only when the metric's noise test says the change is
+    unlikely to be chance (as on the overview), and then whether it could be noise and its n."""
+    current, before = now.get(panel.key), then.get(panel.key)
     change = format_change(current, before, panel.unit)
     lines = [(panel.label, 14, {"colour": MUTED, "space_after": 2}),
              (format_value(current, panel.unit), 32, {"bold": True, "space_after": 2})]  # fmt: skip
     if change is None:
         lines.append((f"{previous_label}: {format_value(before, panel.unit)}", 13, {"colour": MUTED}))
         return lines
-    went_up = current > before
-    good = went_up == panel.higher_is_better
-    arrow = "▲" if went_up else "▼" if current < before else "●"
+    test = panel.change_test(now, then)
+    news = delta_colour(panel, test) != "off"
+    good = (current > before) == panel.higher_is_better
+    arrow = "▲" if current > before else "▼" if current < before else "●"
     lines.append((f"{arrow} {change} vs {previous_label} ({format_value(before, panel.unit)})", 13,
-                  {"colour": GOOD if good or current == before else BAD, "bold": True}))
+                  {"colour": (GOOD if good else BAD) if news else MUTED, "bold": news}))
+    lines.append((f"{noise_verdict(test)}, n = {now.get(panel.n_key) or 0:,}", 10, {"colour": MUTED, "space_after": 0}))
     return lines
 
 
 def _group_slide(deck: Deck, request: DeckRequest, group: str, panels: tuple[Metric, ...],
-                 result: queries.Overview, before: dict) -> None:
+                 result: queries.Overview) -> None:
     q = request.quarter
     slide = slides.add_slide(deck, f"{group}: {q.label} against {q.previous().label}")
     notes = [f"{p.label}: {p.help}" for p in panels]
-    slides.set_notes(slide, "\n".join([*notes, "Changes: shares and NPS in points, times and money in per cent."]))
+    changes = ("Changes: shares and NPS in points, times and money in per cent; coloured only when the metric's "
+               "test says they are unlikely to be noise.")
+    slides.set_notes(slide, "\n".join([*notes, changes]))
     area = slides.content_box(deck, slide)
     if shows_nothing_yet(group, result.value("current", "judged_calls")):
         slides.add_text(slide, area, [(f"No judge scored calls in {q.label}, so there is no eval score or "
@@ -166,7 +171,7 @@ def _group_slide(deck: Deck, request: DeckRequest, group: str, panels: tuple[Met
         return
     for panel, column in zip(panels, area.columns(len(panels)), strict=True):
         numbers, chart = column.split(Inches(1.45))
-        slides.add_text(slide, numbers, _number(panel, result.value("current", panel.key), before.get(panel.key),
+        slides.add_text(slide, numbers, _number(panel, result.row("current"), result.row("previous"),
                                                 _short_label(q.previous(), q)), anchor=MSO_ANCHOR.BOTTOM)
         days = result.trend(panel)
         if days.height:
@@ -317,10 +322,10 @@ def build(request: DeckRequest, progress: Progress | None = None) -> bytes:
     except (BadZipFile, KeyError, PackageNotFoundError) as unreadable:
         raise DeckRefused(f"{request.template} is not a PowerPoint (.pptx) file.") from unreadable
     _title_slide(deck, request, options)
-    result, before = queries.overview(request.filters), queries.period_metrics(request.previous)
+    result = queries.overview(request.filters, request.previous.start)
     for n, (group, panels) in enumerate(GROUPS.items()):
         tell(f"Drawing the charts: {group}", 0.1 + 0.15 * n)
-        _group_slide(deck, request, group, panels, result, before)
+        _group_slide(deck, request, group, panels, result)
     tell("Failure modes", 0.55)
     _failure_mode_slide(deck, request)
     tell("Weekly reviews", 0.65)

@@ -15,10 +15,11 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from export.__main__ import main
 from export.deck import DeckRefused, DeckRequest, build
 from export.quarter import Quarter
+from export.slides import MUTED
 from present.formats import format_value
 from warehouse import queries
 from warehouse.filters import Filters
-from warehouse.metric_registry import GROUPS
+from warehouse.metric_registry import GROUPS, unlikely_noise
 
 TITLES = ["Voice agents", "PM owns", "Engineering owns", "Joint", "Failure modes", "Weekly call reviews",
           "Cost and speed drift", "Prompt changes"]  # fmt: skip
@@ -142,3 +143,22 @@ def test_a_file_that_is_not_a_pptx_is_refused(tmp_path: Path, demo_warehouse: Pa
     bad.write_text("not a deck")
     with pytest.raises(DeckRefused, match="not a PowerPoint"):
         build(DeckRequest(quarter, template=bad))
+
+
+def test_a_change_is_coloured_only_when_its_noise_test_says_it_is_unlikely_to_be_noise(
+    deck: Presentation, quarter: Quarter, demo_warehouse: Path
+) -> None:
+    result = queries.overview(Filters(quarter.start, quarter.end), quarter.previous().start)
+    now, then = result.row("current"), result.row("previous")
+    verdicts = set()
+    for slide, panels in zip(list(deck.slides)[1:4], GROUPS.values(), strict=True):
+        runs = [r for s in slide.shapes if s.has_text_frame for p in s.text_frame.paragraphs for r in p.runs]
+        shown = [r.text for r in runs]
+        for panel in panels:
+            change, verdict = runs[shown.index(panel.label) + 2], shown[shown.index(panel.label) + 3]
+            news = unlikely_noise(panel.change_test(now, then))
+            assert verdict.startswith("unlikely to be noise" if news else "could be noise"), (panel.key, verdict)
+            assert verdict.endswith(f", n = {now[panel.n_key]:,}")
+            assert (change.font.color.rgb != MUTED) == news, panel.key
+            verdicts.add(news)
+    assert verdicts == {True, False}, "the demo's quarters should hold both news and noise"

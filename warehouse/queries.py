@@ -98,11 +98,12 @@ class Overview:
         )
 
 
-def overview(f: Filters) -> Overview:
-    previous = f.previous()
+def overview(f: Filters, previous_start: date | None = None) -> Overview:
+    """The filters' period against the one before it: by default the same number of days, or
+    from `previous_start` up to the day before the period (the deck's previous quarter)."""
     with reading() as t:
         return Overview(
-            by_period=_owned_metrics(t, f, "period", previous.start, f.end),
+            by_period=_owned_metrics(t, f, "period", previous_start or f.previous().start, f.end),
             by_day=_owned_metrics(t, f, "day", f.start, f.end),
         )
 
