@@ -1,145 +1,300 @@
 """`python -m ingest serve`: an OTLP/HTTP receiver on `/v1/traces`, so an application instrumented
 with any OpenTelemetry SDK can send its spans straight to Callboard.
 
-Each request is checked (content type, encoding, size, then decoded and its spans parsed the same
-way a file's are), written to the spool on disk, and only then answered; a background loader
-merges the spool into the warehouse (see `ingest.spool`). Answers follow the OTLP/HTTP spec:
-200 with an `ExportTraceServiceResponse` in the request's encoding (with `partial_success` when
-some spans were refused; they are kept in `quarantine` with their reasons once loaded), 400 for a
-body that cannot be read, 413 for one over the size limit, 415 for another content type or
-encoding, and 503 (retryable) when the spool cannot be written. Error bodies are a
-`google.rpc.Status`.
+It runs on uvicorn (asyncio, one thread for every connection's I/O) with a Starlette app, so an idle
+or slow connection costs a few kilobytes and no thread. Each request is bounded before its body is
+read: a Content-Length is required and at most `Limits.max_body_bytes`, at most
+`Limits.max_requests` requests and `Limits.max_bytes_in_flight` body bytes are read or checked at
+once (more gets 429 with Retry-After, which the OpenTelemetry exporters honour), and headers and
+body must each arrive within `Limits.read_timeout_s` (a connection that stalls is closed, a body
+that stops short of its Content-Length gets 408 and is never processed).
+
+A body is then unzipped (gzip, several members allowed), checked cheaply (protobuf: it decodes;
+JSON: it parses; every span has well-formed ids and timestamps), written to the spool on disk and
+only then answered; the background loader does the one full parse and merges the spool into the
+warehouse (see `ingest.spool`). Answers follow the OTLP/HTTP spec: 200 with an
+`ExportTraceServiceResponse` in the request's encoding (`partial_success` counts the spans the
+check refused; spans refused later by the full parse, say for an oversized attribute, are counted
+in the warehouse's quarantine, with their reasons, not in the answer), 400 for a body that cannot
+be read, 404 for another path, 408 for a body that does not arrive, 411 without a Content-Length,
+413 for one over the size limit, 415 for another content type or encoding, 429 (retryable) when
+too much is in flight and 503 (retryable) when the spool is full or cannot be written. Error
+bodies are a `google.rpc.Status`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import signal
+import socket
 import sys
+import threading
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import orjson
-import pyarrow as pa
+import uvicorn
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ingest.errors import IngestError
-from ingest.lines import line_table
-from ingest.otlp import open_scratch, parse_spans
-from ingest.otlp_protobuf import parse_request, request_to_json
-from ingest.redact import PATTERNS
-from ingest.spool import SpoolLoader, default_spool, write_body
+from ingest.otlp import EARLIEST_NS, LATEST_NS
+from ingest.otlp_protobuf import parse_request
+from ingest.spool import JSON, MAX_SPOOL_BYTES, PROTOBUF, Spool, SpoolFull, SpoolLoader, default_spool
 
 PATH = "/v1/traces"
-PROTOBUF, JSON = "application/x-protobuf", "application/json"
-MAX_BODY_BYTES = 16 * 1024 * 1024  # after gunzip
+PROTOBUF_TYPE, JSON_TYPE = "application/x-protobuf", "application/json"
+MAX_BODY_BYTES = 16 * 1024 * 1024  # on the wire and after gunzip
+BUSY_RETRY_S, SPOOL_FULL_RETRY_S = 1, 2  # Retry-After: short, so an exporter retries within its timeout
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one receiver takes on at once. Memory stays near `max_bytes_in_flight` plus one
+    unzipped body per request being checked, whatever the clients do."""
+
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_bytes_in_flight: int = 64 * 1024 * 1024
+    max_requests: int = 32
+    max_connections: int = 1024  # beyond these uvicorn answers 503 itself
+    read_timeout_s: float = 15.0
 
 
 class Refused(Exception):
     """A request answered with an error status and a message. It never leaves the request handler,
     which turns it into the HTTP reply the sender's exporter reads, so it is no `CallboardError`."""
 
-    def __init__(self, status: HTTPStatus, message: str) -> None:
+    def __init__(self, status: HTTPStatus, message: str, *, retry_after_s: int | None = None,
+                 close: bool = False) -> None:
         super().__init__(message)
-        self.status = status
+        self.status, self.retry_after_s, self.close = status, retry_after_s, close
 
 
 @dataclass(frozen=True)
 class Checked:
-    document: bytes  # the export as one line of OTLP/JSON, ready to spool
     spans: int
     refused: int
     first_reason: str | None
 
 
+EMPTY = Checked(0, 0, None)
+
+
 def read_body(raw: bytes, encoding: str, max_bytes: int) -> bytes:
-    """The request body, gunzipped when it says so, refusing anything over `max_bytes`."""
+    """The request body, gunzipped when it says so (every gzip member, as RFC 1952 allows),
+    refusing anything over `max_bytes`."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return raw
     if encoding != "gzip":
         raise Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Encoding {encoding} is not supported; use gzip.")
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    parts, size, rest = [], 0, raw
+    while rest:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            parts.append(inflater.decompress(rest, max_bytes + 1 - size))
+        except zlib.error as error:
+            raise Refused(HTTPStatus.BAD_REQUEST, f"The body is not valid gzip: {error}") from None
+        size += len(parts[-1])
+        if size > max_bytes:
+            raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"The body is over {max_bytes:,} bytes unzipped.")
+        if not inflater.eof:
+            raise Refused(HTTPStatus.BAD_REQUEST, "The body is not valid gzip: it ends inside a member.")
+        rest = inflater.unused_data
+    return b"".join(parts)
+
+
+def span_problem(trace_ok: bool, span_id_ok: bool, start: int | None, end: int | None) -> str | None:
+    """Why the loader will refuse a span, for the problems that need no full parse (the reasons are
+    the parser's own, `ingest.otlp`)."""
+    if not trace_ok:
+        return "missing or malformed traceId"
+    if not span_id_ok:
+        return "missing or malformed spanId"
+    if start is None or end is None:
+        return "missing or unreadable startTimeUnixNano/endTimeUnixNano"
+    if not (EARLIEST_NS <= start <= LATEST_NS and EARLIEST_NS <= end <= LATEST_NS):
+        return "absurd timestamp (not between 2000 and 2100)"
+    if end < start:
+        return "absurd timestamp (the span ends before it starts)"
+    return None
+
+
+def _tally(problems: Iterator[str | None]) -> Checked:
+    spans = refused = 0
+    first = None
+    for problem in problems:
+        spans += 1
+        if problem is not None:
+            refused += 1
+            first = first or problem
+    return Checked(spans, refused, first)
+
+
+def check_protobuf(body: bytes) -> Checked:
+    request = parse_request(body)
+    if request is None:
+        raise Refused(HTTPStatus.BAD_REQUEST, "The body is not an OTLP ExportTraceServiceRequest.")
+    return _tally(span_problem(len(s.trace_id) == 16 and any(s.trace_id), len(s.span_id) == 8 and any(s.span_id),
+                               s.start_time_unix_nano, s.end_time_unix_nano)
+                  for r in request.resource_spans for scope in r.scope_spans for s in scope.spans)
+
+
+def _json_id_ok(value: object, nbytes: int) -> bool:
+    """Hex or base64 of `nbytes` bytes, not all zero, as the parser reads ids."""
+    if not isinstance(value, str):
+        return False
     try:
-        body = inflater.decompress(raw, max_bytes + 1)
-    except zlib.error as error:
-        raise Refused(HTTPStatus.BAD_REQUEST, f"The body is not valid gzip: {error}") from None
-    if len(body) > max_bytes:
-        raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"The body is over {max_bytes:,} bytes unzipped.")
-    return body
+        raw = bytes.fromhex(value) if len(value) == 2 * nbytes else base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    return len(raw) == nbytes and any(raw)
 
 
-def to_document(body: bytes, media_type: str) -> bytes:
-    """The export as one line of OTLP/JSON (protobuf converted); empty for an export with no
-    spans, which OTLP answers with success. `Refused` (400) when the body cannot be read."""
-    if media_type == PROTOBUF:
-        request = parse_request(body)
-        if request is None:
-            raise Refused(HTTPStatus.BAD_REQUEST, "The body is not an OTLP ExportTraceServiceRequest.")
-        return request_to_json(request).encode() if request.resource_spans else b""
+def _json_nanos(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _json_span_problem(span: object) -> str | None:
+    if not isinstance(span, dict):
+        return "span is not a JSON object"
+    return span_problem(_json_id_ok(span.get("traceId"), 16), _json_id_ok(span.get("spanId"), 8),
+                        _json_nanos(span.get("startTimeUnixNano")), _json_nanos(span.get("endTimeUnixNano")))
+
+
+def _json_list(node: object, key: str) -> list:
+    value = node.get(key) if isinstance(node, dict) else None
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Refused(HTTPStatus.BAD_REQUEST, f'The body is not an OTLP trace export ("{key}" is not a list).')
+    return value
+
+
+def check_json(body: bytes) -> Checked:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise Refused(HTTPStatus.BAD_REQUEST, f"The body is not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise Refused(HTTPStatus.BAD_REQUEST, "The body is not an OTLP/JSON ExportTraceServiceRequest object.")
-    if document.get("resourceSpans") in (None, []):
-        return b""
-    return orjson.dumps(document)  # one line, whatever the client's layout
+    if not isinstance(document, dict) or not isinstance(document.get("resourceSpans", []), list):
+        raise Refused(HTTPStatus.BAD_REQUEST, 'The body is not an OTLP trace export (no "resourceSpans" list).')
+    return _tally(_json_span_problem(span) for resource in _json_list(document, "resourceSpans")
+                  for scope in _json_list(resource, "scopeSpans") for span in _json_list(scope, "spans"))
+
+
+def media_type_of(content_type: str) -> str:
+    return content_type.split(";")[0].strip().lower()
 
 
 class Receiver:
-    """What the request handlers share: the spool, the loader, a scratch database for parsing."""
+    """What the requests share: the spool, the loader, the limits and what is in flight now (only
+    touched on the event loop's thread, so it needs no lock)."""
 
-    def __init__(self, spool: Path, loader: SpoolLoader, *, redact: bool = False,
-                 max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.spool, self.loader, self.max_bytes = spool, loader, max_bytes
-        self.scratch = open_scratch(PATTERNS if redact else ())
+    def __init__(self, spool: Spool, loader: SpoolLoader, limits: Limits = Limits()) -> None:
+        self.spool, self.loader, self.limits = spool, loader, limits
+        self.requests_in_flight = self.bytes_in_flight = 0
 
-    def check(self, document: bytes) -> Checked:
-        """Parse the spans as the loader will, to count the ones it will refuse."""
-        chunk = line_table(np.array([1]), pa.array([document.decode("utf-8")], pa.string()))
-        parsed = parse_spans(self.scratch, chunk)
-        reasons = parsed.rejects.column("reason").to_pylist()
-        whole_line = [r for r, where in zip(reasons, parsed.rejects.column("location").to_pylist(), strict=True)
-                      if where == "line 1"]
-        if whole_line:
-            raise Refused(HTTPStatus.BAD_REQUEST, f"The body is {whole_line[0]}.")
-        return Checked(document, parsed.records, len(reasons), reasons[0] if reasons else None)
+    def admit(self, length: int) -> None:
+        """Refuse, before reading a byte of the body, what the receiver cannot take now."""
+        if length > self.limits.max_body_bytes:
+            raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                          f"The body is over {self.limits.max_body_bytes:,} bytes.", close=True)  # not read
+        if (self.requests_in_flight >= self.limits.max_requests
+                or self.bytes_in_flight + length > self.limits.max_bytes_in_flight):
+            raise Refused(HTTPStatus.TOO_MANY_REQUESTS, "Callboard is receiving too much at once; retry shortly.",
+                          retry_after_s=BUSY_RETRY_S)
+        if self.spool.bytes_waiting + length > self.spool.max_bytes:
+            raise _spool_full()
 
-    def accept(self, raw: bytes, content_type: str, content_encoding: str) -> Checked:
-        media_type = content_type.split(";")[0].strip().lower()
-        if media_type not in (PROTOBUF, JSON):
-            raise Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                          f"Content-Type {media_type or '(none)'} is not supported; use {PROTOBUF} or {JSON}.")
-        body = read_body(raw, content_encoding, self.max_bytes)
-        document = to_document(body, media_type)
-        if not document:
-            return Checked(b"", 0, 0, None)
+    def accept(self, raw: bytes, media_type: str, encoding: str) -> Checked:
+        """Unzip, check and spool one body (on a worker thread: it unzips, parses and fsyncs)."""
+        body = read_body(raw, encoding, self.limits.max_body_bytes)
+        checked = check_protobuf(body) if media_type == PROTOBUF_TYPE else check_json(body)
+        if not checked.spans:
+            return EMPTY
         try:
-            checked = self.check(document)
-        except UnicodeDecodeError:
-            raise Refused(HTTPStatus.BAD_REQUEST, "The body is not valid UTF-8.") from None
-        if checked.spans:
-            try:
-                write_body(self.spool, checked.document)
-            except OSError as error:
-                raise Refused(HTTPStatus.SERVICE_UNAVAILABLE, f"The spool cannot be written: {error}") from None
-            self.loader.wake()
+            self.spool.write(body, PROTOBUF if media_type == PROTOBUF_TYPE else JSON)
+        except SpoolFull:
+            raise _spool_full() from None
+        except OSError as error:
+            raise Refused(HTTPStatus.SERVICE_UNAVAILABLE, f"The spool cannot be written: {error.strerror or error}",
+                          retry_after_s=SPOOL_FULL_RETRY_S) from None
+        self.loader.wake()
         return checked
 
-    def close(self) -> None:
-        self.scratch.close()
+    async def receive(self, request: Request) -> Checked:
+        media_type = media_type_of(request.headers.get("content-type", ""))
+        if media_type not in (PROTOBUF_TYPE, JSON_TYPE):
+            raise Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type {media_type or '(none)'} is not "
+                          f"supported; use {PROTOBUF_TYPE} or {JSON_TYPE}.")
+        length = content_length(request)
+        self.admit(length)
+        self.requests_in_flight += 1
+        self.bytes_in_flight += length
+        try:
+            raw = await read_exactly(request, length, self.limits.read_timeout_s)
+            return await run_in_threadpool(self.accept, raw, media_type, request.headers.get("content-encoding", ""))
+        finally:
+            self.requests_in_flight -= 1
+            self.bytes_in_flight -= length
+
+
+def _spool_full() -> Refused:
+    return Refused(HTTPStatus.SERVICE_UNAVAILABLE, "Callboard's spool is full while it loads; retry shortly.",
+                   retry_after_s=SPOOL_FULL_RETRY_S)
+
+
+def content_length(request: Request) -> int:
+    length = request.headers.get("content-length")
+    if length is None:
+        raise Refused(HTTPStatus.LENGTH_REQUIRED, "A Content-Length header is required.", close=True)
+    if not length.isdigit():
+        raise Refused(HTTPStatus.BAD_REQUEST, "The Content-Length header is not a number.", close=True)
+    return int(length)
+
+
+async def read_exactly(request: Request, length: int, timeout_s: float) -> bytes:
+    """The whole body, or `Refused`: a body that stalls or ends before its Content-Length is
+    never processed. (A client that hangs up leaves no one to answer; the answer is dropped.)"""
+    parts, received = [], 0
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for part in request.stream():
+                parts.append(part)
+                received += len(part)
+    except TimeoutError:
+        raise Refused(HTTPStatus.REQUEST_TIMEOUT, f"The body did not arrive within {timeout_s:g} s "
+                      f"({received:,} of {length:,} bytes).", close=True) from None
+    except ClientDisconnect:
+        raise Refused(HTTPStatus.BAD_REQUEST, f"The connection closed after {received:,} of {length:,} bytes.",
+                      close=True) from None
+    if received != length:
+        raise Refused(HTTPStatus.BAD_REQUEST, f"The body has {received:,} bytes, not its Content-Length {length:,}.",
+                      close=True)
+    return b"".join(parts)
 
 
 def status_body(status: HTTPStatus, message: str, media_type: str) -> bytes:
     """A `google.rpc.Status` (code, message) in the request's encoding. Its two fields are
     written by hand rather than pulling in googleapis-common-protos for them."""
-    if media_type == PROTOBUF:
+    if media_type == PROTOBUF_TYPE:
         text = message.encode()
         return b"\x08" + _varint(status.value) + b"\x12" + _varint(len(text)) + text
     return orjson.dumps({"code": status.value, "message": message})
@@ -161,102 +316,141 @@ def success_body(checked: Checked, media_type: str) -> bytes:
         response.partial_success.error_message = (
             f"{checked.refused} of {checked.spans} spans refused (first: {checked.first_reason}); "
             "they are kept in Callboard's quarantine.")
-    if media_type == PROTOBUF:
+    if media_type == PROTOBUF_TYPE:
         return response.SerializeToString()
     return json_format.MessageToJson(response, indent=None).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
+def _answer_type(request: Request) -> str:
+    return PROTOBUF_TYPE if media_type_of(request.headers.get("content-type", "")) == PROTOBUF_TYPE else JSON_TYPE
 
-    def do_POST(self) -> None:
-        content_type = self.headers.get("Content-Type", "")
-        media_type = PROTOBUF if content_type.split(";")[0].strip().lower() == PROTOBUF else JSON
+
+def refusal_response(refusal: Refused, media_type: str) -> Response:
+    headers = {}
+    if refusal.retry_after_s is not None:
+        headers["Retry-After"] = str(refusal.retry_after_s)
+    if refusal.close:
+        headers["Connection"] = "close"
+    return Response(status_body(refusal.status, str(refusal), media_type), refusal.status, headers, media_type)
+
+
+def make_app(receiver: Receiver) -> Starlette:
+    async def traces(request: Request) -> Response:
+        media_type = _answer_type(request)
         try:
-            if self.path.split("?")[0] != PATH:
-                self.close_connection = True  # the body is not read
-                raise Refused(HTTPStatus.NOT_FOUND, f"Callboard receives traces on {PATH}.")
-            raw = self._body()
-            checked = self.server.receiver.accept(raw, content_type, self.headers.get("Content-Encoding", ""))
+            checked = await receiver.receive(request)
         except Refused as refusal:
-            self._answer(refusal.status, status_body(refusal.status, str(refusal), media_type), media_type)
-            return
-        self._answer(HTTPStatus.OK, success_body(checked, media_type), media_type)
+            return refusal_response(refusal, media_type)
+        return Response(success_body(checked, media_type), HTTPStatus.OK, media_type=media_type)
 
-    def _body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            self.close_connection = True
-            raise Refused(HTTPStatus.LENGTH_REQUIRED, "A Content-Length header is required.")
-        if int(length) > self.server.receiver.max_bytes:
-            self.close_connection = True  # the body is not read
-            raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                          f"The body is over {self.server.receiver.max_bytes:,} bytes.")
-        return self.rfile.read(int(length))
+    async def elsewhere(request: Request, error: Exception) -> Response:
+        status = HTTPStatus(error.status_code) if isinstance(error, HTTPException) else HTTPStatus.NOT_FOUND
+        message = f"Callboard receives traces on {PATH}." if status == HTTPStatus.NOT_FOUND else \
+            f"Send traces with POST to {PATH}."
+        return refusal_response(Refused(status, message, close=True), _answer_type(request))
 
-    def _answer(self, status: HTTPStatus, body: bytes, media_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", media_type)
-        self.send_header("Content-Length", str(len(body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
+    return Starlette(routes=[Route(PATH, traces, methods=["POST"])], exception_handlers={HTTPException: elsewhere})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 connection with a deadline for each request's headers. uvicorn itself
+    waits forever for a connection that sends nothing or sends its headers a byte at a time
+    (slowloris): such connections would pile up until it refuses everyone."""
 
-    def __init__(self, address: tuple[str, int], receiver: Receiver, verbose: bool) -> None:
-        super().__init__(address, _Handler)
-        self.receiver, self.verbose = receiver, verbose
+    read_timeout_s = Limits.read_timeout_s
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_deadline()
 
-def start(host: str = "127.0.0.1", port: int = 4318, *, db_path: Path | None = None, spool: Path | None = None,
-          redact: bool = False, max_bytes: int = MAX_BODY_BYTES, poll_s: float = 1.0, verbose: bool = False,
-          log=lambda line: print(line, file=sys.stderr, flush=True)) -> tuple[_Server, SpoolLoader]:
-    """Bind the receiver and start its loader; the caller runs `server.serve_forever()` and,
-    when done, `stop(server, loader)`."""
-    folder = (spool or default_spool(db_path)).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    loader = SpoolLoader(folder, db_path=db_path, redact=redact, poll_s=poll_s, log=log)
-    receiver = Receiver(folder, loader, redact=redact, max_bytes=max_bytes)
-    try:
-        server = _Server((host, port), receiver, verbose)
-    except OSError as error:
-        receiver.close()
-        raise IngestError(f"Cannot listen on {host}:{port}: {error.strerror or error}") from None
-    loader.start()
-    return server, loader
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_deadline()  # the next request on this connection gets the same deadline
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._header_deadline.cancel()
+        super().connection_lost(exc)
 
-def stop(server: _Server, loader: SpoolLoader) -> None:
-    server.shutdown()
-    server.server_close()
-    server.receiver.close()
-    loader.stop()
+    def _arm_header_deadline(self) -> None:
+        if getattr(self, "_header_deadline", None) is not None:
+            self._header_deadline.cancel()
+        self._header_deadline = self.loop.call_later(self.read_timeout_s, self._headers_late)
+
+    def _headers_late(self) -> None:
+        """No request has begun since the deadline was set: close (a request whose headers came
+        is the app's to time out)."""
+        if (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing():
+            self.transport.close()
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _protocol(limits: Limits) -> type[GuardedH11Protocol]:
+    return type("ReceiverH11Protocol", (GuardedH11Protocol,), {"read_timeout_s": limits.read_timeout_s})
+
+
+class Served:
+    """A receiver with its listening socket, loader and uvicorn server, not yet running."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 4318, *, db_path: Path | None = None,
+                 spool: Path | None = None, redact: bool = False, limits: Limits = Limits(),
+                 spool_bytes: int = MAX_SPOOL_BYTES, poll_s: float = 1.0, verbose: bool = False,
+                 log: Callable[[str], None] | None = None) -> None:
+        folder = (spool or default_spool(db_path)).resolve()
+        self.spool = Spool(folder, spool_bytes)
+        self.loader = SpoolLoader(self.spool, db_path=db_path, redact=redact, poll_s=poll_s, log=log or _to_stderr)
+        self.receiver = Receiver(self.spool, self.loader, limits)
+        try:
+            self.socket = socket.create_server((host, port), backlog=limits.max_connections)
+        except OSError as error:
+            raise IngestError(f"Cannot listen on {host}:{port}: {error.strerror or error}") from None
+        bound_host, bound_port = self.socket.getsockname()[:2]
+        self.url = f"http://{bound_host}:{bound_port}{PATH}"
+        config = uvicorn.Config(make_app(self.receiver), http=_protocol(limits), lifespan="off",
+                                log_level="info" if verbose else "warning", access_log=verbose,
+                                limit_concurrency=limits.max_connections, backlog=limits.max_connections,
+                                timeout_keep_alive=5, timeout_graceful_shutdown=int(limits.read_timeout_s) + 5)
+        self.server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        """Serve on this thread until the server is told to exit (on the main thread: SIGTERM or
+        Ctrl-C; requests in flight are answered first), then stop the loader."""
+        self.loader.start()
+        try:
+            self.server.run(sockets=[self.socket])
+        finally:
+            self.socket.close()
+            self.loader.stop()
+
+    def start(self) -> Served:
+        """Serve on a background thread (tests, benchmarks); `stop()` when done."""
+        self._thread = threading.Thread(target=self.run, name="receiver", daemon=True)
+        self._thread.start()
+        while not self.server.started and self._thread.is_alive():
+            self._thread.join(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join()
+
+
+def start(host: str = "127.0.0.1", port: int = 4318, **options) -> Served:
+    """A receiver serving on a background thread (options as `Served`); `.stop()` it when done."""
+    return Served(host, port, **options).start()
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def serve(host: str, port: int, *, db_path: Path | None = None, spool: Path | None = None,
           redact: bool = False) -> None:
     """Run until interrupted (Ctrl-C or SIGTERM); what is still spooled is loaded on the next start."""
-    server, loader = start(host, port, db_path=db_path, spool=spool, redact=redact)
-    signal.signal(signal.SIGTERM, _interrupt)
-    bound_host, bound_port = server.server_address[:2]
-    print(f"Receiving OTLP/HTTP traces on http://{bound_host}:{bound_port}{PATH} "
-          f"(spool: {loader.folder})", flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop(server, loader)
+    served = Served(host, port, db_path=db_path, spool=spool, redact=redact)
+    print(f"Receiving OTLP/HTTP traces on {served.url} (spool: {served.spool.folder})", flush=True)
+    for caught in (signal.SIGINT, signal.SIGTERM):
+        # uvicorn handles these while it serves and raises them again once it has shut down;
+        # by then the loader is stopping on purpose, so the raised signal must not kill it.
+        signal.signal(caught, signal.SIG_IGN)
+    served.run()

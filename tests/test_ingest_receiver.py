@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +26,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from ingest import receiver
+from tests.otlp import protobuf_request
 from warehouse.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,12 +79,10 @@ def served(warehouse_file: Path) -> Iterator[str]:
     """A receiver in this process (port chosen by the system), loading into `warehouse_file`."""
     with connect(warehouse_file):
         pass  # the schema first: this test's reads and the loader's writes must not both create it
-    server, loader = receiver.start(port=0, db_path=warehouse_file, max_bytes=64 * 1024, poll_s=0.1,
-                                    log=lambda line: None)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
-    receiver.stop(server, loader)
+    served = receiver.start(port=0, db_path=warehouse_file, limits=receiver.Limits(max_body_bytes=64 * 1024),
+                            poll_s=0.1, log=lambda line: None)
+    yield served.url
+    served.stop()
 
 
 def test_spans_from_the_opentelemetry_sdk_arrive(warehouse_file: Path) -> None:
@@ -136,10 +134,7 @@ def test_partial_success_names_the_refused_spans(served: str, warehouse_file: Pa
 
 
 def test_protobuf_answers_in_protobuf_and_gzip_json_is_accepted(served: str, warehouse_file: Path) -> None:
-    from google.protobuf import json_format
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-    request = json_format.Parse(TRACES.joinpath("genai_late.jsonl").read_text(), ExportTraceServiceRequest())
+    request = protobuf_request(TRACES.joinpath("genai_late.jsonl").read_text())
     status, answer = post(served, request.SerializeToString(), "application/x-protobuf")
     assert status == 200
     response = ExportTraceServiceResponse()

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from google.protobuf import json_format
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ingest.traces import ingest_traces
+from tests.otlp import protobuf_request
 from warehouse.ingest_runs import quarantined, recent_runs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "traces"
@@ -143,8 +142,7 @@ def test_redaction_masks_pii_before_writing(warehouse_file: Path) -> None:
 
 
 def test_protobuf_file_loads_like_its_json(tmp_path: Path, warehouse_file: Path) -> None:
-    request = ExportTraceServiceRequest()
-    json_format.Parse(GENAI.read_text().splitlines()[0], request)
+    request = protobuf_request(GENAI.read_text().splitlines()[0])
     framed = tmp_path / "traces.pb"
     body = request.SerializeToString()
     framed.write_bytes(len(body).to_bytes(4, "big") + body)
