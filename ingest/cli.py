@@ -11,6 +11,7 @@ from ingest.complaints import ingest_complaints
 from ingest.outcomes import ingest_outcomes
 from ingest.prompts import ingest_prompts
 from ingest.receiver import serve
+from ingest.spool import MAX_SPOOL_BYTES
 from ingest.summary import format_quarantine, format_runs, format_table
 from ingest.traces import ingest_traces
 from warehouse.errors import run_cli
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     serve.add_argument("--spool", type=Path, help="folder for accepted requests (default: spool/ beside the warehouse)")
     serve.add_argument("--redact", action="store_true", help="mask phones, e-mails and card numbers first")
+    serve.add_argument("--spool-max-mb", type=float, default=MAX_SPOOL_BYTES / 1e6,
+                       help="answer 503 (retry later) while this much waits to be loaded (default %(default).0f)")
     complaints = commands.add_parser("complaints", help="customer-reported issues: call_id, complaint, reported_label")
     complaints.add_argument("path", type=Path)
     complaints.add_argument("--mapping", type=Path, help="TOML file: their columns to ours (default: our names)")
@@ -61,7 +64,8 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "calls":
         summary = ingest_call_log(args.path, args.mapping, db_path=args.db)
     elif args.command == "serve":
-        serve(args.host, args.port, db_path=args.db, spool=args.spool, redact=args.redact)
+        serve(args.host, args.port, db_path=args.db, spool=args.spool, redact=args.redact,
+              spool_bytes=int(args.spool_max_mb * 1e6))
         return 0
     elif args.command == "complaints":
         summary = ingest_complaints(args.path, args.mapping, redact=args.redact, db_path=args.db)

@@ -62,8 +62,9 @@ BUSY_RETRY_S, SPOOL_FULL_RETRY_S = 1, 2  # Retry-After: short, so an exporter re
 
 @dataclass(frozen=True)
 class Limits:
-    """What one receiver takes on at once. Memory stays near `max_bytes_in_flight` plus one
-    unzipped body per request being checked, whatever the clients do."""
+    """What one receiver takes on at once. Memory stays near `max_bytes_in_flight` (or one body,
+    when a single one is larger) plus one unzipped body per request being checked, whatever the
+    clients do."""
 
     max_body_bytes: int = MAX_BODY_BYTES
     max_bytes_in_flight: int = 64 * 1024 * 1024
@@ -217,7 +218,7 @@ class Receiver:
             raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                           f"The body is over {self.limits.max_body_bytes:,} bytes.", close=True)  # not read
         if (self.requests_in_flight >= self.limits.max_requests
-                or self.bytes_in_flight + length > self.limits.max_bytes_in_flight):
+                or (self.bytes_in_flight and self.bytes_in_flight + length > self.limits.max_bytes_in_flight)):
             raise Refused(HTTPStatus.TOO_MANY_REQUESTS, "Callboard is receiving too much at once; retry shortly.",
                           retry_after_s=BUSY_RETRY_S)
         if self.spool.bytes_waiting + length > self.spool.max_bytes:
@@ -445,9 +446,9 @@ def _to_stderr(line: str) -> None:
 
 
 def serve(host: str, port: int, *, db_path: Path | None = None, spool: Path | None = None,
-          redact: bool = False) -> None:
+          redact: bool = False, spool_bytes: int = MAX_SPOOL_BYTES) -> None:
     """Run until interrupted (Ctrl-C or SIGTERM); what is still spooled is loaded on the next start."""
-    served = Served(host, port, db_path=db_path, spool=spool, redact=redact)
+    served = Served(host, port, db_path=db_path, spool=spool, redact=redact, spool_bytes=spool_bytes)
     print(f"Receiving OTLP/HTTP traces on {served.url} (spool: {served.spool.folder})", flush=True)
     for caught in (signal.SIGINT, signal.SIGTERM):
         # uvicorn handles these while it serves and raises them again once it has shut down;

@@ -10,9 +10,9 @@ leaves nothing behind. Names start with the arrival time, so sorting them gives 
 The spool has a byte budget: once the bodies waiting reach it, `Spool.write` refuses with
 `SpoolFull` and the receiver answers 503 with Retry-After until the loader catches up.
 
-The loader turns a batch of the oldest files into one chunk (one line per request; protobuf is
-converted to OTLP/JSON here, off the request path), so the batch is parsed by DuckDB once and
-merged in one transaction, and deletes the files only after that transaction has committed. A
+The loader turns batches of the oldest files into chunks (one line per request; protobuf is
+converted to OTLP/JSON here, off the request path), so each batch is parsed by DuckDB at once,
+and deletes the files only after the transaction holding them has committed. A
 file merged but not deleted when the process dies is merged again on restart: its spans are
 skipped as already stored.
 """
@@ -24,7 +24,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,8 @@ from ingest.traces import load_chunks
 from warehouse.db import WarehouseBusy, warehouse_path
 
 PROTOBUF, JSON = ".pb", ".json"
-BATCH_BYTES = 32 * 1024 * 1024  # bodies merged per load: about one parse chunk
-MAX_SPOOL_BYTES = 2 * 1024**3  # bodies waiting on disk before the receiver answers 503
+BATCH_BYTES = 8 * 1024 * 1024  # bodies per parse chunk: 20-30k spans, so parsing and merging overlap
+MAX_SPOOL_BYTES = 2_000_000_000  # bodies waiting on disk before the receiver answers 503
 
 
 class SpoolFull(Exception):
@@ -111,11 +112,13 @@ class Spool:
             raise
         return final
 
-    def next_batch(self, max_bytes: int = BATCH_BYTES) -> list[Path]:
-        """The oldest spooled files, up to `max_bytes` (at least one)."""
+    def next_batch(self, max_bytes: int = BATCH_BYTES, skip: set[Path] = frozenset()) -> list[Path]:
+        """The oldest spooled files not in `skip`, up to `max_bytes` (at least one)."""
         batch: list[Path] = []
         total = 0
         for path in waiting(self.folder):
+            if path in skip:
+                continue
             size = path.stat().st_size
             if batch and total + size > max_bytes:
                 break
@@ -158,7 +161,7 @@ class SpoolLoader:
 
     The loader's counts go into one `ingest_runs` row of kind `receiver`, opened at its first
     load and closed by `stop()`. Refused spans are quarantined with the spool folder as their
-    source and "line N, span K" as their place: the Kth span of the Nth request of that load."""
+    source and "line N, span K" as their place: the Kth span of the Nth request of a batch."""
 
     def __init__(self, spool: Spool, *, db_path: Path | None = None, redact: bool = False,
                  poll_s: float = 1.0, retry_s: float = 2.0, log: Callable[[str], None] = print) -> None:
@@ -191,24 +194,43 @@ class SpoolLoader:
             with contextlib.suppress(WarehouseBusy):
                 end_run(self.summary, self.db_path)
 
-    def load(self, files: list[Path]) -> None:
-        """Merge `files` into the warehouse in one transaction, then delete them."""
+    def load_waiting(self) -> None:
+        """Merge what is spooled, and what arrives meanwhile, until the spool is empty: batches
+        go through `load_chunks`' pipeline (the next batch is converted and parsed while the last
+        one merges), and each batch's files are deleted once the transaction holding them commits."""
         if self.summary is None:
             self.summary = begin_run("receiver", [self.folder], self.db_path, unit="spans")
-        before = self.summary.loaded
-        load_chunks([(str(self.folder), batch_chunk(files))], self.summary, db_path=self.db_path,
-                    redact=self.redact, on_merged=lambda _: self.spool.remove(files))
-        self.log(f"loaded {self.summary.loaded - before:,} spans from {len(files):,} requests")
+        pending: deque[list[Path]] = deque()  # batches handed over and not merged yet, in order
+        merged_spans = self.summary.loaded
+
+        def batches() -> Iterator[tuple[str, LineChunk]]:
+            taken: set[Path] = set()
+            while not self._stopping.is_set():
+                batch = self.spool.next_batch(skip=taken)
+                if not batch:
+                    return
+                taken.update(batch)
+                pending.append(batch)
+                yield str(self.folder), batch_chunk(batch)
+
+        def merged(sources: list[str]) -> None:
+            nonlocal merged_spans
+            files = [path for _ in sources for path in pending.popleft()]
+            self.spool.remove(files)
+            assert self.summary is not None
+            self.log(f"loaded {self.summary.loaded - merged_spans:,} spans from {len(files):,} requests")
+            merged_spans = self.summary.loaded
+
+        load_chunks(batches(), self.summary, db_path=self.db_path, redact=self.redact, on_merged=merged)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            batch = self.spool.next_batch()
-            if not batch:
+            if not waiting(self.folder):
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
                 continue
             try:
-                self.load(batch)
+                self.load_waiting()
             except WarehouseBusy as error:
                 self.log(f"waiting: {error}")
                 self._stopping.wait(self.retry_s)

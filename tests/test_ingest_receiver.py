@@ -58,9 +58,10 @@ def post(url: str, body: bytes, content_type: str, encoding: str | None = None) 
 class ReceiverProcess:
     """`python -m ingest serve --port 0` in a real subprocess."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, *options: str) -> None:
         env = {**os.environ, "CALLBOARD_DB": str(db)}
-        self.process = subprocess.Popen([sys.executable, "-m", "ingest", "serve", "--port", "0"], cwd=ROOT, env=env,
+        self.process = subprocess.Popen([sys.executable, "-m", "ingest", "serve", "--port", "0", *options], cwd=ROOT,
+                                        env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         first = self.process.stdout.readline()

@@ -1,0 +1,265 @@
+"""Receiver benchmark: `python bench/receiver.py [--spans 20000 200000] [--repeat 3]`.
+
+The real OpenTelemetry SDK (a `BatchSpanProcessor` over the OTLP/HTTP protobuf exporter, batches
+of 512, one request at a time) sends N voice-call spans to `python -m ingest serve` running in its
+own process on a loopback port, and the clock stops when the receiver's loader has committed the
+last of them (send → queryable; the count is checked in the warehouse afterwards). The spans are
+made by the SDK beforehand, so the figure is the exporter's and the receiver's, not span creation.
+In the same run, the same spans written as an OTLP/JSON lines file are loaded by
+`python -m ingest traces`'s library call: the file path is the baseline the ratio is against.
+
+Then, against one idle receiver: the latency of a 1-span export (the SDK's whole request), and
+50 exporters sending at once (each on its own thread and connection): spans/s, p95 request
+latency, connection errors (resets) and spans lost. Medians of `--repeat` runs are quoted with
+the load average, since the machine is shared. A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from statistics import median, quantiles
+
+import requests
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans  # noqa: E402
+
+from ingest.otlp_protobuf import request_to_json  # noqa: E402
+from ingest.traces import ingest_traces  # noqa: E402
+from warehouse.db import connect  # noqa: E402
+
+BATCH = 512
+
+
+class _Keep(SpanExporter):
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+
+def make_spans(count: int) -> list[ReadableSpan]:
+    """Voice calls of 21 spans (a root with `session.id`, 8 turns, 4 LLM calls, 4 STT, 4 TTS), made
+    by the SDK; children end before their root, as in a live agent."""
+    kept = _Keep()
+    provider = TracerProvider(resource=Resource.create({"service.name": "salon-agent", "callboard.agent": "salon"}))
+    provider.add_span_processor(SimpleSpanProcessor(kept))
+    tracer = provider.get_tracer("bench")
+    call = 0
+    while len(kept.spans) < count:
+        with tracer.start_as_current_span("call", attributes={"session.id": f"call-{call}",
+                                                                "callboard.prompt.version": "v3"}):
+            for turn in range(8):
+                speaker = "customer" if turn % 2 else "agent"
+                with tracer.start_as_current_span("turn", attributes={
+                        "callboard.turn.index": turn, "callboard.turn.speaker": speaker,
+                        "callboard.turn.text": "I would like to book a haircut next Tuesday at three, please."}):
+                    if speaker == "agent":
+                        with tracer.start_as_current_span("chat gpt-4.1-mini", attributes={
+                                "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+                                "gen_ai.request.model": "gpt-4.1-mini", "gen_ai.usage.input_tokens": 812,
+                                "gen_ai.usage.output_tokens": 41}):
+                            pass
+                        with tracer.start_as_current_span("tts", attributes={"callboard.tts.characters": 80}):
+                            pass
+                    else:
+                        with tracer.start_as_current_span("stt", attributes={"callboard.audio.seconds": 3.2}):
+                            pass
+        call += 1
+    provider.shutdown()
+    return kept.spans[:count]
+
+
+class Receiver:
+    """`python -m ingest serve --port 0` in its own process, with a fresh warehouse."""
+
+    def __init__(self, folder: Path) -> None:
+        self.db = folder / f"receiver-{time.monotonic_ns()}.duckdb"
+        with connect(self.db):
+            pass  # the schema, before the clock starts
+        self.process = subprocess.Popen([sys.executable, "-m", "ingest", "serve", "--port", "0"], cwd=ROOT,
+                                        env={**os.environ, "CALLBOARD_DB": str(self.db)}, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None and self.process.stderr is not None
+        first = self.process.stdout.readline()
+        assert " on http://" in first, first + self.process.stderr.read()
+        self.url = first.split(" on ")[1].split(" ")[0]
+        self.loaded = 0
+        self._changed = threading.Condition()
+        threading.Thread(target=self._follow, daemon=True).start()
+
+    def _follow(self) -> None:
+        """Count the spans the loader reports committed (its log: "loaded N spans from ...")."""
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            if line.startswith("loaded "):
+                with self._changed:
+                    self.loaded += int(line.split()[1].replace(",", ""))
+                    self._changed.notify_all()
+
+    def wait_loaded(self, spans: int, timeout_s: float = 300) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: self.loaded >= spans, timeout_s), (self.loaded, spans)
+
+    def stop(self) -> int:
+        """Stop (SIGTERM) and return the spans in the warehouse."""
+        self.process.terminate()
+        self.process.wait(60)
+        with connect(self.db) as con:
+            (stored,) = con.execute("SELECT count(*) FROM spans").fetchone()
+        self.db.unlink()
+        return stored
+
+
+def send_and_load(spans: list[ReadableSpan], folder: Path) -> tuple[float, float]:
+    """Seconds from handing the spans to the SDK's batch processor to the last answer, and to the
+    last span committed."""
+    receiver = Receiver(folder)
+    processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=receiver.url), max_queue_size=len(spans),
+                                   max_export_batch_size=BATCH)
+    try:
+        began = time.perf_counter()
+        for span in spans:
+            processor.on_end(span)
+        assert processor.force_flush(600_000)
+        sent = time.perf_counter() - began
+        receiver.wait_loaded(len(spans))
+        seconds = time.perf_counter() - began
+    finally:
+        processor.shutdown()
+        stored = receiver.stop()
+    assert stored == len(spans), (stored, len(spans))
+    return sent, seconds
+
+
+def file_load(spans: list[ReadableSpan], folder: Path) -> float:
+    """Seconds to load the same spans from an OTLP/JSON lines file (one export of 512 per line)."""
+    source = folder / "spans.jsonl"
+    source.write_bytes(b"".join(request_to_json(encode_spans(spans[i:i + BATCH])) + b"\n"
+                                for i in range(0, len(spans), BATCH)))
+    target = folder / f"file-{time.monotonic_ns()}.duckdb"
+    with connect(target):
+        pass
+    began = time.perf_counter()
+    summary = ingest_traces([source], db_path=target)
+    seconds = time.perf_counter() - began
+    assert summary.loaded == len(spans), summary
+    target.unlink()
+    return seconds
+
+
+class TimedSession(requests.Session):
+    """The exporter's HTTP session, timing every request and counting connection errors."""
+
+    def __init__(self, latencies: list[float], errors: list[str]) -> None:
+        super().__init__()
+        self.latencies, self.errors = latencies, errors
+
+    def request(self, *args, **kwargs) -> requests.Response:  # type: ignore[override]
+        began = time.perf_counter()
+        try:
+            response = super().request(*args, **kwargs)
+        except requests.ConnectionError as error:
+            self.errors.append(type(error).__name__)
+            raise
+        self.latencies.append(time.perf_counter() - began)
+        if response.status_code != 200:
+            self.errors.append(f"HTTP {response.status_code}")
+        return response
+
+
+def one_span_latency(url: str, spans: list[ReadableSpan], requests_sent: int = 50) -> list[float]:
+    latencies: list[float] = []
+    exporter = OTLPSpanExporter(endpoint=url, session=TimedSession(latencies, []))
+    for span in spans[:requests_sent]:
+        assert exporter.export([span]) == SpanExportResult.SUCCESS
+    exporter.shutdown()
+    return latencies
+
+
+def concurrent_exporters(receiver: Receiver, spans: list[ReadableSpan], exporters: int, already: int) -> dict:
+    """`exporters` threads, each with its own exporter (and connection), sending its share."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    failed: list[int] = []
+    shares = [spans[i::exporters] for i in range(exporters)]
+
+    def send(share: list[ReadableSpan]) -> None:
+        exporter = OTLPSpanExporter(endpoint=receiver.url, session=TimedSession(latencies, errors))
+        for i in range(0, len(share), BATCH):
+            if exporter.export(share[i:i + BATCH]) != SpanExportResult.SUCCESS:
+                failed.append(len(share[i:i + BATCH]))
+        exporter.shutdown()
+
+    threads = [threading.Thread(target=send, args=(share,)) for share in shares]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    receiver.wait_loaded(already + len(spans) - sum(failed))
+    seconds = time.perf_counter() - began
+    return {"seconds": seconds, "latencies": latencies, "errors": errors, "failed_spans": sum(failed)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, nargs="+", default=[20_000, 200_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, alternating; medians are quoted")
+    parser.add_argument("--exporters", type=int, default=50)
+    args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    print(f"{os.cpu_count()} cores, load average {load_before:.1f} before", flush=True)
+    with tempfile.TemporaryDirectory(prefix="callboard-bench-") as name:
+        folder = Path(name)
+        spans = make_spans(max(args.spans))
+        for count in sorted(args.spans):
+            ours, sent, files = [], [], []
+            for _ in range(args.repeat):
+                files.append(file_load(spans[:count], folder))
+                answered, loaded = send_and_load(spans[:count], folder)
+                sent.append(answered)
+                ours.append(loaded)
+            ratios = [f / o for f, o in zip(files, ours, strict=True)]
+            print(f"{count:>9,} spans  SDK → receiver: all answered {median(sent):6.2f} s, "
+                  f"queryable {median(ours):6.2f} s "
+                  f"{count / median(ours):>9,.0f} spans/s | file ingest {median(files):6.2f} s "
+                  f"{count / median(files):>9,.0f} spans/s | receiver/file {median(ratios):.2f}x "
+                  f"(runs: {', '.join(f'{r:.2f}' for r in ratios)})", flush=True)
+        receiver = Receiver(folder)
+        try:
+            single = one_span_latency(receiver.url, make_spans(50))
+            receiver.wait_loaded(len(single))
+            burst = concurrent_exporters(receiver, spans[:max(args.spans)], args.exporters, len(single))
+        finally:
+            stored = receiver.stop()
+    lost = len(single) + max(args.spans) - stored
+    p95 = quantiles(burst["latencies"], n=20)[-1]
+    print(f"1-span export (SDK request, idle receiver): median {median(single) * 1000:.1f} ms, "
+          f"p95 {quantiles(single, n=20)[-1] * 1000:.1f} ms over {len(single)} requests")
+    print(f"{args.exporters} exporters at once, {max(args.spans):,} spans: {max(args.spans) / burst['seconds']:,.0f} "
+          f"spans/s send → queryable, p95 request {p95 * 1000:.0f} ms over {len(burst['latencies'])} requests, "
+          f"connection errors {sum(e != 'HTTP 429' and e != 'HTTP 503' for e in burst['errors'])}, "
+          f"429/503 answers {sum(e in ('HTTP 429', 'HTTP 503') for e in burst['errors'])}, "
+          f"exports failed {burst['failed_spans']:,} spans, lost {lost:,} spans")
+    print(f"load average {os.getloadavg()[0]:.1f} after")
+
+
+if __name__ == "__main__":
+    main()
