@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from present.charts import trend
-from present.formats import delta_colour, format_change, format_value, noise_help, noise_verdict, sample_sizes
+from present.formats import card_note, delta_colour, format_change, format_value, noise_help
 from ui import charts, data
 from ui.filters import require_filters
 from warehouse.metric_registry import GROUPS, Metric, shows_nothing_yet
@@ -29,17 +29,15 @@ def panel(p: Metric) -> None:
     now, before = result.row("current"), result.row("previous")
     current, previous_value = now.get(p.key), before.get(p.key)
     change = p.change_test(now, before)
-    delta = format_change(current, previous_value, p.unit)
     with st.container(border=True):
         st.metric(
             p.label,
             format_value(current, p.unit),
-            delta=delta,
+            delta=format_change(current, previous_value, p.unit),
             delta_color=delta_colour(p, change),
-            delta_description=noise_verdict(change) if delta else None,
             help=noise_help(p),
         )
-        st.caption(sample_sizes(p, now, before))
+        st.caption(card_note(p, now, before, change))
         days = result.trend(p)
         if days.height:
             charts.show(trend(days, p.key, p.unit, p.label), title=p.label,

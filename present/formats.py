@@ -74,6 +74,16 @@ def sample_sizes(m: Metric, now: Row, before: Row) -> str:
     return f"n = {count(now)} {m.n_label} (before: {count(before)})"
 
 
+def card_note(m: Metric, now: Row, before: Row, result: TestResult | None) -> str:
+    """Under a card's figure: whether its change could be noise (when there is a change) and its
+    n. A caption rather than the metric's delta description, which a narrow card cuts short."""
+    sizes = sample_sizes(m, now, before)
+    if format_change(now.get(m.key), before.get(m.key), m.unit) is None:
+        return sizes
+    verdict = noise_verdict(result)
+    return f"{verdict[0].upper()}{verdict[1:]} · {sizes}"
+
+
 def noise_help(m: Metric) -> str:
     """A card's tooltip: what the metric is, and when its change is coloured."""
     return (f"{m.help}\n\nThe change is coloured only when the {m.noise.name} says it is unlikely to be noise "

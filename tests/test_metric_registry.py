@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from present.charts import trend
 from tests import independent
 from warehouse import metric_registry, metrics, queries, stats
 from warehouse.filters import Filters
@@ -87,3 +88,20 @@ def test_a_noise_test_without_its_figures_says_nothing() -> None:
     assert BY_KEY["nps"].change_test({**ROW_NOW, "nps_sd": None}, ROW_BEFORE) is None
     assert BY_KEY["conversion_rate"].change_test(ROW_NOW, {"conversion_rate": float("nan"), "conversion_n": 3}) is None
     assert BY_KEY["eval_score"].change_test({}, {}) is None
+
+
+def test_a_trend_carries_each_days_n_and_95_percent_band(synthetic_warehouse: Path) -> None:
+    f = Filters(date(2026, 10, 1), date(2026, 10, 14))
+    result = queries.overview(f)
+    conversion, p95 = result.trend(BY_KEY["conversion_rate"]), result.trend(BY_KEY["latency_p95_ms"])
+    day = conversion.row(0, named=True)
+    alone = independent.scope(synthetic_warehouse, Filters(day["day"], day["day"]))
+    known = [b for b in alone.booked if b is not None]
+    assert day["n"] == len(known)
+    assert (day["low"], day["high"]) == pytest.approx(stats.wilson_interval(sum(known), len(known)))
+    assert p95["n"].to_list() == result.by_day["replies"].to_list() and p95["low"].is_null().all()
+    spec = trend(conversion, "conversion_rate", "pct", "Conversion rate").to_dict()
+    band, line = spec["layer"]
+    assert (band["mark"]["type"], band["encoding"]["y2"]["field"]) == ("area", "high")
+    assert "n" in [t["field"] for t in line["encoding"]["tooltip"]]
+    assert "layer" not in trend(p95, "latency_p95_ms", "ms", "p95").to_dict()

@@ -94,21 +94,21 @@ def test_an_empty_warehouse_explains_how_to_load_calls(warehouse_file: Path) -> 
 
 
 def cards(at: AppTest) -> dict[str, tuple[str, str]]:
-    """Each card's label → (its delta's colour, the words beside the delta)."""
+    """Each card's label → (its delta's colour, the note under it: noise verdict and n)."""
     colours = {0: "red", 1: "green", 2: "grey"}
-    return {m.label: (colours[m.proto.color], m.proto.delta_description) for m in at.metric}
+    notes = [c.value for c in at.caption if " · n = " in c.value]
+    assert len(notes) == len(at.metric)
+    return {m.label: (colours[m.proto.color], note) for m, note in zip(at.metric, notes, strict=True)}
 
 
 def test_on_stationary_data_no_change_is_coloured_and_every_card_says_its_n(synthetic_warehouse: Path) -> None:
     at = run_app({"start": "2026-10-01", "end": "2026-10-20"})
     shown = cards(at)
     assert {colour for colour, _ in shown.values()} == {"grey"}
-    assert all(words.startswith("could be noise (p = ") for _, words in shown.values())
+    assert all(note.startswith("Could be noise (p = ") for _, note in shown.values())
     scope = independent.scope(synthetic_warehouse, Filters(date(2026, 10, 1), date(2026, 10, 20)))
-    sizes = [c.value for c in at.caption if c.value.startswith("n = ")]
-    assert len(sizes) == len(shown)
     with_outcome = sum(booked is not None for booked in scope.booked)
-    assert any(s.startswith(f"n = {with_outcome:,} calls with an outcome (before: ") for s in sizes)
+    assert f" · n = {with_outcome:,} calls with an outcome (before: " in shown["Conversion rate"][1]
 
 
 def test_a_planted_fall_in_conversion_is_coloured_red(synthetic_warehouse: Path) -> None:
@@ -119,5 +119,6 @@ def test_a_planted_fall_in_conversion_is_coloured_red(synthetic_warehouse: Path)
                 "(SELECT call_id FROM calls WHERE day BETWEEN DATE '2026-10-01' AND DATE '2026-10-20')")
     con.close()
     shown = cards(run_app({"start": "2026-10-01", "end": "2026-10-20"}))
-    assert shown["Conversion rate"] == ("red", "unlikely to be noise (p < 0.001)")
+    colour, note = shown["Conversion rate"]
+    assert (colour, note.split(" · ")[0]) == ("red", "Unlikely to be noise (p < 0.001)")
     assert {colour for label, (colour, _) in shown.items() if label != "Conversion rate"} == {"grey"}
