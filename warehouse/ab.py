@@ -1,11 +1,11 @@
 """A/B comparison of two arms (two prompt versions, two models, any two sets of filters): the
 owned outcome and quality metrics side by side, with sample sizes, 95% intervals and a test.
 
-The figures are the owned definitions (`metrics.call_metrics`, `metrics.judge_metrics`); this
-module adds only what an interval needs (how many calls each rate is over, the spread of NPS
-answers and of scores). A difference is called significant only when both arms have at least
-`MIN_SAMPLE` observations and its test passes at `ALPHA` shared across the metrics compared
-(Bonferroni), so scanning five metrics does not turn noise into a finding.
+The figures, their sample sizes and spreads are the owned definitions (`metrics.call_metrics`,
+`metrics.judge_metrics`); each metric's interval and test are the ones the registry names for it
+(`warehouse/metric_registry.py`, as on the overview). A difference is called significant only when
+both arms have at least `MIN_SAMPLE` observations and its test passes at `ALPHA` shared across the
+metrics compared (Bonferroni), so scanning five metrics does not turn noise into a finding.
 
 Arms are rarely randomised here (a new prompt replaces the old one), so their traffic may
 differ; `ABResult.mix_distance` measures by how much, as the total variation distance between the
@@ -22,6 +22,7 @@ import polars as pl
 
 from warehouse import metrics, stats
 from warehouse.filters import Filters
+from warehouse.metric_registry import BY_KEY, TWO_PROPORTIONS, Metric
 from warehouse.queries import reading
 from warehouse.tables import Tables
 
@@ -30,22 +31,7 @@ MIN_SAMPLE = 100
 MIX_THRESHOLD = 0.10
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-RATES = {"conversion_rate": "conversion_n", "resolution_rate": "resolution_n", "hallucination_rate": "judged_calls"}
 COMPARED = ("conversion_rate", "nps", "resolution_rate", "eval_score", "hallucination_rate")
-
-
-def _spread(calls: ibis.Table, t: Tables) -> ibis.Table:
-    """Per call set: how many calls each rate is over, the share of NPS answers that are not
-    passive (promoters plus detractors) and the spread of judge scores."""
-    outcomes = metrics.outcome_per_call(t)
-    c = calls.left_join(outcomes, calls.call_id == outcomes.call_id)
-    counts = c.aggregate(
-        conversion_n=c.booked.count(),
-        resolution_n=c.resolved.count(),
-        nps_decided_share=((c.nps >= 9) | (c.nps <= 6)).cast("float64").mean(),
-    )
-    j = calls.select("call_id").inner_join(metrics.latest_judgement_per_call(t), "call_id")
-    return counts.cross_join(j.aggregate(score_sd=j.score.std()))
 
 
 def _mix(calls: ibis.Table) -> dict[str, dict[str, int]]:
@@ -63,7 +49,7 @@ def _mix(calls: ibis.Table) -> dict[str, dict[str, int]]:
 def _arm(t: Tables, f: Filters) -> tuple[dict, dict[str, dict[str, int]]]:
     calls = metrics.scoped_calls(t, f).mutate(arm=ibis.literal("arm"))
     figures = {}
-    for frame in (metrics.call_metrics(calls, t, ["arm"]), metrics.judge_metrics(calls, t, ["arm"]), _spread(calls, t)):
+    for frame in (metrics.call_metrics(calls, t, ["arm"]), metrics.judge_metrics(calls, t, ["arm"])):
         rows = frame.to_polars().to_dicts()
         figures.update(rows[0] if rows else {})
     return figures, _mix(calls)
@@ -88,48 +74,33 @@ class Comparison:
     note: str
 
 
-def _sample_size(figures: dict, metric: str) -> int:
-    key = RATES.get(metric) or {"nps": "nps_responses", "eval_score": "judged_calls"}[metric]
-    return int(figures.get(key) or 0)
-
-
-def _sd(figures: dict, metric: str) -> float | None:
-    """The standard deviation of one observation: for NPS, of +100 (promoter), 0 or −100."""
-    if metric == "eval_score":
-        return figures.get("score_sd")
-    share, nps = figures.get("nps_decided_share"), figures.get("nps")
-    if share is None or nps is None:
+def _difference_interval(m: Metric, a: dict, b: dict) -> stats.Interval | None:
+    """B − A's 95% interval: Newcombe's for shares; for means the normal one, whose half-width
+    (1.96 standard errors of the difference) is the root sum of squares of the two arms' own."""
+    if m.noise is TWO_PROPORTIONS:
+        n_a, n_b = int(a.get(m.n_key) or 0), int(b.get(m.n_key) or 0)
+        if a.get(m.key) is None or b.get(m.key) is None:
+            return None
+        return stats.difference_interval(round(b[m.key] * n_b), n_b, round(a[m.key] * n_a), n_a)
+    interval_a, interval_b = m.interval(a), m.interval(b)
+    if interval_a is None or interval_b is None:
         return None
-    return 100 * math.sqrt(max(share - (nps / 100) ** 2, 0.0))
+    half = math.hypot(interval_a[1] - a[m.key], interval_b[1] - b[m.key])
+    return b[m.key] - a[m.key] - half, b[m.key] - a[m.key] + half
 
 
 def _compare(metric: str, a: dict, b: dict, level: float) -> Comparison:
+    m = BY_KEY[metric]
     value_a, value_b = a.get(metric), b.get(metric)
-    n_a, n_b = _sample_size(a, metric), _sample_size(b, metric)
-    interval_a = interval_b = difference_interval = test = None
-    if metric in RATES:
-        k_a, k_b = round((value_a or 0) * n_a), round((value_b or 0) * n_b)
-        interval_a, interval_b = stats.wilson_interval(k_a, n_a), stats.wilson_interval(k_b, n_b)
-        difference_interval = stats.difference_interval(k_b, n_b, k_a, n_a)
-        test = stats.two_proportion_test(k_b, n_b, k_a, n_a)
-    else:
-        sd_a, sd_b = _sd(a, metric), _sd(b, metric)
-        if value_a is not None and sd_a is not None:
-            interval_a = stats.mean_interval(value_a, sd_a, n_a)
-        if value_b is not None and sd_b is not None:
-            interval_b = stats.mean_interval(value_b, sd_b, n_b)
-        if interval_a and interval_b:
-            se = math.hypot(sd_a / math.sqrt(n_a), sd_b / math.sqrt(n_b))
-            half = stats.Z_95 * se
-            difference_interval = (value_b - value_a - half, value_b - value_a + half)
-            test = stats.z_test(value_b - value_a, se)
+    n_a, n_b = int(a.get(m.n_key) or 0), int(b.get(m.n_key) or 0)
     difference = value_b - value_a if value_a is not None and value_b is not None else None
     small = min(n_a, n_b) < MIN_SAMPLE
+    test = m.change_test(b, a)
     p_value = test.p_value if test else None
     significant = bool(not small and p_value is not None and p_value < level)
     note = f"fewer than {MIN_SAMPLE} in an arm" if small else ""
-    return Comparison(metric, value_a, value_b, n_a, n_b, interval_a, interval_b, difference,
-                      difference_interval, p_value, significant, note)
+    return Comparison(metric, value_a, value_b, n_a, n_b, m.interval(a), m.interval(b), difference,
+                      _difference_interval(m, a, b), p_value, significant, note)
 
 
 @dataclass(frozen=True)
