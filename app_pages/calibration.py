@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from ui import failure_mode_data
+from ui import failure_mode_data, url_params
 from ui.filters import require_filters
 from ui.tables import show_table
 from warehouse.calibration import MIN_LABELLED_CALLS, MIN_POSITIVES
@@ -24,8 +24,8 @@ if versions.is_empty():
 
 names = {row["judge_version"]: f"{row['judge_name']} · {row['judge_version']} ({row['calls_reviewed']:,} reviewed "
          f"of {row['calls_judged']:,} judged)" for row in versions.iter_rows(named=True)}  # fmt: skip
-wanted = st.query_params.get("judge")
-version = st.selectbox("Judge version", list(names), index=list(names).index(wanted) if wanted in names else 0,
+wanted = url_params.one_of("judge", names, "judge version")
+version = st.selectbox("Judge version", list(names), index=list(names).index(wanted) if wanted else 0,
                        format_func=names.get, key="cal_version")
 st.query_params["judge"] = version
 table = failure_mode_data.calibration(filters, version)

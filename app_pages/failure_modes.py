@@ -8,7 +8,7 @@ import streamlit as st
 from judges.dataset import dataset_jsonl
 from present.failure_modes import LOST_CONVERSIONS, costliest_answer, judge_trust, mode_trend, pareto
 from present.markdown import escape_markdown
-from ui import charts, failure_mode_data, review_data
+from ui import charts, failure_mode_data, review_data, url_params
 from ui.call_grid import COLUMNS, DEFAULT_COLUMNS, call_grid, grid_frame
 from ui.call_view import show_call
 from ui.filters import require_filters
@@ -19,14 +19,15 @@ st.title("Failure modes")
 filters = require_filters()
 
 taxonomy = failure_mode_data.current_taxonomy()
-wanted = [taxonomy.resolve(m) for m in st.query_params.get_all("mode")]
+wanted = url_params.known(dict.fromkeys(taxonomy.resolve(m) for m in st.query_params.get_all("mode")),
+                          taxonomy.names, "failure mode")
 modes = tuple(st.sidebar.multiselect(
-    "Failure modes", taxonomy.names, default=[m for m in dict.fromkeys(wanted) if m in taxonomy.names],
+    "Failure modes", taxonomy.names, default=wanted,
     placeholder="All", key="fm_modes", help="Show only calls with any of these modes.",
 ))  # fmt: skip
-source_param = st.query_params.get("source", "judge")
+source_param = url_params.one_of("source", SOURCES, "labels from") or "judge"
 source = st.sidebar.radio(
-    "Labels from", list(SOURCES), index=list(SOURCES).index(source_param) if source_param in SOURCES else 0,
+    "Labels from", list(SOURCES), index=list(SOURCES).index(source_param),
     format_func=SOURCES.get, key="fm_source",
     help="Judge: every judged call. People: only calls reviewed in a weekly review. Both agree: modes the judge "
          "and a person both gave.",
@@ -106,9 +107,10 @@ ids = e.calls["call_id"].to_list()
 if clicked and clicked != st.session_state.get("fm_clicked"):
     st.session_state["fm_clicked"] = clicked
     st.session_state["fm_call"] = clicked
-if "fm_call" not in st.session_state or st.session_state["fm_call"] not in ids:
-    linked = st.query_params.get("call")
-    st.session_state["fm_call"] = linked if linked in ids else None
+if "fm_call" not in st.session_state:  # the page just opened: a shared link may name the call
+    st.session_state["fm_call"] = url_params.one_of("call", ids, "call")
+elif st.session_state["fm_call"] not in ids:
+    st.session_state["fm_call"] = None
 call_id = st.selectbox("Open a call", ids, placeholder="Pick a call, or click a row above", key="fm_call")
 if call_id is None:
     st.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import url_params
 from ui.presenter import presenter_style
 from ui.summary_view import show_summary
 from warehouse import review_summary, reviews
@@ -17,8 +18,8 @@ if sessions.is_empty():
 
 ids = sessions["session_id"].to_list()
 names = dict(zip(ids, sessions["name"].to_list(), strict=True))
-wanted = st.query_params.get("session")
-chosen = st.selectbox("Session", ids, index=ids.index(wanted) if wanted in names else 0, format_func=names.get)
+wanted = url_params.one_of("session", ids, "review session")
+chosen = st.selectbox("Session", ids, index=ids.index(wanted) if wanted else 0, format_func=names.get)
 st.query_params["session"] = chosen
 summary = review_summary.session_summary(chosen)
 if summary is None:

@@ -5,7 +5,6 @@ warehouse as one readable sentence, from app.py's frame."""
 from __future__ import annotations
 
 import io
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import judges.__main__
 import warehouse.__main__
 from ingest.errors import IngestError
 from judges import dataset, providers, runner, spec, verdict
+from tests import busy
 from warehouse import db, lake, prompt_history, reviews
 from warehouse.errors import CallboardError, run_cli
 
@@ -39,16 +39,11 @@ def one_error_line(stderr: str) -> str:
 
 @pytest.fixture
 def held_warehouse(warehouse_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The warehouse held read-write by another process, with Callboard's wait shortened to 0.3 s."""
+    """A real, migrated warehouse that another process holds."""
     with db.connect():
-        pass  # a real, migrated warehouse
-    script = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(120)"
-    holder = subprocess.Popen([sys.executable, "-c", script, str(warehouse_file)], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-    monkeypatch.setattr(db, "DEFAULT_WAIT_S", 0.3)
-    yield warehouse_file
-    holder.kill()
-    holder.wait()
+        pass
+    with busy.held(warehouse_file, monkeypatch):
+        yield warehouse_file
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests import review_fixture
+from tests import busy, review_fixture
 from warehouse import reviews
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -127,6 +127,27 @@ def test_saving_without_a_reviewer_is_refused_with_a_clear_message(warehouse: Pa
     assert "choose who is reviewing first" in at.error[0].value
     assert reviews.current_reviews(session_id).is_empty()
     assert field(at, "score").value == 4, "the refused score is still on screen to save once named"
+
+
+def test_a_busy_warehouse_on_save_says_so_and_keeps_what_was_typed(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_review()
+    session_id = draw(at)
+    at.text_input(key="reviewer").input("Ana").run()
+    score(at, 2, "Fail", notes="typed while ingest held the file")
+    with busy.held(warehouse, monkeypatch):
+        at.button(key="rv_save").click().run()
+        assert not at.exception, [e.message for e in at.exception]
+        shown = [e.value for e in at.error]
+        assert any("The warehouse is busy" in text for text in shown), shown
+        assert not any("/" in text or "PID" in text for text in shown), shown
+    assert reviews.current_reviews(session_id).is_empty()
+    at.run()
+    assert "What you typed is kept as a draft" in at.error[0].value
+    assert field(at, "notes").value == "typed while ingest held the file" and field(at, "score").value == 2
+    at.button(key="rv_save").click().run()
+    assert reviews.current_reviews(session_id)["notes"].to_list() == ["typed while ingest held the file"]
 
 
 def test_with_oidc_configured_reviewers_sign_in_instead_of_typing_a_name(warehouse: Path) -> None:

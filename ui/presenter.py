@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from present.markdown import escape_markdown
+from ui import url_params
 from warehouse.reviews import ReviewSession
 
 _STYLE = """<style>
@@ -30,12 +31,19 @@ def presenter_style() -> None:
 
 
 def position(session: ReviewSession) -> int:
-    """The call shown, 1-based, from the URL; out-of-range or garbled values land on a real call."""
+    """The call shown, 1-based, from the URL; an out-of-range or garbled value lands on a real
+    call, is said once and corrected in the URL."""
+    text, total = st.query_params.get("call", "1"), len(session.call_ids)
     try:
-        wanted = int(st.query_params.get("call", "1"))
+        wanted = int(text)
     except ValueError:
         wanted = 1
-    return min(max(wanted, 1), len(session.call_ids))
+    at = min(max(wanted, 1), total)
+    if text != str(at):
+        url_params.say(f"The link asks for call {url_params.quoted(text)} of this session, which has calls 1 to "
+                       f"{total}: showing call {at}.")
+        _go(at)
+    return at
 
 
 def _go(to: int) -> None:

@@ -18,6 +18,7 @@ from present.markdown import escape_markdown
 from ui import failure_mode_data
 from ui.tables import show_table
 from warehouse import drafts, reviews
+from warehouse.errors import CallboardError
 
 VERDICTS = ("Pass", "Fail")
 FIELDS = ("score", "verdict", "labels", "notes", "test_case")
@@ -65,8 +66,8 @@ def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[]
     )  # fmt: skip
     try:
         reviews.save_review(review)
-    except reviews.ReviewRefused as refused:
-        st.session_state[MESSAGE] = ("error", str(refused))
+    except CallboardError as error:  # refused, or the warehouse busy: said beside Save; the draft stays
+        st.session_state[MESSAGE] = ("error", drafts.not_saved(error))
         return
     drafts.discard(session_id, call_id)
     who = escape_markdown(reviewer)
@@ -80,8 +81,8 @@ def _add_mode(session_id: str, call_id: str) -> None:
     name, description, owner = (st.session_state.get(f"rv_new_{f}") for f in ("name", "description", "owner"))
     try:
         added = failure_mode_data.add_failure_mode(name or "", description or "", owner or "")
-    except reviews.ReviewRefused as refused:
-        st.session_state[MESSAGE] = ("error", str(refused))
+    except CallboardError as error:  # a callback runs outside app.py's frame, so it says its own errors
+        st.session_state[MESSAGE] = ("error", error.title)
         return
     labels = _key("labels", session_id, call_id)
     st.session_state[labels] = [*st.session_state.get(labels, []), added]

@@ -17,10 +17,12 @@ from present.markdown import escape_markdown
 from ui import charts
 from ui.tables import show_table
 from warehouse import drafts, review_summary, reviews
+from warehouse.errors import CallboardError
 from warehouse.review_summary import SessionSummary
 from warehouse.sampling import STRATEGIES
 
 DECISIONS = "__decisions__"  # the drafts key of a session's decisions box
+MESSAGE = "summary_message"  # what the last save or close said, shown once under the decisions
 
 
 def show_figures(summary: SessionSummary) -> None:
@@ -99,9 +101,13 @@ def show_test_cases(summary: SessionSummary) -> None:
 
 def _save_decisions(session_id: str) -> None:
     text = st.session_state[f"decisions_{session_id}"]
-    reviews.save_decisions(session_id, text)
+    try:
+        reviews.save_decisions(session_id, text)
+    except CallboardError as error:  # a callback runs outside app.py's frame: the busy warehouse is said here
+        st.session_state[MESSAGE] = ("error", drafts.not_saved(error))
+        return
     drafts.discard(session_id, DECISIONS)
-    st.session_state["summary_message"] = "Decisions saved."
+    st.session_state[MESSAGE] = ("success", "Decisions saved.")
 
 
 def _keep_decisions_draft(session_id: str) -> None:
@@ -118,12 +124,16 @@ def show_decisions(summary: SessionSummary) -> None:
     st.text_area("What we decided to fix, and who does it", key=key, height=160,
                  on_change=_keep_decisions_draft, args=(session.session_id,))
     st.button("Save decisions", type="primary", on_click=_save_decisions, args=(session.session_id,))
-    if message := st.session_state.pop("summary_message", None):
-        st.success(message)
+    if message := st.session_state.pop(MESSAGE, None):
+        kind, text = message
+        (st.error if kind == "error" else st.success)(text)
 
 
 def _toggle(session: reviews.ReviewSession) -> None:
-    (reviews.close_session if session.is_open else reviews.reopen_session)(session.session_id)
+    try:
+        (reviews.close_session if session.is_open else reviews.reopen_session)(session.session_id)
+    except CallboardError as error:
+        st.session_state[MESSAGE] = ("error", error.title)
 
 
 def show_actions(summary: SessionSummary) -> None:

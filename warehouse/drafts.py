@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 
 from warehouse.db import warehouse_path
+from warehouse.errors import CallboardError
 
 
 def _file(session_id: str, call_id: str) -> Path:
@@ -42,3 +43,11 @@ def save(session_id: str, call_id: str, draft: dict) -> None:
 
 def discard(session_id: str, call_id: str) -> None:
     _file(session_id, call_id).unlink(missing_ok=True)
+
+
+def not_saved(error: CallboardError) -> str:
+    """What a failed save tells the person who pressed Save. A refusal already says what to fix;
+    anything else (a busy warehouse) also says that what they typed is safe."""
+    if error.title.startswith("Not saved"):
+        return error.title
+    return f"Not saved: {error.title} What you typed is kept as a draft; press Save again."
