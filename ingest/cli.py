@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ingest.call_logs import ingest_call_log
 from ingest.complaints import ingest_complaints
+from ingest.errors import IngestError
 from ingest.outcomes import ingest_outcomes
 from ingest.prompts import ingest_prompts
 from ingest.receiver import serve
@@ -56,7 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+MAX_LIMIT = 100_000  # rows `runs` and `quarantine` list at most: more is not for reading in a terminal
+
+
+def _check_limit(args: argparse.Namespace) -> None:
+    """`--limit` as a number of rows to list (the warehouse would refuse -1 with a traceback)."""
+    limit = getattr(args, "limit", None)
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise IngestError(f"--limit is how many rows to list: a whole number from 1 to {MAX_LIMIT:,}, not {limit}.")
+
+
 def _run(args: argparse.Namespace) -> int:
+    _check_limit(args)
     if args.command == "traces":
         summary = ingest_traces(args.paths, db_path=args.db, redact=args.redact, progress=sys.stderr.isatty())
     elif args.command == "outcomes":

@@ -9,6 +9,7 @@ the whole column), each with its line number, so they can be quarantined.
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
+
+from ingest.errors import IngestError
 
 CHUNK_BYTES = 32 * 1024 * 1024  # Arrow's 32-bit string offsets allow up to 2 GiB
 
@@ -29,11 +32,28 @@ class LineChunk:
     bytes_read: int
 
 
+class DamagedGzip(IngestError):
+    """A gzip file cut short (a copy or download that stopped) or corrupt inside."""
+
+
+class _Gunzipped(gzip.GzipFile):
+    """A gzip file whose damage, found at any read, is said in one line naming the file."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return super().read(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            raise DamagedGzip(
+                f"{self.name} is a damaged gzip file ({error}): it ends early or is corrupt. Records before the "
+                "damage may already be loaded; loading a repaired file again adds nothing twice."
+            ) from error
+
+
 def open_binary(path: Path) -> BinaryIO:
     """The file's bytes, gunzipped when it is gzip (by its magic number, not its name)."""
     handle = path.open("rb")
     if handle.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=handle)  # type: ignore[return-value]
+        return _Gunzipped(fileobj=handle)  # type: ignore[return-value]
     return handle
 
 

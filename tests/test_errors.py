@@ -4,7 +4,9 @@ warehouse as one readable sentence, from app.py's frame."""
 
 from __future__ import annotations
 
+import gzip
 import io
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ import export.__main__
 import ingest.cli
 import judges.__main__
 import warehouse.__main__
+from data.generate import generate
 from ingest.errors import IngestError
 from judges import dataset, providers, runner, spec, verdict
 from tests import busy
@@ -182,3 +185,45 @@ def test_every_page_says_the_warehouse_is_busy(held_warehouse: Path) -> None:
 
 def test_every_page_says_when_the_warehouse_cannot_be_opened(unreadable_warehouse: Path) -> None:
     _every_page(expect="Callboard cannot open the warehouse notes.duckdb")
+
+
+# No tracebacks for users (issue 19): bad limits, a damaged gzip file, a full disk.
+@pytest.mark.parametrize("argv", [["runs", "--limit", "-1"], ["runs", "--limit", "0"],
+                                  ["quarantine", "--limit", str(10**20)]])  # fmt: skip
+def test_a_bad_limit_is_one_line_and_exit_2(
+    argv: list[str], warehouse_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ingest.cli.main(argv) == 2
+    assert "--limit is how many rows to list" in one_error_line(capsys.readouterr().err)
+
+
+@pytest.fixture(scope="module")
+def trace_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real OTLP/JSON lines file from the demo generator."""
+    folder = tmp_path_factory.mktemp("traces")
+    generate(folder, calls=500, seed=3)
+    (path,) = (folder / "traces").glob("*.jsonl")
+    return path
+
+
+def test_a_truncated_gzip_file_is_one_line_and_exit_2(
+    trace_file: Path, warehouse_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packed = gzip.compress(trace_file.read_bytes())
+    cut = tmp_path / "calls.jsonl.gz"
+    cut.write_bytes(packed[: len(packed) // 2])  # a copy that stopped half way
+    assert ingest.cli.main(["traces", str(cut)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"{cut} is a damaged gzip file" in line and "ends early" in line
+
+
+def test_a_full_disk_during_ingest_is_one_line_and_exit_2(trace_file: Path, tmp_path: Path) -> None:
+    """A real full disk: a 3 MB tmpfs, mounted in a mount namespace of its own (unshare; root inside
+    it only), holds the warehouse; the traces need more."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = 'mount -t tmpfs -o size=3m tmpfs "$1" && exec "$2" -m ingest --db "$1/callboard.duckdb" traces "$3"'
+    done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh", str(disk),
+                           sys.executable, str(trace_file)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"error: {db.DISK_FULL}\n"

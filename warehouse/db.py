@@ -9,6 +9,7 @@ work (parsing, calling LLMs) before they open the file. See docs/architecture.md
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import threading
@@ -40,6 +41,13 @@ class WarehouseUnavailable(CallboardError):
     DuckDB file, or a folder this user cannot write."""
 
 
+class DiskFull(CallboardError):
+    """A write found no room on the disk holding the warehouse. The transaction it was part of is
+    rolled back, so trying again once there is room is safe."""
+
+
+DISK_FULL = ("The disk holding the warehouse is full: free some space and try again. What was already saved "
+             "stays, and trying again adds nothing twice.")
 _UNAVAILABLE = ("Callboard cannot open the warehouse {name}: set CALLBOARD_DB to a DuckDB file in a folder "
                 "this user can write.")
 
@@ -53,6 +61,11 @@ def _is_lock_conflict(error: duckdb.Error) -> bool:
     return "lock" in str(error).lower()
 
 
+def is_disk_full(error: BaseException) -> bool:
+    """True for a write refused for lack of room, whether Python or DuckDB (which says it in words) made it."""
+    return (isinstance(error, OSError) and error.errno == errno.ENOSPC) or "No space left on device" in str(error)
+
+
 def _open_file(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
     """The file opened read-write, after waiting with jittered backoff while another process holds it."""
     deadline = time.monotonic() + wait_s
@@ -62,6 +75,8 @@ def _open_file(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
             path.parent.mkdir(parents=True, exist_ok=True)
             return duckdb.connect(str(path))
         except duckdb.IOException as error:
+            if is_disk_full(error):
+                raise DiskFull(DISK_FULL) from error
             if not _is_lock_conflict(error):
                 raise WarehouseUnavailable(_UNAVAILABLE.format(name=path.name)) from error
             if time.monotonic() > deadline:
@@ -70,6 +85,8 @@ def _open_file(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
                     f"over {wait_s:.0f} s. Try again in a moment."
                 ) from error
         except OSError as error:  # a folder we cannot make
+            if is_disk_full(error):
+                raise DiskFull(DISK_FULL) from error
             raise WarehouseUnavailable(_UNAVAILABLE.format(name=path.name)) from error
         time.sleep(pause * (0.5 + random.random()))
         pause = min(pause * 2, 0.25)
@@ -95,6 +112,10 @@ def connect(path: Path | None = None, wait_s: float | None = None) -> Iterator[d
     con = open_connection(path, wait_s)
     try:
         yield con
+    except (duckdb.Error, OSError) as error:
+        if is_disk_full(error):
+            raise DiskFull(DISK_FULL) from error
+        raise
     finally:
         con.close()
 
