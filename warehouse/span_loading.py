@@ -26,18 +26,25 @@ import pyarrow as pa
 from warehouse.prices import PRICE_MATCH, PRICE_RANK
 
 # The staged chunk's spans that the warehouse does not hold yet (the first of any sent twice),
-# with their call id resolved (docs/trace-format.md: the span's own, another span of its trace in
-# this chunk, the call its trace already belongs to, else the trace id) and their cost: from the
+# with their call id resolved (docs/trace-format.md: the span's own, the call a span of its trace
+# stored earlier named, another span of its trace in this chunk, else the trace id) and their cost: from the
 # span, else from the list price of its model (an exact name, else the longest priced name it
 # starts with, so "gpt-4.1-mini-2025-04-14" is priced as "gpt-4.1-mini"; the span's own provider
-# preferred when two providers list the same model).
+# preferred when two providers list the same model). A trace whose spans were stored under its own
+# id because the span naming its call (the root, which an SDK exports last) had not arrived is
+# `rekeyed` to that call now.
 _NEW_SPANS = f"""
 CREATE OR REPLACE TEMP TABLE stored AS
 SELECT trace_id, span_id, call_id FROM spans WHERE trace_id IN (SELECT DISTINCT trace_id FROM staged_arrow);
 CREATE OR REPLACE TEMP TABLE chunk_traces AS
-SELECT trace_id, coalesce(d.call_id, k.call_id, trace_id) AS trace_call_id
+SELECT trace_id, coalesce(k.call_id, d.call_id, trace_id) AS trace_call_id
 FROM (SELECT trace_id, min(declared_call_id) AS call_id FROM staged_arrow GROUP BY trace_id) d
-LEFT JOIN (SELECT trace_id, min(call_id) AS call_id FROM stored GROUP BY trace_id) k USING (trace_id);
+LEFT JOIN (SELECT trace_id, min(call_id) FILTER (WHERE call_id <> trace_id) AS call_id FROM stored GROUP BY trace_id) k
+  USING (trace_id);
+CREATE OR REPLACE TEMP TABLE rekeyed AS
+SELECT DISTINCT t.trace_id AS old_call_id, t.trace_call_id AS call_id
+FROM chunk_traces t SEMI JOIN stored k ON k.trace_id = t.trace_id AND k.call_id = t.trace_id
+WHERE t.trace_call_id <> t.trace_id;
 CREATE OR REPLACE TEMP TABLE skipped AS
 SELECT rid FROM staged_arrow SEMI JOIN stored USING (trace_id, span_id)
 UNION
@@ -73,35 +80,60 @@ LEFT JOIN price p ON p.span_model = s.model AND p.span_provider IS NOT DISTINCT 
 ANTI JOIN skipped USING (rid);
 """
 
-# Calls that gain spans, with what they were before (NULL when new) and their facts from this chunk.
+# Calls that gain spans (or the spans of a trace re-keyed into them), with what they were before:
+# their earliest start and their oldest update (NULL when new), and, for a call no span names an
+# agent for (one from a call log), its stored agent, prompt version and recording.
 _AFFECTED = """
 CREATE OR REPLACE TEMP TABLE affected AS
 WITH chunk_calls AS (
-    SELECT call_id, min(started_at) AS first_start,
-           arg_min(agent, agent_rank) FILTER (WHERE agent IS NOT NULL) AS agent,
-           arg_min(prompt_version, started_at) FILTER (WHERE prompt_version IS NOT NULL) AS prompt_version,
-           arg_min(recording_url, started_at) FILTER (WHERE recording_url IS NOT NULL) AS recording_url
-    FROM call_spans GROUP BY call_id
+    SELECT call_id, min(started_at) AS first_start FROM call_spans GROUP BY call_id
+), before AS (
+    SELECT coalesce(r.call_id, c.call_id) AS call_id, min(c.started_at) AS old_start,
+           min(c.updated_at) AS old_updated_at, bool_or(r.call_id IS NOT NULL) AS rekeyed,
+           arg_min(c.agent, c.started_at) FILTER (WHERE c.agent IS NOT NULL) AS agent,
+           arg_min(c.prompt_version, c.started_at) FILTER (WHERE c.prompt_version IS NOT NULL) AS prompt_version,
+           arg_min(c.recording_url, c.started_at) FILTER (WHERE c.recording_url IS NOT NULL) AS recording_url
+    FROM calls c LEFT JOIN rekeyed r ON r.old_call_id = c.call_id
+    WHERE c.call_id IN (SELECT call_id FROM chunk_calls UNION ALL SELECT call_id FROM rekeyed
+                        UNION ALL SELECT old_call_id FROM rekeyed)
+    GROUP BY ALL
 )
-SELECT k.call_id, least(k.first_start, c.started_at) AS call_start, c.started_at AS old_start,
-       c.updated_at AS old_updated_at,
-       coalesce(c.agent, k.agent) AS agent,
-       coalesce(c.prompt_version, k.prompt_version) AS prompt_version,
-       coalesce(c.recording_url, k.recording_url) AS recording_url
-FROM chunk_calls k LEFT JOIN calls c USING (call_id)
+SELECT call_id, least(k.first_start, b.old_start) AS call_start, b.old_start, b.old_updated_at,
+       coalesce(b.rekeyed, false) AS rekeyed, b.agent, b.prompt_version, b.recording_url
+FROM chunk_calls k FULL JOIN before b USING (call_id)
 """
 
+# Rows stored under a trace's id before the span naming its call arrived move to that call: its
+# spans, and whatever was joined to the trace's call meanwhile (outcomes, judgements, reviews,
+# complaints). Its call and transcript rows go; the call is rebuilt whole below.
+_REKEY = """
+UPDATE spans SET call_id = r.call_id FROM rekeyed r
+WHERE spans.trace_id = r.old_call_id AND spans.call_id = r.old_call_id;
+DELETE FROM turns WHERE call_id IN (SELECT old_call_id FROM rekeyed);
+DELETE FROM calls WHERE call_id IN (SELECT old_call_id FROM rekeyed);
+""" + "".join(
+    f"UPDATE {table} SET call_id = r.call_id FROM rekeyed r WHERE {table}.call_id = r.old_call_id;\n"
+    for table in ("outcomes", "judgements", "reviews", "review_samples", "complaints")
+)
+
 # Spans stored earlier for the calls that existed before, added to `call_spans` (with no `rid`)
-# so the rebuilds see every span of every affected call; their transcript fields are read from
-# the attributes, as at parse time.
+# so the rebuilds see every span of every affected call; their transcript fields and the call's
+# agent, prompt version and recording are read from the attributes, as at parse time.
 _ADD_STORED_CALL_SPANS = """
 INSERT INTO call_spans (call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model, is_error,
-                        input_tokens, output_tokens, cost_usd, speaker, turn_text, input_text, output_text)
+                        input_tokens, output_tokens, cost_usd, speaker, turn_text, input_text, output_text,
+                        agent, agent_rank, prompt_version, recording_url)
 SELECT call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model, is_error, input_tokens,
        output_tokens, cost_usd,
        CASE WHEN kind = 'turn' THEN lower(attributes ->> '$."callboard.turn.speaker"') END,
        CASE WHEN kind = 'turn' THEN coalesce(attributes ->> '$."callboard.turn.text"', output_text) END,
-       CASE WHEN kind = 'llm' THEN input_text END, CASE WHEN kind = 'llm' THEN output_text END
+       CASE WHEN kind = 'llm' THEN input_text END, CASE WHEN kind = 'llm' THEN output_text END,
+       coalesce(attributes ->> '$."callboard.agent"', attributes ->> '$.resource."callboard.agent"',
+                attributes ->> '$.resource."service.name"'),
+       CASE WHEN attributes ->> '$."callboard.agent"' IS NOT NULL THEN 1
+            WHEN attributes ->> '$.resource."callboard.agent"' IS NOT NULL THEN 2 ELSE 3 END,
+       coalesce(attributes ->> '$."callboard.prompt.version"', attributes ->> '$.resource."callboard.prompt.version"'),
+       attributes ->> '$."callboard.call.recording_url"'
 FROM spans WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL)
 """
 
@@ -115,13 +147,13 @@ FROM staged_arrow s JOIN call_spans f USING (rid) JOIN affected a ON a.call_id =
 """
 
 # Rows of calls that existed before go, to be rebuilt whole; spans stored before a late span
-# moved their call's start to an earlier day follow the call.
+# moved their call's start to an earlier day (or before their call took in another) follow the call.
 _CLEAR_OLD_CALLS = """
 DELETE FROM turns WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL);
 DELETE FROM calls WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL);
 UPDATE spans SET day = a.call_start::DATE
 FROM affected a
-WHERE spans.call_id = a.call_id AND a.old_start IS NOT NULL AND a.call_start < a.old_start
+WHERE spans.call_id = a.call_id AND a.old_start IS NOT NULL AND (a.call_start < a.old_start OR a.rekeyed)
   AND spans.day <> a.call_start::DATE;
 """
 
@@ -155,10 +187,17 @@ WINDOW w AS (PARTITION BY o.call_id ORDER BY o.turn_index);
 INSERT INTO turns SELECT * FROM rebuilt_turns;
 """
 
-# A call is the sum of its spans: rebuilt whole, so a late span updates every figure.
+# A call is the sum of its spans: rebuilt whole, so a late span updates every figure. Its agent is
+# the best-ranked any span names (the span's own, the resource's, the service's), its prompt
+# version and recording the earliest span's, whichever chunk brought them.
 _REBUILD_CALLS = """
 INSERT INTO calls
-WITH models AS (
+WITH facts AS (
+    SELECT call_id, arg_min(agent, agent_rank) FILTER (WHERE agent IS NOT NULL) AS agent,
+           arg_min(prompt_version, started_at) FILTER (WHERE prompt_version IS NOT NULL) AS prompt_version,
+           arg_min(recording_url, started_at) FILTER (WHERE recording_url IS NOT NULL) AS recording_url
+    FROM call_spans GROUP BY call_id
+), models AS (
     SELECT call_id, arg_max(model, n) AS model
     FROM (SELECT call_id, model, count(*) + coalesce(sum(output_tokens), 0) / 1e9 AS n
           FROM call_spans WHERE kind = 'llm' AND model IS NOT NULL GROUP BY call_id, model)
@@ -171,11 +210,11 @@ WITH models AS (
            sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd
     FROM call_spans GROUP BY call_id
 )
-SELECT t.call_id, t.trace_id, a.agent, a.prompt_version, m.model, t.started_at, t.ended_at,
-       t.started_at::DATE, datediff('millisecond', t.started_at, t.ended_at), coalesce(n.n, 0),
-       t.span_count, t.error_count, t.input_tokens, t.output_tokens, t.cost_usd, a.recording_url,
-       'otlp', now()::TIMESTAMP
-FROM totals t JOIN affected a USING (call_id) LEFT JOIN models m USING (call_id)
+SELECT t.call_id, t.trace_id, coalesce(f.agent, a.agent), coalesce(f.prompt_version, a.prompt_version), m.model,
+       t.started_at, t.ended_at, t.started_at::DATE, datediff('millisecond', t.started_at, t.ended_at),
+       coalesce(n.n, 0), t.span_count, t.error_count, t.input_tokens, t.output_tokens, t.cost_usd,
+       coalesce(f.recording_url, a.recording_url), 'otlp', now()::TIMESTAMP
+FROM totals t JOIN affected a USING (call_id) JOIN facts f USING (call_id) LEFT JOIN models m USING (call_id)
 LEFT JOIN turn_counts n USING (call_id)
 """
 
@@ -205,9 +244,11 @@ def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: 
         if not loaded:
             return SpanLoad(0, 0)
         con.execute(_AFFECTED)
-        existed, updated = con.execute(
-            "SELECT count(*) FILTER (WHERE old_start IS NOT NULL), count(*) FILTER (WHERE old_updated_at < ?) "
-            "FROM affected", [run_started_at]).fetchall()[0]
+        existed, updated, rekeyed = con.execute(
+            "SELECT count(*) FILTER (WHERE old_start IS NOT NULL), count(*) FILTER (WHERE old_updated_at < ?), "
+            "count(*) FILTER (WHERE rekeyed) FROM affected", [run_started_at]).fetchall()[0]
+        if rekeyed:
+            con.execute(_REKEY)
         if existed:
             con.execute(_ADD_STORED_CALL_SPANS)
             con.execute(_CLEAR_OLD_CALLS)
