@@ -18,10 +18,10 @@ hand-computed cases and scikit-learn in the tests; warehouse/judge_calibration.p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 MIN_LABELLED_CALLS = 30
 MIN_POSITIVES = 5
@@ -72,7 +72,7 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def confusion(human: Sequence[bool], judge: Sequence[bool]) -> Confusion:
+def confusion(human: ArrayLike, judge: ArrayLike) -> Confusion:
     """Count the four cells from paired yes/no answers (same calls, same order)."""
     h, j = np.asarray(human, dtype=bool), np.asarray(judge, dtype=bool)
     if h.shape != j.shape:

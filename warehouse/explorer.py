@@ -106,7 +106,7 @@ def _is_clean(outcome_modes: Iterable[str]) -> pl.Expr:
 def clean_conversion(labelled: pl.DataFrame, outcome_modes: Iterable[str]) -> float | None:
     """The conversion rate of looked-at calls with no cause mode (among those with an outcome)."""
     clean = _looked_at(labelled).filter(_is_clean(outcome_modes))["booked"].drop_nulls()
-    return float(clean.cast(pl.Float64).mean()) if clean.len() else None
+    return float(clean.cast(pl.Float64).to_numpy().mean()) if clean.len() else None
 
 
 def mode_summary(labelled: pl.DataFrame, outcome_modes: Iterable[str], modes: Iterable[str] = ()) -> pl.DataFrame:
@@ -164,7 +164,8 @@ def lost_conversion_intervals(
     for k, mode in enumerate(causes):
         values = stacked[:, k][np.isfinite(stacked[:, k])]
         if values.size:
-            found[mode] = tuple(float(v) for v in np.percentile(values, [tail, 100 - tail]))
+            low, high = np.percentile(values, [tail, 100 - tail])
+            found[mode] = (float(low), float(high))
     return found
 
 

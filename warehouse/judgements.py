@@ -160,12 +160,12 @@ _COLUMNS = (
 )  # fmt: skip
 
 _FRAME_SCHEMA = {
-    "judgement_id": pl.String, "call_id": pl.String, "judge_name": pl.String,
-    "judge_version": pl.String, "provider": pl.String, "model": pl.String, "status": pl.String,
-    "error": pl.String, "score": pl.Int32, "passed": pl.Boolean, "labels": pl.List(pl.String),
-    "hallucination": pl.Boolean, "rationale": pl.String, "evidence": pl.String,
-    "input_tokens": pl.Int64, "output_tokens": pl.Int64, "cost_usd": pl.Float64,
-    "latency_ms": pl.Float64, "run_id": pl.String, "created_at": pl.Datetime("us"),
+    "judgement_id": pl.String(), "call_id": pl.String(), "judge_name": pl.String(),
+    "judge_version": pl.String(), "provider": pl.String(), "model": pl.String(), "status": pl.String(),
+    "error": pl.String(), "score": pl.Int32(), "passed": pl.Boolean(), "labels": pl.List(pl.String()),
+    "hallucination": pl.Boolean(), "rationale": pl.String(), "evidence": pl.String(),
+    "input_tokens": pl.Int64(), "output_tokens": pl.Int64(), "cost_usd": pl.Float64(),
+    "latency_ms": pl.Float64(), "run_id": pl.String(), "created_at": pl.Datetime("us"),
 }  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import SupportsFloat
 
 from warehouse import stats
 
@@ -32,7 +33,7 @@ UNITS = {  # how a value is stored, which also decides how it is shown (present'
 
 def _number(row: Row, key: str | None) -> float | None:
     value = row.get(key) if key else None
-    return None if value is None or value != value else float(value)  # None or NaN
+    return float(value) if isinstance(value, SupportsFloat) and value == value else None  # not None, not NaN
 
 
 @dataclass(frozen=True)

@@ -83,4 +83,5 @@ def load_outcomes(
                 "SEMI JOIN (SELECT outcome_id FROM statuses WHERE status <> 'unchanged') USING (outcome_id)")
     unmatched = [k for (k,) in con.execute(
         "SELECT DISTINCT external_key FROM incoming WHERE call_id IS NULL ORDER BY external_key").fetchall()]
-    return OutcomeLoad(*(int(counts.get(s, 0)) for s in ("new", "changed", "unchanged")), unmatched)
+    return OutcomeLoad(loaded=int(counts.get("new", 0)), updated=int(counts.get("changed", 0)),
+                       unchanged=int(counts.get("unchanged", 0)), unmatched_keys=unmatched)

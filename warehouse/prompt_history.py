@@ -50,9 +50,9 @@ def add_comment(agent: str, version: str, author: str, body: str) -> str:
     comment_id = uuid.uuid4().hex
     with transaction() as con:
         known = con.execute(
-            "SELECT count(*) FROM prompt_versions WHERE agent = ? AND version = ?", [agent, version]
-        ).fetchone()[0]
-        if not known:
+            "SELECT 1 FROM prompt_versions WHERE agent = ? AND version = ?", [agent, version]
+        ).fetchone()
+        if known is None:
             raise CommentRefused(f"There is no prompt version {version} of {agent}.")
         con.execute(
             "INSERT INTO prompt_comments VALUES (?, ?, ?, ?, ?, ?)",

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 from ibis import _
@@ -82,7 +83,7 @@ class Overview:
     def value(self, period: str, key: str) -> float | int | None:
         return self.row(period).get(key)
 
-    def row(self, period: str) -> dict[str, object]:
+    def row(self, period: str) -> dict[str, Any]:
         """One period's figures by column (empty when the period has no calls)."""
         rows = self.by_period.filter(pl.col("period") == period)
         return rows.row(0, named=True) if rows.height else {}

@@ -182,25 +182,27 @@ def create_session(spec: SessionSpec, path: Path | None = None) -> str:
     return session_id
 
 
-_SESSION_COLUMNS = """session_id, name, created_by, created_at, period_start, period_end, filters::VARCHAR,
-                      strategy, sample_size, seed, status, decisions, closed_at"""
-
-
 def get_session(session_id: str, path: Path | None = None) -> ReviewSession | None:
-    """A session with its drawn calls in the order they are shown; None when there is no such id."""
+    """A session with its drawn calls in the order they are shown; None when there is no such id.
+    Columns are named after `ReviewSession`'s fields and matched by name, not by position."""
     with connect(path) as con:
-        row = con.execute(f"SELECT {_SESSION_COLUMNS} FROM review_sessions WHERE session_id = ?", [session_id])
+        row = con.execute(
+            """SELECT session_id, name, created_by, created_at, period_start AS start, period_end AS "end",
+                      filters::VARCHAR AS filters, strategy, sample_size, seed, status, decisions, closed_at
+               FROM review_sessions WHERE session_id = ?""",
+            [session_id],
+        )
         found = row.fetchone()
         if found is None:
             return None
+        fields = dict(zip([column[0] for column in row.description], found, strict=True))
         samples = con.execute(
             "SELECT call_id, weight FROM review_samples WHERE session_id = ? ORDER BY position", [session_id]
         ).fetchall()
-    *head, filters, strategy, size, seed, status, decisions, closed_at = found
+    fields["filters"] = orjson.loads(fields["filters"] or "{}")
     return ReviewSession(
-        *head, orjson.loads(filters or "{}"), strategy, size, seed, status, decisions, closed_at,
-        call_ids=tuple(call_id for call_id, _ in samples), weights=tuple(weight for _, weight in samples),
-    )  # fmt: skip
+        **fields, call_ids=tuple(call_id for call_id, _ in samples), weights=tuple(weight for _, weight in samples)
+    )
 
 
 def list_sessions(path: Path | None = None) -> pl.DataFrame:
@@ -240,8 +242,10 @@ def reopen_session(session_id: str, path: Path | None = None) -> None:
     )
 
 
-def _check(review: Review, known_labels: set[str]) -> None:
-    if not (review.reviewer or "").strip():
+def _check(review: Review, known_labels: set[str]) -> str:
+    """The reviewer's name, trimmed, once the review is complete; otherwise why it is not saved."""
+    reviewer = (review.reviewer or "").strip()
+    if not reviewer:
         raise ReviewRefused("Not saved: choose who is reviewing first (the name beside “Reviewer”). "
                             "Every score is kept with its reviewer's name.")
     if review.score is None or not 1 <= review.score <= 5:
@@ -250,6 +254,7 @@ def _check(review: Review, known_labels: set[str]) -> None:
         raise ReviewRefused("Not saved: say whether the call passes or fails.")
     if unknown := set(review.labels) - known_labels:
         raise ReviewRefused(f"Not saved: {', '.join(sorted(unknown))} is not in the failure-mode list.")
+    return reviewer
 
 
 def save_review(review: Review, path: Path | None = None) -> str:
@@ -257,12 +262,12 @@ def save_review(review: Review, path: Path | None = None) -> str:
     review_id = uuid.uuid4().hex
     with transaction(path) as con:
         known = {row[0] for row in con.execute("SELECT name FROM failure_modes").fetchall()}
-        _check(review, known)
+        reviewer = _check(review, known)
         con.execute(
             """INSERT INTO reviews (review_id, session_id, call_id, reviewer, score, passed, labels, notes,
                                     test_case, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [review_id, review.session_id, review.call_id, review.reviewer.strip(), review.score, review.passed,
+            [review_id, review.session_id, review.call_id, reviewer, review.score, review.passed,
              list(review.labels), review.notes, review.test_case, review.created_at],
         )
     return review_id

@@ -197,6 +197,7 @@ def evaluate(series: Sequence[Series], thresholds: Thresholds) -> list[Verdict]:
 
 def _why_not(series: Series, verdict: Verdict, level: float, thresholds: Thresholds) -> str:
     """Why a tested series is not flagged; empty when it is."""
+    assert verdict.p_value is not None and verdict.change is not None and verdict.recent_value is not None  # tested
     floor = _min_change(series.statistic, thresholds)
     if verdict.p_value >= level:
         return f"could be chance (p = {verdict.p_value:.2g}; needs under {level:.2g})"
