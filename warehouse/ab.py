@@ -48,7 +48,7 @@ def _mix(calls: ibis.Table) -> dict[str, dict[str, int]]:
 
 def _arm(t: Tables, f: Filters) -> tuple[dict, dict[str, dict[str, int]]]:
     calls = metrics.scoped_calls(t, f).mutate(arm=ibis.literal("arm"))
-    figures = {}
+    figures: dict[str, object] = {}
     for frame in (metrics.call_metrics(calls, t, ["arm"]), metrics.judge_metrics(calls, t, ["arm"])):
         rows = frame.to_polars().to_dicts()
         figures.update(rows[0] if rows else {})
