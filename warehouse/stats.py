@@ -1,9 +1,10 @@
-"""The statistics behind the drift flags and the A/B comparison, as plain functions over numbers.
+"""The statistics behind the drift flags, the A/B comparison and the overview's noise tests, as
+plain functions over numbers.
 
 Most of it is a normal approximation or distribution-free: the samples Callboard tests are
 hundreds to thousands of calls or steps, where the approximations are accurate, and the callers
-refuse to judge smaller ones. Where scipy gives the test directly (Welch's t, the exact binomial),
-it is used rather than a copy.
+refuse to judge smaller ones. Where scipy gives the test directly (Welch's t, Mann–Whitney, the
+exact binomial, the normal tail), it is used rather than a copy.
 """
 
 from __future__ import annotations
@@ -28,12 +29,10 @@ class TestResult:
     p_value: float
 
 
-def normal_cdf(z: float) -> float:
-    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
-
-
 def _from_z(z: float) -> TestResult:
-    return TestResult(z, 2.0 * (1.0 - normal_cdf(abs(z))))
+    """Two-sided p from the normal's upper tail (scipy), which stays above 0 far out in the tail
+    where 1 − cdf rounds to 0."""
+    return TestResult(z, float(2.0 * scipy.stats.norm.sf(abs(z))))
 
 
 def z_test(difference: float, se: float) -> TestResult | None:
@@ -73,34 +72,19 @@ def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> TestResult | None
     return z_test(k1 / n1 - k2 / n2, math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)))
 
 
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties sharing the average of the ranks they span."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return (ends - (counts - 1) / 2.0)[inverse]
-
-
 def mann_whitney_u(x: np.ndarray, y: np.ndarray) -> tuple[float, TestResult] | None:
-    """Mann–Whitney U of `x` against `y` and its normal approximation, with the tie correction
-    and a continuity correction (as scipy's asymptotic method). The z is positive when `x` tends
-    to be larger. It compares whole distributions by rank, so a few extreme values cannot
-    dominate it the way they dominate a t-test on skewed latencies. None when a sample is empty
-    or every value is the same."""
+    """Mann–Whitney U of `x` against `y` and its normal approximation with the tie and
+    continuity corrections (scipy's `mannwhitneyu`, asymptotic method); the z, read back from
+    the p-value, is positive when `x` tends to be larger. It compares whole distributions by rank,
+    so a few extreme values cannot dominate it the way they dominate a t-test on skewed
+    latencies. None when a sample is empty or every value is the same."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    n1, n2 = len(x), len(y)
-    if n1 == 0 or n2 == 0:
+    if len(x) == 0 or len(y) == 0 or np.unique(np.concatenate([x, y])).size < 2:
         return None
-    ranks = average_ranks(np.concatenate([x, y]))
-    u = float(ranks[:n1].sum() - n1 * (n1 + 1) / 2)
-    n = n1 + n2
-    _, ties = np.unique(np.concatenate([x, y]), return_counts=True)
-    tie_term = float((ties.astype(float) ** 3 - ties).sum()) / (n * (n - 1))
-    variance = n1 * n2 / 12.0 * ((n + 1) - tie_term)
-    if variance <= 0:
-        return None
-    shift = u - n1 * n2 / 2.0
-    z = math.copysign(max(abs(shift) - 0.5, 0.0), shift) / math.sqrt(variance)
-    return u, _from_z(z)
+    result = scipy.stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic", use_continuity=True)
+    u, p_value = float(result.statistic), float(result.pvalue)
+    shift = u - len(x) * len(y) / 2.0
+    return u, TestResult(math.copysign(float(scipy.stats.norm.isf(p_value / 2)), shift), p_value)
 
 
 def welch_t_test(mean_1: float, sd_1: float, n_1: int, mean_2: float, sd_2: float, n_2: int) -> TestResult | None:
