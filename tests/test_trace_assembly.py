@@ -31,7 +31,7 @@ class RequestExporter(SpanExporter):
         self.requests: list[str] = []
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        self.requests.append(request_to_json(encode_spans(spans)))
+        self.requests.append(request_to_json(encode_spans(spans)).decode())
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
