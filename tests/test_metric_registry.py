@@ -55,6 +55,8 @@ def test_docs_table_says_what_the_registry_says() -> None:
 
     expected = {m.key: [m.label, m.owner or "—", UNITS[m.unit], better(m), m.n_label, m.noise.name] for m in METRICS}
     assert documented_rows() == expected
+    cards = sum(1 for m in METRICS if m.owner)
+    assert f"p below 0.05 ÷ {cards} ({metric_registry.CHANGE_LEVEL:.4f})" in DOCS.read_text()
 
 
 def test_the_sample_sizes_and_spreads_match_an_independent_computation(synthetic_warehouse: Path) -> None:
