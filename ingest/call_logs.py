@@ -49,15 +49,21 @@ _NUMBERS = {"duration_s": pl.Float64, "input_tokens": pl.Int64, "output_tokens":
 _TIMES = ("started_at", "ended_at", "turn_started_at", "turn_ended_at")
 _ORDERED = (("started_at", "ended_at"), ("turn_started_at", "turn_ended_at"), ("turn_start_s", "turn_end_s"))
 
-_CALL_COLUMNS = {"call_id": pl.String, "agent": pl.String, "prompt_version": pl.String, "model": pl.String,
-                 "started_at": pl.Datetime("us"), "ended_at": pl.Datetime("us"), "input_tokens": pl.Int64,
-                 "output_tokens": pl.Int64, "cost_usd": pl.Float64, "error_count": pl.Int64,
-                 "recording_url": pl.String, "untimed": pl.Boolean, "n_rows": pl.Int64}
-_TURN_COLUMNS = {"call_id": pl.String, "turn_index": pl.Int64, "speaker": pl.String, "text": pl.String,
-                 "started_at": pl.Datetime("us"), "ended_at": pl.Datetime("us"), "timed": pl.Boolean,
-                 "response_latency_ms": pl.Float64}
-_TOOL_COLUMNS = {"call_id": pl.String, "position": pl.Int64, "turn_index": pl.Int64, "tool_name": pl.String,
-                 "input_text": pl.String, "output_text": pl.String, "started_at": pl.Datetime("us")}
+_CALL_COLUMNS = pl.Schema({
+    "call_id": pl.String(), "agent": pl.String(), "prompt_version": pl.String(), "model": pl.String(),
+    "started_at": pl.Datetime("us"), "ended_at": pl.Datetime("us"), "input_tokens": pl.Int64(),
+    "output_tokens": pl.Int64(), "cost_usd": pl.Float64(), "error_count": pl.Int64(),
+    "recording_url": pl.String(), "untimed": pl.Boolean(), "n_rows": pl.Int64(),
+})
+_TURN_COLUMNS = pl.Schema({
+    "call_id": pl.String(), "turn_index": pl.Int64(), "speaker": pl.String(), "text": pl.String(),
+    "started_at": pl.Datetime("us"), "ended_at": pl.Datetime("us"), "timed": pl.Boolean(),
+    "response_latency_ms": pl.Float64(),
+})
+_TOOL_COLUMNS = pl.Schema({
+    "call_id": pl.String(), "position": pl.Int64(), "turn_index": pl.Int64(), "tool_name": pl.String(),
+    "input_text": pl.String(), "output_text": pl.String(), "started_at": pl.Datetime("us"),
+})
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ def _speakers(table: object, path: Path) -> dict[str, str]:
 
 
 def _speaker_words(speakers: dict[str, str]) -> str:
-    sides = {"customer": [], "agent": [], "skip": []}
+    sides: dict[str, list[str]] = {"customer": [], "agent": [], "skip": []}
     for word, side in speakers.items():
         sides["skip" if side == "tool" else side].append(word)
     return "; ".join(f"{side}: {', '.join(words)}" for side, words in sides.items() if words)
@@ -388,7 +394,7 @@ def _from_turn_rows(rows: pl.DataFrame, undated: datetime
         pl.coalesce("turn_start", "started_at").alias("started_at"),
         pl.coalesce("turn_end", "turn_start", "started_at").alias("ended_at"),
         pl.col("turn_start").is_not_null().alias("timed"),
-        _column(good, "response_latency_ms", pl.Float64),
+        _column(good, "response_latency_ms", pl.Float64()),
     ).cast(_TURN_COLUMNS)
     tools = good.filter(pl.col("speaker") == "tool").select(
         "call_id", pl.col("row_number").alias("position"), pl.col("spoken_before").alias("turn_index"),

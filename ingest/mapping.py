@@ -159,7 +159,8 @@ def _values(table: object, path: Path) -> dict[str, dict[str, bool | None]]:
 class NamesColumns(Protocol):
     """Any mapping (outcomes, complaints, call logs) that names the columns it reads."""
 
-    columns: dict[str, str]
+    @property
+    def columns(self) -> dict[str, str]: ...
 
 
 def require_columns(mapping: NamesColumns, present: list[str], data_path: Path) -> None:

@@ -117,14 +117,14 @@ def _value(name: str, column: pl.Expr, spec: Mapping, formats: dict[str, object]
             f"{name}: {{}} in column {label!r} is none of {spec.accepted_words(name)}", column))
     if name in _NUMBERS:
         value = numbers.number(column, spec.decimal or str(formats.get(name, ".")))
-        problem = pl.when(value.is_null()).then(pl.format(f"{name}: {{}} in column {label!r} is not a number", column))
-        if name in _RANGES:
-            low, high = _RANGES[name]
-            problem = problem.when(value != value.round()).then(
-                pl.format(f"{name} {{}} in column {label!r} is not a whole number", column)).when(
-                ~value.is_between(low, high)).then(pl.format(f"{name} {{}} is outside {low}–{high}", column))
-            value = value.cast(pl.Int64, strict=False)
-        return value, problem
+        not_a_number = pl.when(value.is_null()).then(
+            pl.format(f"{name}: {{}} in column {label!r} is not a number", column))
+        if name not in _RANGES:
+            return value, not_a_number
+        low, high = _RANGES[name]
+        return value.cast(pl.Int64, strict=False), not_a_number.when(value != value.round()).then(
+            pl.format(f"{name} {{}} in column {label!r} is not a whole number", column)).when(
+            ~value.is_between(low, high)).then(pl.format(f"{name} {{}} is outside {low}–{high}", column))
     if name in _DATES:
         value = dates.timestamp(column, spec.dates.get(name, dates.DateRule()), bool(formats.get(name, False)))
         return value, pl.when(value.is_null()).then(

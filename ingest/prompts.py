@@ -44,7 +44,7 @@ def ingest_prompts(path: Path, *, db_path: Path | None = None) -> RunSummary:
         new, changed = upsert_prompts(con, pa.Table.from_pylist(rows, _SCHEMA))
         refused = 0
         for reject in rejects:  # each names its own file
-            refused += quarantine(con, summary.run_id, reject.pop("file"), pa.Table.from_pylist([reject]))
+            refused += quarantine(con, summary.run_id, str(reject.pop("file")), pa.Table.from_pylist([reject]))
         add_counts(con, summary.run_id, read=len(files), loaded=new, updated=changed, quarantined=refused)
         summary.add(read=len(files), loaded=new, updated=changed, quarantined=refused)
     return summary

@@ -359,6 +359,7 @@ class GuardedH11Protocol(H11Protocol):
     (slowloris): such connections would pile up until it refuses everyone."""
 
     read_timeout_s = Limits.read_timeout_s
+    _header_deadline: asyncio.TimerHandle
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +112,7 @@ class Spool:
             raise
         return final
 
-    def next_batch(self, max_bytes: int = BATCH_BYTES, skip: set[Path] = frozenset()) -> list[Path]:
+    def next_batch(self, max_bytes: int = BATCH_BYTES, skip: Set[Path] = frozenset()) -> list[Path]:
         """The oldest spooled files not in `skip`, up to `max_bytes` (at least one)."""
         batch: list[Path] = []
         total = 0
