@@ -150,6 +150,25 @@ def test_a_busy_warehouse_on_save_says_so_and_keeps_what_was_typed(
     assert reviews.current_reviews(session_id)["notes"].to_list() == ["typed while ingest held the file"]
 
 
+def test_a_busy_warehouse_on_save_decisions_says_so_and_keeps_the_text(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_review()
+    session_id = draw(at, size=3)
+    at.switch_page("app_pages/review_summary.py")
+    at.query_params["session"] = session_id
+    at.run()
+    at.text_area(key=f"decisions_{session_id}").input("Fix the slow price lookup.").run()
+    with busy.held(warehouse, monkeypatch):
+        at.button[[b.label for b in at.button].index("Save decisions")].click().run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert any("The warehouse is busy" in e.value for e in at.error), [e.value for e in at.error]
+    at.run()
+    assert "What you typed is kept as a draft" in at.error[0].value
+    assert at.text_area(key=f"decisions_{session_id}").value == "Fix the slow price lookup."
+    assert not reviews.get_session(session_id).decisions
+
+
 def test_with_oidc_configured_reviewers_sign_in_instead_of_typing_a_name(warehouse: Path) -> None:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test",

@@ -17,10 +17,11 @@ from warehouse import queries, reviews
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 # Pages whose link path is their file name: AppTest can open these first, as a fresh browser session
-# does; the others it finds only after the frame has run once. The period is read by ui/filters.py for
-# every page with the sidebar filters (these three and failure modes).
+# does; the others it finds only after the frame has run once (on the review page, which has none of
+# the sidebar filters, so none of their state carries over).
 OPENED_FIRST = ("app_pages/overview.py", "app_pages/calibration.py", "app_pages/drift.py", "app_pages/review.py")
-FILTER_PAGES = OPENED_FIRST[:3]
+FILTER_PAGES = {"app_pages/overview.py": "Overview", "app_pages/failure_modes.py": "Failure modes",
+                "app_pages/calibration.py": "Judge calibration", "app_pages/drift.py": "Cost & latency drift"}
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +41,7 @@ def open_page(page: str, query: dict[str, str | list[str]]) -> AppTest:
     """`page` opened from a link carrying `query`; it must run without an exception."""
     at = AppTest.from_file(str(APP), default_timeout=60)
     if page not in OPENED_FIRST:
-        at.run()
+        at.switch_page("app_pages/review.py").run()
     at.switch_page(page)
     for key, value in query.items():
         at.query_params[key] = value
@@ -81,6 +82,7 @@ def _periods(first: date, last: date) -> dict[str, tuple[dict[str, str], str, tu
 def test_a_period_the_picker_cannot_show_is_corrected_and_said(page: str, case: str, days: tuple[date, date]) -> None:
     query, says, shown = _periods(*days)[case]
     at = open_page(page, query)
+    assert at.title[0].value == FILTER_PAGES[page]
     assert says in said(at)
     assert period(at) == shown
 
