@@ -26,6 +26,8 @@ import anthropic
 import httpx2
 import openai
 import orjson
+from anthropic.types import ToolParam
+from openai.types.shared_params import ResponseFormatJSONSchema
 
 from judges.prompt import Prompt
 from judges.spec import JudgeSpec
@@ -135,17 +137,24 @@ def bound_server_wait(response: httpx2.Response) -> None:
         response.headers["retry-after-ms"] = str(min(wait, MAX_RETRY_AFTER_S) * 1000)
 
 
+def _model(spec: JudgeSpec) -> str:
+    """The model an LLM judge names (judges/spec.py requires one for every LLM provider)."""
+    assert spec.model is not None, f"judge {spec.name} has no model"
+    return spec.model
+
+
 def ask_anthropic(client: anthropic.Anthropic, spec: JudgeSpec) -> Ask:
     """Claude, forced to answer through one tool whose input schema is the judge's output schema."""
-    tool = {
+    tool: ToolParam = {
         "name": TOOL_NAME,
         "description": "Record your judgement of the call.",
         "input_schema": spec.output_schema,
     }
+    model = _model(spec)
 
     def ask(prompt: Prompt) -> Reply:
         message = client.messages.create(
-            model=spec.model,
+            model=model,
             max_tokens=spec.max_output_tokens,
             system=prompt.system,
             messages=[{"role": "user", "content": prompt.user}],
@@ -163,19 +172,19 @@ def ask_anthropic(client: anthropic.Anthropic, spec: JudgeSpec) -> Ask:
 
 def ask_openai(client: openai.OpenAI, spec: JudgeSpec) -> Ask:
     """GPT with a strict JSON-schema response format; the content must still parse and validate."""
-    response_format = {
+    response_format: ResponseFormatJSONSchema = {
         "type": "json_schema",
         "json_schema": {"name": "judgement", "strict": True, "schema": spec.output_schema},
     }
-    extra = {} if spec.temperature is None else {"temperature": spec.temperature}
+    model = _model(spec)
 
     def ask(prompt: Prompt) -> Reply:
         completion = client.chat.completions.create(
-            model=spec.model,
+            model=model,
             max_completion_tokens=spec.max_output_tokens,
             messages=[{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}],
             response_format=response_format,
-            **extra,
+            temperature=openai.omit if spec.temperature is None else spec.temperature,
         )
         usage = completion.usage
         tokens = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)

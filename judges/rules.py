@@ -116,9 +116,10 @@ def _slow_turns(call: CallForJudging, settings: dict[str, Any]) -> list[Finding]
     if not slow:
         return []
     worst = max(slow, key=lambda t: t.response_latency_ms or 0)
+    slowest_ms = worst.response_latency_ms or 0
     sentence = (
         f"{len(slow)} agent {'reply' if len(slow) == 1 else 'replies'} took over {limit / 1000:g} s "
-        f"(slowest {worst.response_latency_ms / 1000:.1f} s at turn {worst.turn_index})."
+        f"(slowest {slowest_ms / 1000:.1f} s at turn {worst.turn_index})."
     )
     return [Finding("slow_turn", sentence, [_cite(t.turn_index, t.text) for t in slow])]
 

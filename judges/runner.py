@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -207,30 +207,33 @@ def judge_call(
     except Exception as error:
         verdict, problem, input_tokens, output_tokens = None, f"{type(error).__name__}: {error}", 0, 0
     problem = None if problem is None else mask_keys(problem)
-    common = {
-        "call_id": call.call_id,
-        "judge_name": spec.name,
-        "judge_version": spec.version,
-        "provider": spec.provider,
-        "model": spec.model,
-        "run_id": run_id,
-        "created_at": datetime.now(UTC).replace(tzinfo=None),
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "cost_usd": _dollars(price, input_tokens, output_tokens),
-        "latency_ms": (time.perf_counter() - started) * 1000,
-    }
+    failed = JudgementRow(
+        call_id=call.call_id,
+        judge_name=spec.name,
+        judge_version=spec.version,
+        provider=spec.provider,
+        model=spec.model,
+        status="failed",
+        error=problem,
+        run_id=run_id,
+        created_at=datetime.now(UTC).replace(tzinfo=None),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_usd=_dollars(price, input_tokens, output_tokens),
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
     if verdict is None:
-        return JudgementRow(status="failed", error=problem, **common)
-    return JudgementRow(
+        return failed
+    return replace(
+        failed,
         status="ok",
+        error=None,
         score=verdict.score,
         passed=verdict.passed,
         labels=verdict.labels,
         hallucination=verdict.hallucination,
         rationale=verdict.rationale,
         evidence=verdict.evidence,
-        **common,
     )
 
 
