@@ -8,7 +8,7 @@ import streamlit as st
 
 from present import ab as ab_words
 from present.markdown import escape_markdown
-from ui import engineering_data
+from ui import data
 from ui.filters import require_calls
 from ui.tables import show_table
 from warehouse.ab import ALPHA, COMPARED, MIN_SAMPLE, MIX_THRESHOLD
@@ -24,7 +24,7 @@ start, end = period if isinstance(period, tuple) and len(period) == 2 else (opti
 mode = st.radio("Compare", ["Prompt versions", "Models"], horizontal=True, key="ab_mode")
 
 if mode == "Prompt versions":
-    versions = engineering_data.prompt_versions()
+    versions = data.prompt_versions()
     choices = [f"{a} {v}" for a, v in versions.select("agent", "version").iter_rows()]
     if len(choices) < 2:
         st.info("Import at least two prompt versions to compare them: `python -m ingest prompts PATH`.")
@@ -44,7 +44,7 @@ else:
     b = right.selectbox("B", options.models, index=1, key="ab_model_b")
     arm_a, arm_b = Filters(start, end, models=(a,)), Filters(start, end, models=(b,))
 
-result = engineering_data.compare(arm_a, arm_b)
+result = data.compare(arm_a, arm_b)
 st.caption(f"A: {escape_markdown(a)}, {result.calls_a:,} calls · B: {escape_markdown(b)}, {result.calls_b:,} calls · "
            f"{start:%d %b %Y} – {end:%d %b %Y}")
 for note in ab_words.mix_notes(result):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from ui import failure_mode_data, url_params
+from ui import data, url_params
 from ui.filters import require_filters
 from ui.tables import show_table
-from warehouse.calibration import MIN_LABELLED_CALLS, MIN_POSITIVES
+from warehouse.calibration_math import MIN_LABELLED_CALLS, MIN_POSITIVES
 
 st.title("Judge calibration")
 st.caption(
@@ -17,7 +17,7 @@ st.caption(
     "Each judge version is measured on its own."
 )
 filters = require_filters()
-versions = failure_mode_data.judge_versions()
+versions = data.versions_to_calibrate()
 if versions.is_empty():
     st.info("No judge has labelled calls yet. Run one, e.g. `python -m judges run --judge rules --start … --end …`.")
     st.stop()
@@ -28,7 +28,7 @@ wanted = url_params.one_of("judge", names, "judge version")
 version = st.selectbox("Judge version", list(names), index=list(names).index(wanted) if wanted else 0,
                        format_func=names.get, key="cal_version")
 st.query_params["judge"] = version
-table = failure_mode_data.calibration(filters, version)
+table = data.calibration_table(filters, version)
 if table.is_empty():
     st.info("This judge version has not labelled any call with a failure mode yet.")
     st.stop()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from present import drift as drift_words
 from present.markdown import escape_markdown
-from ui import charts, engineering_data
+from ui import charts, data
 from ui.filters import require_filters
 from ui.tables import show_table
 from warehouse.drift.detection import TEST_NAMES, load_thresholds
@@ -32,7 +32,7 @@ percentile = right.selectbox("Latency", list(PERCENTILE_HELP), index=1, format_f
                                   "callers notice.")
 
 thresholds = load_thresholds()
-flags = engineering_data.drift_flags(filters, group, thresholds)
+flags = data.drift_flags(filters, group, thresholds)
 st.subheader(f"Drift in the week {flags.recent_start:%d %b} – {flags.end:%d %b %Y}")
 st.caption(
     f"Each series' last {thresholds.recent_days} days against the {thresholds.baseline_days} days before "
@@ -66,8 +66,8 @@ with st.expander(f"Every series tested ({len(flags.verdicts)})"):
                f"week {flags.recent_start:%d %b} – {flags.end:%d %b %Y} · {filters.describe()}", hide_index=True,
                width="stretch")
 
-trends = engineering_data.drift_trends(filters, grain, group)
-markers = engineering_data.change_markers()
+trends = data.drift_trends(filters, grain, group)
+markers = data.change_markers()
 if filters.agents:
     markers = markers.filter(pl.col("agent").is_in(filters.agents))
 st.caption("Dashed lines: a prompt version or a model went live.")

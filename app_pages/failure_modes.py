@@ -8,7 +8,7 @@ import streamlit as st
 from judges.dataset import dataset_jsonl
 from present.failure_modes import LOST_CONVERSIONS, costliest_answer, judge_trust, mode_trend, pareto
 from present.markdown import escape_markdown
-from ui import charts, failure_mode_data, review_data, url_params
+from ui import charts, data, url_params
 from ui.call_grid import COLUMNS, DEFAULT_COLUMNS, call_grid, grid_frame
 from ui.call_view import show_call
 from ui.filters import require_filters
@@ -18,7 +18,7 @@ from warehouse.explorer import SOURCES
 st.title("Failure modes")
 filters = require_filters()
 
-taxonomy = failure_mode_data.current_taxonomy()
+taxonomy = data.current_taxonomy()
 wanted = url_params.known(dict.fromkeys(taxonomy.resolve(m) for m in st.query_params.get_all("mode")),
                           taxonomy.names, "failure mode")
 modes = tuple(st.sidebar.multiselect(
@@ -46,7 +46,7 @@ st.sidebar.download_button(
          "numbers, e-mails and card numbers are masked.",
 )  # fmt: skip
 
-e = failure_mode_data.exploration(filters, source, modes)
+e = data.exploration(filters, source, modes)
 st.caption(
     f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}: {e.calls_in_scope:,} calls, {e.looked_at:,} of them "
     f"labelled by {SOURCES[source].lower()}."
@@ -59,10 +59,10 @@ if e.looked_at == 0:
 with st.container(border=True):
     st.markdown(costliest_answer(e, filters, SOURCES[source]))
     top = e.costliest
-    versions = failure_mode_data.judge_versions()
+    versions = data.versions_to_calibrate()
     if top is not None and source != "human" and versions.height:
         version = versions.row(0, named=True)
-        calibration = failure_mode_data.calibration(filters, version["judge_version"])
+        calibration = data.calibration_table(filters, version["judge_version"])
         row = calibration.filter(calibration["label"] == top["mode"])
         text, warning = judge_trust(row.row(0, named=True) if row.height else None,
                                     f"{version['judge_name']} {version['judge_version']}")
@@ -115,7 +115,7 @@ call_id = st.selectbox("Open a call", ids, placeholder="Pick a call, or click a 
 if call_id is None:
     st.stop()
 st.query_params["call"] = call_id
-detail = review_data.call_detail(call_id)
+detail = data.call_detail(call_id)
 if detail is None:
     st.warning(f"Call {escape_markdown(call_id)} is no longer in the warehouse.")
     st.stop()

@@ -21,7 +21,7 @@ st.code(
     language="bash",
 )
 
-runs = data.ingest_runs()
+runs = data.recent_ingest_runs()
 st.subheader("Recent runs")
 if runs.is_empty():
     st.info("Nothing has been loaded yet.")

@@ -24,7 +24,7 @@ show_table(
 )
 st.code("python -m judges run --judge rules --start 2026-10-26 --end 2026-11-22 --dry-run", language="bash")
 
-summary = data.judge_versions()
+summary = data.judge_runs_summary()
 st.subheader("Versions that have judged calls")
 if summary.is_empty():
     st.info("No judge has run yet. Run one with the command above (drop `--dry-run` to judge).")
@@ -48,7 +48,7 @@ show_table(
 
 st.subheader("Run history")
 show_table(
-    data.judge_runs(), "judge runs", "every judge run",
+    data.judge_run_history(), "judge runs", "every judge run",
     hide_index=True,
     width="stretch",
     column_config={

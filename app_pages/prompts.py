@@ -8,13 +8,13 @@ import streamlit as st
 
 from present.markdown import escape_markdown
 from present.prompt_diff import prompt_diff
-from ui import engineering_data
+from ui import data
 from ui.tables import show_table
 from warehouse import prompt_history
 
 st.title("Prompt versions")
 
-versions = engineering_data.prompt_versions()
+versions = data.prompt_versions()
 if versions.is_empty():
     st.info("No prompt versions yet. Import a folder of prompt files kept in git with "
             "`python -m ingest prompts PATH` (one `<agent>/<version>.md` per version).")
@@ -49,7 +49,7 @@ if not diff:
     st.caption("The two versions' prompts are the same.")
 
 st.subheader("Comments")
-notes = engineering_data.comments(agent)
+notes = data.prompt_comments(agent)
 if notes.is_empty():
     st.caption("No comments on this agent's prompts yet.")
 for note in notes.iter_rows(named=True):
@@ -65,7 +65,7 @@ with st.form("prompt_comment", clear_on_submit=True):
     body = st.text_area("Comment", placeholder="What did you notice, and what should we try next?")
     if st.form_submit_button("Add comment"):
         try:
-            engineering_data.add_comment(agent, version, author, body)
+            data.add_prompt_comment(agent, version, author, body)
         except prompt_history.CommentRefused as refused:
             st.error(str(refused))
         else:

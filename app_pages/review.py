@@ -5,13 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from present.markdown import escape_markdown
-from ui import review_data
+from ui import data
 from ui.call_view import show_call
 from ui.presenter import advance, navigation_bar, position, presenter_style
 from ui.review_form import scoring_form
 from ui.reviewer import reviewer_picker
 from ui.session_picker import new_session_form, session_list
-from warehouse import reviews
 
 session_id = st.query_params.get("session")
 if not session_id:
@@ -21,7 +20,7 @@ if not session_id:
     session_list()
     st.stop()
 
-session = reviews.get_session(session_id)
+session = data.get_session(session_id)
 if session is None:
     st.error(f"There is no review session '{escape_markdown(session_id)}'. It may have been made on another warehouse.")
     if st.button("Back to the sessions"):
@@ -32,12 +31,12 @@ if session is None:
 presenter_style()
 at = position(session)
 call_id = session.call_ids[at - 1]
-current = reviews.current_reviews(session.session_id)
+current = data.current_reviews(session.session_id)
 with st.container(key="presenter"):
     navigation_bar(session, at, current["call_id"].n_unique(), call_id in set(current["call_id"]))
     if not session.is_open:
         st.info("This session is closed. You can still look at the calls; reopen it on the summary page to score.")
-    detail = review_data.call_detail(call_id)
+    detail = data.call_detail(call_id)
     if detail is None:
         st.warning(f"Call {escape_markdown(call_id)} is no longer in the warehouse.")
         st.stop()

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import url_params
+from ui import data, url_params
 from ui.presenter import presenter_style
 from ui.summary_view import show_summary
-from warehouse import review_summary, reviews
 
-sessions = reviews.list_sessions()
+sessions = data.list_sessions()
 if sessions.is_empty():
     st.title("Review summary")
     st.info("No review session yet. Start one on the Weekly review page.")
@@ -21,7 +20,7 @@ names = dict(zip(ids, sessions["name"].to_list(), strict=True))
 wanted = url_params.one_of("session", ids, "review session")
 chosen = st.selectbox("Session", ids, index=ids.index(wanted) if wanted else 0, format_func=names.get)
 st.query_params["session"] = chosen
-summary = review_summary.session_summary(chosen)
+summary = data.session_summary(chosen)
 if summary is None:
     st.error("That session is gone.")
     st.stop()

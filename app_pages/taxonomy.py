@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from present.failure_modes import OWNER_NAMES
-from ui import failure_mode_data
+from ui import data
 from ui.tables import show_table
 from warehouse import taxonomy
 from warehouse.reviews import OWNERS, ReviewRefused
@@ -23,14 +23,14 @@ def _apply(action, *args, done: str) -> None:
     except ReviewRefused as refused:
         st.session_state["tx_message"] = ("error", str(refused))
         return
-    failure_mode_data.forget_taxonomy()
+    data.forget_taxonomy()
     st.session_state["tx_message"] = ("success", done)
 
 
 if message := st.session_state.pop("tx_message", None):
     (st.error if message[0] == "error" else st.success)(message[1])
 
-current = failure_mode_data.current_taxonomy()
+current = data.current_taxonomy()
 show_table(
     current.modes.with_columns(pl.col("owner").replace(OWNER_NAMES)), "failure-mode list", "every failure mode",
     hide_index=True, width="stretch", key="tx_modes",

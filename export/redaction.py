@@ -10,7 +10,7 @@ import os
 
 import polars as pl
 
-from ingest.redact import redact_expression, redact_text
+from warehouse.pii import redact_expression, redact_text
 
 SETTING = "CALLBOARD_REDACT"
 

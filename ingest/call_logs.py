@@ -23,13 +23,13 @@ from ingest import dates
 from ingest.errors import IngestError
 from ingest.formats import sniffed_formats
 from ingest.mapping import date_rules, file_options, mapped_columns, read_mapping, require_columns, source_name
-from ingest.redact import redact_expression
 from ingest.run_log import recorded_run
-from ingest.summary import RunSummary
+from ingest.summary import IngestSummary
 from ingest.tables import FileOptions, collected, opened_table
 from warehouse.call_log_loading import calls_from_traces, load_call_log
 from warehouse.db import transaction
 from warehouse.ingest_runs import add_counts, quarantine
+from warehouse.pii import redact_expression
 
 CALL_FIELDS = ("call_id", "started_at", "ended_at", "duration_s", "agent", "prompt_version", "model",
                "recording_url", "input_tokens", "output_tokens", "cost_usd", "error_count")
@@ -119,7 +119,7 @@ def _speaker_words(speakers: dict[str, str]) -> str:
     return "; ".join(f"{side}: {', '.join(words)}" for side, words in sides.items() if words)
 
 
-def ingest_call_log(path: Path, mapping: Path, *, db_path: Path | None = None) -> RunSummary:
+def ingest_call_log(path: Path, mapping: Path, *, db_path: Path | None = None) -> IngestSummary:
     """Load one call-log export; loading it again changes nothing, a changed call is replaced."""
     path = Path(path)
     spec = load_call_log_mapping(Path(mapping))

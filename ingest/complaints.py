@@ -18,12 +18,12 @@ import polars as pl
 
 from ingest.errors import IngestError
 from ingest.mapping import Mapping, load_mapping, require_columns
-from ingest.redact import redact_expression
 from ingest.run_log import recorded_run
-from ingest.summary import RunSummary
+from ingest.summary import IngestSummary
 from ingest.tables import read_table
 from warehouse.db import transaction
 from warehouse.ingest_runs import add_counts, quarantine
+from warehouse.pii import redact_expression
 from warehouse.taxonomy import load_taxonomy
 from warehouse.test_cases import load_complaints
 
@@ -33,7 +33,7 @@ DEFAULT = Mapping(source="complaints", join_on="call_id", redact=False, columns=
 
 def ingest_complaints(
     path: Path, mapping: Path | None = None, *, redact: bool = False, db_path: Path | None = None
-) -> RunSummary:
+) -> IngestSummary:
     """Load one file; importing it again adds nothing. `redact` (or `redact = true` in the
     mapping) masks phones, e-mails and card numbers in the complaint text before it is stored."""
     path = Path(path)

@@ -18,13 +18,13 @@ import polars as pl
 from ingest import dates, numbers
 from ingest.formats import sniffed_formats
 from ingest.mapping import DEFAULT_BOOLEANS, Mapping, load_mapping, require_columns
-from ingest.redact import redact_expression
 from ingest.run_log import recorded_run
-from ingest.summary import RunSummary
+from ingest.summary import IngestSummary
 from ingest.tables import OpenedTable, collected, opened_table, sink
 from warehouse.db import transaction
 from warehouse.ingest_runs import add_counts, quarantine
 from warehouse.outcome_loading import load_outcomes
+from warehouse.pii import redact_expression
 
 FIELDS = ("record_id", "call_id", "trace_id", "booked", "stage", "deal_value_usd", "nps", "csat", "resolved",
           "escalated", "recorded_at")
@@ -35,7 +35,7 @@ _RANGES = {"nps": (0, 10), "csat": (1, 5)}
 _DATES = ("recorded_at",)
 
 
-def ingest_outcomes(path: Path, mapping: Path, *, db_path: Path | None = None) -> RunSummary:
+def ingest_outcomes(path: Path, mapping: Path, *, db_path: Path | None = None) -> IngestSummary:
     """Load one export; re-importing it changes nothing, and a changed record replaces its row."""
     path = Path(path)
     spec = load_mapping(Path(mapping), FIELDS, JOIN_KEYS, _DATES)

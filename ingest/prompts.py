@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from ingest.errors import IngestError
 from ingest.run_log import recorded_run
-from ingest.summary import RunSummary
+from ingest.summary import IngestSummary
 from warehouse.db import transaction
 from warehouse.ingest_runs import add_counts, quarantine
 from warehouse.prompt_loading import upsert_prompts
@@ -20,7 +20,7 @@ _SCHEMA = pa.schema([("agent", pa.string()), ("version", pa.string()), ("prompt_
                      ("reason", pa.string()), ("author", pa.string()), ("deployed_at", pa.timestamp("us"))])
 
 
-def ingest_prompts(path: Path, *, db_path: Path | None = None) -> RunSummary:
+def ingest_prompts(path: Path, *, db_path: Path | None = None) -> IngestSummary:
     """Upsert every prompt file under `path`; a file that cannot be read is quarantined."""
     folder = Path(path)
     if not folder.is_dir():

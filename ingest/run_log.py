@@ -10,14 +10,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ingest.summary import RunSummary
+from ingest.summary import IngestSummary
 from warehouse.db import transaction
 from warehouse.ingest_runs import finish_run, hold_run, mark_interrupted, new_run_id, release_run, start_run
 
 _owners: dict[str, int] = {}  # run id → the descriptor holding its owner file
 
 
-def begin_run(kind: str, sources: Sequence[Path | str], db_path: Path | None, unit: str = "records") -> RunSummary:
+def begin_run(kind: str, sources: Sequence[Path | str], db_path: Path | None, unit: str = "records") -> IngestSummary:
     """Record a run as running (and earlier runs whose process died as interrupted); the caller
     adds counts (in `unit`) to the summary as each chunk commits."""
     run_id = new_run_id()
@@ -30,10 +30,10 @@ def begin_run(kind: str, sources: Sequence[Path | str], db_path: Path | None, un
         release_run(run_id, owner, db_path)
         raise
     _owners[run_id] = owner
-    return RunSummary(run_id=run_id, kind=kind, unit=unit, started_at=started_at)
+    return IngestSummary(run_id=run_id, kind=kind, unit=unit, started_at=started_at)
 
 
-def end_run(summary: RunSummary, db_path: Path | None, error: BaseException | None = None) -> None:
+def end_run(summary: IngestSummary, db_path: Path | None, error: BaseException | None = None) -> None:
     """Close the run: ok, or failed with the reason."""
     with transaction(db_path) as con:
         if error is None:
@@ -45,7 +45,7 @@ def end_run(summary: RunSummary, db_path: Path | None, error: BaseException | No
 
 @contextmanager
 def recorded_run(kind: str, sources: Sequence[Path | str], db_path: Path | None,
-                 unit: str = "records") -> Iterator[RunSummary]:
+                 unit: str = "records") -> Iterator[IngestSummary]:
     """Yield the run's summary, closing the run when the block ends (failed if it raised)."""
     began = time.perf_counter()
     summary = begin_run(kind, sources, db_path, unit)

@@ -34,7 +34,7 @@ import pyarrow as pa
 from ingest.lines import LineChunk, line_table
 from ingest.otlp_protobuf import parse_request, request_to_json
 from ingest.run_log import begin_run, end_run
-from ingest.summary import RunSummary
+from ingest.summary import IngestSummary
 from ingest.traces import load_chunks
 from warehouse.db import WarehouseBusy, warehouse_path
 
@@ -167,7 +167,7 @@ class SpoolLoader:
                  poll_s: float = 1.0, retry_s: float = 2.0, log: Callable[[str], None] = print) -> None:
         self.spool, self.db_path, self.redact = spool, db_path, redact
         self.poll_s, self.retry_s, self.log = poll_s, retry_s, log
-        self.summary: RunSummary | None = None
+        self.summary: IngestSummary | None = None
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, name="spool-loader", daemon=True)
 

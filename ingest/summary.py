@@ -9,7 +9,7 @@ import polars as pl
 
 
 @dataclass
-class RunSummary:
+class IngestSummary:
     """Counts of one run, all in one unit (spans, rows or files): every record read was loaded
     (new), updated (replaced something different), unchanged (already stored as it is) or
     quarantined, so read = loaded + updated + unchanged + quarantined."""
@@ -37,7 +37,7 @@ class RunSummary:
         self.quarantined += quarantined
 
 
-def format_table(summary: RunSummary, shown_keys: int = 10) -> str:
+def format_table(summary: IngestSummary, shown_keys: int = 10) -> str:
     """The summary as a small aligned table for the terminal."""
     rows = [
         ("run", summary.run_id),

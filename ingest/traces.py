@@ -23,12 +23,12 @@ from ingest.files import expand_paths
 from ingest.lines import LineChunk
 from ingest.otlp import open_scratch, parse_spans
 from ingest.progress import Progress
-from ingest.redact import PATTERNS, redact_columns
 from ingest.run_log import recorded_run
-from ingest.summary import RunSummary
+from ingest.summary import IngestSummary
 from ingest.trace_files import TRACE_SUFFIXES, detect_format, read_trace_chunks
 from warehouse.db import transaction
 from warehouse.ingest_runs import add_counts, quarantine
+from warehouse.pii import PATTERNS, redact_columns
 from warehouse.span_loading import load_spans
 
 _PARSE_AHEAD = 2  # chunks parsed while one merges: two cores busy, memory a few chunks
@@ -52,7 +52,7 @@ class _Parsed:
 
 def ingest_traces(
     paths: Sequence[Path | str], *, db_path: Path | None = None, redact: bool = False, progress: bool = False
-) -> RunSummary:
+) -> IngestSummary:
     """Load every OTLP trace file in `paths` (files, folders, globs). Spans already in the
     warehouse are skipped, calls that gain spans are rebuilt, bad records are quarantined."""
     files = expand_paths(paths, TRACE_SUFFIXES)
@@ -70,7 +70,7 @@ def ingest_traces(
 class _Merger:
     """Where merged chunks go: the run's counts, the progress bar, who to tell once they commit."""
 
-    summary: RunSummary
+    summary: IngestSummary
     db_path: Path | None
     bar: Progress | None
     on_merged: Callable[[list[str]], None] | None
@@ -91,7 +91,7 @@ class _Merger:
 
 
 def load_chunks(
-    chunks: Iterable[tuple[str, LineChunk]], summary: RunSummary, *, db_path: Path | None = None,
+    chunks: Iterable[tuple[str, LineChunk]], summary: IngestSummary, *, db_path: Path | None = None,
     redact: bool = False, bar: Progress | None = None, on_merged: Callable[[list[str]], None] | None = None,
 ) -> None:
     """Parse `chunks` (source name, lines) two at a time off the warehouse, and merge them in
@@ -179,7 +179,7 @@ def _invalid_utf8(lines: list[tuple[int, bytes]], redact: bool) -> pa.Table:
     return masked.cast(_BINARY_REJECTS)
 
 
-def _merge(batch: list[_Parsed], summary: RunSummary, db_path: Path | None, bar: Progress | None) -> None:
+def _merge(batch: list[_Parsed], summary: IngestSummary, db_path: Path | None, bar: Progress | None) -> None:
     """Parsed chunks, one transaction: their spans, their quarantined records and the run's counts."""
     assert summary.started_at is not None
     spans = pa.concat_tables([p.spans for p in batch])

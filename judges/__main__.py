@@ -14,7 +14,7 @@ from typing import TextIO
 from judges.eval_cli import COMMANDS as EVAL_COMMANDS
 from judges.eval_cli import add_commands, run_command
 from judges.providers import KEY_NAMES, Ask, MissingKey, api_key, default_judge, make_ask
-from judges.runner import Plan, RunSummary, Selection, check_dollar_cap, estimate, plan_run, run_plan
+from judges.runner import JudgeRunSummary, Plan, Selection, check_dollar_cap, estimate, plan_run, run_plan
 from judges.spec import JudgeSpec, all_judges, load_judge
 from warehouse.errors import run_cli
 
@@ -74,11 +74,11 @@ def _dry_run(plan: Plan, out: TextIO) -> None:
     print("Dry run: nothing was sent and nothing was written.", file=out)
 
 
-def progress_bar(stream: TextIO) -> Callable[[RunSummary], None]:
+def progress_bar(stream: TextIO) -> Callable[[JudgeRunSummary], None]:
     """A one-line progress bar on a terminal; on a log, a line every tenth of the run."""
     shown = {"tenth": -1}
 
-    def show(summary: RunSummary) -> None:
+    def show(summary: JudgeRunSummary) -> None:
         done = summary.judged + summary.failed
         total = max(summary.to_judge, 1)
         line = (
@@ -94,7 +94,7 @@ def progress_bar(stream: TextIO) -> Callable[[RunSummary], None]:
     return show
 
 
-def _print_summary(summary: RunSummary, max_dollars: float, out: TextIO, err: TextIO) -> None:
+def _print_summary(summary: JudgeRunSummary, max_dollars: float, out: TextIO, err: TextIO) -> None:
     for error in summary.errors[:ERRORS_SHOWN]:
         print(f"failed {error}", file=err)
     if len(summary.errors) > ERRORS_SHOWN:

@@ -7,7 +7,7 @@ their results) and the CRM's booked flag (its goal check), so `python -m judges 
 exactly as a run would. Expected labels combine every reviewer's current review of the call (a
 label is expected when at least half of them gave it) with the complaints' reported labels, all
 under their current names in the taxonomy. The warehouse has no PII setting of its own (ingest
-redacts only when asked), so text is masked with ingest/redact.py's patterns unless the caller
+redacts only when asked), so text is masked with warehouse/pii.py's patterns unless the caller
 says otherwise: a dataset is a file that travels.
 """
 
@@ -23,9 +23,9 @@ from typing import Any
 import orjson
 import polars as pl
 
-from ingest.redact import redact_expression
 from warehouse.errors import CallboardError
 from warehouse.judgements import CallForJudging, ToolCall, Turn
+from warehouse.pii import redact_expression
 from warehouse.taxonomy import Taxonomy, load_taxonomy
 from warehouse.test_cases import CaseRows, case_rows
 

@@ -23,7 +23,7 @@ from judges.dataset import call_for_judging
 from judges.providers import Ask
 from judges.runner import check_dollar_cap, judge_call, worst_case_dollars
 from judges.spec import JudgeSpec
-from warehouse.calibration import Confusion, confusion
+from warehouse.calibration_math import Confusion, confusion
 from warehouse.judgements import JudgementRow
 
 

@@ -79,7 +79,7 @@ class Estimate:
 
 
 @dataclass
-class RunSummary:
+class JudgeRunSummary:
     run_id: str
     judge: str
     version: str
@@ -244,8 +244,8 @@ def run_plan(
     concurrency: int = 4,
     max_dollars: float | None = None,
     path: Path | None = None,
-    progress: Callable[[RunSummary], None] | None = None,
-) -> RunSummary:
+    progress: Callable[[JudgeRunSummary], None] | None = None,
+) -> JudgeRunSummary:
     """Judge the planned calls with at most `concurrency` in flight, writing as results arrive.
 
     The dollar cap is kept by reserving each call's worst case (its estimated prompt plus the
@@ -253,7 +253,8 @@ def run_plan(
     new call starts, the calls in flight finish and are stored, and the run ends cleanly."""
     check_dollar_cap(max_dollars)
     spec = plan.spec
-    summary = RunSummary(uuid.uuid4().hex[:12], spec.name, spec.version, plan.selected, plan.skipped, len(plan.calls))
+    summary = JudgeRunSummary(uuid.uuid4().hex[:12], spec.name, spec.version, plan.selected, plan.skipped,
+                              len(plan.calls))
     started = time.perf_counter()
     pending = iter(plan.calls)
     in_flight: dict[Future[JudgementRow], float] = {}

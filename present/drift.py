@@ -15,7 +15,7 @@ import polars as pl
 
 from present.charts import AXIS_FORMATS
 from present.formats import format_value
-from warehouse.drift.detection import Verdict
+from warehouse.drift.detection import SeriesVerdict
 from warehouse.drift.queries import DriftFlags
 
 MEASURES = {
@@ -38,7 +38,7 @@ def _percent(change: float) -> str:
     return f"{abs(change):.0%}"
 
 
-def _subject(v: Verdict) -> str:
+def _subject(v: SeriesVerdict) -> str:
     label = MEASURES[v.measure][0]
     if v.measure == "errors":
         return f"The failure rate of {v.group}"
@@ -51,7 +51,7 @@ def _change(change: dict) -> str:
     return f"prompt {change['what']} going live on {_day(change['day'])}"
 
 
-def _cause(flags: DriftFlags, v: Verdict) -> str:
+def _cause(flags: DriftFlags, v: SeriesVerdict) -> str:
     """After the change that went live in the week, if any; else the week, naming a change that
     went live during the weeks it is compared with."""
     recent = flags.change_behind(v, since=flags.recent_start)
@@ -62,7 +62,7 @@ def _cause(flags: DriftFlags, v: Verdict) -> str:
     return f"in the week to {_day(flags.end)}{note}"
 
 
-def _amounts(verdicts: list[Verdict]) -> str:
+def _amounts(verdicts: list[SeriesVerdict]) -> str:
     """'25% at p50 and 87% at p95 (p95 0.90 s → 1.68 s)', or for a rate or a mean its change
     and values."""
     first = next((v for v in verdicts if v.statistic == "p95"), verdicts[0])
@@ -79,7 +79,7 @@ def _amounts(verdicts: list[Verdict]) -> str:
 
 def sentences(flags: DriftFlags) -> list[str]:
     """One sentence per measure, group and direction that was flagged, biggest change first."""
-    def key(v: Verdict) -> tuple:
+    def key(v: SeriesVerdict) -> tuple:
         return v.measure, v.group, v.change > 0
 
     flagged = sorted(flags.flagged, key=key)
@@ -88,19 +88,19 @@ def sentences(flags: DriftFlags) -> list[str]:
     return [_sentence(flags, g) for g in grouped]
 
 
-def _sentence(flags: DriftFlags, verdicts: list[Verdict]) -> str:
+def _sentence(flags: DriftFlags, verdicts: list[SeriesVerdict]) -> str:
     lead = verdicts[0]
     verb = "rose" if lead.change > 0 else "fell"
     return f"{_subject(lead)} {verb} {_amounts(verdicts)} {_cause(flags, lead)}."
 
 
-def series_name(v: Verdict) -> str:
+def series_name(v: SeriesVerdict) -> str:
     """'p95 LLM latency', 'cost per call', 'failure rate' (the group is its own column)."""
     label = MEASURES[v.measure][0]
     return f"{v.statistic} {label}" if v.statistic in ("p50", "p95", "p99") else label
 
 
-def change_text(v: Verdict, low: float | None = None, high: float | None = None) -> str:
+def change_text(v: SeriesVerdict, low: float | None = None, high: float | None = None) -> str:
     """A change as people read it: '+38%' or '+2.1 pts'; with its interval when given."""
     def one(x: float) -> str:
         return f"{x * 100:+.1f} pts" if v.statistic == "rate" else f"{x:+.0%}"
@@ -112,7 +112,7 @@ def change_text(v: Verdict, low: float | None = None, high: float | None = None)
     return f"{one(v.change)} ({one(low)} to {one(high)})"
 
 
-def rows(verdicts: Iterable[Verdict]) -> list[dict]:
+def rows(verdicts: Iterable[SeriesVerdict]) -> list[dict]:
     """Every series judged, as table rows for the details."""
     return [
         {

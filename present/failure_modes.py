@@ -1,6 +1,6 @@
 """The failure-mode explorer's answer in words and charts, shared by the page and the deck: which
 mode cost the most conversions and how sure we are (from the figures warehouse/explorer.py and
-warehouse/calibration.py computed), Pareto bars (largest first, with the running share of the
+warehouse/calibration_math.py computed), Pareto bars (largest first, with the running share of the
 total as a line) and one trend line per mode."""
 
 from __future__ import annotations

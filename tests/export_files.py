@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.summary import RunSummary
+from ingest.summary import IngestSummary
 from warehouse.ingest_runs import quarantined
 
 
@@ -28,5 +28,5 @@ def reasons(db: Path, run_id: str) -> list[tuple[str, str]]:
     return list(zip(refused["location"], refused["reason"], strict=True))
 
 
-def balanced(summary: RunSummary) -> bool:
+def balanced(summary: IngestSummary) -> bool:
     return summary.read == summary.loaded + summary.updated + summary.unchanged + summary.quarantined

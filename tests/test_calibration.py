@@ -8,13 +8,13 @@ import polars as pl
 import pytest
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, recall_score
 
-from warehouse import calibration
-from warehouse.judge_calibration import calibration_rows
+from warehouse import calibration_math
+from warehouse.calibration_queries import calibration_rows
 from warehouse.taxonomy import Taxonomy
 
 
 def test_a_hand_computed_case() -> None:
-    c = calibration.Confusion(tp=9, fn=1, fp=5, tn=85)
+    c = calibration_math.Confusion(tp=9, fn=1, fp=5, tn=85)
     assert (c.n, c.positives) == (100, 10)
     assert c.tpr == pytest.approx(0.9)
     assert c.tnr == pytest.approx(85 / 90)
@@ -27,7 +27,7 @@ def test_counts_rates_and_kappa_match_scikit_learn(seed: int) -> None:
     rng = np.random.default_rng(seed)
     human = rng.random(200) < 0.2
     judge = np.where(rng.random(200) < 0.85, human, ~human)
-    c = calibration.confusion(human.tolist(), judge.tolist())
+    c = calibration_math.confusion(human.tolist(), judge.tolist())
     tn, fp, fn, tp = confusion_matrix(human, judge, labels=[False, True]).ravel()
     assert (c.tp, c.fn, c.fp, c.tn) == (tp, fn, fp, tn)
     assert c.tpr == pytest.approx(recall_score(human, judge, pos_label=True))
@@ -36,21 +36,22 @@ def test_counts_rates_and_kappa_match_scikit_learn(seed: int) -> None:
 
 
 def test_kappa_and_rates_are_none_when_undefined() -> None:
-    assert calibration.Confusion(0, 0, 0, 10).tpr is None
-    assert calibration.Confusion(0, 0, 0, 10).kappa is None  # both always said no: no chance to beat
-    assert calibration.Confusion(0, 0, 0, 0).kappa is None
+    assert calibration_math.Confusion(0, 0, 0, 10).tpr is None
+    assert calibration_math.Confusion(0, 0, 0, 10).kappa is None  # both always said no: no chance to beat
+    assert calibration_math.Confusion(0, 0, 0, 0).kappa is None
 
 
 def test_rogan_gladen_on_known_examples() -> None:
-    assert calibration.rogan_gladen(0.14, 0.9, 0.95) == pytest.approx((0.14 + 0.95 - 1) / 0.85)
-    assert calibration.rogan_gladen(0.14, 0.9, 0.95) == pytest.approx(0.10588, abs=1e-5)
-    assert calibration.rogan_gladen(0.01, 0.9, 0.95) == 0.0  # below the false-alarm floor: clipped
-    assert calibration.rogan_gladen(0.99, 0.9, 0.95) == 1.0
-    assert calibration.rogan_gladen(0.2, 0.5, 0.5) is None  # a coin flip corrects nothing
-    assert calibration.rogan_gladen(0.2, None, 0.9) is None
+    assert calibration_math.rogan_gladen(0.14, 0.9, 0.95) == pytest.approx((0.14 + 0.95 - 1) / 0.85)
+    assert calibration_math.rogan_gladen(0.14, 0.9, 0.95) == pytest.approx(0.10588, abs=1e-5)
+    assert calibration_math.rogan_gladen(0.01, 0.9, 0.95) == 0.0  # below the false-alarm floor: clipped
+    assert calibration_math.rogan_gladen(0.99, 0.9, 0.95) == 1.0
+    assert calibration_math.rogan_gladen(0.2, 0.5, 0.5) is None  # a coin flip corrects nothing
+    assert calibration_math.rogan_gladen(0.2, None, 0.9) is None
 
 
-def _row_bootstrap(c: calibration.Confusion, judged: int, flagged: int, draws: int, seed: int) -> tuple[float, float]:
+def _row_bootstrap(c: calibration_math.Confusion, judged: int, flagged: int, draws: int,
+                   seed: int) -> tuple[float, float]:
     """The interval by literally resampling rows (independent of the multinomial shortcut)."""
     rng = np.random.default_rng(seed)
     human = np.array([1] * c.tp + [1] * c.fn + [0] * c.fp + [0] * c.tn, dtype=bool)
@@ -68,25 +69,25 @@ def _row_bootstrap(c: calibration.Confusion, judged: int, flagged: int, draws: i
 
 
 def test_the_interval_matches_resampling_rows_and_holds_the_estimate() -> None:
-    c = calibration.Confusion(tp=45, fn=5, fp=10, tn=190)  # TPR 0.9, TNR 0.95
-    low, high = calibration.corrected_rate_interval(c, judged=5000, flagged=700)
-    assert low < calibration.rogan_gladen(0.14, 0.9, 0.95) < high
-    assert (low, high) == calibration.corrected_rate_interval(c, judged=5000, flagged=700)  # seeded
+    c = calibration_math.Confusion(tp=45, fn=5, fp=10, tn=190)  # TPR 0.9, TNR 0.95
+    low, high = calibration_math.corrected_rate_interval(c, judged=5000, flagged=700)
+    assert low < calibration_math.rogan_gladen(0.14, 0.9, 0.95) < high
+    assert (low, high) == calibration_math.corrected_rate_interval(c, judged=5000, flagged=700)  # seeded
     rows_low, rows_high = _row_bootstrap(c, 5000, 700, draws=3000, seed=1)
     assert low == pytest.approx(rows_low, abs=0.01)
     assert high == pytest.approx(rows_high, abs=0.01)
 
 
 def test_more_human_labels_narrow_the_interval() -> None:
-    few = calibration.corrected_rate_interval(calibration.Confusion(9, 1, 2, 38), 5000, 700)
-    many = calibration.corrected_rate_interval(calibration.Confusion(90, 10, 20, 380), 5000, 700)
+    few = calibration_math.corrected_rate_interval(calibration_math.Confusion(9, 1, 2, 38), 5000, 700)
+    many = calibration_math.corrected_rate_interval(calibration_math.Confusion(90, 10, 20, 380), 5000, 700)
     assert many[1] - many[0] < few[1] - few[0]
 
 
 def test_the_warning_names_the_thin_sample() -> None:
-    assert "29" in calibration.too_few_labels(calibration.Confusion(5, 0, 0, 24))
-    assert "4" in calibration.too_few_labels(calibration.Confusion(3, 1, 0, 40))
-    assert calibration.too_few_labels(calibration.Confusion(5, 0, 0, 25)) is None
+    assert "29" in calibration_math.too_few_labels(calibration_math.Confusion(5, 0, 0, 24))
+    assert "4" in calibration_math.too_few_labels(calibration_math.Confusion(3, 1, 0, 40))
+    assert calibration_math.too_few_labels(calibration_math.Confusion(5, 0, 0, 25)) is None
 
 
 def test_the_table_resolves_renamed_labels_before_counting() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from ingest.call_logs import ingest_call_log
 from ingest.errors import IngestError
-from ingest.summary import RunSummary
+from ingest.summary import IngestSummary
 from tests.export_files import balanced, reasons, rows, write
 
 DIALOGUES = Path(__file__).parent / "fixtures" / "dialogues"
@@ -21,7 +21,7 @@ TURNS_HEAD = '[source]\nname = "x"\nlayout = "turns"\n'
 CALLS_HEAD = '[source]\nname = "x"\nlayout = "calls"\n'
 
 
-def load_turns(folder: Path, db: Path, log: str, mapping: str) -> RunSummary:
+def load_turns(folder: Path, db: Path, log: str, mapping: str) -> IngestSummary:
     """Write a per-turn log and its mapping (after the [source] lines), and load it."""
     return ingest_call_log(write(folder, "t.csv", log), write(folder, "t.toml", TURNS_HEAD + mapping), db_path=db)
 

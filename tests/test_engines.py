@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 
 from tests import cli, independent
 from tests.test_metrics import CASES, assert_same
-from warehouse import engines, lake, queries
+from warehouse import engines, judgements, lake, queries
 from warehouse.__main__ import main
 from warehouse.db import transaction
 from warehouse.filters import Filters
@@ -159,6 +159,28 @@ def test_reviews_saved_after_the_export_count_on_the_lake_engines(
             return sorted(joined.call_id.execute())
 
     assert on_each_engine(monkeypatch, reviewed_calls) == {e: ["call-00001", "call-00002"] for e in ENGINES}
+
+
+def test_the_judges_page_reads_judgements_on_the_configured_engine(
+    lake_folder: Path, synthetic_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A judgement written after the export is in the file, not yet in the lake: on the lake engine
+    the Judges page's summary leaves it out, exactly as the Overview's figures do."""
+    with transaction(synthetic_warehouse) as con:
+        con.execute("INSERT INTO judgements (judgement_id, call_id, judge_name, judge_version, provider, status,"
+                    " score, created_at) VALUES ('late', 'call-00003', 'rules', 'late-v1', 'rules', 'ok', 5, now())")
+
+    def versions() -> tuple[set[str], set[str]]:
+        with engines.tables_for() as t:
+            in_tables = set(t.judgements.judge_version.execute())
+        return set(judgements.judge_runs_summary()["judge_version"]), in_tables
+
+    for engine, late_shown in (("duckdb", True), ("lake", False)):
+        monkeypatch.setenv("CALLBOARD_ENGINE", engine)
+        summary, in_tables = versions()
+        assert summary == in_tables
+        assert ("late-v1" in summary) is late_shown
+        assert set(judgements.judge_run_history()["judge_version"]) == in_tables
 
 
 def files_on_disk(folder: Path) -> dict[str, tuple[int, int]]:

@@ -14,12 +14,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ingest.complaints import ingest_complaints
-from ingest.redact import redact_text
 from judges import __main__ as cli
 from judges.dataset import DatasetError, dataset_jsonl, dataset_records, export_dataset, read_dataset, to_jsonl
 from tests.failure_mode_fixture import PERIOD, reviewed_demo
 from tests.judge_calls import DAY, call, clean_call, store
 from warehouse import reviews
+from warehouse.pii import redact_text
 from warehouse.taxonomy import rename_mode
 
 T0 = datetime(2026, 11, 3, 9, 0)

@@ -15,7 +15,7 @@ import streamlit as st
 
 from present.failure_modes import OWNER_NAMES
 from present.markdown import escape_markdown
-from ui import failure_mode_data
+from ui import data
 from ui.tables import show_table
 from warehouse import drafts, reviews
 from warehouse.errors import CallboardError
@@ -80,7 +80,7 @@ def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[]
 def _add_mode(session_id: str, call_id: str) -> None:
     name, description, owner = (st.session_state.get(f"rv_new_{f}") for f in ("name", "description", "owner"))
     try:
-        added = failure_mode_data.add_failure_mode(name or "", description or "", owner or "")
+        added = data.add_failure_mode(name or "", description or "", owner or "")
     except CallboardError as error:  # a callback runs outside app.py's frame, so it says its own errors
         st.session_state[MESSAGE] = ("error", error.title)
         return
@@ -120,14 +120,14 @@ def _history(history: pl.DataFrame, session_id: str, reviewer: str | None) -> No
 
 def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Callable[[], None] | None = None) -> None:
     """Draw the form for one call of a session; `then` runs after a successful "Save and next"."""
-    history = reviews.call_history(call_id)
+    history = data.call_history(call_id)
     here = history.filter(pl.col("session_id") == session_id)
     mine = here.filter(pl.col("reviewer") == (reviewer or ""))
     if _key("score", session_id, call_id) not in st.session_state:
         for field, value in _initial(session_id, call_id, mine if mine.height else here).items():
             st.session_state[_key(field, session_id, call_id)] = value
     keep = {"on_change": _keep_draft, "args": (session_id, call_id)}
-    modes = failure_mode_data.current_taxonomy().modes
+    modes = data.current_taxonomy().modes
     known = modes["name"].to_list()
     labels_key = _key("labels", session_id, call_id)
     st.session_state[labels_key] = [label for label in st.session_state[labels_key] if label in known]

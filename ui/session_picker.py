@@ -71,7 +71,7 @@ def new_session_form(created_by: str | None) -> None:
 
 def session_list() -> None:
     """Earlier sessions, newest first, each with a button to open it."""
-    sessions = reviews.list_sessions()
+    sessions = data.list_sessions()
     if sessions.is_empty():
         return
     st.subheader("Earlier sessions")

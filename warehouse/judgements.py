@@ -21,6 +21,7 @@ import orjson
 import polars as pl
 
 from warehouse.db import connect
+from warehouse.engines import tables_for
 from warehouse.prices import price_for
 from warehouse.tables import duckdb_tables
 
@@ -206,18 +207,21 @@ def _summary(judgements: ibis.Table, by: list[str]) -> ibis.Table:
     )
 
 
-def judge_runs_summary(path: Path | None = None) -> pl.DataFrame:
-    """One row per judge version: runs, distinct calls judged, failed attempts, cost, last run."""
-    with connect(path) as con:
-        judgements = duckdb_tables(con).judgements
+def judge_runs_summary() -> pl.DataFrame:
+    """One row per judge version: runs, distinct calls judged, failed attempts, cost, last run.
+    Read on the configured engine, like every figure the app shows, so the Judges page and the
+    Overview's eval score count the same judgements."""
+    with tables_for() as t:
+        judgements = t.judgements
         by = ["judge_name", "judge_version", "provider", "model"]
         return _summary(judgements, by).drop("first_run").to_polars()
 
 
-def judge_run_history(path: Path | None = None) -> pl.DataFrame:
-    """One row per judge run (newest first): the run history behind `judge_runs_summary`."""
-    with connect(path) as con:
-        judgements = duckdb_tables(con).judgements
+def judge_run_history() -> pl.DataFrame:
+    """One row per judge run (newest first): the run history behind `judge_runs_summary`, on the
+    configured engine."""
+    with tables_for() as t:
+        judgements = t.judgements
         by = ["run_id", "judge_name", "judge_version", "provider", "model"]
         return _summary(judgements, by).drop("runs").to_polars()
 

@@ -70,7 +70,7 @@ class Series:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class SeriesVerdict:
     measure: str
     statistic: str
     group: str
@@ -159,8 +159,8 @@ def _holds_every_week(series: Series, recent_value: float, change: float, thresh
     return True
 
 
-def _estimate(series: Series, thresholds: Thresholds) -> tuple[Verdict, stats.TestResult | None]:
-    verdict = Verdict(series.measure, series.statistic, series.group, len(series.recent), len(series.baseline))
+def _estimate(series: Series, thresholds: Thresholds) -> tuple[SeriesVerdict, stats.TestResult | None]:
+    verdict = SeriesVerdict(series.measure, series.statistic, series.group, len(series.recent), len(series.baseline))
     if not (_enough(series, series.recent, thresholds) and _enough(series, series.baseline, thresholds)):
         return _with(verdict, reason="too few values to judge"), None
     statistic = _statistic(series.statistic)
@@ -177,11 +177,11 @@ def _estimate(series: Series, thresholds: Thresholds) -> tuple[Verdict, stats.Te
     return _with(verdict, p_value=result.p_value), result
 
 
-def _with(verdict: Verdict, **changes: object) -> Verdict:
-    return Verdict(**{**verdict.__dict__, **changes})
+def _with(verdict: SeriesVerdict, **changes: object) -> SeriesVerdict:
+    return SeriesVerdict(**{**verdict.__dict__, **changes})
 
 
-def evaluate(series: Sequence[Series], thresholds: Thresholds) -> list[Verdict]:
+def evaluate(series: Sequence[Series], thresholds: Thresholds) -> list[SeriesVerdict]:
     """Every series' verdict; flagged ones first, biggest change first."""
     estimated = [_estimate(s, thresholds) for s in series]
     tested = sum(1 for _, result in estimated if result is not None)
@@ -195,7 +195,7 @@ def evaluate(series: Sequence[Series], thresholds: Thresholds) -> list[Verdict]:
     return sorted(verdicts, key=lambda v: (not v.flagged, -abs(v.change or 0)))
 
 
-def _why_not(series: Series, verdict: Verdict, level: float, thresholds: Thresholds) -> str:
+def _why_not(series: Series, verdict: SeriesVerdict, level: float, thresholds: Thresholds) -> str:
     """Why a tested series is not flagged; empty when it is."""
     assert verdict.p_value is not None and verdict.change is not None and verdict.recent_value is not None  # tested
     floor = _min_change(series.statistic, thresholds)

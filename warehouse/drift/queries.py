@@ -12,7 +12,7 @@ import polars as pl
 
 from warehouse import prompt_history
 from warehouse.drift import measures
-from warehouse.drift.detection import PERCENTILES, Series, Thresholds, Verdict, evaluate
+from warehouse.drift.detection import PERCENTILES, Series, SeriesVerdict, Thresholds, evaluate
 from warehouse.filters import Filters
 from warehouse.queries import reading
 
@@ -128,18 +128,18 @@ class DriftFlags:
     end: date
     recent_start: date
     baseline_start: date
-    verdicts: list[Verdict]
+    verdicts: list[SeriesVerdict]
     markers: pl.DataFrame  # the changes (see `change_markers`) between baseline_start and end
 
     @property
-    def flagged(self) -> list[Verdict]:
+    def flagged(self) -> list[SeriesVerdict]:
         return [v for v in self.verdicts if v.flagged]
 
     @property
     def tested(self) -> int:
         return sum(1 for v in self.verdicts if v.p_value is not None)
 
-    def change_behind(self, verdict: Verdict, since: date) -> dict | None:
+    def change_behind(self, verdict: SeriesVerdict, since: date) -> dict | None:
         """The latest change from `since` to the end that concerns the verdict's group (an
         agent, a model or an agent's prompt version), if any."""
         recent = self.markers.filter(pl.col("day") >= since)

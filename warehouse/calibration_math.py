@@ -1,6 +1,6 @@
 """How far a judge can be trusted on one label, and what its labels say about every call once its
 measured errors are taken out. Plain math on counts (numpy), so it is checked against
-hand-computed cases and scikit-learn in the tests; warehouse/judge_calibration.py feeds it.
+hand-computed cases and scikit-learn in the tests; warehouse/calibration_queries.py feeds it.
 
 - The **confusion matrix** compares, on calls a person labelled, the person's word (truth) with
   the judge's: true positives (both say the mode is there), false negatives (the judge missed it),

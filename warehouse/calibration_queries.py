@@ -1,6 +1,6 @@
 """The data behind judge calibration: per judge version, the calls a person and that version both
 labelled (for its error rates) and the calls it judged in scope (for the rate it observes). The
-math is in warehouse/calibration.py.
+math is in warehouse/calibration_math.py.
 
 A call's human labels are its current verdict (the newest review save from any reviewer); its
 judge labels are that version's newest successful judgement. Both are resolved through the
@@ -14,7 +14,7 @@ from __future__ import annotations
 import ibis
 import polars as pl
 
-from warehouse import calibration, metrics, review_metrics
+from warehouse import calibration_math, metrics, review_metrics
 from warehouse.filters import Filters
 from warehouse.queries import reading
 from warehouse.taxonomy import Taxonomy, load_taxonomy
@@ -28,7 +28,7 @@ def _latest_by_version(t, judge_version: str) -> ibis.Table:
     return j.filter(j._rank == 0).select("call_id", judge_labels=j.labels)
 
 
-def judge_versions() -> pl.DataFrame:
+def versions_to_calibrate() -> pl.DataFrame:
     """Judge versions that have judged calls, newest first: calls judged and how many of those a
     person has labelled too (the calibration's sample)."""
     with reading() as t:
@@ -71,17 +71,17 @@ def calibration_rows(pairs: pl.DataFrame, in_scope: pl.DataFrame, taxonomy: Taxo
     )
     rows = []
     for label in labels:
-        c = calibration.confusion(pairs["human"].list.contains(label), pairs["judge"].list.contains(label))
+        c = calibration_math.confusion(pairs["human"].list.contains(label), pairs["judge"].list.contains(label))
         judged, flagged = in_scope.height, int(in_scope["judge"].list.contains(label).sum())
         observed = flagged / judged if judged else None
-        interval = calibration.corrected_rate_interval(c, judged, flagged)
+        interval = calibration_math.corrected_rate_interval(c, judged, flagged)
         rows.append({
             "label": label, "labelled_calls": c.n, "human_yes": c.positives, "tp": c.tp, "fn": c.fn, "fp": c.fp,
             "tn": c.tn, "tpr": c.tpr, "tnr": c.tnr, "kappa": c.kappa, "judged_calls": judged, "flagged": flagged,
             "observed_rate": observed,
-            "corrected_rate": None if observed is None else calibration.rogan_gladen(observed, c.tpr, c.tnr),
+            "corrected_rate": None if observed is None else calibration_math.rogan_gladen(observed, c.tpr, c.tnr),
             "corrected_low": interval[0] if interval else None, "corrected_high": interval[1] if interval else None,
-            "warning": calibration.too_few_labels(c),
+            "warning": calibration_math.too_few_labels(c),
         })  # fmt: skip
     schema = {
         "label": pl.String, "labelled_calls": pl.Int64, "human_yes": pl.Int64, "tp": pl.Int64, "fn": pl.Int64,

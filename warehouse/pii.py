@@ -1,5 +1,7 @@
 """Mask phone numbers, e-mail addresses and payment-card numbers in customer text before it is
-written anywhere (warehouse rows and quarantined records alike).
+written anywhere (warehouse rows and quarantined records alike), and again in what leaves the
+warehouse (exports, eval datasets). Here, at the bottom layer, so ingest, judges and export all
+use the one set of patterns without importing each other.
 
 Applied to whole Arrow columns with polars' Rust regex engine, so redacting costs little even on
 the fast span path. The patterns favour precision: a phone number needs a `+`, brackets or a
