@@ -43,7 +43,7 @@ QUARANTINE_ROWS_SHOWN = 500
 def cached(read: Callable[P, R], spinner: str | bool = False, ttl: float = TTL_S) -> CachedFunc[P, R]:
     """`read` with its results kept for `ttl` seconds per distinct argument, showing `spinner`
     (a sentence, or nothing) while it runs."""
-    return st.cache_data(read, ttl=ttl, show_spinner=spinner)
+    return st.cache_data(ttl=ttl, show_spinner=spinner)(read)
 
 
 # Metrics and filters (Overview, the sidebar)
