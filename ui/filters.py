@@ -73,9 +73,9 @@ def _remember(values: dict[str, str | tuple[str, ...]]) -> None:
 def sidebar_filters() -> Filters | None:
     """Draw the filters in the sidebar and return them; None when the warehouse has no calls."""
     options = data.filter_options()
-    if options.last_day is None:
-        return None
     last, first = options.last_day, options.first_day
+    if last is None or first is None:
+        return None
     start, end = _period_from_url(first, last)
     st.sidebar.header("Filters")
     period = st.sidebar.date_input(
