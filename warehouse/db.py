@@ -61,7 +61,7 @@ def _is_lock_conflict(error: duckdb.Error) -> bool:
     return "lock" in str(error).lower()
 
 
-def is_disk_full(error: BaseException) -> bool:
+def _is_disk_full(error: BaseException) -> bool:
     """True for a write refused for lack of room, whether Python or DuckDB (which says it in words) made it."""
     return (isinstance(error, OSError) and error.errno == errno.ENOSPC) or "No space left on device" in str(error)
 
@@ -75,7 +75,7 @@ def _open_file(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
             path.parent.mkdir(parents=True, exist_ok=True)
             return duckdb.connect(str(path))
         except duckdb.IOException as error:
-            if is_disk_full(error):
+            if _is_disk_full(error):
                 raise DiskFull(DISK_FULL) from error
             if not _is_lock_conflict(error):
                 raise WarehouseUnavailable(_UNAVAILABLE.format(name=path.name)) from error
@@ -85,7 +85,7 @@ def _open_file(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
                     f"over {wait_s:.0f} s. Try again in a moment."
                 ) from error
         except OSError as error:  # a folder we cannot make
-            if is_disk_full(error):
+            if _is_disk_full(error):
                 raise DiskFull(DISK_FULL) from error
             raise WarehouseUnavailable(_UNAVAILABLE.format(name=path.name)) from error
         time.sleep(pause * (0.5 + random.random()))
@@ -113,7 +113,7 @@ def connect(path: Path | None = None, wait_s: float | None = None) -> Iterator[d
     try:
         yield con
     except (duckdb.Error, OSError) as error:
-        if is_disk_full(error):
+        if _is_disk_full(error):
             raise DiskFull(DISK_FULL) from error
         raise
     finally:
