@@ -4,20 +4,23 @@ and the agent), and each export lands in its own file, or its own chunk of one f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import duckdb
 import pytest
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from ingest import lines, traces
+from ingest import lines, receiver, traces
 from ingest.otlp_protobuf import request_to_json
 from ingest.outcomes import ingest_outcomes
 from ingest.traces import ingest_traces
+from warehouse.db import connect
 from warehouse.reviews import Review, call_history, save_review
 
 OUTCOMES = Path(__file__).parent / "fixtures" / "outcomes"
@@ -37,42 +40,48 @@ class RequestExporter(SpanExporter):
     def shutdown(self) -> None:
         pass
 
+    def take(self) -> list[str]:
+        sent, self.requests = self.requests, []
+        return sent
 
-def record_calls(call_ids: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
-    """Calls traced by the SDK: the exports of the child spans (flushed while each root is still
-    open, as a long call's spans are), the exports of the roots, and each call's trace id."""
-    exporter = RequestExporter()
+
+def trace_calls(call_ids: list[str], exporter: SpanExporter, children_sent: Callable[[], None]) -> dict[str, str]:
+    """Calls traced by the SDK as a live voice agent traces them: each call's root span (carrying
+    `session.id`, the agent, the prompt version) stays open while its turns and LLM calls end and
+    are exported; `children_sent` runs once they have been, then the roots end and are exported.
+    Returns each call's trace id."""
     provider = TracerProvider(resource=Resource.create({"service.name": "voice-gateway"}))
     provider.add_span_processor(BatchSpanProcessor(exporter, max_export_batch_size=3))
     tracer = provider.get_tracer("voice")
-    trace_ids, children, roots = {}, [], []
-    for call_id in call_ids:
-        attributes = {"session.id": call_id, "callboard.agent": "front-desk", "callboard.prompt.version": "v3"}
-        with tracer.start_as_current_span("call", attributes=attributes) as root:
-            trace_ids[call_id] = format(root.get_span_context().trace_id, "032x")
-            for index, (speaker, text) in enumerate(TURNS):
-                with tracer.start_as_current_span("turn", attributes={
-                        "callboard.turn.index": index, "callboard.turn.speaker": speaker, "callboard.turn.text": text}):
-                    pass
-            with tracer.start_as_current_span("chat", attributes={
-                    "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4.1-mini",
-                    "gen_ai.usage.input_tokens": 40, "gen_ai.usage.output_tokens": 9}):
-                pass
-            children += _flushed(provider, exporter)
-        roots += _flushed(provider, exporter)
+    roots = {call_id: tracer.start_span("call", attributes={
+        "session.id": call_id, "callboard.agent": "front-desk", "callboard.prompt.version": "v3"})
+        for call_id in call_ids}
+    for root in roots.values():
+        context = trace.set_span_in_context(root)
+        for index, (speaker, text) in enumerate(TURNS):
+            tracer.start_span("turn", context=context, attributes={
+                "callboard.turn.index": index, "callboard.turn.speaker": speaker, "callboard.turn.text": text}).end()
+        tracer.start_span("chat", context=context, attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4.1-mini",
+            "gen_ai.usage.input_tokens": 40, "gen_ai.usage.output_tokens": 9}).end()
+    assert provider.force_flush(30_000)
+    children_sent()
+    for root in roots.values():
+        root.end()
     provider.shutdown()
-    return children, roots, trace_ids
+    return {call_id: format(root.get_span_context().trace_id, "032x") for call_id, root in roots.items()}
 
 
-def _flushed(provider: TracerProvider, exporter: RequestExporter) -> list[str]:
-    """The exports the SDK makes when told to send what it holds."""
-    assert provider.force_flush(10_000)
-    sent, exporter.requests = exporter.requests, []
-    return sent
+def record_calls(call_ids: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
+    """The exports of `trace_calls`: those of the child spans, those of the roots, the trace ids."""
+    exporter = RequestExporter()
+    children: list[str] = []
+    trace_ids = trace_calls(call_ids, exporter, lambda: children.extend(exporter.take()))
+    return children, exporter.take(), trace_ids
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db) as con:  # waits while a receiver's loader holds the file
         return con.execute(sql).fetchall()
 
 
@@ -137,3 +146,31 @@ def test_what_was_joined_to_the_half_call_follows_it_to_the_whole_call(tmp_path:
     assert joined == [("crm", "live-a", "live-a", 2, None),
                       ("survey", trace_ids["live-a"], "live-a", 2, 8), ("survey", trace_ids["live-b"], "live-b", 2, 9)]
     assert call_history("live-b", warehouse_file)["notes"].to_list() == ["reviewed early"]
+
+
+def test_roots_sent_to_the_live_receiver_after_their_children_were_loaded(warehouse_file: Path) -> None:
+    with connect(warehouse_file):
+        pass  # the schema first: this test's reads and the loader's writes must not both create it
+    served = receiver.start(port=0, db_path=warehouse_file, poll_s=0.05, log=lambda line: None)
+    call_ids = [f"live-{n}" for n in range(5)]
+
+    def span_count() -> int:
+        return rows(warehouse_file, "SELECT count(*) FROM spans")[0][0]
+
+    def children_loaded() -> None:
+        wait_for(lambda: span_count() == 3 * len(call_ids))
+        assert len(rows(warehouse_file, "SELECT call_id FROM calls")) == len(call_ids)  # under their trace ids
+
+    try:
+        trace_calls(call_ids, OTLPSpanExporter(endpoint=served.url), children_loaded)
+        wait_for(lambda: span_count() == 4 * len(call_ids))
+    finally:
+        served.stop()
+    assert_assembled(warehouse_file, call_ids)
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
