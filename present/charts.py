@@ -54,7 +54,7 @@ def trend(frame: pl.DataFrame, key: str, unit: str, title: str, height: int = 14
         return line
     band = alt.Chart(data, height=height).mark_area(color=PALETTE[0], opacity=0.15).encode(
         x=x, y=alt.Y("low:Q", title=None), y2=alt.Y2("high:Q"), tooltip=tooltip)
-    return alt.layer(band, line)
+    return alt.LayerChart(layer=[band, line])
 
 
 def for_slide(chart: alt.TopLevelMixin, title: str, caption: str, width: int = SLIDE_WIDTH,

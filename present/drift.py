@@ -62,6 +62,12 @@ def _cause(flags: DriftFlags, v: SeriesVerdict) -> str:
     return f"in the week to {_day(flags.end)}{note}"
 
 
+def _moved(v: SeriesVerdict) -> float:
+    """A flagged verdict's change (the test that flagged it measured one)."""
+    assert v.change is not None, f"{v.measure} {v.statistic} is flagged without a change"
+    return v.change
+
+
 def _amounts(verdicts: list[SeriesVerdict]) -> str:
     """'25% at p50 and 87% at p95 (p95 0.90 s → 1.68 s)', or for a rate or a mean its change
     and values."""
@@ -69,10 +75,10 @@ def _amounts(verdicts: list[SeriesVerdict]) -> str:
     unit = MEASURES[first.measure][1]
     values = f"{format_value(first.baseline_value, unit)} → {format_value(first.recent_value, unit)}"
     if first.statistic == "rate":
-        return f"{abs(first.change) * 100:.1f} points ({values})"
+        return f"{abs(_moved(first)) * 100:.1f} points ({values})"
     if first.statistic == "mean":
-        return f"{_percent(first.change)} ({values})"
-    parts = [f"{_percent(v.change)} at {v.statistic}" for v in verdicts]
+        return f"{_percent(_moved(first))} ({values})"
+    parts = [f"{_percent(_moved(v))} at {v.statistic}" for v in verdicts]
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"{joined} ({first.statistic} {values})"
 
@@ -80,17 +86,17 @@ def _amounts(verdicts: list[SeriesVerdict]) -> str:
 def sentences(flags: DriftFlags) -> list[str]:
     """One sentence per measure, group and direction that was flagged, biggest change first."""
     def key(v: SeriesVerdict) -> tuple:
-        return v.measure, v.group, v.change > 0
+        return v.measure, v.group, _moved(v) > 0
 
     flagged = sorted(flags.flagged, key=key)
     grouped = [sorted(g, key=lambda v: v.statistic) for _, g in groupby(flagged, key=key)]
-    grouped.sort(key=lambda g: -max(abs(v.change) for v in g))
+    grouped.sort(key=lambda g: -max(abs(_moved(v)) for v in g))
     return [_sentence(flags, g) for g in grouped]
 
 
 def _sentence(flags: DriftFlags, verdicts: list[SeriesVerdict]) -> str:
     lead = verdicts[0]
-    verb = "rose" if lead.change > 0 else "fell"
+    verb = "rose" if _moved(lead) > 0 else "fell"
     return f"{_subject(lead)} {verb} {_amounts(verdicts)} {_cause(flags, lead)}."
 
 
@@ -158,10 +164,12 @@ def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, marke
                  alt.Tooltip(f"{value}:Q", title=title, format=number)],
     )
     if data.is_empty():
-        return alt.layer(lines)
-    shown = _markers(markers, data["bucket"].min(), data["bucket"].max())
+        return alt.LayerChart(layer=[lines])
+    first, last = data["bucket"].min(), data["bucket"].max()
+    assert isinstance(first, date) and isinstance(last, date)  # bucket is a date column and data is not empty
+    shown = _markers(markers, first, last)
     if shown.is_empty():
-        return alt.layer(lines)
+        return alt.LayerChart(layer=[lines])
     base = alt.Chart(shown).encode(x=alt.X("day:T"))
     rules = base.mark_rule(color=MARKER_COLOUR, strokeDash=[4, 3]).encode(
         tooltip=[alt.Tooltip("day:T", title="Went live", format="%d %b %Y"), alt.Tooltip("label:N", title="Change")])
@@ -171,4 +179,4 @@ def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, marke
         .encode(y=alt.Y("row:Q", scale=None), text="label:N")
         for left in (False, True)
     ]
-    return alt.layer(lines, rules, *labels)
+    return alt.LayerChart(layer=[lines, rules, *labels])

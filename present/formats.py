@@ -3,7 +3,7 @@ and directions themselves are declared in warehouse/metric_registry.py)."""
 
 from __future__ import annotations
 
-from warehouse.metric_registry import CHANGE_LEVEL, Metric, Row, unlikely_noise
+from warehouse.metric_registry import CHANGE_LEVEL, Metric, Row, number, unlikely_noise
 from warehouse.stats import TestResult
 
 
@@ -78,7 +78,7 @@ def card_note(m: Metric, now: Row, before: Row, result: TestResult | None) -> st
     """Under a card's figure: whether its change could be noise (when there is a change) and its
     n. A caption rather than the metric's delta description, which a narrow card cuts short."""
     sizes = sample_sizes(m, now, before)
-    if format_change(now.get(m.key), before.get(m.key), m.unit) is None:
+    if format_change(number(now, m.key), number(before, m.key), m.unit) is None:
         return sizes
     verdict = noise_verdict(result)
     return f"{verdict[0].upper()}{verdict[1:]} · {sizes}"

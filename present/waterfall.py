@@ -57,4 +57,4 @@ def waterfall(spans: pl.DataFrame) -> alt.LayerChart:
     labels = alt.Chart(data).transform_filter(flagged).mark_text(
         align="left", dx=6, fontSize=15, fontWeight="bold", color=FLAG_COLOUR
     ).encode(x="end_s:Q", y=y, text="flag:N")
-    return alt.layer(bars, labels).properties(height=alt.Step(ROW_PX))
+    return alt.LayerChart(layer=[bars, labels]).properties(height=alt.Step(ROW_PX))

@@ -31,7 +31,8 @@ UNITS = {  # how a value is stored, which also decides how it is shown (present'
 }
 
 
-def _number(row: Row, key: str | None) -> float | None:
+def number(row: Row, key: str | None) -> float | None:
+    """The row's figure under `key` as a float; None when there is no key, no figure or NaN."""
     value = row.get(key) if key else None
     return float(value) if isinstance(value, SupportsFloat) and value == value else None  # not None, not NaN
 
@@ -50,7 +51,7 @@ class NoiseTest:
 
 
 def _successes(m: Metric, row: Row) -> tuple[int, int] | None:
-    rate, n = _number(row, m.key), _number(row, m.n_key)
+    rate, n = number(row, m.key), number(row, m.n_key)
     return None if rate is None or not n else (round(rate * n), int(n))
 
 
@@ -65,7 +66,7 @@ def _wilson(m: Metric, row: Row) -> stats.Interval | None:
 
 
 def _summary(m: Metric, row: Row) -> tuple[float, float, int] | None:
-    mean, sd, n = _number(row, m.key), _number(row, m.spread_key), _number(row, m.n_key)
+    mean, sd, n = number(row, m.key), number(row, m.spread_key), number(row, m.n_key)
     return None if mean is None or sd is None or not n else (mean, sd, int(n))
 
 
@@ -80,7 +81,7 @@ def _mean_interval(m: Metric, row: Row) -> stats.Interval | None:
 
 
 def _above_pooled(m: Metric, row: Row) -> tuple[int, int] | None:
-    share, n = _number(row, m.spread_key), _number(row, m.n_key)
+    share, n = number(row, m.spread_key), number(row, m.n_key)
     return None if share is None or not n else (round(share * n), int(n))
 
 
@@ -90,7 +91,7 @@ def _quantiles(m: Metric, now: Row, before: Row) -> stats.TestResult | None:
 
 
 def _counts(m: Metric, now: Row, before: Row) -> stats.TestResult | None:
-    first, second = _number(now, m.key), _number(before, m.key)
+    first, second = number(now, m.key), number(before, m.key)
     return None if first is None or second is None else stats.poisson_counts_test(int(first), int(second))
 
 
