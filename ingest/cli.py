@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -58,17 +59,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 MAX_LIMIT = 100_000  # rows `runs` and `quarantine` list at most: more is not for reading in a terminal
+MAX_PORT = 65_535
 
 
-def _check_limit(args: argparse.Namespace) -> None:
-    """`--limit` as a number of rows to list (the warehouse would refuse -1 with a traceback)."""
+def _check_numbers(args: argparse.Namespace) -> None:
+    """The numbers a command takes, checked before they are used: the warehouse would refuse a
+    `--limit` of -1, the socket a port of 70000, with a traceback; a negative or NaN spool budget
+    would turn every request away."""
     limit = getattr(args, "limit", None)
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise IngestError(f"--limit is how many rows to list: a whole number from 1 to {MAX_LIMIT:,}, not {limit}.")
+    if args.command != "serve":
+        return
+    if not 0 <= args.port <= MAX_PORT:
+        raise IngestError(f"--port is a TCP port from 1 to {MAX_PORT} (0: any free port), not {args.port}.")
+    if not (math.isfinite(args.spool_max_mb) and args.spool_max_mb > 0):
+        raise IngestError(f"--spool-max-mb is a number of megabytes above 0, not {args.spool_max_mb}.")
 
 
 def _run(args: argparse.Namespace) -> int:
-    _check_limit(args)
+    _check_numbers(args)
     if args.command == "traces":
         summary = ingest_traces(args.paths, db_path=args.db, redact=args.redact, progress=sys.stderr.isatty())
     elif args.command == "outcomes":

@@ -188,13 +188,20 @@ def test_every_page_says_when_the_warehouse_cannot_be_opened(unreadable_warehous
 
 
 # No tracebacks for users (issue 19): bad limits, a damaged gzip file, a full disk.
-@pytest.mark.parametrize("argv", [["runs", "--limit", "-1"], ["runs", "--limit", "0"],
-                                  ["quarantine", "--limit", str(10**20)]])  # fmt: skip
-def test_a_bad_limit_is_one_line_and_exit_2(
-    argv: list[str], warehouse_file: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("argv, says", [
+    (["runs", "--limit", "-1"], "--limit is how many rows to list"),
+    (["runs", "--limit", "0"], "--limit is how many rows to list"),
+    (["quarantine", "--limit", str(10**20)], "--limit is how many rows to list"),
+    (["serve", "--port", "70000"], "--port is a TCP port from 1 to 65535"),
+    (["serve", "--port", "-1"], "--port is a TCP port"),
+    (["serve", "--spool-max-mb", "nan"], "--spool-max-mb is a number of megabytes above 0"),
+    (["serve", "--spool-max-mb", "-5"], "--spool-max-mb is a number of megabytes above 0"),
+])  # fmt: skip
+def test_a_bad_number_is_one_line_and_exit_2(
+    argv: list[str], says: str, warehouse_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert ingest.cli.main(argv) == 2
-    assert "--limit is how many rows to list" in one_error_line(capsys.readouterr().err)
+    assert says in one_error_line(capsys.readouterr().err)
 
 
 @pytest.fixture(scope="module")
