@@ -14,7 +14,7 @@ from typing import TextIO
 from judges.eval_cli import COMMANDS as EVAL_COMMANDS
 from judges.eval_cli import add_commands, run_command
 from judges.providers import KEY_NAMES, Ask, MissingKey, api_key, default_judge, make_ask
-from judges.runner import JudgeRunSummary, Plan, Selection, check_dollar_cap, estimate, plan_run, run_plan
+from judges.runner import JudgeRunSummary, Plan, RunError, Selection, check_dollar_cap, estimate, plan_run, run_plan
 from judges.spec import JudgeSpec, all_judges, load_judge
 from warehouse.errors import run_cli
 
@@ -149,20 +149,24 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command == "run":
-        if (args.start is None) != (args.end is None) or (args.session and args.end):
-            parser.error("give --session ID, or both --start and --end")
-        if args.start and args.end < args.start:
-            parser.error(f"--end {args.end} is before --start {args.start}")
-        if args.concurrency < 1 or (args.limit is not None and args.limit < 0):
-            parser.error("--concurrency must be at least 1; --limit cannot be negative")
+    args = _parser().parse_args(argv)
     return run_cli(lambda: _command(args, out, err), err)
+
+
+def _check_run(args: argparse.Namespace) -> None:
+    """What `run` needs from its options, each refused in one line."""
+    if (args.start is None) != (args.end is None) or (args.session and args.end):
+        raise RunError("Give --session ID, or both --start and --end.")
+    if args.start and args.end < args.start:
+        raise RunError(f"--end {args.end} is before --start {args.start}.")
+    if args.concurrency < 1 or (args.limit is not None and args.limit < 0):
+        raise RunError("--concurrency must be at least 1; --limit cannot be negative.")
 
 
 def _command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     check_dollar_cap(getattr(args, "max_dollars", None))
+    if args.command == "run":
+        _check_run(args)
     if args.command == "list":
         _list(out)
         return 0

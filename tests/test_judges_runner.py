@@ -197,12 +197,19 @@ def test_cli_user_mistakes_print_one_line_and_exit_2(five_calls, argv, message):
     [
         ["run", "--start", "2026-11-02"],
         ["run", "--start", "2026-11-05", "--end", "2026-11-02"],
-        ["run", "--end", "2026-11-02"],
+        ["run", "--start", "2026-11-01", "--end", "2026-11-02", "--limit", "-1"],
+        ["run", "--start", "2026-11-01", "--end", "2026-11-02", "--concurrency", "0"],
     ],
 )
-def test_cli_rejects_incomplete_periods(warehouse_file, argv, capsys):
+def test_cli_refuses_a_bad_period_or_number_in_one_line(warehouse_file, argv):
+    err = io.StringIO()
+    assert cli.main(argv, io.StringIO(), err) == 2
+    assert err.getvalue().startswith("error: ") and err.getvalue().count("\n") == 1
+
+
+def test_cli_without_a_selection_is_an_argparse_error(warehouse_file, capsys):
     with pytest.raises(SystemExit) as exit_:
-        cli.main(argv)
+        cli.main(["run", "--end", "2026-11-02"])
     assert exit_.value.code == 2 and "error:" in capsys.readouterr().err
 
 
