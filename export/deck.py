@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from zipfile import BadZipFile
 
+import altair as alt
 import polars as pl
 from pptx.enum.text import MSO_ANCHOR
 from pptx.exc import PackageNotFoundError
@@ -27,7 +28,7 @@ from pptx.util import Emu, Inches
 from export import images, slides
 from export.quarter import Quarter
 from export.redaction import redact
-from export.slides import BAD, GOOD, MUTED, Box
+from export.slides import BAD, GOOD, MUTED, Box, Line
 from present.charts import for_slide, trend
 from present.drift import sentences
 from present.failure_modes import LOST_CONVERSIONS, costliest_answer, pareto
@@ -38,7 +39,7 @@ from warehouse.drift.detection import load_thresholds
 from warehouse.drift.queries import drift_flags
 from warehouse.errors import CallboardError
 from warehouse.filters import Filters
-from warehouse.metric_registry import GROUPS, Metric, Row, shows_nothing_yet
+from warehouse.metric_registry import GROUPS, Metric, Row, number, shows_nothing_yet
 from warehouse.review_metrics import PASS_FAIL
 
 Progress = Callable[[str, float], None]
@@ -92,7 +93,7 @@ def check(request: DeckRequest) -> queries.FilterOptions:
     if request.template is not None and not request.template.is_file():
         raise DeckRefused(f"There is no template file {request.template}.")
     options = queries.filter_options()
-    if options.last_day is None:
+    if options.first_day is None or options.last_day is None:
         raise DeckRefused("The warehouse has no calls yet: load some with `python -m ingest traces PATH`.")
     unknown = [a for a in request.agents if a not in options.agents]
     if unknown:
@@ -109,19 +110,26 @@ def _plain(markdown: str) -> str:
     return re.sub(r"\*\*|`", "", markdown)
 
 
-def _chart_png(chart: object, title: str, caption: str, box: Box) -> bytes:
+def _chart_png(chart: alt.TopLevelMixin, title: str, caption: str, box: Box) -> bytes:
     """A chart rendered for a box of the slide: the box's size at 1x, so type keeps its size."""
     width, height = int(Emu(box.width).inches * PX_PER_INCH), int(Emu(box.height).inches * PX_PER_INCH)
     return images.png(for_slide(chart, title, caption, width=width - 30, height=height - 90))
 
 
+def _on_record(options: queries.FilterOptions) -> tuple[date, date]:
+    """The first and last day with calls (`check` has refused a warehouse without any)."""
+    assert options.first_day is not None and options.last_day is not None
+    return options.first_day, options.last_day
+
+
 def _title_slide(deck: Deck, request: DeckRequest, options: queries.FilterOptions) -> None:
     q, f = request.quarter, request.filters
     slide = slides.add_slide(deck, f"Voice agents · {q.label}", f.describe(), opening=True)
-    first, last = max(q.start, options.first_day), min(q.end, options.last_day)
+    on_record = _on_record(options)
+    first, last = max(q.start, on_record[0]), min(q.end, on_record[1])
     coverage = "" if (first, last) == (q.start, q.end) else f" Calls on record: {first:%d %b} – {last:%d %b %Y}."
-    box = Box(slides.MARGIN, deck.slide_height - Inches(1.6), deck.slide_width - 2 * slides.MARGIN,
-              Inches(1.1))
+    width, height = slides.page_size(deck)
+    box = Box(slides.MARGIN, height - Inches(1.6), width - 2 * slides.MARGIN, Inches(1.1))
     slides.add_text(slide, box, [
         (f"Compared with {q.previous().label}.{coverage}", 16, {"colour": MUTED}),
         (f"Made with Callboard on {date.today():%d %b %Y}.", 14, {"colour": MUTED}),
@@ -135,15 +143,15 @@ def _short_label(quarter: Quarter, of: Quarter) -> str:
     return f"Q{quarter.number}" if quarter.year == of.year else quarter.label
 
 
-def _number(panel: Metric, now: Row, then: Row, previous_label: str) -> list[tuple[str, int, dict]]:
+def _number(panel: Metric, now: Row, then: Row, previous_label: str) -> list[Line]:
     """A metric's box: its name, its value, and the change against the previous quarter with an
     arrow; in the colour of good or bad news only when the metric's noise test says the change is
     unlikely to be chance (as on the overview), and then whether it could be noise and its n."""
-    current, before = now.get(panel.key), then.get(panel.key)
+    current, before = number(now, panel.key), number(then, panel.key)
     change = format_change(current, before, panel.unit)
-    lines = [(panel.label, 14, {"colour": MUTED, "space_after": 2}),
+    lines: list[Line] = [(panel.label, 14, {"colour": MUTED, "space_after": 2}),
              (format_value(current, panel.unit), 32, {"bold": True, "space_after": 2})]  # fmt: skip
-    if change is None:
+    if change is None or current is None or before is None:
         lines.append((f"{previous_label}: {format_value(before, panel.unit)}", 13, {"colour": MUTED}))
         return lines
     test = panel.change_test(now, then)
@@ -259,7 +267,7 @@ def _drift_slide(deck: Deck, request: DeckRequest, last_day: date) -> None:
     if not shown:
         slides.add_text(slide, area, [(f"No cost or speed drift was flagged in any week of {q.label}.", 20, {})])
         return
-    lines = [(f"• {s}", 18, {"space_after": 10}) for s in shown]
+    lines: list[Line] = [(f"• {s}", 18, {"space_after": 10}) for s in shown]
     if more:
         lines.append((f"… and {len(more)} more in the speaker notes.", 14, {"colour": MUTED}))
     slides.add_text(slide, area, lines)
@@ -331,7 +339,7 @@ def build(request: DeckRequest, progress: Progress | None = None) -> bytes:
     tell("Weekly reviews", 0.65)
     _review_slide(deck, request)
     tell("Checking every week for drift", 0.7)
-    _drift_slide(deck, request, options.last_day)
+    _drift_slide(deck, request, _on_record(options)[1])
     tell("Prompt changes", 0.9)
     _prompt_slide(deck, request)
     for quote in request.quotes:

@@ -8,6 +8,7 @@ import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pptx import Presentation
 from pptx.dml.color import RGBColor
@@ -28,6 +29,9 @@ TITLE_PT = 36
 _TITLES = (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE)
 
 
+Line = tuple[str, int, dict[str, Any]]  # text, size in points, options: bold, colour, italic, space_after
+
+
 @dataclass(frozen=True)
 class Box:
     left: int
@@ -45,11 +49,17 @@ class Box:
                 Box(self.left, self.top + top_height + gap, self.width, self.height - top_height - gap))
 
 
+def page_size(deck: Deck) -> tuple[int, int]:
+    """The slides' width and height in EMU (python-pptx types them optional; a deck always has them)."""
+    assert deck.slide_width is not None and deck.slide_height is not None
+    return deck.slide_width, deck.slide_height
+
+
 def _widen(deck: Deck) -> None:
     """python-pptx's own template is 4:3: make it 16:9, stretch the placeholders that have a
     position of their own (the others inherit the master's), and size titles to fit the slides'
     longer names."""
-    ratio = WIDE[0] / deck.slide_width
+    ratio = WIDE[0] / page_size(deck)[0]
     deck.slide_width, deck.slide_height = WIDE
     for owner in [deck.slide_master, *deck.slide_layouts]:
         for shape in owner.placeholders:
@@ -85,7 +95,8 @@ def _layout(deck: Deck, name: str, title_type: PP_PLACEHOLDER) -> SlideLayout:
     for layout in layouts:
         if layout.name == name:
             return layout
-    titled = [lay for lay in layouts if any(p.placeholder_format.type == title_type for p in lay.placeholders)]
+    titled = [lay for lay in layouts if any(p.placeholder_format.type == title_type
+                                            for p in lay.placeholders)]  # type: ignore[misc]  # pptx's stub
     return min(titled or layouts, key=lambda lay: len(lay.placeholders))
 
 
@@ -110,10 +121,11 @@ def content_box(deck: Deck, slide: Slide) -> Box:
     """The slide below its title, inside the margins."""
     title = slide.shapes.title
     top = (title.top + title.height if title is not None else 0) + Inches(0.15)
-    return Box(MARGIN, top, deck.slide_width - 2 * MARGIN, deck.slide_height - top - Inches(0.35))
+    width, height = page_size(deck)
+    return Box(MARGIN, top, width - 2 * MARGIN, height - top - Inches(0.35))
 
 
-def add_text(slide: Slide, box: Box, lines: list[tuple[str, int, dict]], *, anchor: MSO_ANCHOR = MSO_ANCHOR.TOP,
+def add_text(slide: Slide, box: Box, lines: list[Line], *, anchor: MSO_ANCHOR = MSO_ANCHOR.TOP,
              align: PP_ALIGN = PP_ALIGN.LEFT) -> None:
     """Paragraphs of (text, size in points, options: bold, colour, italic, space_after)."""
     frame = slide.shapes.add_textbox(Emu(box.left), Emu(box.top), Emu(box.width), Emu(box.height)).text_frame
@@ -131,7 +143,8 @@ def add_text(slide: Slide, box: Box, lines: list[tuple[str, int, dict]], *, anch
 
 def png_size(png: bytes) -> tuple[int, int]:
     """Width and height in pixels, from the PNG header."""
-    return struct.unpack(">II", png[16:24])
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
 
 
 def add_picture(slide: Slide, png: bytes, box: Box) -> None:
@@ -149,8 +162,8 @@ def add_table(slide: Slide, box: Box, header: list[str], rows: list[list[str]], 
     shape = slide.shapes.add_table(len(rows) + 1, len(header), Emu(box.left), Emu(box.top), Emu(box.width),
                                    Emu(min(box.height, Inches(0.45) * (len(rows) + 1))))
     table = shape.table
-    for column, share in zip(table.columns, widths, strict=True):
-        column.width = Emu(int(box.width * share / sum(widths)))
+    for index, share in enumerate(widths):
+        table.columns[index].width = Emu(int(box.width * share / sum(widths)))
     for r, values in enumerate([header, *rows]):
         for c, value in enumerate(values):
             cell = table.cell(r, c)
@@ -161,7 +174,9 @@ def add_table(slide: Slide, box: Box, header: list[str], rows: list[list[str]], 
 
 
 def set_notes(slide: Slide, text: str) -> None:
-    slide.notes_slide.notes_text_frame.text = text
+    frame = slide.notes_slide.notes_text_frame
+    assert frame is not None  # python-pptx gives every notes slide it makes a body
+    frame.text = text
 
 
 def to_bytes(deck: Deck) -> bytes:

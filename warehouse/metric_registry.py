@@ -186,7 +186,7 @@ def unlikely_noise(result: stats.TestResult | None) -> bool:
     return result is not None and result.p_value < CHANGE_LEVEL
 
 
-def shows_nothing_yet(group: str, judged_calls: int | None) -> bool:
+def shows_nothing_yet(group: str, judged_calls: float | None) -> bool:
     """Whether a group has no figures to show yet: the joint metrics before any judgement."""
     return group == OWNERS[NEEDS_JUDGEMENTS] and not judged_calls
 
