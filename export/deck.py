@@ -18,7 +18,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from zipfile import BadZipFile
 
-import altair as alt
 import polars as pl
 from pptx.enum.text import MSO_ANCHOR
 from pptx.exc import PackageNotFoundError
@@ -29,7 +28,7 @@ from export import images, slides
 from export.quarter import Quarter
 from export.redaction import redact
 from export.slides import BAD, GOOD, MUTED, Box, Line
-from present.charts import for_slide, trend
+from present.charts import AnyChart, for_slide, trend
 from present.drift import sentences
 from present.failure_modes import LOST_CONVERSIONS, costliest_answer, pareto
 from present.formats import delta_colour, format_change, format_value, noise_verdict
@@ -110,7 +109,7 @@ def _plain(markdown: str) -> str:
     return re.sub(r"\*\*|`", "", markdown)
 
 
-def _chart_png(chart: alt.TopLevelMixin, title: str, caption: str, box: Box) -> bytes:
+def _chart_png(chart: AnyChart, title: str, caption: str, box: Box) -> bytes:
     """A chart rendered for a box of the slide: the box's size at 1x, so type keeps its size."""
     width, height = int(Emu(box.width).inches * PX_PER_INCH), int(Emu(box.height).inches * PX_PER_INCH)
     return images.png(for_slide(chart, title, caption, width=width - 30, height=height - 90))

@@ -5,9 +5,14 @@ caption (period and filters) and a 16:9-friendly size."""
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import altair as alt
 import polars as pl
 
+# Every kind of chart Altair builds and Streamlit draws.
+AnyChart: TypeAlias = (alt.Chart | alt.LayerChart | alt.HConcatChart | alt.VConcatChart | alt.ConcatChart
+                       | alt.FacetChart | alt.RepeatChart)
 THEME = "callboard"
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
@@ -57,8 +62,8 @@ def trend(frame: pl.DataFrame, key: str, unit: str, title: str, height: int = 14
     return alt.LayerChart(layer=[band, line])
 
 
-def for_slide(chart: alt.TopLevelMixin, title: str, caption: str, width: int = SLIDE_WIDTH,
-              height: int = SLIDE_HEIGHT) -> alt.TopLevelMixin:
+def for_slide(chart: AnyChart, title: str, caption: str, width: int = SLIDE_WIDTH,
+              height: int = SLIDE_HEIGHT) -> AnyChart:
     """The chart at slide size with a title and a caption under it. Single and layered charts are
     resized; concatenated ones keep the sizes of their parts."""
     sized = chart.properties(width=width, height=height) if isinstance(chart, alt.Chart | alt.LayerChart) else chart

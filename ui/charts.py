@@ -3,15 +3,14 @@ slide-ready image."""
 
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
 from export import images
 from export.table_files import file_stem
-from present.charts import for_slide
+from present.charts import AnyChart, for_slide
 
 
-def show(chart: alt.TopLevelMixin, *, title: str, caption: str, key: str) -> None:
+def show(chart: AnyChart, *, title: str, caption: str, key: str) -> None:
     """Draw a chart with downloads of it as a slide-ready PNG (2x) and SVG, titled and captioned
     with the period and filters. The images are rendered only when a button is clicked."""
     st.altair_chart(chart, theme=None, width="stretch")

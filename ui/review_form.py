@@ -22,7 +22,7 @@ from warehouse.errors import CallboardError
 
 VERDICTS = ("Pass", "Fail")
 FIELDS = ("score", "verdict", "labels", "notes", "test_case")
-EMPTY = {"score": None, "verdict": None, "labels": [], "notes": "", "test_case": False}
+EMPTY: dict[str, object] = {"score": None, "verdict": None, "labels": [], "notes": "", "test_case": False}
 MESSAGE = "rv_message"
 
 
@@ -126,22 +126,24 @@ def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Call
     if _key("score", session_id, call_id) not in st.session_state:
         for field, value in _initial(session_id, call_id, mine if mine.height else here).items():
             st.session_state[_key(field, session_id, call_id)] = value
-    keep = {"on_change": _keep_draft, "args": (session_id, call_id)}
+    draft = (session_id, call_id)  # what _keep_draft saves on every change
     modes = data.current_taxonomy().modes
     known = modes["name"].to_list()
     labels_key = _key("labels", session_id, call_id)
     st.session_state[labels_key] = [label for label in st.session_state[labels_key] if label in known]
     with st.container(key="scoring"):
         st.segmented_control("Score (1 = bad, 5 = great)", [1, 2, 3, 4, 5], key=_key("score", session_id, call_id),
-                             **keep)
-        st.segmented_control("Verdict", VERDICTS, key=_key("verdict", session_id, call_id), **keep)
+                             on_change=_keep_draft, args=draft)
+        st.segmented_control("Verdict", VERDICTS, key=_key("verdict", session_id, call_id), on_change=_keep_draft,
+                             args=draft)
         descriptions = dict(zip(known, modes["description"].to_list(), strict=True))
         st.multiselect("Failure modes", known, key=labels_key, placeholder="None", help="; ".join(
-            f"{name}: {text}" for name, text in descriptions.items()), **keep)
+            f"{name}: {text}" for name, text in descriptions.items()), on_change=_keep_draft, args=draft)
         _new_mode_popover(session_id, call_id)
         st.text_area("Notes", key=_key("notes", session_id, call_id), height=100,
-                     placeholder="What went wrong or right, what to fix", **keep)
-        st.checkbox("Make this a test case", key=_key("test_case", session_id, call_id), **keep)
+                     placeholder="What went wrong or right, what to fix", on_change=_keep_draft, args=draft)
+        st.checkbox("Make this a test case", key=_key("test_case", session_id, call_id), on_change=_keep_draft,
+                    args=draft)
         save, save_next = st.columns(2)
         save.button("Save", key="rv_save", type="primary", width="stretch",
                     on_click=_save, args=(session_id, call_id, reviewer, None))

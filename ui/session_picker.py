@@ -40,29 +40,29 @@ def new_session_form(created_by: str | None) -> None:
     """The form that draws a new sample. The seed is pre-filled with a fresh one and can be typed
     over to redraw an earlier week's sample exactly."""
     options = data.filter_options()
-    if options.last_day is None:
+    if options.first_day is None or options.last_day is None:
         st.info("The warehouse has no calls yet, so there is nothing to review.")
         return
-    last = options.last_day
+    first, last = options.first_day, options.last_day
     st.session_state.setdefault("ns_seed", reviews.new_seed())
     with st.form("new_session"):
         st.subheader("Start a review")
         name, period = st.columns([1, 1])
         name.text_input("Name", value=f"Week {last.isocalendar().week}, {last.year}", key="ns_name")
-        period.date_input("Calls from", value=(max(options.first_day, last - timedelta(days=6)), last),
-                          min_value=options.first_day, max_value=last, key="ns_period", help="UTC days, both included.")
+        period.date_input("Calls from", value=(max(first, last - timedelta(days=6)), last),
+                          min_value=first, max_value=last, key="ns_period", help="UTC days, both included.")
         size, seed, strategy = st.columns([1, 1, 2])
         size.number_input("Calls to review", 1, reviews.MAX_SAMPLE_SIZE, reviews.DEFAULT_SAMPLE_SIZE, key="ns_size")
         seed.number_input("Seed", 0, MAX_SEED, key="ns_seed",
                           help="The same seed and filters always draw the same calls.")
-        strategy.radio("How to draw", list(sampling.STRATEGIES), format_func=sampling.STRATEGIES.get,
+        strategy.radio("How to draw", list(sampling.STRATEGIES), format_func=sampling.STRATEGIES.__getitem__,
                        key="ns_strategy", help="Oversampling shows more calls the judge flagged; each call's weight "
                        "is recorded so the pass rate can still be re-weighted to all calls.")  # fmt: skip
         agents, prompts, models, outcomes = st.columns(4)
         agents.multiselect("Agent", options.agents, key="ns_agents", placeholder="All")
         prompts.multiselect("Prompt version", options.prompt_versions, key="ns_prompts", placeholder="All")
         models.multiselect("Model", options.models, key="ns_models", placeholder="All")
-        outcomes.multiselect("Outcome", list(reviews.OUTCOMES), format_func=reviews.OUTCOMES.get,
+        outcomes.multiselect("Outcome", list(reviews.OUTCOMES), format_func=reviews.OUTCOMES.__getitem__,
                              key="ns_outcomes", placeholder="Any")
         st.form_submit_button("Draw the calls", type="primary", on_click=_create, args=(created_by,))
     if error := st.session_state.pop("ns_error", None):
