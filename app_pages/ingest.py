@@ -7,6 +7,7 @@ import streamlit as st
 from present.markdown import code_span, escape_markdown
 from ui import data
 from ui.tables import show_table
+from warehouse.prices import price_command
 
 st.title("Ingest")
 st.caption(
@@ -45,6 +46,14 @@ show_table(
         "message": "Note",
     },
 )
+
+unpriced = data.unpriced_models()
+if not unpriced.is_empty():
+    models = ", ".join(escape_markdown(f"{r['provider'] or '(no provider)'} {r['model'] or '(no model)'}")
+                       + f" ({r['calls']:,} calls)" for r in unpriced.iter_rows(named=True))
+    first = unpriced.row(0, named=True)
+    st.warning(f"No list price for {models}: their spans' cost is unknown, so cost per call leaves those calls "
+               f"out. Add a price with {code_span(price_command(first['provider'], first['model']))}.")
 
 st.subheader("Refused records")
 with_refusals = runs.filter(runs["records_quarantined"] > 0)["run_id"].to_list()

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import polars as pl
 
+from warehouse.prices import price_command
+
 
 @dataclass
 class IngestSummary:
@@ -24,6 +26,8 @@ class IngestSummary:
     quarantined: int = 0
     unmatched: int = 0
     untimed_calls: int = 0  # call logs: calls with no times, left out of latency
+    calls_rebuilt: int = 0  # traces: calls stored before the run that gained spans
+    unpriced_models: list[tuple[str | None, str | None]] = field(default_factory=list)  # (provider, model)
     seconds: float = 0.0
     started_at: datetime | None = None
     unmatched_keys: list[str] = field(default_factory=list)
@@ -52,6 +56,10 @@ def format_table(summary: IngestSummary, shown_keys: int = 10) -> str:
         rows.append(("unmatched", f"{summary.unmatched:,}"))
     if summary.untimed_calls:
         rows.append(("no times", f"{summary.untimed_calls:,} calls (dated by the file; no latency)"))
+    if summary.calls_rebuilt:
+        rows.append(("calls grown", f"{summary.calls_rebuilt:,} (stored before, rebuilt with their new spans)"))
+    rows.extend(("no list price", f"{provider or '(no provider)'} {model or '(no model)'}")
+                for provider, model in summary.unpriced_models)
     rows.append(("seconds", f"{summary.seconds:.2f}"))
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
@@ -59,6 +67,9 @@ def format_table(summary: IngestSummary, shown_keys: int = 10) -> str:
         keys = ", ".join(summary.unmatched_keys[:shown_keys])
         more = len(summary.unmatched_keys) - shown_keys
         lines.append(f"matching no call yet: {keys}" + (f" and {more:,} more" if more > 0 else ""))
+    if summary.unpriced_models:
+        provider, model = summary.unpriced_models[0]
+        lines.append(f"their spans' cost is unknown until a price is set: {price_command(provider, model)}")
     if summary.quarantined:
         lines.append(f"refused records: python -m ingest quarantine {summary.run_id}")
     return "\n".join(lines)

@@ -187,7 +187,10 @@ def _merge(batch: list[_Parsed], summary: IngestSummary, db_path: Path | None, b
     with transaction(db_path) as con:
         load = load_spans(con, spans, summary.started_at)
         refused = sum(quarantine(con, summary.run_id, p.source, p.rejects) for p in batch)
-        add_counts(con, summary.run_id, read=records, loaded=load.loaded, updated=load.updated, quarantined=refused)
-    summary.add(read=records, loaded=load.loaded, updated=load.updated, quarantined=refused)
+        add_counts(con, summary.run_id, read=records, loaded=load.loaded, updated=0, unchanged=load.unchanged,
+                   quarantined=refused)
+    summary.add(read=records, loaded=load.loaded, unchanged=load.unchanged, quarantined=refused)
+    summary.calls_rebuilt += load.calls_rebuilt
+    summary.unpriced_models = sorted(set(summary.unpriced_models) | set(load.unpriced_models), key=str)
     if bar is not None:
         bar.advance(sum(p.nbytes for p in batch), records)

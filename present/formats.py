@@ -71,7 +71,11 @@ def sample_sizes(m: Metric, now: Row, before: Row) -> str:
         n = row.get(m.n_key)
         return "0" if n is None else f"{n:,}"
 
-    return f"n = {count(now)} {m.n_label} (before: {count(before)})"
+    shown = f"n = {count(now)} {m.n_label} (before: {count(before)})"
+    left_out = now.get(m.left_out_key) if m.left_out_key else None
+    if left_out:
+        shown += f"; {left_out:,} call{'s' if left_out != 1 else ''} {m.left_out_label}"
+    return shown
 
 
 def card_note(m: Metric, now: Row, before: Row, result: TestResult | None) -> str:

@@ -35,7 +35,7 @@ def test_small_chunks_and_merges_give_the_same_warehouse(tmp_path: Path, monkeyp
     monkeypatch.setattr(traces, "MERGE_SPANS", 25)  # a few chunks per transaction
     cut = ingest_traces([source], db_path=tmp_path / "cut.duckdb")
     assert (cut.read, cut.loaded, cut.quarantined) == (spans, spans, 0)
-    assert cut.updated == 0  # calls that straddle merges are rebuilt, but none existed before the run
+    assert cut.calls_rebuilt == 0  # calls that straddle merges are rebuilt, but none existed before the run
 
     expected, got = dump(tmp_path / "whole.duckdb"), dump(tmp_path / "cut.duckdb")
     assert got == expected

@@ -69,7 +69,7 @@ def test_reingesting_changes_nothing(warehouse_file: Path) -> None:
     ingest_traces([GENAI, OPENINFERENCE], db_path=warehouse_file)
     before = rows(warehouse_file, "SELECT * EXCLUDE (updated_at) FROM calls ORDER BY call_id")
     again = ingest_traces([GENAI, OPENINFERENCE], db_path=warehouse_file)
-    assert (again.read, again.loaded, again.updated, again.quarantined) == (12, 0, 0, 0)
+    assert (again.read, again.loaded, again.updated, again.unchanged, again.quarantined) == (12, 0, 0, 12, 0)
     assert rows(warehouse_file, "SELECT * EXCLUDE (updated_at) FROM calls ORDER BY call_id") == before
     assert rows(warehouse_file, "SELECT count(*), count(DISTINCT (trace_id, span_id)) FROM spans") == [(12, 12)]
     assert rows(warehouse_file, "SELECT count(*) FROM turns") == [(3 + 4,)]
@@ -78,7 +78,7 @@ def test_reingesting_changes_nothing(warehouse_file: Path) -> None:
 def test_late_spans_rebuild_the_call_and_move_its_day(warehouse_file: Path) -> None:
     ingest_traces([GENAI], db_path=warehouse_file)
     late = ingest_traces([LATE], db_path=warehouse_file)
-    assert (late.loaded, late.updated) == (3, 1)
+    assert (late.loaded, late.updated, late.calls_rebuilt) == (3, 0, 1)
     (call,) = rows(warehouse_file, "SELECT started_at, day, duration_ms, span_count, turn_count FROM calls")
     assert call == (datetime(2025, 10, 8, 23, 53, 20), date(2025, 10, 8), 9 * 3600 * 1000 + 20000, 12, 5)
     assert rows(warehouse_file, "SELECT DISTINCT day FROM spans") == [(date(2025, 10, 8),)]

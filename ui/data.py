@@ -23,6 +23,7 @@ from warehouse import (
     explorer,
     ingest_runs,
     judgements,
+    prices,
     prompt_history,
     queries,
     review_summary,
@@ -87,6 +88,12 @@ def recent_ingest_runs() -> pl.DataFrame:
 def quarantined(run_id: str | None) -> pl.DataFrame:
     """Records refused by one run (or by any, for None), with their reasons."""
     return ingest_runs.quarantined(run_id, limit=QUARANTINE_ROWS_SHOWN)
+
+
+@st.cache_data(ttl=INGEST_TTL_S, show_spinner=False)
+def unpriced_models() -> pl.DataFrame:
+    """Models whose spans found no list price, with how many calls they left without a cost."""
+    return prices.unpriced_models()
 
 
 def add_prompt_comment(agent: str, version: str, author: str, body: str) -> None:

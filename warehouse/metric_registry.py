@@ -115,7 +115,8 @@ class Metric:
     """One owned metric. `higher_is_better` is None when neither way is good news (volume).
     `n_key` is the column holding how many observations the value is over, `n_label` what they
     are; `spread_key` the extra column the noise test reads (a standard deviation for Welch, the
-    share above the pooled percentile for Mood), None when it needs none."""
+    share above the pooled percentile for Mood), None when it needs none. `left_out_key` counts
+    what the figure had to leave out (calls it could not price), `left_out_label` says what they are."""
 
     key: str
     label: str
@@ -127,6 +128,8 @@ class Metric:
     n_key: str
     n_label: str
     spread_key: str | None = None
+    left_out_key: str | None = None
+    left_out_label: str | None = None
 
     def change_test(self, now: Row, before: Row) -> stats.TestResult | None:
         """The noise test of `now` against `before`; None when either row lacks what it needs."""
@@ -158,8 +161,10 @@ METRICS: tuple[Metric, ...] = (
            "recognition, the language model, a tool, or speech synthesis).", "pct", "Engineering", False,
            TWO_PROPORTIONS, "calls", "calls"),
     Metric("cost_per_call_usd", "Cost per call", "What the models and speech services cost per call, "
-           "from token and audio usage at list prices.", "usd", "Engineering", False,
-           WELCH, "calls", "calls", "cost_per_call_sd"),
+           "from token and audio usage at list prices. Calls using a model with no list price are left out "
+           "(python -m warehouse prices set adds one).", "usd", "Engineering", False,
+           WELCH, "priced_calls", "calls with a known cost", "cost_per_call_sd",
+           "unpriced_calls", "not priced (a model without a list price)"),
     Metric("eval_score", "Eval score", "Average quality score (1–5) the judges gave, one judgement per "
            "call: the latest.", "score", "Joint", True,
            WELCH, "judged_calls", "judged calls", "eval_score_sd"),
@@ -194,4 +199,4 @@ def shows_nothing_yet(group: str, judged_calls: float | None) -> bool:
 def computed_columns() -> set[str]:
     """Every column the metric definitions must compute for the registry: values, sample sizes
     and the figures the noise tests read."""
-    return {c for m in METRICS for c in (m.key, m.n_key, m.spread_key) if c}
+    return {c for m in METRICS for c in (m.key, m.n_key, m.spread_key, m.left_out_key) if c}

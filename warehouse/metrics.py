@@ -84,11 +84,13 @@ def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
       (nps_responses), i.e. the mean of `_nps_answer`;
     - resolution_rate: resolved calls / calls whose outcome says resolved or not (resolution_n);
     - error_rate: calls with at least one failed span / calls;
-    - cost_per_call_usd: total cost of the calls' spans / calls (a call without a cost costs 0).
+    - cost_per_call_usd: mean cost of the calls whose cost is known (priced_calls); a call with a
+      span no list price covers has no cost rather than an understated one, and is counted in
+      unpriced_calls instead.
     """
     outcomes = outcome_per_call(t)
     c = calls.left_join(outcomes, calls.call_id == outcomes.call_id)
-    nps, cost = _nps_answer(c.nps), c.cost_usd.fill_null(0)
+    nps, cost = _nps_answer(c.nps), c.cost_usd
     return c.group_by(list(by)).aggregate(
         calls=c.count(),
         conversion_rate=_rate(c.booked),
@@ -101,6 +103,8 @@ def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
         error_rate=_rate(c.error_count > 0),
         cost_per_call_usd=cost.mean(),
         cost_per_call_sd=cost.std(),
+        priced_calls=cost.count(),
+        unpriced_calls=c.count() - cost.count(),
     )
 
 

@@ -22,6 +22,14 @@ UNITS = ("input_usd_per_mtok", "output_usd_per_mtok", "usd_per_minute", "usd_per
 PRICE_MATCH = "lower({model}) = p.model OR starts_with(lower({model}), p.model || '-')"
 PRICE_RANK = "(p.provider = lower({provider})) DESC NULLS LAST, length(p.model) DESC"
 
+# A stored span that reported usage (tokens, audio seconds, characters) but found no price: its
+# cost is unknown, not zero. Span loading marks new spans the same way from their parsed columns.
+STORED_SPAN_UNPRICED = (
+    "(cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL "
+    "OR attributes ->> '$.\"callboard.audio.seconds\"' IS NOT NULL "
+    "OR attributes ->> '$.\"callboard.tts.characters\"' IS NOT NULL))"
+)
+
 
 def price_for(con: duckdb.DuckDBPyConnection, provider: str | None, model: str) -> dict | None:
     """The price row (provider, model and the UNITS) that `model` from `provider` is charged at,
@@ -33,6 +41,22 @@ def price_for(con: duckdb.DuckDBPyConnection, provider: str | None, model: str) 
     )
     row = cursor.fetchone()
     return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def unpriced_models(db_path: Path | None = None) -> pl.DataFrame:
+    """Models whose spans reported usage but found no list price, with how many spans and calls
+    they left without a cost; `prices set` adds the price (for spans ingested after it)."""
+    with connect(db_path) as con:
+        return con.sql(
+            f"SELECT provider, model, count(*) AS spans, count(DISTINCT call_id) AS calls FROM spans "
+            f"WHERE {STORED_SPAN_UNPRICED} GROUP BY ALL ORDER BY calls DESC, provider, model"
+        ).pl()
+
+
+def price_command(provider: str | None, model: str | None) -> str:
+    """The command that prices `model` (token prices; speech models take --per-minute or --per-kchar)."""
+    return (f"python -m warehouse prices set {provider or 'PROVIDER'} {model or 'MODEL'} "
+            f"--input-per-mtok … --output-per-mtok … --taken-on YYYY-MM-DD")
 
 
 def model_prices(db_path: Path | None = None) -> pl.DataFrame:

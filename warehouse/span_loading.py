@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from warehouse.prices import PRICE_MATCH, PRICE_RANK
+from warehouse.prices import PRICE_MATCH, PRICE_RANK, STORED_SPAN_UNPRICED
 
 # The staged chunk's spans that the warehouse does not hold yet (the first of any sent twice),
 # with their call id resolved (docs/trace-format.md: the span's own, the call a span of its trace
@@ -32,7 +32,8 @@ from warehouse.prices import PRICE_MATCH, PRICE_RANK
 # starts with, so "gpt-4.1-mini-2025-04-14" is priced as "gpt-4.1-mini"; the span's own provider
 # preferred when two providers list the same model). A trace whose spans were stored under its own
 # id because the span naming its call (the root, which an SDK exports last) had not arrived is
-# `rekeyed` to that call now.
+# `rekeyed` to that call now. A span that reports usage but finds no price is `unpriced`: its cost
+# is unknown (NULL), and so is its call's.
 _NEW_SPANS = f"""
 CREATE OR REPLACE TEMP TABLE stored AS
 SELECT trace_id, span_id, call_id FROM spans WHERE trace_id IN (SELECT DISTINCT trace_id FROM staged_arrow);
@@ -61,14 +62,18 @@ WITH price AS (
     QUALIFY row_number() OVER (PARTITION BY m.model, m.provider
         ORDER BY {PRICE_RANK.format(provider="m.provider")}) = 1
 )
+SELECT *, cost_usd IS NULL AND has_usage AS unpriced FROM (
 SELECT s.rid, coalesce(s.declared_call_id, t.trace_call_id) AS call_id, s.trace_id, s.span_id,
-       s.kind, s.turn_index, s.started_at, s.ended_at, s.model, s.is_error, s.input_tokens, s.output_tokens,
+       s.kind, s.turn_index, s.started_at, s.ended_at, s.provider, s.model, s.is_error, s.input_tokens,
+       s.output_tokens,
        coalesce(s.span_cost_usd,
            CASE WHEN s.input_tokens IS NOT NULL OR s.output_tokens IS NOT NULL THEN
                coalesce(s.input_tokens, 0) * p.input_usd_per_mtok / 1e6
                + coalesce(s.output_tokens, 0) * p.output_usd_per_mtok / 1e6 END,
            s.audio_seconds / 60 * p.usd_per_minute,
            s.tts_characters / 1000 * p.usd_per_kchar) AS cost_usd,
+       s.input_tokens IS NOT NULL OR s.output_tokens IS NOT NULL OR s.audio_seconds IS NOT NULL
+           OR s.tts_characters IS NOT NULL AS has_usage,
        CASE WHEN s.kind = 'turn' THEN s.speaker END AS speaker,
        CASE WHEN s.kind = 'turn' THEN s.turn_text END AS turn_text,
        CASE WHEN s.kind = 'llm' THEN s.input_text END AS input_text,
@@ -77,7 +82,7 @@ SELECT s.rid, coalesce(s.declared_call_id, t.trace_call_id) AS call_id, s.trace_
 FROM staged_arrow s
 JOIN chunk_traces t USING (trace_id)
 LEFT JOIN price p ON p.span_model = s.model AND p.span_provider IS NOT DISTINCT FROM s.provider
-ANTI JOIN skipped USING (rid);
+ANTI JOIN skipped USING (rid));
 """
 
 # Calls that gain spans (or the spans of a trace re-keyed into them), with what they were before:
@@ -119,12 +124,12 @@ DELETE FROM calls WHERE call_id IN (SELECT old_call_id FROM rekeyed);
 # Spans stored earlier for the calls that existed before, added to `call_spans` (with no `rid`)
 # so the rebuilds see every span of every affected call; their transcript fields and the call's
 # agent, prompt version and recording are read from the attributes, as at parse time.
-_ADD_STORED_CALL_SPANS = """
+_ADD_STORED_CALL_SPANS = f"""
 INSERT INTO call_spans (call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model, is_error,
-                        input_tokens, output_tokens, cost_usd, speaker, turn_text, input_text, output_text,
+                        input_tokens, output_tokens, cost_usd, unpriced, speaker, turn_text, input_text, output_text,
                         agent, agent_rank, prompt_version, recording_url)
 SELECT call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model, is_error, input_tokens,
-       output_tokens, cost_usd,
+       output_tokens, cost_usd, {STORED_SPAN_UNPRICED},
        CASE WHEN kind = 'turn' THEN lower(attributes ->> '$."callboard.turn.speaker"') END,
        CASE WHEN kind = 'turn' THEN coalesce(attributes ->> '$."callboard.turn.text"', output_text) END,
        CASE WHEN kind = 'llm' THEN input_text END, CASE WHEN kind = 'llm' THEN output_text END,
@@ -207,7 +212,8 @@ WITH facts AS (
 ), totals AS (
     SELECT call_id, arg_min(trace_id, started_at) AS trace_id, min(started_at) AS started_at,
            max(ended_at) AS ended_at, count(*) AS span_count, count(*) FILTER (WHERE is_error) AS error_count,
-           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd
+           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+           CASE WHEN NOT bool_or(unpriced) THEN sum(cost_usd) END AS cost_usd
     FROM call_spans GROUP BY call_id
 )
 SELECT t.call_id, t.trace_id, coalesce(f.agent, a.agent), coalesce(f.prompt_version, a.prompt_version), m.model,
@@ -229,7 +235,9 @@ WHERE outcomes.call_id IS NULL
 @dataclass(frozen=True)
 class SpanLoad:
     loaded: int  # spans new to the warehouse
-    updated: int  # calls that existed before this run and gained spans
+    unchanged: int  # spans it held already (or sent twice): skipped
+    calls_rebuilt: int  # calls that existed before this run and gained spans
+    unpriced_models: list[tuple[str | None, str | None]]  # (provider, model) of new spans without a price
 
 
 def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: datetime) -> SpanLoad:
@@ -241,8 +249,11 @@ def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: 
     try:
         con.execute(_NEW_SPANS)
         loaded = _count(con, "SELECT count(*) FROM call_spans")
+        skipped = _count(con, "SELECT count(*) FROM skipped")
         if not loaded:
-            return SpanLoad(0, 0)
+            return SpanLoad(0, skipped, 0, [])
+        unpriced = con.execute("SELECT DISTINCT provider, model FROM call_spans WHERE unpriced "
+                               "ORDER BY provider NULLS LAST, model NULLS LAST").fetchall()
         con.execute(_AFFECTED)
         existed, updated, rekeyed = con.execute(
             "SELECT count(*) FILTER (WHERE old_start IS NOT NULL), count(*) FILTER (WHERE old_updated_at < ?), "
@@ -256,7 +267,7 @@ def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: 
         con.execute(_REBUILD_TURNS)
         con.execute(_REBUILD_CALLS)
         con.execute(_LINK_OUTCOMES)
-        return SpanLoad(loaded, int(updated))
+        return SpanLoad(loaded, skipped, int(updated), unpriced)
     finally:
         con.unregister("staged_arrow")  # the temp tables go with the connection, closed after the transaction
 
