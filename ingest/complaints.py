@@ -54,8 +54,10 @@ def ingest_complaints(
         with transaction(db_path) as con:
             load = load_complaints(con, good.to_arrow(), source_file)
             refused = quarantine(con, summary.run_id, source_file, bad.to_arrow())
-            add_counts(con, summary.run_id, read=checked.height, loaded=load.loaded, updated=0, quarantined=refused)
-        summary.add(read=checked.height, loaded=load.loaded, quarantined=refused)
+            unchanged = good.height - load.loaded  # already stored, or given twice in the file
+            add_counts(con, summary.run_id, read=checked.height, loaded=load.loaded, updated=0, unchanged=unchanged,
+                       quarantined=refused)
+        summary.add(read=checked.height, loaded=load.loaded, unchanged=unchanged, quarantined=refused)
         summary.unmatched = len(load.unmatched_keys)
         summary.unmatched_keys = load.unmatched_keys
     return summary

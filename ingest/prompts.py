@@ -45,8 +45,10 @@ def ingest_prompts(path: Path, *, db_path: Path | None = None) -> IngestSummary:
         refused = 0
         for reject in rejects:  # each names its own file
             refused += quarantine(con, summary.run_id, str(reject.pop("file")), pa.Table.from_pylist([reject]))
-        add_counts(con, summary.run_id, read=len(files), loaded=new, updated=changed, quarantined=refused)
-        summary.add(read=len(files), loaded=new, updated=changed, quarantined=refused)
+        unchanged = len(rows) - new - changed
+        add_counts(con, summary.run_id, read=len(files), loaded=new, updated=changed, unchanged=unchanged,
+                   quarantined=refused)
+        summary.add(read=len(files), loaded=new, updated=changed, unchanged=unchanged, quarantined=refused)
     return summary
 
 
