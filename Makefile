@@ -17,6 +17,7 @@ run: install $(DEMO_DB)
 
 test: install-all chromium
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 install: $(VENV)/.installed

@@ -18,9 +18,10 @@ st.title("Compare versions")
 
 options = require_calls()
 
-period = st.date_input("Period", value=(options.first_day, options.last_day), key="ab_period",
+first_day, last_day = options.span
+period = st.date_input("Period", value=(first_day, last_day), key="ab_period",
                        help="Calls from these days (UTC, both ends included) are compared.")
-start, end = period if isinstance(period, tuple) and len(period) == 2 else (options.first_day, options.last_day)
+start, end = period if isinstance(period, tuple) and len(period) == 2 else (first_day, last_day)
 mode = st.radio("Compare", ["Prompt versions", "Models"], horizontal=True, key="ab_mode")
 
 if mode == "Prompt versions":

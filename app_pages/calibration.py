@@ -26,13 +26,13 @@ names = {row["judge_version"]: f"{row['judge_name']} · {row['judge_version']} (
          f"of {row['calls_judged']:,} judged)" for row in versions.iter_rows(named=True)}  # fmt: skip
 wanted = url_params.one_of("judge", names, "judge version")
 version = st.selectbox("Judge version", list(names), index=list(names).index(wanted) if wanted else 0,
-                       format_func=names.get, key="cal_version")
+                       format_func=names.__getitem__, key="cal_version")
 st.query_params["judge"] = version
 table = data.calibration_table(filters, version)
 if table.is_empty():
     st.info("This judge version has not labelled any call with a failure mode yet.")
     st.stop()
-labelled = int(table["labelled_calls"].max())
+labelled = int(table.select(pl.max("labelled_calls")).item())
 if labelled < MIN_LABELLED_CALLS:
     st.warning(f"Only {labelled} calls have both a person's and this judge's labels. Below {MIN_LABELLED_CALLS} "
                "the figures below are too rough to act on: review more calls.")

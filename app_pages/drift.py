@@ -24,9 +24,9 @@ st.title("Cost & latency drift")
 filters = require_filters()
 
 left, middle, right = st.columns(3)
-group = left.selectbox("Group by", list(GROUPS), format_func=GROUPS.get, key="drift_group")
-grain = middle.radio("Show", list(GRAINS), format_func=GRAINS.get, horizontal=True, key="drift_grain")
-percentile = right.selectbox("Latency", list(PERCENTILE_HELP), index=1, format_func=PERCENTILE_HELP.get,
+group = left.selectbox("Group by", list(GROUPS), format_func=GROUPS.__getitem__, key="drift_group")
+grain = middle.radio("Show", list(GRAINS), format_func=GRAINS.__getitem__, horizontal=True, key="drift_grain")
+percentile = right.selectbox("Latency", list(PERCENTILE_HELP), index=1, format_func=PERCENTILE_HELP.__getitem__,
                              key="drift_percentile",
                              help="p95: 95% of replies or steps are faster than this; the rest are the waits "
                                   "callers notice.")

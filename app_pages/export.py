@@ -21,8 +21,9 @@ st.caption("A PowerPoint deck for the quarterly strategy review: the owned metri
 
 options = require_calls()
 
-quarters, q = [], Quarter.of(options.last_day)
-while q.end >= options.first_day:
+first_day, last_day = options.span
+quarters, q = [], Quarter.of(last_day)
+while q.end >= first_day:
     quarters.append(q)
     q = q.previous()
 left, right = st.columns(2)

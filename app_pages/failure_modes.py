@@ -28,7 +28,7 @@ modes = tuple(st.sidebar.multiselect(
 source_param = url_params.one_of("source", SOURCES, "labels from") or "judge"
 source = st.sidebar.radio(
     "Labels from", list(SOURCES), index=list(SOURCES).index(source_param),
-    format_func=SOURCES.get, key="fm_source",
+    format_func=SOURCES.__getitem__, key="fm_source",
     help="Judge: every judged call. People: only calls reviewed in a weekly review. Both agree: modes the judge "
          "and a person both gave.",
 )  # fmt: skip
@@ -98,7 +98,7 @@ if e.trend.height:
 
 st.subheader(f"Calls with {'these modes' if modes else 'a failure mode'}")
 st.caption(f"{e.calls.height:,} calls, newest first. Sort or filter in the column headers; click a row to open it.")
-columns = st.multiselect("Columns", list(COLUMNS), default=list(DEFAULT_COLUMNS), format_func=COLUMNS.get,
+columns = st.multiselect("Columns", list(COLUMNS), default=list(DEFAULT_COLUMNS), format_func=COLUMNS.__getitem__,
                          key="fm_columns")
 clicked = call_grid(grid_frame(e.calls, columns), key="fm_grid") if e.calls.height else None
 if e.calls.height:

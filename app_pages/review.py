@@ -41,9 +41,11 @@ with st.container(key="presenter"):
         st.warning(f"Call {escape_markdown(call_id)} is no longer in the warehouse.")
         st.stop()
 
+    shown = session  # the session found above, under a name the form's closure keeps typed
+
     def form() -> None:
         reviewer = reviewer_picker()
-        if session.is_open:
-            scoring_form(session.session_id, call_id, reviewer, then=lambda: advance(session))
+        if shown.is_open:
+            scoring_form(shown.session_id, call_id, reviewer, then=lambda: advance(shown))
 
     show_call(detail, key=f"review_{session.session_id}", aside=form)

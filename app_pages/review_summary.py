@@ -18,7 +18,7 @@ if sessions.is_empty():
 ids = sessions["session_id"].to_list()
 names = dict(zip(ids, sessions["name"].to_list(), strict=True))
 wanted = url_params.one_of("session", ids, "review session")
-chosen = st.selectbox("Session", ids, index=ids.index(wanted) if wanted else 0, format_func=names.get)
+chosen = st.selectbox("Session", ids, index=ids.index(wanted) if wanted else 0, format_func=names.__getitem__)
 st.query_params["session"] = chosen
 summary = data.session_summary(chosen)
 if summary is None:

@@ -49,7 +49,7 @@ with edit:
     row = current.modes.filter(pl.col("name") == name).row(0, named=True)
     with st.form("tx_edit"):
         description = st.text_area("What it means", row["description"])
-        owner = st.radio("Owner", OWNERS, index=OWNERS.index(row["owner"]), format_func=OWNER_NAMES.get,
+        owner = st.radio("Owner", OWNERS, index=OWNERS.index(row["owner"]), format_func=OWNER_NAMES.__getitem__,
                          horizontal=True)
         examples = st.text_area("Examples", row["examples"] or "")
         outcome = st.checkbox("Names the outcome, not a cause", row["describes_outcome"])
@@ -71,7 +71,7 @@ with merge, st.form("tx_merge"):
 with add, st.form("tx_add"):
     new_name = st.text_input("Name", placeholder="e.g. wrong_clinic")
     new_description = st.text_area("What it means")
-    new_owner = st.radio("Owner", OWNERS, format_func=OWNER_NAMES.get, horizontal=True)
+    new_owner = st.radio("Owner", OWNERS, format_func=OWNER_NAMES.__getitem__, horizontal=True)
     new_examples = st.text_area("Examples")
     new_outcome = st.checkbox("Names the outcome, not a cause")
     if st.form_submit_button("Add"):

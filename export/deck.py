@@ -41,7 +41,7 @@ from warehouse.filters import Filters
 from warehouse.metric_registry import GROUPS, Metric, Row, number, shows_nothing_yet
 from warehouse.review_metrics import PASS_FAIL
 
-Progress = Callable[[str, float], None]
+Progress = Callable[[str, float], object]  # told each step; what it returns is ignored
 PX_PER_INCH = 96  # vl-convert's 1x pixels; the PNGs are rendered at 2x of this
 MAX_DRIFT_SENTENCES = 6
 MAX_PROMPT_ROWS = 8
@@ -115,16 +115,10 @@ def _chart_png(chart: AnyChart, title: str, caption: str, box: Box) -> bytes:
     return images.png(for_slide(chart, title, caption, width=width - 30, height=height - 90))
 
 
-def _on_record(options: queries.FilterOptions) -> tuple[date, date]:
-    """The first and last day with calls (`check` has refused a warehouse without any)."""
-    assert options.first_day is not None and options.last_day is not None
-    return options.first_day, options.last_day
-
-
 def _title_slide(deck: Deck, request: DeckRequest, options: queries.FilterOptions) -> None:
     q, f = request.quarter, request.filters
     slide = slides.add_slide(deck, f"Voice agents · {q.label}", f.describe(), opening=True)
-    on_record = _on_record(options)
+    on_record = options.span
     first, last = max(q.start, on_record[0]), min(q.end, on_record[1])
     coverage = "" if (first, last) == (q.start, q.end) else f" Calls on record: {first:%d %b} – {last:%d %b %Y}."
     width, height = slides.page_size(deck)
@@ -338,7 +332,7 @@ def build(request: DeckRequest, progress: Progress | None = None) -> bytes:
     tell("Weekly reviews", 0.65)
     _review_slide(deck, request)
     tell("Checking every week for drift", 0.7)
-    _drift_slide(deck, request, _on_record(options)[1])
+    _drift_slide(deck, request, options.span[1])
     tell("Prompt changes", 0.9)
     _prompt_slide(deck, request)
     for quote in request.quotes:

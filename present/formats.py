@@ -3,6 +3,8 @@ and directions themselves are declared in warehouse/metric_registry.py)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from warehouse.metric_registry import CHANGE_LEVEL, Metric, Row, number, unlikely_noise
 from warehouse.stats import TestResult
 
@@ -49,7 +51,7 @@ def format_p(p_value: float) -> str:
     return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}" if p_value < 0.01 else f"p = {p_value:.2f}"
 
 
-def delta_colour(m: Metric, result: TestResult | None) -> str:
+def delta_colour(m: Metric, result: TestResult | None) -> Literal["normal", "inverse", "off"]:
     """Streamlit's colour rule for a change: green or red by the metric's direction when the
     change is unlikely to be noise, grey otherwise (and for volume, where neither way is good)."""
     if not unlikely_noise(result) or m.higher_is_better is None:

@@ -98,7 +98,7 @@ def _new_mode_popover(session_id: str, call_id: str) -> None:
         st.text_area("What it means", key="rv_new_description", height=80,
                      placeholder="One sentence, so everyone tags it the same way.")
         st.radio("Who owns it", reviews.OWNERS, key="rv_new_owner", horizontal=True,
-                 format_func=OWNER_NAMES.get)
+                 format_func=OWNER_NAMES.__getitem__)
         st.button("Add and tag", key="rv_new_add", on_click=_add_mode, args=(session_id, call_id))
 
 

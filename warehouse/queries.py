@@ -36,6 +36,12 @@ class FilterOptions:
     prompt_versions: list[str]
     models: list[str]
 
+    @property
+    def span(self) -> tuple[date, date]:
+        """The first and last day with calls, for a warehouse that has been checked to have some."""
+        assert self.first_day is not None and self.last_day is not None, "the warehouse has no calls"
+        return self.first_day, self.last_day
+
 
 def filter_options() -> FilterOptions:
     with reading() as t:
