@@ -9,6 +9,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_DB := var/callboard.duckdb
 PORT ?= 8501
+# Editable installs: the code stays where it is; pip reads the dependencies from pyproject.toml.
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
+QUIET_PIP := 2>&1 | sed '/is ignored: it is neither/d'
 
 .PHONY: run test install install-all demo chromium lint bench clean
 
@@ -30,17 +33,12 @@ $(VENV)/bin/python:
 	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(call pip_install,.)
+	$(PIP_INSTALL) -e . $(QUIET_PIP)
 	@touch $@
 
 $(VENV)/.installed-all: pyproject.toml | $(VENV)/bin/python
-	$(call pip_install,.[spark,dev])
+	$(PIP_INSTALL) -e '.[spark,dev]' $(QUIET_PIP)
 	@touch $@ $(VENV)/.installed
-
-# An editable install: the code stays where it is; pip reads the dependencies from pyproject.toml.
-define pip_install
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '$(1)' 2>&1 | sed '/is ignored: it is neither/d'
-endef
 
 $(DEMO_DB):
 	$(PY) -m data.demo --db $(DEMO_DB)

@@ -1,6 +1,7 @@
 """`make run` installs only `pyproject.toml`'s dependencies (no extras), so every library the app and
 the packages import when they load must come with those; Spark may be imported only where it is used,
-from its extra. Read from the source and the installed packages' own file lists, without importing."""
+from its extra, which the Spark engine names when it is missing. Imports are read from the source and
+the installed packages' own file lists, without importing them."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ from collections.abc import Iterable, Iterator
 from importlib.machinery import PathFinder
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from setuptools import find_packages
+
+from warehouse import engines
+from warehouse.errors import CallboardError
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -119,3 +124,9 @@ def test_the_check_sees_spark_only_where_it_is_used() -> None:
     spark = {(path.name, at_load) for path, name, at_load in third_party_imports() if name.startswith("pyspark")}
     assert spark and all(not at_load for _, at_load in spark)
     assert "pyspark" not in installed_closure(PROJECT["project"]["dependencies"])
+
+
+def test_the_spark_engine_without_pyspark_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if the spark extra were not installed
+    with pytest.raises(CallboardError, match=r"pip install -e '\.\[spark\]'"):
+        engines.spark_session.__wrapped__()  # past the cache: another test may have started Spark

@@ -103,7 +103,11 @@ def spark_session() -> SparkSession:
     the warehouse's timestamps. On a local master, shuffles use one partition per core rather
     than Spark's 200, which halves the time of a small query there; a cluster keeps its own
     settings (spark-defaults.conf)."""
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ModuleNotFoundError:
+        raise CallboardError("CALLBOARD_ENGINE=spark needs PySpark, which `make run` leaves out: install it with "
+                             "`.venv/bin/pip install -e '.[spark]'` (`make test` installs it).") from None
 
     session = (
         SparkSession.builder.master(os.environ.get("CALLBOARD_SPARK_MASTER") or "local[2]")
