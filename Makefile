@@ -13,12 +13,12 @@ PORT ?= 8501
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 QUIET_PIP := 2>&1 | sed '/is ignored: it is neither/d'
 
-.PHONY: run test install install-all demo chromium lint bench clean
+.PHONY: run test install install-all demo chromium espeak lint bench clean
 
-run: install $(DEMO_DB)
+run: install espeak $(DEMO_DB)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: install-all chromium
+test: install-all chromium espeak
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
@@ -50,6 +50,11 @@ chromium:
 	@command -v chromium >/dev/null || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && apt-get install -y -qq chromium; }
+
+espeak:
+	@command -v espeak-ng >/dev/null || { \
+	  echo "Installing Debian's espeak-ng for the demo's recordings"; \
+	  apt-get update -qq && apt-get install -y -qq espeak-ng; }
 
 lint: install-all
 	$(PY) -m ruff check .

@@ -1,9 +1,14 @@
-"""Build the demo warehouse: `python -m data.demo --db var/callboard.duckdb [--calls N] [--rebuild]`.
+"""Build the demo warehouse: `python -m data.demo --db var/callboard.duckdb [--calls N] [--rebuild] [--no-audio]`.
 
 The demo goes through the same doors as real data: the generator writes OTLP/JSON traces, CRM and
 survey exports and prompt files; the real ingest code loads them; the offline rule-based judge
 pre-annotates every call. The warehouse is built in a temporary file and moved into place at the
 end, so an interrupted build never leaves a half-filled demo behind.
+
+Then the calls of the demo's last 14 days get recordings you can listen to (data/audio.py): they
+are synthesized in the background, newest first, while the dashboard is already usable; the
+Ingest page shows how far it has got. `--no-audio` skips them, and so does a machine without
+espeak-ng (saying so once).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
+from data import audio
 from data.generate import generate
 from ingest.outcomes import ingest_outcomes
 from ingest.prompts import ingest_prompts
@@ -29,9 +35,11 @@ DEFAULT_CALLS = 20_000
 T = TypeVar("T")
 
 
-def build(db_path: Path, calls: int = DEFAULT_CALLS, seed: int = 7, files_dir: Path | None = None) -> dict:
+def build(db_path: Path, calls: int = DEFAULT_CALLS, seed: int = 7, files_dir: Path | None = None,
+          recorded_days: int = 0) -> dict:
     """Generate the demo files into `files_dir` (default: a temporary folder), load them into a new
-    warehouse at `db_path` and pre-annotate every call. Returns what was built and seconds per step."""
+    warehouse at `db_path` and pre-annotate every call; the calls of the last `recorded_days` days
+    name a recording for data/audio.py to make. Returns what was built and seconds per step."""
     db_path = db_path.resolve()
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +57,7 @@ def build(db_path: Path, calls: int = DEFAULT_CALLS, seed: int = 7, files_dir: P
 
     with tempfile.TemporaryDirectory(prefix="callboard-demo-") as scratch:
         out = files_dir or Path(scratch)
-        made = timed("generate", lambda: generate(out, calls=calls, seed=seed))
+        made = timed("generate", lambda: generate(out, calls=calls, seed=seed, recorded_days=recorded_days))
         timed("ingest", lambda: _ingest(out, partial))
     period = Selection(start=date.fromisoformat(made["first_day"]), end=date.fromisoformat(made["last_day"]))
     judged = timed("judge", lambda: run_plan(plan_run(load_judge("rules"), period, path=partial), None, path=partial))
@@ -72,21 +80,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--files", type=Path, help="keep the generated files in this folder")
     parser.add_argument("--rebuild", action="store_true", help="replace an existing warehouse")
+    parser.add_argument("--no-audio", action="store_true", help="make no recordings")
     args = parser.parse_args(argv)
     if args.calls < 1:
         parser.error("--calls must be at least 1")
     if args.db.exists() and not args.rebuild:
         print(f"{args.db} exists; pass --rebuild to replace it.")
         return 0
+    with_audio = not args.no_audio and audio.espeak_available()
+    if not args.no_audio and not with_audio:
+        print("espeak-ng is not installed, so the demo is built without recordings "
+              "(apt-get install espeak-ng, then rebuild the demo to hear its calls).", file=sys.stderr)
     print(f"Building the demo warehouse ({args.calls:,} calls) in {args.db} …", file=sys.stderr)
-    return run_cli(lambda: _build(args))
+    return run_cli(lambda: _build(args, audio.DEFAULT_DAYS if with_audio else 0))
 
 
-def _build(args: argparse.Namespace) -> int:
-    result = build(args.db, calls=args.calls, seed=args.seed, files_dir=args.files)
+def _build(args: argparse.Namespace, recorded_days: int) -> int:
+    audio.forget_recordings(args.db.resolve())
+    result = build(args.db, calls=args.calls, seed=args.seed, files_dir=args.files, recorded_days=recorded_days)
     steps = ", ".join(f"{step} {s} s" for step, s in result["seconds"].items())
     print(f"Demo warehouse ready: {args.db}: {result['calls']:,} calls, {result['spans']:,} spans, "
           f"{result['judged']:,} pre-annotated by the rules judge ({steps}).")
+    if recorded_days:
+        log = audio.start_in_background(args.db.resolve(), recorded_days)
+        print(f"Recording the last {recorded_days} days' calls in the background, newest first; the Ingest page "
+              f"shows the progress (log: {log}).")
     return 0
 
 

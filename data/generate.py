@@ -78,8 +78,10 @@ class PlannedCall:
     conversation: Conversation
 
 
-def _day_calls(day: date, counts: np.ndarray, first_number: int, plan: Timeline, dice: Dice) -> Iterator[PlannedCall]:
-    """One day's calls in start order, numbered on from `first_number`."""
+def _day_calls(day: date, counts: np.ndarray, first_number: int, plan: Timeline, dice: Dice,
+               recorded: bool) -> Iterator[PlannedCall]:
+    """One day's calls in start order, numbered on from `first_number`; `recorded`: whether they
+    name a recording."""
     midnight_ms = _midnight_ms(day)
     starts = sorted((offset, agent_index) for agent_index, count in enumerate(counts)
                     for offset in _start_offsets_ms(int(count), dice))
@@ -89,7 +91,7 @@ def _day_calls(day: date, counts: np.ndarray, first_number: int, plan: Timeline,
         version = plan.prompt_version(agent, started)
         call_id, trace_id = f"call-{number:07d}", dice.hex(16)
         meta = CallMeta(call_id, trace_id, agent, version, plan.model(agent, started), midnight_ms + offset,
-                        plan.llm_slowdown(day), dice.chance(scenario.RECORDING_RATE))
+                        plan.llm_slowdown(day), recorded)
         yield PlannedCall(day, meta, converse(agent, version, day, dice))
 
 
@@ -160,9 +162,11 @@ def _day_stream(seed: int, day_number: int) -> Dice:
 
 
 def generate(out_dir: Path, calls: int = 20_000, seed: int = 7, days: int = 90,
-             end_day: date = DEMO_END_DAY) -> dict:
+             end_day: date = DEMO_END_DAY, recorded_days: int = 0) -> dict:
     """Write the demo data set for `days` days ending on `end_day` into `out_dir` (replacing an
-    earlier one there); return a summary of what was written."""
+    earlier one there); return a summary of what was written. The calls of the last
+    `recorded_days` days name a recording (`call-0001234.ogg` in the recordings folder), which
+    data/audio.py synthesizes after the warehouse is built."""
     plan = timeline(end_day, days)
     volumes = daily_volumes(calls, plan.first_day, days, np.random.Generator(np.random.PCG64(seed)))
     prompt_files = write_prompts(out_dir / "prompts", plan)
@@ -180,7 +184,9 @@ def generate(out_dir: Path, calls: int = 20_000, seed: int = 7, days: int = 90,
         for day_number in range(days):
             dice = _day_stream(seed, day_number)
             day = plan.first_day + timedelta(days=day_number)
-            for batch in _batched(_day_calls(day, volumes[day_number], first_number, plan, dice), CALLS_PER_LINE):
+            recorded = day_number >= days - recorded_days
+            planned = _day_calls(day, volumes[day_number], first_number, plan, dice, recorded)
+            for batch in _batched(planned, CALLS_PER_LINE):
                 openinference = traces.openinference_line()
                 encoded = [encode_call(call.conversation, call.meta, dice, openinference) for call in batch]
                 traces.write([item.resource_spans for item in encoded], sum(item.span_count for item in encoded))

@@ -44,7 +44,6 @@ ESCALATION_LOOP_RATE = 0.02
 HANDOVER_RATE = 0.03  # a caller asks for a person once and is transferred: not a failure
 REPEAT_RATE = 0.05
 STALL_RATE = 0.02
-RECORDING_RATE = 0.10
 SURVEY_RATE = 0.25
 SLOW_TURN_MS = 3500
 

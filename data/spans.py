@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import orjson
 
 from data import scenario
+from data.audio import recording_name
 from data.dialogue import Conversation, Reply, ToolCall
 from data.dice import Dice
 
@@ -183,7 +184,7 @@ def encode_call(conversation: Conversation, meta: CallMeta, dice: Dice, openinfe
     root = [_text("session.id", meta.call_id), _text("callboard.agent", meta.agent),
             _text("callboard.prompt.version", meta.prompt_version)]
     if meta.recorded:
-        root.append(_text("callboard.call.recording_url", f"recordings/{meta.call_id}.wav"))
+        root.append(_text("callboard.call.recording_url", recording_name(meta.call_id)))
     trace.add("call", 2, meta.started_ms, ended, root)
     trace.spans.insert(0, trace.spans.pop())
     resource = {"attributes": [_text("service.name", meta.agent), _text("deployment.environment.name", "production")]}
