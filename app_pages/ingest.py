@@ -6,6 +6,7 @@ import streamlit as st
 
 from present.markdown import code_span, escape_markdown
 from ui import data
+from ui.recording_progress import show_recording_progress
 from ui.tables import show_table
 from warehouse.prices import price_command
 
@@ -21,6 +22,7 @@ st.code(
     "python -m ingest serve            # OTLP/HTTP on 127.0.0.1:4318",
     language="bash",
 )
+show_recording_progress()
 
 runs = data.recent_ingest_runs()
 st.subheader("Recent runs")

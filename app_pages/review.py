@@ -48,4 +48,4 @@ with st.container(key="presenter"):
         if shown.is_open:
             scoring_form(shown.session_id, call_id, reviewer, then=lambda: advance(shown))
 
-    show_call(detail, key=f"review_{session.session_id}", aside=form)
+    show_call(detail, key=f"review_{session.session_id}", aside=form, large=True)

@@ -1,10 +1,9 @@
 """Adds what the review needs to a synthetic warehouse (tests/synthetic.py leaves it out): spans
-for the waterfall (some slow, some failed), a recording, and judge labels, rationale and evidence."""
+for the waterfall (some slow, some failed), and judge labels, rationale and evidence."""
 
 from __future__ import annotations
 
 import random
-import wave
 from pathlib import Path
 
 from tests import synthetic
@@ -15,17 +14,7 @@ SPAN_COLUMNS = ("trace_id", "span_id", "call_id", "kind", "name", "tool_name", "
 HOSTILE = '<script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2"> **bold** $x$ :red[hi]'
 
 
-def silent_wav(path: Path, seconds: int = 60) -> Path:
-    """A real (silent) WAV file, so st.audio has something to serve."""
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(1)
-        out.setframerate(8000)
-        out.writeframes(b"\x80" * 8000 * seconds)
-    return path
-
-
-def enrich(path: Path, recording: Path | None = None, seed: int = 7) -> None:
+def enrich(path: Path, seed: int = 7) -> None:
     """One span per turn (speech-to-text for the caller, LLM for the agent), a tool span on agent
     turns, every third tool slow and every fifth failed; failed judgements get labels and evidence."""
     rng = random.Random(seed)
@@ -50,8 +39,6 @@ def enrich(path: Path, recording: Path | None = None, seed: int = 7) -> None:
                WHERE status = 'ok' AND NOT passed"""
         )
         con.execute("UPDATE judgements SET labels = [] WHERE status = 'ok' AND passed")
-        if recording is not None:
-            con.execute("UPDATE calls SET recording_url = ?", [str(recording)])
 
 
 def make_hostile(path: Path) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ingest.outcomes import ingest_outcomes
 from ingest.traces import ingest_traces
 from warehouse.ingest_runs import quarantined
+from warehouse.recordings import SynthesisProgress, write_progress
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 TRACES = Path(__file__).parent / "fixtures" / "traces"
@@ -48,3 +51,27 @@ def test_each_runs_counts_add_up_in_its_unit(warehouse_file: Path) -> None:
     assert list(runs["unit"]) == ["spans", "rows"]
     assert list(runs["records_read"]) == list(runs["records_loaded"] + runs["records_updated"]
                                               + runs["records_unchanged"] + runs["records_quarantined"])
+
+
+@pytest.mark.parametrize(("pid", "finished", "expected"), [
+    (os.getpid(), False, "Making the demo's recordings, newest calls first: 1,200 of 3,055 calls · 2 failed"),
+    (2**22 + 12_345, False, "Making the demo's recordings stopped at 1,200 of 3,055 calls · 2 failed"),
+])  # fmt: skip
+def test_the_demo_recordings_progress_is_shown_while_they_are_made(
+        pid: int, finished: bool, expected: str, warehouse_file: Path) -> None:
+    folder = warehouse_file.parent / "recordings"
+    folder.mkdir()
+    write_progress(folder, SynthesisProgress(total=3055, done=1200, failed=2, pid=pid, finished=finished))
+    at = ingest_page()
+    bar = at.get("progress")[0]
+    assert bar.value == round(1200 / 3055 * 100) and bar.proto.text.startswith(expected)
+
+
+def test_finished_recordings_are_a_one_line_note_and_none_are_not_mentioned(warehouse_file: Path) -> None:
+    assert not any("recordings" in m.value for m in ingest_page().subheader)
+    folder = warehouse_file.parent / "recordings"
+    folder.mkdir()
+    write_progress(folder, SynthesisProgress(total=3055, done=3055, failed=0, pid=1, finished=True))
+    at = ingest_page()
+    assert not at.get("progress")
+    assert "Recordings ready for 3,055 of 3,055 calls of the demo's last 14 days." in [c.value for c in at.caption]

@@ -19,7 +19,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("browser")
     warehouse = folder / "callboard.duckdb"
     synthetic.build(warehouse, calls=200)
-    review_fixture.enrich(warehouse, recording=review_fixture.silent_wav(folder / "call.wav"))
+    review_fixture.enrich(warehouse)  # no recordings: the transcript alone (the player: test_call_player_browser)
     review_fixture.make_hostile(warehouse)
     with served_app(warehouse) as url:
         yield url

@@ -1,23 +1,26 @@
-"""One call, as the weekly review and the failure-mode explorer show it: what happened (transcript,
-recording), how it ran (span waterfall, latency, cost), how it ended (the business outcome) and
-what the judge thought (score, failure modes, rationale, evidence marked in the transcript).
+"""One call, as the weekly review and the failure-mode explorer show it: what happened (the
+recording with the transcript following it, or the transcript alone), how it ran (span waterfall,
+latency, cost), how it ended (the business outcome) and what the judge thought (score, failure
+modes, rationale, evidence marked in the transcript).
 
-Every piece of customer or model text goes through `escape_markdown`; nothing here uses
-`unsafe_allow_html`."""
+Every piece of customer or model text goes through `escape_markdown` here, or travels as data to
+the player component, which sets it as text; nothing here uses `unsafe_allow_html`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import streamlit as st
 
 from present.formats import format_value
 from present.markdown import code_span, escape_markdown
 from present.waterfall import waterfall
-from warehouse.calls import CallDetail
+from ui.call_player import recording_of, show_player
+from warehouse.calls import DEAD_AIR_MS, CallDetail
+from warehouse.recordings import Playable, Refused
 
-SPEAKERS = {"agent": ":blue[**Agent**]", "customer": ":orange[**Caller**]"}
+SPEAKER_NAMES = {"agent": "Agent", "customer": "Caller"}
+SPEAKER_COLORS = {"agent": "blue", "customer": "orange"}
 
 
 def clock(ms: float | None) -> str:
@@ -84,42 +87,55 @@ def _evidence_by_turn(detail: CallDetail) -> dict[int, list[str]]:
     return found
 
 
-def show_transcript(detail: CallDetail) -> None:
-    """Each turn with its speaker and time; turns the judge cited are boxed with the quote."""
-    if detail.turns.is_empty():
-        st.caption("This call has no transcript.")
-        return
+def transcript_lines(detail: CallDetail) -> list[dict]:
+    """Each turn as both transcripts show it: time, speaker, a note on a long silence before it,
+    the words, and the judge's quotes from it. Plain text: each renderer escapes it its own way."""
     evidence = _evidence_by_turn(detail)
+    lines = []
+    for turn in detail.turns.iter_rows(named=True):
+        wait = turn["response_latency_ms"]
+        lines.append({
+            "side": "agent" if turn["speaker"] == "agent" else "customer",
+            "who": SPEAKER_NAMES.get(turn["speaker"], turn["speaker"]),
+            "clock": clock(turn["offset_ms"]),
+            "start": turn["offset_ms"] / 1000,
+            "end": turn["end_ms"] / 1000,
+            "note": f"after {format_value(wait, 'ms')} of silence" if wait and wait >= DEAD_AIR_MS else "",
+            "text": turn["text"],
+            "evidence": evidence.get(turn["turn_index"], []),
+        })
+    return lines
+
+
+def show_transcript(lines: list[dict]) -> None:
+    """The transcript on its own (no recording to play): turns the judge cited are boxed with the quote."""
     with st.container(key="transcript"):
-        for turn in detail.turns.iter_rows(named=True):
-            speaker = SPEAKERS.get(turn["speaker"], escape_markdown(turn["speaker"]))
-            wait = turn["response_latency_ms"]
-            waited = f" · :red[after {format_value(wait, 'ms')} of silence]" if wait and wait > 3000 else ""
-            line = f"`{clock(turn['offset_ms'])}` {speaker}{waited}  \n{escape_markdown(turn['text'])}"
-            quotes = evidence.get(turn["turn_index"])
-            if quotes is None:
-                st.markdown(line)
+        for line in lines:
+            speaker = f":{SPEAKER_COLORS[line['side']]}[**{escape_markdown(line['who'])}**]"
+            waited = f" · :red[{line['note']}]" if line["note"] else ""
+            text = f"`{line['clock']}` {speaker}{waited}  \n{escape_markdown(line['text'])}"
+            if not line["evidence"]:
+                st.markdown(text)
                 continue
             with st.container(border=True):
-                st.markdown(line)
-                for quote in quotes:
+                st.markdown(text)
+                for quote in line["evidence"]:
                     st.markdown(f"► **Judge's evidence:** “{escape_markdown(quote)}”")
 
 
-def show_recording(detail: CallDetail, key: str) -> None:
-    """An audio player that starts at the turn the reviewer picks."""
-    recording = detail.recording
-    if not recording:
+def show_conversation(detail: CallDetail, key: str, large: bool) -> None:
+    """The recording with the transcript following it; the transcript alone, with the reason, when
+    there is no recording it may play."""
+    if detail.turns.is_empty():
+        st.caption("This call has no transcript.")
         return
-    is_url = recording.startswith(("http://", "https://"))
-    if not is_url and not Path(recording).is_file():
-        st.caption(f"The recording is listed at {escape_markdown(recording)} but that file is not there.")
+    lines = transcript_lines(detail)
+    playable = recording_of(detail)
+    if isinstance(playable, Refused):
+        st.caption(escape_markdown(playable.reason))
+    if isinstance(playable, Playable) and show_player(detail, playable, lines, key, large):
         return
-    turns = {f"{clock(t['offset_ms'])} · {t['speaker']} · turn {t['turn_index']}": t["offset_ms"]
-             for t in detail.turns.iter_rows(named=True)}  # fmt: skip
-    choice = st.selectbox("Play from", ["Start of the call", *turns], key=f"{key}_play_from")
-    start_s = int(turns.get(choice, 0) // 1000)
-    st.audio(recording, start_time=start_s)
+    show_transcript(lines)
 
 
 def show_waterfall(detail: CallDetail) -> None:
@@ -131,14 +147,13 @@ def show_waterfall(detail: CallDetail) -> None:
     st.altair_chart(waterfall(detail.spans), theme=None, width="stretch")
 
 
-def show_call(detail: CallDetail, key: str, aside: Callable[[], None] | None = None) -> None:
+def show_call(detail: CallDetail, key: str, aside: Callable[[], None] | None = None, large: bool = False) -> None:
     """The whole call view. `aside` draws beside the transcript (the review's scoring form);
-    `key` keeps this view's widgets apart from another call's."""
+    `key` keeps this view's widgets apart from another call's; `large` is the presenter's type size."""
     show_header(detail)
     left, right = st.columns([3, 2], gap="large")
     with left:
-        show_recording(detail, key)
-        show_transcript(detail)
+        show_conversation(detail, key, large)
     with right:
         show_judgement(detail)
         if aside is not None:

@@ -16,6 +16,7 @@ from warehouse.db import connect
 from warehouse.tables import duckdb_tables
 
 SLOW_SPAN_MS = 2000  # a step the caller would notice as a pause
+DEAD_AIR_MS = 3000  # a silence on the line this long sounds like a dropped call
 # `call` and `turn` spans contain the others (a whole call, a whole utterance): long by nature,
 # so only the working steps inside them can be slow.
 
@@ -23,7 +24,7 @@ SLOW_SPAN_MS = 2000  # a step the caller would notice as a pause
 @dataclass(frozen=True)
 class CallDetail:
     call: dict  # the calls row, plus reply_p50_ms and reply_max_ms
-    turns: pl.DataFrame  # turn_index, speaker, text, offset_ms, response_latency_ms
+    turns: pl.DataFrame  # turn_index, speaker, text, offset_ms, end_ms, response_latency_ms
     spans: pl.DataFrame  # one row per span with start_ms/end_ms offsets and is_slow
     outcome: dict | None  # booked, nps, resolved, escalated, deal_value_usd
     judgement: dict | None  # as warehouse.judgements.latest_judgement returns it
@@ -41,7 +42,8 @@ FROM calls c WHERE c.call_id = ?"""
 
 _TURNS = """
 SELECT t.turn_index, t.speaker, t.text, t.response_latency_ms,
-       epoch_ms(t.started_at) - epoch_ms(c.started_at) AS offset_ms
+       epoch_ms(t.started_at) - epoch_ms(c.started_at) AS offset_ms,
+       epoch_ms(t.ended_at) - epoch_ms(c.started_at) AS end_ms
 FROM turns t JOIN calls c USING (call_id)
 WHERE t.call_id = ? ORDER BY t.turn_index"""
 
@@ -74,3 +76,34 @@ def call_detail(call_id: str, path: Path | None = None) -> CallDetail | None:
         outcome=outcome[0] if outcome else None,
         judgement=judgements.latest_judgement(call_id, path=path),
     )
+
+
+@dataclass(frozen=True)
+class TimingMark:
+    """A stretch of the call worth seeing on the recording's timeline."""
+
+    kind: str  # wait (caller waits for the agent), dead_air (silence over DEAD_AIR_MS), interruption
+    start_ms: int
+    end_ms: int
+    speaker: str  # who speaks after the silence, or who starts talking over the other
+
+
+def timing_marks(turns: pl.DataFrame, dead_air_ms: int = DEAD_AIR_MS) -> list[TimingMark]:
+    """The call's silences and overlaps from its turn times (offset_ms, end_ms, speaker): the wait
+    before each agent reply, any silence of `dead_air_ms` or more (dead air, the wait included when
+    it is that long), and every turn that starts before the other speaker has finished."""
+    marks: list[TimingMark] = []
+    heard_until, last_speaker = None, None
+    for turn in turns.sort("offset_ms").iter_rows(named=True):
+        start, end, speaker = turn["offset_ms"], turn["end_ms"], turn["speaker"]
+        if heard_until is not None and start < heard_until and speaker != last_speaker:
+            marks.append(TimingMark("interruption", start, min(heard_until, end), speaker))
+        elif heard_until is not None and start > heard_until:
+            silence = start - heard_until
+            if silence >= dead_air_ms:
+                marks.append(TimingMark("dead_air", heard_until, start, speaker))
+            elif speaker == "agent" and last_speaker != "agent":
+                marks.append(TimingMark("wait", heard_until, start, speaker))
+        if heard_until is None or end >= heard_until:
+            heard_until, last_speaker = end, speaker
+    return marks
