@@ -3,14 +3,17 @@ from __future__ import annotations
 import shutil
 import time
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
 import openai
 import pytest
+from playwright.sync_api import Browser
 
 from data import demo
 from tests import synthetic
+from tests.served_app import chromium
 
 DEMO_CALLS = 3_000
 
@@ -85,3 +88,10 @@ def demo_warehouse_copy(demo_build: tuple[Path, Path], tmp_path: Path, monkeypat
     shutil.copyfile(demo_build[0], path)
     monkeypatch.setenv("CALLBOARD_DB", str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, driven by Playwright, for one module's browser tests."""
+    with chromium() as launched:
+        yield launched

@@ -69,6 +69,22 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+@contextmanager
+def watched_page(browser: Browser, url: str, width: int = 1600, height: int = 1000) -> Iterator[Page]:
+    """A fresh page on the app's front page (the frame registers its pages on the first run; deep
+    links work after that) that records every dialog a script opens in `page.scripts_ran`."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    opened = context.new_page()
+    opened.scripts_ran = []  # type: ignore[attr-defined]
+    opened.on("dialog", lambda dialog: (opened.scripts_ran.append(dialog.message), dialog.dismiss()))
+    opened.goto(url)
+    settle(opened)
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
 def settle(page: Page, timeout_ms: int = 60_000) -> None:
     """Wait until Streamlit has finished running the script for what is on screen."""
     page.wait_for_selector(IDLE, timeout=timeout_ms)

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Frame, Page
 
 from data import audio, demo
 from tests import review_fixture
-from tests.served_app import chromium, screenshot, served_app, settle
+from tests.served_app import screenshot, served_app, settle, watched_page
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not audio.espeak_available(), reason="needs Debian's espeak-ng (make installs it)")]
@@ -41,22 +41,10 @@ def app_url(warehouse: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser: Browser, app_url: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    opened = context.new_page()
-    opened.scripts_ran = []  # type: ignore[attr-defined]
-    opened.on("dialog", lambda dialog: (opened.scripts_ran.append(dialog.message), dialog.dismiss()))
-    opened.goto(app_url)
-    settle(opened)
-    yield opened
-    context.close()
+    with watched_page(browser, app_url, width=1280, height=720) as opened:
+        yield opened
 
 
 def _call(warehouse: Path, where: str, rank: int = 0) -> tuple[str, str]:

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests import review_fixture, synthetic
-from tests.served_app import chromium, screenshot, served_app, settle
+from tests.served_app import screenshot, served_app, settle, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -25,22 +25,10 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser: Browser, app_url: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    opened = context.new_page()
-    opened.scripts_ran = []  # type: ignore[attr-defined]
-    opened.on("dialog", lambda dialog: (opened.scripts_ran.append(dialog.message), dialog.dismiss()))
-    opened.goto(app_url)  # the frame registers its pages on the first run; deep links work after that
-    settle(opened)
-    yield opened
-    context.close()
+    with watched_page(browser, app_url) as opened:
+        yield opened
 
 
 def start_session(page: Page, app_url: str, size: int) -> None:
