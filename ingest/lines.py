@@ -23,13 +23,21 @@ from ingest.errors import IngestError
 CHUNK_BYTES = 32 * 1024 * 1024  # Arrow's 32-bit string offsets allow up to 2 GiB
 
 
+CUT_OFF = ("the gzip file ends early (cut short or damaged here): this line is incomplete and nothing after it "
+           "can be read")
+BOM = b"\xef\xbb\xbf"
+
+
 @dataclass(frozen=True)
 class LineChunk:
-    """Lines `first_line`.. of a file: the readable ones as (`line`, `doc`), the rest as bytes."""
+    """Lines `first_line`.. of a file: the readable ones as (`line`, `doc`), the rest as bytes;
+    in the last chunk of a damaged gzip file, `cut_off` is the line the damage cut (its number
+    and whatever of it could be read), refused with the reason `CUT_OFF`."""
 
     lines: pa.Table
     invalid_utf8: list[tuple[int, bytes]]
     bytes_read: int
+    cut_off: tuple[int, bytes] | None = None
 
 
 class DamagedGzip(IngestError):
@@ -37,16 +45,36 @@ class DamagedGzip(IngestError):
 
 
 class _Gunzipped(gzip.GzipFile):
-    """A gzip file whose damage, found at any read, is said in one line naming the file."""
+    """A gzip file read up to its damage, if any (a copy cut short, corrupt bytes): reads return
+    what comes before it and then end, and `damage` says what was wrong, so a file of lines loads
+    its records up to the damage. Reading in pieces (`read1`) loses none of them."""
+
+    damage: str | None = None
 
     def read(self, size: int | None = -1) -> bytes:
-        try:
-            return super().read(size)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        wanted = -1 if size is None else size
+        pieces, got = [], 0
+        while self.damage is None and (wanted < 0 or got < wanted):
+            try:
+                piece = self.read1(wanted - got if wanted >= 0 else 1 << 20)
+            except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+                self.damage = str(error)
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
+        return b"".join(pieces)
+
+    def whole(self) -> bytes:
+        """Every byte, for formats read in one piece: their damage is one clear line."""
+        data = self.read()
+        if self.damage is not None:
             raise DamagedGzip(
-                f"{self.name} is a damaged gzip file ({error}): it ends early or is corrupt. Records before the "
-                "damage may already be loaded; loading a repaired file again adds nothing twice."
-            ) from error
+                f"{self.name} is a damaged gzip file ({self.damage}): it ends early or is corrupt. Nothing of it "
+                "was loaded; a file of JSON lines would load up to the damage."
+            )
+        return data
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -55,6 +83,12 @@ def open_binary(path: Path) -> BinaryIO:
     if handle.peek(2)[:2] == b"\x1f\x8b":
         return _Gunzipped(fileobj=handle)  # type: ignore[return-value]
     return handle
+
+
+def read_whole(path: Path) -> bytes:
+    """The file's bytes (gunzipped), a damaged gzip file refused with `DamagedGzip`."""
+    with open_binary(path) as stream:
+        return stream.whole() if isinstance(stream, _Gunzipped) else stream.read()
 
 
 def int64_array(values: np.ndarray) -> pa.Array:
@@ -98,20 +132,27 @@ def _split(data: bytes, first_line: int) -> LineChunk:
 
 def read_line_chunks(stream: BinaryIO, chunk_bytes: int | None = None) -> Iterator[LineChunk]:
     """Chunks of about `chunk_bytes` (default `CHUNK_BYTES`) each, always cut at a newline; memory
-    stays at a few chunks whatever the file's size."""
+    stays at a few chunks whatever the file's size. A byte-order mark at the start is dropped; a
+    gzip file's damage ends the last chunk with the line it cut (`LineChunk.cut_off`)."""
     chunk_bytes = chunk_bytes or CHUNK_BYTES
     first_line = 1
-    rest = b""
+    rest = stream.read(len(BOM))
+    rest = rest.removeprefix(BOM)
     while True:
         block = stream.read(chunk_bytes)
         data = rest + block
-        if not data:
+        damaged = not block and isinstance(stream, _Gunzipped) and stream.damage is not None
+        if not data and not damaged:
             return
-        cut = data.rfind(b"\n") + 1 if block else len(data)
-        if cut == 0:  # one line longer than a chunk: keep reading until it ends
+        cut = data.rfind(b"\n") + 1 if block or damaged else len(data)
+        if cut == 0 and not damaged:  # one line longer than a chunk: keep reading until it ends
             rest = data
             continue
         data, rest = data[:cut], data[cut:]
-        chunk = _split(data, first_line)
+        chunk = _split(data, first_line) if data else LineChunk(line_table(np.zeros(0), pa.array([], pa.string())),
+                                                                 [], 0)
         first_line += chunk.lines.num_rows + len(chunk.invalid_utf8)
+        if damaged:
+            yield LineChunk(chunk.lines, chunk.invalid_utf8, chunk.bytes_read + len(rest), (first_line, rest))
+            return
         yield chunk

@@ -116,7 +116,7 @@ def _resource(key: str) -> str:
 _PARSE = f"""
 WITH lines AS (
     SELECT line, doc, TRY(from_json(doc, '{_DOC_TYPE}')).resourceSpans AS resource_list FROM chunk
-    WHERE strlen(doc) > 2 OR trim(doc, ' \t\r\n') <> ''
+    WHERE starts_with(doc, '{{') OR trim(doc, ' \t\r\n') <> ''  -- blank lines are nothing, not a record
 ), checked AS (
     SELECT line, doc, CASE WHEN resource_list IS NOT NULL THEN resource_list ELSE [NULL] END AS resource_list,
            CASE WHEN resource_list IS NOT NULL THEN NULL WHEN json_valid(doc) THEN

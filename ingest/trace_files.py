@@ -14,36 +14,47 @@ import orjson
 import pyarrow as pa
 
 from ingest.errors import IngestError
-from ingest.lines import LineChunk, open_binary, read_line_chunks
+from ingest.lines import BOM, LineChunk, open_binary, read_line_chunks, read_whole
 from ingest.otlp_protobuf import protobuf_to_json_lines
 
 TRACE_SUFFIXES = (".jsonl", ".json", ".ndjson", ".pb", ".binpb", ".protobuf", ".gz")
 _PROTOBUF_SUFFIXES = (".pb", ".binpb", ".protobuf")
 _SNIFF_BYTES = 64 * 1024
+_SNIFF_LINES = 100
 
 
 def detect_format(path: Path) -> str:
-    """'json_lines', 'json_document' or 'protobuf'; anything else is a user mistake."""
+    """'json_lines', 'json_document' or 'protobuf'; anything else is a user mistake. A file is
+    JSON lines when any of its first lines is an export on its own, so one bad line (even the
+    first) is refused alone rather than taking the file for one broken document."""
     with open_binary(path) as stream:
-        head = stream.read(_SNIFF_BYTES)
+        head = stream.read(_SNIFF_BYTES).removeprefix(BOM)
     stripped = head.lstrip()
     name = path.name.removesuffix(".gz")
     if name.endswith(_PROTOBUF_SUFFIXES):
         return "protobuf"
-    if stripped.startswith(b"{"):
-        first_line = stripped.split(b"\n", 1)[0]
-        if b"\n" not in stripped and len(head) == _SNIFF_BYTES:
-            return "json_lines"  # a first line longer than the sniff: one export per line
-        try:
-            orjson.loads(first_line)
-        except orjson.JSONDecodeError:
-            return "json_document"
-        return "json_lines"
-    if not head:
+    if not stripped:
         raise IngestError(f"{path} is empty.")
+    complete = head.split(b"\n")[: -1 if len(head) == _SNIFF_BYTES else None]
+    if any(_is_json_object(line) for line in complete[:_SNIFF_LINES]) or (
+            stripped.startswith(b"{") and len(complete) <= 1):
+        return "json_lines"  # (a first line longer than the sniff: one export per line)
+    if stripped.startswith(b"{"):
+        return "json_document"
     if stripped[:1] in (b"[", b'"') or _is_text(head):
         raise IngestError(f"{path} is not OTLP trace data (expected OTLP/JSON or OTLP protobuf).")
     return "protobuf"
+
+
+def _is_json_object(line: bytes) -> bool:
+    """A line that is a JSON object by itself, starting where the line starts (the lines inside a
+    pretty-printed document are indented)."""
+    if not line.startswith(b"{"):
+        return False
+    try:
+        return isinstance(orjson.loads(line), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _is_text(head: bytes) -> bool:
@@ -60,8 +71,7 @@ def read_trace_chunks(path: Path, file_format: str) -> Iterator[LineChunk]:
         with open_binary(path) as stream:
             yield from read_line_chunks(stream)
         return
-    with open_binary(path) as stream:
-        data = stream.read()
+    data = read_whole(path).removeprefix(BOM)
     if file_format == "json_document":
         # JSON strings cannot hold raw newlines, so joining the lines keeps the document intact.
         one_line = data.replace(b"\r", b" ").replace(b"\n", b" ")

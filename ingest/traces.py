@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from ingest.files import expand_paths
-from ingest.lines import LineChunk
+from ingest.lines import CUT_OFF, LineChunk
 from ingest.otlp import open_scratch, parse_spans
 from ingest.progress import Progress
 from ingest.run_log import recorded_run
@@ -157,24 +157,28 @@ def _parse(scratch: duckdb.DuckDBPyConnection, source: str, chunk: LineChunk, re
     rejects = parsed.rejects.select(["location", "reason", "record"]).cast(_TEXT_REJECTS)
     if redact:
         rejects = redact_columns(rejects, ("record",))
-    if chunk.invalid_utf8:
-        rejects = pa.concat_tables([rejects.cast(_BINARY_REJECTS), _invalid_utf8(chunk.invalid_utf8, redact)])
-    return _Parsed(source, parsed.spans, rejects, chunk.bytes_read, parsed.records + len(chunk.invalid_utf8))
+    unreadable = [(number, "not valid UTF-8", raw) for number, raw in chunk.invalid_utf8]
+    if chunk.cut_off is not None:
+        unreadable.append((chunk.cut_off[0], CUT_OFF, chunk.cut_off[1]))
+    if unreadable:
+        rejects = pa.concat_tables([rejects.cast(_BINARY_REJECTS), _unreadable(unreadable, redact)])
+    return _Parsed(source, parsed.spans, rejects, chunk.bytes_read, parsed.records + len(unreadable))
 
 
 _TEXT_REJECTS = pa.schema([("location", pa.string()), ("reason", pa.string()), ("record", pa.string())])
 _BINARY_REJECTS = pa.schema([("location", pa.string()), ("reason", pa.string()), ("record", pa.binary())])
 
 
-def _invalid_utf8(lines: list[tuple[int, bytes]], redact: bool) -> pa.Table:
-    """Lines DuckDB could not take: kept byte for byte, or, when redacting, as text (undecodable
-    bytes replaced) with the masks applied."""
-    locations = pa.array([f"line {number}" for number, _ in lines], pa.string())
-    reasons = pa.array(["not valid UTF-8"] * len(lines), pa.string())
+def _unreadable(lines: list[tuple[int, str, bytes]], redact: bool) -> pa.Table:
+    """Lines DuckDB could not take (not UTF-8, cut off by a damaged gzip file), as (number, reason,
+    bytes): kept byte for byte, or, when redacting, as text (undecodable bytes replaced) with the
+    masks applied."""
+    locations = pa.array([f"line {number}" for number, _, _ in lines], pa.string())
+    reasons = pa.array([reason for _, reason, _ in lines], pa.string())
     if not redact:
-        return pa.Table.from_arrays([locations, reasons, pa.array([raw for _, raw in lines], pa.binary())],
+        return pa.Table.from_arrays([locations, reasons, pa.array([raw for _, _, raw in lines], pa.binary())],
                                     schema=_BINARY_REJECTS)
-    text = pa.array([raw.decode("utf-8", "replace") for _, raw in lines], pa.string())
+    text = pa.array([raw.decode("utf-8", "replace") for _, _, raw in lines], pa.string())
     masked = redact_columns(pa.Table.from_arrays([locations, reasons, text], schema=_TEXT_REJECTS), ("record",))
     return masked.cast(_BINARY_REJECTS)
 

@@ -213,12 +213,23 @@ def trace_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_a_truncated_gzip_file_is_one_line_and_exit_2(
+def test_a_truncated_gzip_file_of_lines_loads_up_to_the_damage(
     trace_file: Path, warehouse_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     packed = gzip.compress(trace_file.read_bytes())
     cut = tmp_path / "calls.jsonl.gz"
     cut.write_bytes(packed[: len(packed) // 2])  # a copy that stopped half way
+    assert ingest.cli.main(["traces", str(cut)]) == 0
+    out = capsys.readouterr().out
+    assert "quarantined  1\n" in out and "refused records: python -m ingest quarantine" in out
+
+
+def test_a_truncated_gzip_document_is_one_line_and_exit_2(
+    warehouse_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packed = gzip.compress((ROOT / "tests" / "fixtures" / "traces" / "openinference_b64.json").read_bytes())
+    cut = tmp_path / "calls.json.gz"
+    cut.write_bytes(packed[: len(packed) // 2])  # one document: nothing of it can be read alone
     assert ingest.cli.main(["traces", str(cut)]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert f"{cut} is a damaged gzip file" in line and "ends early" in line
