@@ -101,3 +101,17 @@ def test_threads_opening_a_new_warehouse_at_once_create_its_schema_once(tmp_path
     with ThreadPoolExecutor(8) as pool:
         counts = list(pool.map(open_and_count, range(8)))
     assert len(set(counts)) == 1 and counts[0] >= 7
+
+
+def test_seeding_keeps_taxonomy_and_prices_that_already_exist(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "seeded.duckdb"))
+    migrate(con, target=1)
+    con.execute("INSERT INTO model_prices (provider, model, input_usd_per_mtok, output_usd_per_mtok, taken_on) "
+                "VALUES ('openai', 'gpt-4o', 2.0, 9.0, DATE '2026-01-01')")
+    con.execute("INSERT INTO failure_modes (name, description, owner) VALUES ('slow_turn', 'Our own words.', 'pm')")
+    assert 2 in migrate(con)
+    assert con.execute("SELECT input_usd_per_mtok, output_usd_per_mtok FROM model_prices "
+                       "WHERE model = 'gpt-4o'").fetchall() == [(2.0, 9.0)]
+    assert con.execute("SELECT description FROM failure_modes WHERE name = 'slow_turn'").fetchall() == [
+        ("Our own words.",)]
+    assert con.execute("SELECT count(*) FROM failure_modes WHERE name = 'wrong_booking'").fetchone()[0] == 1

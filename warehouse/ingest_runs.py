@@ -124,12 +124,19 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, message
 
 def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, source_file: str, rejects: pa.Table) -> int:
     """Keep refused records with their reason: `rejects` has columns location, reason, record
-    (text or bytes, exactly as read)."""
+    (text or bytes, exactly as read). A record the same file had refused before, at the same place
+    for the same reason, is kept once, under this run, so running a file again adds nothing."""
     if not rejects.num_rows:
         return 0
     con.register("rejects_arrow", rejects)
     # Text is stored as its UTF-8 bytes (a cast would read backslashes in it as escapes).
     record = "record" if pa.types.is_binary(rejects.schema.field("record").type) else "encode(record)"
+    con.execute(
+        f"DELETE FROM quarantine USING (SELECT location, reason, {record} AS record FROM rejects_arrow) r "
+        "WHERE quarantine.source_file = ? AND quarantine.location = r.location AND quarantine.reason = r.reason "
+        "AND quarantine.record IS NOT DISTINCT FROM r.record",
+        [source_file],
+    )
     con.execute(
         f"INSERT INTO quarantine SELECT ?, ?, location, reason, {record}, now()::TIMESTAMP FROM rejects_arrow",
         [run_id, source_file],

@@ -1,5 +1,6 @@
 -- The failure-mode taxonomy the demo plants and the judges emit, and public list prices.
--- Both are ordinary rows: the app and `model_prices` edits may change them.
+-- Both are ordinary rows: the app and `model_prices` edits may change them, and a row that is
+-- already there (added before this migration ran) is kept as it is.
 
 INSERT INTO failure_modes (name, description, owner, examples) VALUES
     ('hallucinated_fact', 'The agent stated a price, date, time, name or address that no tool returned, or that contradicts one.', 'engineering', 'Quoted $95 when the price lookup said $120.'),
@@ -9,7 +10,8 @@ INSERT INTO failure_modes (name, description, owner, examples) VALUES
     ('slow_turn', 'A long silence or slow reply the caller would notice (over 3 s).', 'engineering', 'Five seconds of silence after the caller gave a date.'),
     ('customer_repeated', 'The caller had to say the same thing again because the agent missed it.', 'pm', 'The caller spelled their name three times.'),
     ('policy_slip', 'The agent broke a policy or read out personal data it should not have.', 'pm', 'Read back a full card number.'),
-    ('goal_not_met', 'The call ended without what the caller came for (no booking, no answer, no handover).', 'pm', 'Caller hung up without an appointment.');
+    ('goal_not_met', 'The call ended without what the caller came for (no booking, no answer, no handover).', 'pm', 'Caller hung up without an appointment.')
+ON CONFLICT DO NOTHING;
 
 -- List prices as published by each provider, read on the date given. Edit them when prices move.
 INSERT INTO model_prices (provider, model, input_usd_per_mtok, output_usd_per_mtok, usd_per_minute, usd_per_kchar, taken_on, source) VALUES
@@ -32,4 +34,5 @@ INSERT INTO model_prices (provider, model, input_usd_per_mtok, output_usd_per_mt
     ('deepgram',  'nova-3',             NULL,  NULL, 0.0077, NULL, DATE '2025-06-01', 'https://deepgram.com/pricing'),
     ('deepgram',  'nova-2',             NULL,  NULL, 0.0058, NULL, DATE '2025-06-01', 'https://deepgram.com/pricing'),
     ('elevenlabs', 'eleven_flash_v2_5', NULL,  NULL, NULL, 0.05, DATE '2025-06-01', 'https://elevenlabs.io/pricing/api'),
-    ('elevenlabs', 'eleven_multilingual_v2', NULL, NULL, NULL, 0.10, DATE '2025-06-01', 'https://elevenlabs.io/pricing/api');
+    ('elevenlabs', 'eleven_multilingual_v2', NULL, NULL, NULL, 0.10, DATE '2025-06-01', 'https://elevenlabs.io/pricing/api')
+ON CONFLICT DO NOTHING;
