@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from present.markdown import escape_markdown
 from warehouse.errors import CallboardError
 
 st.set_page_config(page_title="Callboard", page_icon="📞", layout="wide")
@@ -46,4 +47,4 @@ st.sidebar.caption("Callboard · weekly call review for voice-agent teams")
 try:
     navigation.run()
 except CallboardError as error:  # a busy or missing warehouse, a bad setting: what to do, not a traceback
-    st.error(error.title, icon=":material/error:")
+    st.error(escape_markdown(error.title), icon=":material/error:")  # titles quote names and paths

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from present import ab as ab_words
-from present.markdown import escape_markdown
+from present.markdown import escape_markdown, plain_text
 from ui import data
 from ui.filters import require_calls
 from ui.tables import show_table
@@ -26,7 +26,7 @@ mode = st.radio("Compare", ["Prompt versions", "Models"], horizontal=True, key="
 
 if mode == "Prompt versions":
     versions = data.prompt_versions()
-    choices = [f"{a} {v}" for a, v in versions.select("agent", "version").iter_rows()]
+    choices = [f"{plain_text(a)} {plain_text(v)}" for a, v in versions.select("agent", "version").iter_rows()]
     if len(choices) < 2:
         st.info("Import at least two prompt versions to compare them: `python -m ingest prompts PATH`.")
         st.stop()

@@ -43,7 +43,7 @@ with st.expander("Quote a caller (optional)"):
         try:
             speaker, text = quote_text(Quote(call_id, int(turn)))
         except DeckRefused as refused:
-            st.error(str(refused))
+            st.error(escape_markdown(str(refused)))
         else:
             st.markdown(f"{escape_markdown(speaker)}: “{escape_markdown(text)}”")
             quotes = (Quote(call_id, int(turn)),)
@@ -62,7 +62,7 @@ if st.button("Build the deck", type="primary", key="deck_build"):
             pptx = build(DeckRequest(quarter, tuple(agents), path, quotes),
                          lambda step, done: bar.progress(done, text=step))
         except DeckRefused as refused:
-            status.update(label=str(refused), state="error")
+            status.update(label=escape_markdown(str(refused)), state="error")
         else:
             st.session_state["deck"] = (f"callboard-{quarter}.pptx", pptx)
             status.update(label=f"The {quarter.label} deck is ready.", state="complete", expanded=False)

@@ -65,7 +65,7 @@ with st.container(border=True):
         calibration = data.calibration_table(filters, version["judge_version"])
         row = calibration.filter(calibration["label"] == top["mode"])
         text, warning = judge_trust(row.row(0, named=True) if row.height else None,
-                                    f"{version['judge_name']} {version['judge_version']}")
+                                    escape_markdown(f"{version['judge_name']} {version['judge_version']}"))
         st.markdown(text)
         if warning:
             st.warning(warning)

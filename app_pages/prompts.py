@@ -67,6 +67,6 @@ with st.form("prompt_comment", clear_on_submit=True):
         try:
             data.add_prompt_comment(agent, version, author, body)
         except prompt_history.CommentRefused as refused:
-            st.error(str(refused))
+            st.error(escape_markdown(str(refused)))
         else:
             st.rerun()

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from present.failure_modes import OWNER_NAMES
+from present.markdown import escape_markdown
 from ui import data
 from ui.tables import show_table
 from warehouse import taxonomy
@@ -28,7 +29,7 @@ def _apply(action, *args, done: str) -> None:
 
 
 if message := st.session_state.pop("tx_message", None):
-    (st.error if message[0] == "error" else st.success)(message[1])
+    st.error(escape_markdown(message[1])) if message[0] == "error" else st.success(message[1])
 
 current = data.current_taxonomy()
 show_table(
@@ -41,7 +42,8 @@ show_table(
 )  # fmt: skip
 old_names = {old: new for old, new in current.aliases.items() if old != new}
 if old_names:
-    st.caption("Old names still counted: " + "; ".join(f"{old} → {new}" for old, new in sorted(old_names.items())))
+    st.caption("Old names still counted: " + "; ".join(f"{escape_markdown(old)} → {escape_markdown(new)}"
+                                                       for old, new in sorted(old_names.items())))
 
 edit, rename, merge, add = st.tabs(["Edit", "Rename", "Merge two modes", "Add"])
 with edit:
@@ -54,19 +56,22 @@ with edit:
         examples = st.text_area("Examples", row["examples"] or "")
         outcome = st.checkbox("Names the outcome, not a cause", row["describes_outcome"])
         if st.form_submit_button("Save"):
-            _apply(taxonomy.edit_mode, name, description, owner, examples, outcome, done=f"Saved {name}.")
+            _apply(taxonomy.edit_mode, name, description, owner, examples, outcome,
+                   done=f"Saved {escape_markdown(name)}.")
             st.rerun()
 with rename, st.form("tx_rename"):
     old = st.selectbox("Mode", current.names)
     new = st.text_input("New name", placeholder="e.g. long_silence")
     if st.form_submit_button("Rename"):
-        _apply(taxonomy.rename_mode, old, new, done=f"Renamed {old}; its labels now count as the new name.")
+        _apply(taxonomy.rename_mode, old, new,
+               done=f"Renamed {escape_markdown(old)}; its labels now count as the new name.")
         st.rerun()
 with merge, st.form("tx_merge"):
     source = st.selectbox("Fold this mode", current.names)
     target = st.selectbox("into this one", current.names)
     if st.form_submit_button("Merge"):
-        _apply(taxonomy.merge_modes, source, target, done=f"Merged {source} into {target}.")
+        _apply(taxonomy.merge_modes, source, target,
+               done=f"Merged {escape_markdown(source)} into {escape_markdown(target)}.")
         st.rerun()
 with add, st.form("tx_add"):
     new_name = st.text_input("Name", placeholder="e.g. wrong_clinic")

@@ -17,6 +17,7 @@ from judges.providers import KEY_NAMES, Ask, MissingKey, api_key, default_judge,
 from judges.runner import JudgeRunSummary, Plan, RunError, Selection, check_dollar_cap, estimate, plan_run, run_plan
 from judges.spec import JudgeSpec, all_judges, load_judge
 from warehouse.errors import run_cli
+from warehouse.terminal import terminal_text
 
 BAR_WIDTH = 30
 ERRORS_SHOWN = 5
@@ -149,6 +150,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    out, err = terminal_text(out), terminal_text(err)  # provider errors and labels are data: no escapes
     args = _parser().parse_args(argv)
     return run_cli(lambda: _command(args, out, err), err)
 

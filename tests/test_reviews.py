@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from export.table_files import csv_bytes
+from present.review_summary import to_markdown
 from tests import review_fixture
 from warehouse import review_summary, reviews
 from warehouse.review_metrics import PASS_FAIL
@@ -209,13 +211,13 @@ def test_the_exports_carry_the_figures_and_escape_table_text(session: reviews.Re
     save(session, 2, "ana", 2, False, ("slow_turn",), "said | then\nhung up", test_case=True, at=2)
     reviews.save_decisions(session.session_id, "Fix the price lookup timeout.")
     summary = review_summary.session_summary(session.session_id)
-    markdown = review_summary.to_markdown(summary)
+    markdown = to_markdown(summary)
     lo, hi = summary.pass_interval
     assert "Calls scored: 2 / 30" in markdown
     assert f"Pass rate: 50% (1 of 2); 95% interval {lo:.0%}–{hi:.0%}" in markdown
-    assert "| slow_turn | 1 |" in markdown
+    assert "| slow\\_turn | 1 |" in markdown
     assert "said \\| then hung up" in markdown
-    assert "seed 99" in markdown and "Fix the price lookup timeout." in markdown
-    csv = review_summary.to_csv(summary).splitlines()
+    assert "seed 99" in markdown and "Fix the price lookup timeout\\." in markdown
+    csv = csv_bytes(summary.calls).decode().splitlines()
     assert csv[0].startswith("position,call_id,weight,reviewer,score,passed,labels,notes,test_case")
     assert len(csv) >= 31 and csv[2].startswith(f"2,{session.call_ids[1]},")

@@ -14,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from present.failure_modes import OWNER_NAMES
-from present.markdown import escape_markdown
+from present.markdown import escape_markdown, one_line
 from ui import data
 from ui.tables import show_table
 from warehouse import drafts, reviews
@@ -89,7 +89,8 @@ def _add_mode(session_id: str, call_id: str) -> None:
     for field in ("name", "description"):
         st.session_state[f"rv_new_{field}"] = ""
     _keep_draft(session_id, call_id)
-    st.session_state[MESSAGE] = ("success", f"Added the failure mode '{added}' and tagged this call with it.")
+    st.session_state[MESSAGE] = ("success", f"Added the failure mode “{escape_markdown(added)}” and tagged this call "
+                                            "with it.")
 
 
 def _new_mode_popover(session_id: str, call_id: str) -> None:
@@ -138,7 +139,8 @@ def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Call
                              args=draft)
         descriptions = dict(zip(known, modes["description"].to_list(), strict=True))
         st.multiselect("Failure modes", known, key=labels_key, placeholder="None", help="; ".join(
-            f"{name}: {text}" for name, text in descriptions.items()), on_change=_keep_draft, args=draft)
+            f"{escape_markdown(name)}: {one_line(text)}" for name, text in descriptions.items()),
+                       on_change=_keep_draft, args=draft)
         _new_mode_popover(session_id, call_id)
         st.text_area("Notes", key=_key("notes", session_id, call_id), height=100,
                      placeholder="What went wrong or right, what to fix", on_change=_keep_draft, args=draft)
@@ -151,7 +153,7 @@ def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Call
                          on_click=_save, args=(session_id, call_id, reviewer, then))
     if message := st.session_state.pop(MESSAGE, None):
         kind, text = message
-        (st.error if kind == "error" else st.success)(text)
+        st.error(escape_markdown(text)) if kind == "error" else st.success(text)
     elif drafts.load(session_id, call_id) is not None:
         st.caption("✎ Unsaved changes (kept as a draft until you save).")
     _history(history, session_id, reviewer)

@@ -66,7 +66,7 @@ def new_session_form(created_by: str | None) -> None:
                              key="ns_outcomes", placeholder="Any")
         st.form_submit_button("Draw the calls", type="primary", on_click=_create, args=(created_by,))
     if error := st.session_state.pop("ns_error", None):
-        st.error(error)
+        st.error(escape_markdown(error))
 
 
 def session_list() -> None:

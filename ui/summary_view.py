@@ -4,16 +4,16 @@ which calls become test cases, and what was decided; plus the Markdown and CSV e
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import altair as alt
 import polars as pl
 import streamlit as st
 
-from export.redaction import redact, redact_frame
+from export import table_files
+from export.redaction import redact
 from present.charts import PALETTE
 from present.formats import percent
 from present.markdown import escape_markdown
+from present.review_summary import to_markdown
 from ui import charts
 from ui.tables import show_table
 from warehouse import drafts, review_summary, reviews
@@ -126,7 +126,7 @@ def show_decisions(summary: SessionSummary) -> None:
     st.button("Save decisions", type="primary", on_click=_save_decisions, args=(session.session_id,))
     if message := st.session_state.pop(MESSAGE, None):
         kind, text = message
-        (st.error if kind == "error" else st.success)(text)
+        st.error(escape_markdown(text)) if kind == "error" else st.success(text)
 
 
 def _toggle(session: reviews.ReviewSession) -> None:
@@ -140,10 +140,9 @@ def show_actions(summary: SessionSummary) -> None:
     session = summary.session
     slug = "".join(ch if ch.isalnum() else "-" for ch in session.name.lower()).strip("-") or "review"
     markdown, csv, toggle = st.columns(3)
-    markdown.download_button("Download summary (Markdown)", redact(review_summary.to_markdown(summary)),
+    markdown.download_button("Download summary (Markdown)", redact(to_markdown(summary)),
                              file_name=f"{slug}.md", mime="text/markdown", width="stretch")
-    redacted = replace(summary, calls=redact_frame(summary.calls))
-    csv.download_button("Download calls (CSV)", review_summary.to_csv(redacted), file_name=f"{slug}.csv",
+    csv.download_button("Download calls (CSV)", table_files.csv_bytes(summary.calls), file_name=f"{slug}.csv",
                         mime="text/csv", width="stretch")
     toggle.button("Close the session" if session.is_open else "Reopen the session", on_click=_toggle,
                   args=(session,), width="stretch")

@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from export import table_files
+from present.markdown import escape_markdown
 
 
 def downloads(frame: pl.DataFrame, name: str, caption: str, key: str | None = None) -> None:
@@ -17,7 +18,7 @@ def downloads(frame: pl.DataFrame, name: str, caption: str, key: str | None = No
     is shown in it and written into the Parquet file."""
     stem, key = table_files.file_stem(name), key or table_files.file_stem(name)
     with st.popover("Download table", icon=":material/download:"):
-        st.caption(f"{frame.height:,} rows · {caption}")
+        st.caption(f"{frame.height:,} rows · {escape_markdown(caption)}")  # it names agents, sessions, modes
         st.download_button("CSV (spreadsheets)", data=lambda: table_files.csv_bytes(frame), file_name=f"{stem}.csv",
                            mime="text/csv", key=f"{key}-csv", on_click="ignore")
         st.download_button("Parquet (notebooks)", data=lambda: table_files.parquet_bytes(frame, caption),

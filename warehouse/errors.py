@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from typing import TextIO
+
+from warehouse.terminal import terminal_text
 
 USER_ERROR_EXIT = 2  # as argparse exits for a command line it cannot read
 
@@ -25,9 +28,11 @@ class CallboardError(Exception):
 
 def run_cli(command: Callable[[], int], err: TextIO | None = None) -> int:
     """Run one CLI command: a `CallboardError` becomes its title on one line of `err` (stderr by
-    default) and exit code 2; any other exception propagates with its traceback."""
-    try:
-        return command()
-    except CallboardError as error:
-        print(f"error: {error.title}", file=err or sys.stderr)
-        return USER_ERROR_EXIT
+    default) and exit code 2; any other exception propagates with its traceback. Whatever the
+    command prints goes through `terminal_text`: data cannot send the terminal escape sequences."""
+    with redirect_stdout(terminal_text(sys.stdout)), redirect_stderr(terminal_text(sys.stderr)):
+        try:
+            return command()
+        except CallboardError as error:
+            print(f"error: {error.title}", file=terminal_text(err or sys.stderr))
+            return USER_ERROR_EXIT

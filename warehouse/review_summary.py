@@ -1,9 +1,9 @@
-"""A review session's summary (scored calls, pass rate with its interval, failure modes, judge
-agreement, follow-ups, decisions) and its Markdown and CSV exports."""
+"""A review session's summary: scored calls, pass rate with its interval, failure modes, judge
+agreement, follow-ups, decisions. Its Markdown is written by present/review_summary.py, its CSV (the
+`calls` frame) by export/table_files.py."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,6 @@ import polars as pl
 from warehouse import metrics, review_metrics, stats
 from warehouse.db import connect
 from warehouse.reviews import OUTCOMES, ReviewSession, get_session
-from warehouse.sampling import STRATEGIES
 from warehouse.tables import duckdb_tables
 
 
@@ -86,22 +85,6 @@ def session_summary(session_id: str, path: Path | None = None) -> SessionSummary
     )
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
-def _cell(value: object) -> str:
-    """A Markdown table cell: customer and reviewer text must not break the table."""
-    text = "" if value is None else str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _table(frame: pl.DataFrame, columns: dict[str, str]) -> list[str]:
-    lines = ["| " + " | ".join(columns.values()) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in frame.iter_rows(named=True)]
-    return lines
-
-
 _FILTER_LABELS = {"agents": "agents", "prompt_versions": "prompt versions", "models": "models", "outcomes": "outcomes"}
 
 
@@ -113,51 +96,3 @@ def describe_filters(session: ReviewSession) -> str:
         if values:
             parts.append(f"{label}: {', '.join(values)}")
     return "; ".join(parts) or "all calls"
-
-
-def to_markdown(summary: SessionSummary) -> str:
-    """The summary as Markdown, to paste into the meeting notes."""
-    s = summary.session
-    interval = summary.pass_interval
-    lines = [
-        f"# Review: {_cell(s.name)}",
-        "",
-        f"- Period: {s.start} – {s.end} ({describe_filters(s)})",
-        f"- Sample: {len(s.call_ids)} calls, {STRATEGIES[s.strategy].lower()}, seed {s.seed}",
-        f"- Calls scored: {summary.scored} / {len(s.call_ids)}",
-        f"- Pass rate: {_pct(summary.pass_rate)} ({summary.passed} of {summary.decided}); 95% interval "
-        + (f"{interval[0]:.0%}–{interval[1]:.0%}" if interval else "—"),
-        f"- Pass rate re-weighted to all calls: {_pct(summary.weighted_pass_rate)}",
-        "",
-        "## Failure modes",
-        "",
-        *(_table(summary.failure_modes, {"label": "Failure mode", "calls": "Calls"}) if summary.failure_modes.height
-          else ["None tagged."]),
-        "",
-        "## Agreement with the judge",
-        "",
-        *(_table(summary.agreement.with_columns(pl.col("agreement").map_elements(_pct, return_dtype=pl.String)),
-                 {"label": "Label", "calls": "Calls compared", "agreed": "Agreed", "agreement": "Agreement"})
-          if summary.agreement.height else ["No scored call has a judgement yet."]),
-        "",
-        "## Make these test cases",
-        "",
-        *([f"- #{row['position']} `{row['call_id']}` ({_cell(row['reviewer'])}): {_cell(row['notes'])}"
-           for row in summary.test_cases.iter_rows(named=True)] or ["None flagged."]),
-        "",
-        "## Decisions",
-        "",
-        s.decisions or "None written yet.",
-        "",
-    ]  # fmt: skip
-    return "\n".join(lines)
-
-
-def to_csv(summary: SessionSummary) -> str:
-    """One row per drawn call: its weight, the current verdict and the judge's, for a spreadsheet."""
-    frame = summary.calls.with_columns(
-        pl.col("labels").list.join(";"), pl.col("judge_labels").list.join(";")
-    )
-    buffer = io.StringIO()
-    frame.write_csv(buffer)
-    return buffer.getvalue()
