@@ -67,7 +67,7 @@ def test_the_prompt_page_shows_the_diff_and_keeps_comments(demo_warehouse_copy: 
     at.text_input[0].input("")
     at.text_area[0].input("Lifted conversion; keep it.")
     at.button[0].click().run()
-    assert at.error[0].value == "Say who you are: a comment needs an author."
+    assert at.error[0].value == escape_markdown("Say who you are: a comment needs an author.")
     at.text_input[0].input("priya")
     at.text_area[0].input("Lifted *conversion*; keep it.")
     at.button[0].click().run()

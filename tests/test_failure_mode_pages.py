@@ -11,6 +11,7 @@ import streamlit as st
 from sklearn.metrics import recall_score
 from streamlit.testing.v1 import AppTest
 
+from present.markdown import escape_markdown
 from tests.failure_mode_fixture import PERIOD, independent, reviewed_demo
 from ui.call_grid import grid_frame
 from warehouse import explorer
@@ -102,7 +103,7 @@ def test_renaming_on_the_list_page_keeps_the_labels_on_the_explorer(warehouse: P
     at.text_input[0].input("long_silence")
     next(b for b in at.button if b.label == "Rename").click().run()
     assert not at.exception
-    assert "Renamed slow_turn" in at.success[0].value
+    assert f"Renamed {escape_markdown('slow_turn')};" in at.success[0].value
     after = _page("app_pages/failure_modes.py", source="human").dataframe[0].value
     counts = dict(zip(after["mode"], after["calls"], strict=True))
     assert "slow_turn" not in counts
