@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import median, quantiles
 
@@ -103,6 +104,22 @@ class Receiver:
         self.loaded = 0
         self._changed = threading.Condition()
         threading.Thread(target=self._follow, daemon=True).start()
+        self.wait_idle()
+
+    def cpu_seconds(self) -> float:
+        """CPU the receiver's process and its loader process have used so far."""
+        return sum(_cpu_seconds(pid) for pid in (self.process.pid, *_children(self.process.pid)))
+
+    def wait_idle(self) -> None:
+        """Until the loader process has started (spawned, it imports DuckDB and Arrow first), so
+        neither the clock nor the CPU count includes starting up."""
+        before = self.cpu_seconds()
+        while True:
+            time.sleep(0.5)
+            now = self.cpu_seconds()
+            if now - before < 0.02 and _children(self.process.pid):
+                return
+            before = now
 
     def _follow(self) -> None:
         """Count the spans the loader reports committed (its log: "loaded N spans from ...")."""
@@ -127,41 +144,58 @@ class Receiver:
         return stored
 
 
-def send_and_load(spans: list[ReadableSpan], folder: Path) -> tuple[float, float]:
-    """Seconds from handing the spans to the SDK's batch processor to the last answer, and to the
-    last span committed."""
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU of one process (every thread), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Run:
+    answered_s: float  # handing the spans to the SDK → the last answer
+    queryable_s: float  # → the last span committed
+    client_cpu_s: float  # this process: the SDK's batching, encoding and HTTP
+    server_cpu_s: float  # the receiver's process and its loader's
+
+
+def send_and_load(spans: list[ReadableSpan], folder: Path) -> Run:
     receiver = Receiver(folder)
     processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=receiver.url), max_queue_size=len(spans),
                                    max_export_batch_size=BATCH)
     try:
-        began = time.perf_counter()
+        began, cpu, server_cpu = time.perf_counter(), time.process_time(), receiver.cpu_seconds()
         for span in spans:
             processor.on_end(span)
         assert processor.force_flush(600_000)
-        sent = time.perf_counter() - began
+        answered, client_cpu = time.perf_counter() - began, time.process_time() - cpu
         receiver.wait_loaded(len(spans))
-        seconds = time.perf_counter() - began
+        queryable, server_cpu = time.perf_counter() - began, receiver.cpu_seconds() - server_cpu
     finally:
         processor.shutdown()
         stored = receiver.stop()
     assert stored == len(spans), (stored, len(spans))
-    return sent, seconds
+    return Run(answered, queryable, client_cpu, server_cpu)
 
 
-def file_load(spans: list[ReadableSpan], folder: Path) -> float:
-    """Seconds to load the same spans from an OTLP/JSON lines file (one export of 512 per line)."""
+def file_load(spans: list[ReadableSpan], folder: Path) -> tuple[float, float]:
+    """Seconds and CPU seconds to load the same spans from an OTLP/JSON lines file (one export of
+    512 per line)."""
     source = folder / "spans.jsonl"
     source.write_bytes(b"".join(request_to_json(encode_spans(spans[i:i + BATCH])) + b"\n"
                                 for i in range(0, len(spans), BATCH)))
     target = folder / f"file-{time.monotonic_ns()}.duckdb"
     with connect(target):
         pass
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     summary = ingest_traces([source], db_path=target)
-    seconds = time.perf_counter() - began
+    seconds, cpu_s = time.perf_counter() - began, time.process_time() - cpu
     assert summary.loaded == len(spans), summary
     target.unlink()
-    return seconds
+    return seconds, cpu_s
 
 
 class TimedSession(requests.Session):
@@ -218,6 +252,20 @@ def concurrent_exporters(receiver: Receiver, spans: list[ReadableSpan], exporter
     return {"seconds": seconds, "latencies": latencies, "errors": errors, "failed_spans": sum(failed)}
 
 
+def report(count: int, runs: list[Run], files: list[tuple[float, float]]) -> None:
+    """Medians of the runs; the ratio is file seconds over receiver seconds, run by run."""
+    queryable, file_s = median(r.queryable_s for r in runs), median(f for f, _ in files)
+    ratios = [f / r.queryable_s for (f, _), r in zip(files, runs, strict=True)]
+    micros = 1e6 / count
+    print(f"{count:>9,} spans, SDK → receiver → queryable: median {queryable:6.2f} s = {count / queryable:>7,.0f} "
+          f"spans/s (all answered after {median(r.answered_s for r in runs):.2f} s) | file ingest {file_s:6.2f} s = "
+          f"{count / file_s:>7,.0f} spans/s | receiver/file speed {median(ratios):.2f}x "
+          f"(runs: {', '.join(f'{r:.2f}' for r in ratios)})", flush=True)
+    print(f"{'':>9}  CPU per span: SDK exporter {median(r.client_cpu_s for r in runs) * micros:.1f} µs, "
+          f"receiver + loader {median(r.server_cpu_s for r in runs) * micros:.1f} µs, "
+          f"file ingest {median(c for _, c in files) * micros:.1f} µs", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, nargs="+", default=[20_000, 200_000])
@@ -230,18 +278,12 @@ def main() -> None:
         folder = Path(name)
         spans = make_spans(max(args.spans))
         for count in sorted(args.spans):
-            ours, sent, files = [], [], []
+            runs: list[Run] = []
+            files: list[tuple[float, float]] = []
             for _ in range(args.repeat):
                 files.append(file_load(spans[:count], folder))
-                answered, loaded = send_and_load(spans[:count], folder)
-                sent.append(answered)
-                ours.append(loaded)
-            ratios = [f / o for f, o in zip(files, ours, strict=True)]
-            print(f"{count:>9,} spans  SDK → receiver: all answered {median(sent):6.2f} s, "
-                  f"queryable {median(ours):6.2f} s "
-                  f"{count / median(ours):>9,.0f} spans/s | file ingest {median(files):6.2f} s "
-                  f"{count / median(files):>9,.0f} spans/s | receiver/file {median(ratios):.2f}x "
-                  f"(runs: {', '.join(f'{r:.2f}' for r in ratios)})", flush=True)
+                runs.append(send_and_load(spans[:count], folder))
+            report(count, runs, files)
         receiver = Receiver(folder)
         try:
             single = one_span_latency(receiver.url, make_spans(50))

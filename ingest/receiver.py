@@ -9,9 +9,8 @@ once (more gets 429 with Retry-After, which the OpenTelemetry exporters honour),
 body must each arrive within `Limits.read_timeout_s` (a connection that stalls is closed, a body
 that stops short of its Content-Length gets 408 and is never processed).
 
-A body is then unzipped (gzip, several members allowed), checked cheaply (protobuf: it decodes;
-JSON: it parses; every span has well-formed ids and timestamps), written to the spool on disk and
-only then answered; the background loader does the one full parse and merges the spool into the
+A body is then unzipped and checked cheaply (`ingest.receiver_checks`), written to the spool on
+disk and only then answered; the background loader does the one full parse and merges the spool into the
 warehouse (see `ingest.spool`). Answers follow the OTLP/HTTP spec: 200 with an
 `ExportTraceServiceResponse` in the request's encoding (`partial_success` counts the spans the
 check refused; spans refused later by the full parse, say for an oversized attribute, are counted
@@ -25,14 +24,9 @@ bodies are a `google.rpc.Status`.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import signal
 import socket
-import sys
 import threading
-import zlib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -50,9 +44,8 @@ from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ingest.errors import IngestError
-from ingest.otlp import EARLIEST_NS, LATEST_NS
-from ingest.otlp_protobuf import parse_request
-from ingest.spool import JSON, MAX_SPOOL_BYTES, PROTOBUF, Spool, SpoolFull, SpoolLoader, default_spool
+from ingest.receiver_checks import EMPTY, Checked, Refused, check_json, check_protobuf, read_body
+from ingest.spool import JSON, MAX_SPOOL_BYTES, PROTOBUF, LoaderProcess, Spool, SpoolFull, default_spool
 
 PATH = "/v1/traces"
 PROTOBUF_TYPE, JSON_TYPE = "application/x-protobuf", "application/json"
@@ -73,133 +66,6 @@ class Limits:
     read_timeout_s: float = 15.0
 
 
-class Refused(Exception):
-    """A request answered with an error status and a message. It never leaves the request handler,
-    which turns it into the HTTP reply the sender's exporter reads, so it is no `CallboardError`."""
-
-    def __init__(self, status: HTTPStatus, message: str, *, retry_after_s: int | None = None,
-                 close: bool = False) -> None:
-        super().__init__(message)
-        self.status, self.retry_after_s, self.close = status, retry_after_s, close
-
-
-@dataclass(frozen=True)
-class Checked:
-    spans: int
-    refused: int
-    first_reason: str | None
-
-
-EMPTY = Checked(0, 0, None)
-
-
-def read_body(raw: bytes, encoding: str, max_bytes: int) -> bytes:
-    """The request body, gunzipped when it says so (every gzip member, as RFC 1952 allows),
-    refusing anything over `max_bytes`."""
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return raw
-    if encoding != "gzip":
-        raise Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Encoding {encoding} is not supported; use gzip.")
-    parts, size, rest = [], 0, raw
-    while rest:
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            parts.append(inflater.decompress(rest, max_bytes + 1 - size))
-        except zlib.error as error:
-            raise Refused(HTTPStatus.BAD_REQUEST, f"The body is not valid gzip: {error}") from None
-        size += len(parts[-1])
-        if size > max_bytes:
-            raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"The body is over {max_bytes:,} bytes unzipped.")
-        if not inflater.eof:
-            raise Refused(HTTPStatus.BAD_REQUEST, "The body is not valid gzip: it ends inside a member.")
-        rest = inflater.unused_data
-    return b"".join(parts)
-
-
-def span_problem(trace_ok: bool, span_id_ok: bool, start: int | None, end: int | None) -> str | None:
-    """Why the loader will refuse a span, for the problems that need no full parse (the reasons are
-    the parser's own, `ingest.otlp`)."""
-    if not trace_ok:
-        return "missing or malformed traceId"
-    if not span_id_ok:
-        return "missing or malformed spanId"
-    if start is None or end is None:
-        return "missing or unreadable startTimeUnixNano/endTimeUnixNano"
-    if not (EARLIEST_NS <= start <= LATEST_NS and EARLIEST_NS <= end <= LATEST_NS):
-        return "absurd timestamp (not between 2000 and 2100)"
-    if end < start:
-        return "absurd timestamp (the span ends before it starts)"
-    return None
-
-
-def _tally(problems: Iterator[str | None]) -> Checked:
-    spans = refused = 0
-    first = None
-    for problem in problems:
-        spans += 1
-        if problem is not None:
-            refused += 1
-            first = first or problem
-    return Checked(spans, refused, first)
-
-
-def check_protobuf(body: bytes) -> Checked:
-    request = parse_request(body)
-    if request is None:
-        raise Refused(HTTPStatus.BAD_REQUEST, "The body is not an OTLP ExportTraceServiceRequest.")
-    return _tally(span_problem(len(s.trace_id) == 16 and any(s.trace_id), len(s.span_id) == 8 and any(s.span_id),
-                               s.start_time_unix_nano, s.end_time_unix_nano)
-                  for r in request.resource_spans for scope in r.scope_spans for s in scope.spans)
-
-
-def _json_id_ok(value: object, nbytes: int) -> bool:
-    """Hex or base64 of `nbytes` bytes, not all zero, as the parser reads ids."""
-    if not isinstance(value, str):
-        return False
-    try:
-        raw = bytes.fromhex(value) if len(value) == 2 * nbytes else base64.b64decode(value, validate=True)
-    except (ValueError, binascii.Error):
-        return False
-    return len(raw) == nbytes and any(raw)
-
-
-def _json_nanos(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
-
-
-def _json_span_problem(span: object) -> str | None:
-    if not isinstance(span, dict):
-        return "span is not a JSON object"
-    return span_problem(_json_id_ok(span.get("traceId"), 16), _json_id_ok(span.get("spanId"), 8),
-                        _json_nanos(span.get("startTimeUnixNano")), _json_nanos(span.get("endTimeUnixNano")))
-
-
-def _json_list(node: object, key: str) -> list:
-    value = node.get(key) if isinstance(node, dict) else None
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise Refused(HTTPStatus.BAD_REQUEST, f'The body is not an OTLP trace export ("{key}" is not a list).')
-    return value
-
-
-def check_json(body: bytes) -> Checked:
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise Refused(HTTPStatus.BAD_REQUEST, f"The body is not valid JSON: {error}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("resourceSpans", []), list):
-        raise Refused(HTTPStatus.BAD_REQUEST, 'The body is not an OTLP trace export (no "resourceSpans" list).')
-    return _tally(_json_span_problem(span) for resource in _json_list(document, "resourceSpans")
-                  for scope in _json_list(resource, "scopeSpans") for span in _json_list(scope, "spans"))
-
-
 def media_type_of(content_type: str) -> str:
     return content_type.split(";")[0].strip().lower()
 
@@ -208,7 +74,7 @@ class Receiver:
     """What the requests share: the spool, the loader, the limits and what is in flight now (only
     touched on the event loop's thread, so it needs no lock)."""
 
-    def __init__(self, spool: Spool, loader: SpoolLoader, limits: Limits = Limits()) -> None:
+    def __init__(self, spool: Spool, loader: LoaderProcess, limits: Limits = Limits()) -> None:
         self.spool, self.loader, self.limits = spool, loader, limits
         self.requests_in_flight = self.bytes_in_flight = 0
 
@@ -395,10 +261,11 @@ class Served:
     def __init__(self, host: str = "127.0.0.1", port: int = 4318, *, db_path: Path | None = None,
                  spool: Path | None = None, redact: bool = False, limits: Limits = Limits(),
                  spool_bytes: int = MAX_SPOOL_BYTES, poll_s: float = 1.0, verbose: bool = False,
-                 log: Callable[[str], None] | None = None) -> None:
+                 quiet: bool = False) -> None:
         folder = (spool or default_spool(db_path)).resolve()
         self.spool = Spool(folder, spool_bytes)
-        self.loader = SpoolLoader(self.spool, db_path=db_path, redact=redact, poll_s=poll_s, log=log or _to_stderr)
+        self.spool.clear_incoming()
+        self.loader = LoaderProcess(self.spool, db_path=db_path, redact=redact, poll_s=poll_s, quiet=quiet)
         self.receiver = Receiver(self.spool, self.loader, limits)
         try:
             self.socket = socket.create_server((host, port), backlog=limits.max_connections)
@@ -440,10 +307,6 @@ class Served:
 def start(host: str = "127.0.0.1", port: int = 4318, **options) -> Served:
     """A receiver serving on a background thread (options as `Served`); `.stop()` it when done."""
     return Served(host, port, **options).start()
-
-
-def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def serve(host: str, port: int, *, db_path: Path | None = None, spool: Path | None = None,

@@ -20,12 +20,18 @@ skipped as already stored.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import multiprocessing.connection
 import os
+import signal
+import sys
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Set
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +46,8 @@ from warehouse.db import WarehouseBusy, warehouse_path
 
 PROTOBUF, JSON = ".pb", ".json"
 BATCH_BYTES = 8 * 1024 * 1024  # bodies per parse chunk: 20-30k spans, so parsing and merging overlap
+LINGER_S, LOAD_WINDOW_S = 0.3, 2.0  # see SpoolLoader.load_waiting
+MIN_BATCH_BYTES = 2 * 1024 * 1024  # a parse of fewer spans costs more per span: wait for more, briefly
 MAX_SPOOL_BYTES = 2_000_000_000  # bodies waiting on disk before the receiver answers 503
 
 
@@ -80,25 +88,41 @@ def waiting(folder: Path) -> list[Path]:
 
 
 class Spool:
-    """The spool folder and the bytes waiting in it (counted here, so a request never lists the
-    folder). Shared by the request threads, which add bodies, and the loader, which removes them."""
+    """The spool folder and the bytes waiting in it, counted in memory shared by the receiver's
+    process, which adds bodies, and the loader's, which removes them (so no request lists the
+    folder)."""
 
-    def __init__(self, folder: Path, max_bytes: int = MAX_SPOOL_BYTES) -> None:
+    def __init__(self, folder: Path, max_bytes: int = MAX_SPOOL_BYTES, waiting_bytes: Synchronized | None = None,
+                 ) -> None:
         self.folder, self.max_bytes = folder, max_bytes
         self.incoming = folder / "incoming"
         self.incoming.mkdir(parents=True, exist_ok=True)
-        for partial in self.incoming.iterdir():  # never answered: the client sends them again
+        if waiting_bytes is None:
+            already = sum(path.stat().st_size for path in waiting(folder))
+            waiting_bytes = multiprocessing.get_context("spawn").Value("q", already)
+        self.waiting_bytes = waiting_bytes
+
+    @property
+    def bytes_waiting(self) -> int:
+        return self.waiting_bytes.value
+
+    def clear_incoming(self) -> None:
+        """Delete bodies a process died writing: they were never answered, so their clients send
+        them again. Only the receiver, at its start, may do this."""
+        for partial in self.incoming.iterdir():
             partial.unlink()
-        self._lock = threading.Lock()
-        self.bytes_waiting = sum(p.stat().st_size for p in waiting(folder))
+
+    def _count(self, change: int) -> None:
+        with self.waiting_bytes.get_lock():
+            self.waiting_bytes.value += change
 
     def write(self, body: bytes, suffix: str) -> Path:
         """Store one request body durably; `SpoolFull` when it would go over the budget, `OSError`
         (nothing left behind) when the disk refuses it."""
-        with self._lock:
-            if self.bytes_waiting + len(body) > self.max_bytes:
-                raise SpoolFull(f"{self.bytes_waiting:,} bytes are waiting to be loaded")
-            self.bytes_waiting += len(body)
+        with self.waiting_bytes.get_lock():
+            if self.waiting_bytes.value + len(body) > self.max_bytes:
+                raise SpoolFull(f"{self.waiting_bytes.value:,} bytes are waiting to be loaded")
+            self.waiting_bytes.value += len(body)
         name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}{suffix}"
         partial, final = self.incoming / name, self.folder / name
         try:
@@ -107,8 +131,7 @@ class Spool:
             fsync_folder(self.folder)
         except BaseException:
             partial.unlink(missing_ok=True)
-            with self._lock:
-                self.bytes_waiting -= len(body)
+            self._count(-len(body))
             raise
         return final
 
@@ -133,8 +156,7 @@ class Spool:
             with contextlib.suppress(FileNotFoundError):
                 freed += path.stat().st_size
                 path.unlink()
-        with self._lock:
-            self.bytes_waiting -= freed
+        self._count(-freed)
 
 
 def request_line(path: Path) -> str:
@@ -156,48 +178,34 @@ def batch_chunk(files: list[Path]) -> LineChunk:
 
 
 class SpoolLoader:
-    """A background thread that merges the spool whenever bodies arrive. While the warehouse is
-    busy the bodies simply wait on disk; a failed load is retried after `retry_s`.
+    """Merges the spool whenever bodies arrive, until told to stop. While the warehouse is busy
+    the bodies simply wait on disk; a failed load is retried after `retry_s`.
 
     The loader's counts go into one `ingest_runs` row of kind `receiver`, opened at its first
-    load and closed by `stop()`. Refused spans are quarantined with the spool folder as their
+    load and closed when it stops. Refused spans are quarantined with the spool folder as their
     source and "line N, span K" as their place: the Kth span of the Nth request of a batch."""
 
-    def __init__(self, spool: Spool, *, db_path: Path | None = None, redact: bool = False,
-                 poll_s: float = 1.0, retry_s: float = 2.0, log: Callable[[str], None] = print) -> None:
+    def __init__(self, spool: Spool, wake: Event, stopping: Event, *, db_path: Path | None = None,
+                 redact: bool = False, poll_s: float = 1.0, retry_s: float = 2.0,
+                 log: Callable[[str], None] = print) -> None:
         self.spool, self.db_path, self.redact = spool, db_path, redact
         self.poll_s, self.retry_s, self.log = poll_s, retry_s, log
         self.summary: IngestSummary | None = None
-        self._wake, self._stopping = threading.Event(), threading.Event()
-        self._thread = threading.Thread(target=self._run, name="spool-loader", daemon=True)
+        self._wake, self._stopping = wake, stopping
 
     @property
     def folder(self) -> Path:
         return self.spool.folder
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        """A body was spooled: load soon."""
-        self._wake.set()
-
-    def stop(self, wait_s: float = 5.0) -> None:
-        """Let the load in progress finish (for up to `wait_s`), then close the run. What is left,
-        or what a load still waiting for a busy warehouse had, stays spooled for the next start."""
-        self._stopping.set()
-        self._wake.set()
-        self._thread.join(wait_s)
-        if self._thread.is_alive():
-            self.log("stopping with the warehouse still busy; the spooled requests load on the next start")
-        elif self.summary is not None:
-            with contextlib.suppress(WarehouseBusy):
-                end_run(self.summary, self.db_path)
-
     def load_waiting(self) -> None:
-        """Merge what is spooled, and what arrives meanwhile, until the spool is empty: batches
-        go through `load_chunks`' pipeline (the next batch is converted and parsed while the last
-        one merges), and each batch's files are deleted once the transaction holding them commits."""
+        """Merge what is spooled and what arrives meanwhile, in one load of `load_chunks` (the next
+        batch is converted and parsed while the last one merges; each batch's files are deleted
+        once the transaction holding them commits). A batch smaller than `MIN_BATCH_BYTES` waits
+        up to `LINGER_S` at a time for more, and the load ends, its last transaction committing,
+        once the spool has been empty for `LINGER_S` or the load has taken bodies for
+        `LOAD_WINDOW_S`: a steady stream is parsed in chunks of thousands of spans and merged every
+        few seconds in a few transactions, instead of one small parse and merge per request (which
+        cost three times the CPU per span)."""
         if self.summary is None:
             self.summary = begin_run("receiver", [self.folder], self.db_path, unit="spans")
         pending: deque[list[Path]] = deque()  # batches handed over and not merged yet, in order
@@ -205,13 +213,20 @@ class SpoolLoader:
 
         def batches() -> Iterator[tuple[str, LineChunk]]:
             taken: set[Path] = set()
+            window_ends = time.monotonic() + LOAD_WINDOW_S
             while not self._stopping.is_set():
                 batch = self.spool.next_batch(skip=taken)
+                if sum(p.stat().st_size for p in batch) < MIN_BATCH_BYTES and time.monotonic() < window_ends:
+                    self._wake.clear()
+                    if self._wake.wait(LINGER_S):
+                        continue  # more arrived: a larger chunk parses for less per span
                 if not batch:
                     return
                 taken.update(batch)
                 pending.append(batch)
                 yield str(self.folder), batch_chunk(batch)
+                if time.monotonic() >= window_ends:
+                    return
 
         def merged(sources: list[str]) -> None:
             nonlocal merged_spans
@@ -223,7 +238,8 @@ class SpoolLoader:
 
         load_chunks(batches(), self.summary, db_path=self.db_path, redact=self.redact, on_merged=merged)
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Load until stopped, then close the run."""
         while not self._stopping.is_set():
             if not waiting(self.folder):
                 self._wake.wait(self.poll_s)
@@ -237,3 +253,68 @@ class SpoolLoader:
             except Exception as error:  # keep serving: the bodies stay spooled and are tried again
                 self.log(f"load failed, will retry: {type(error).__name__}: {error}")
                 self._stopping.wait(self.retry_s)
+        if self.summary is not None:
+            with contextlib.suppress(WarehouseBusy):
+                end_run(self.summary, self.db_path)
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _quiet(line: str) -> None:
+    pass
+
+
+def _loader_main(folder: Path, max_bytes: int, waiting_bytes: Synchronized, wake: Event, stopping: Event,
+                 db_path: Path | None, redact: bool, poll_s: float, quiet: bool) -> None:
+    """The loader process: loads until the receiver says stop or dies (then the load in progress
+    finishes and the rest waits on disk). Ctrl-C reaches the whole process group; the receiver
+    decides when its loader stops, so the loader ignores it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+
+    def stop_when_orphaned() -> None:
+        assert parent is not None
+        multiprocessing.connection.wait([parent.sentinel])
+        stopping.set()
+        wake.set()
+
+    threading.Thread(target=stop_when_orphaned, daemon=True).start()
+    loader = SpoolLoader(Spool(folder, max_bytes, waiting_bytes), wake, stopping, db_path=db_path, redact=redact,
+                         poll_s=poll_s, log=_quiet if quiet else _to_stderr)
+    loader.run()
+
+
+class LoaderProcess:
+    """The loader in a process of its own: converting and parsing are CPU work in Python and
+    DuckDB, and in the receiver's process they would hold the interpreter lock the requests need
+    (a 512-span request took 65 ms instead of 24 ms while a load ran)."""
+
+    def __init__(self, spool: Spool, *, db_path: Path | None = None, redact: bool = False, poll_s: float = 1.0,
+                 quiet: bool = False) -> None:
+        context = multiprocessing.get_context("spawn")  # fork is unsafe once DuckDB or Arrow threads exist
+        self._wake, self._stopping = context.Event(), context.Event()
+        self.process = context.Process(
+            target=_loader_main, name="spool-loader", daemon=True,
+            args=(spool.folder, spool.max_bytes, spool.waiting_bytes, self._wake, self._stopping, db_path, redact,
+                  poll_s, quiet))
+
+    def start(self) -> None:
+        self.process.start()
+
+    def wake(self) -> None:
+        """A body was spooled: load soon."""
+        self._wake.set()
+
+    def stop(self, wait_s: float = 10.0) -> None:
+        """Let the load in progress finish (for up to `wait_s`); what is left, or what a load still
+        waiting for a busy warehouse had, stays spooled for the next start."""
+        self._stopping.set()
+        self._wake.set()
+        self.process.join(wait_s)
+        if self.process.is_alive():
+            _to_stderr("stopping with the warehouse still busy; the spooled requests load on the next start")
+            self.process.terminate()
+            self.process.join()

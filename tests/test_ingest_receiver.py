@@ -81,7 +81,7 @@ def served(warehouse_file: Path) -> Iterator[str]:
     with connect(warehouse_file):
         pass  # the schema first: this test's reads and the loader's writes must not both create it
     served = receiver.start(port=0, db_path=warehouse_file, limits=receiver.Limits(max_body_bytes=64 * 1024),
-                            poll_s=0.1, log=lambda line: None)
+                            poll_s=0.1, quiet=True)
     yield served.url
     served.stop()
 

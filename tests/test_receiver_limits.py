@@ -22,11 +22,13 @@ from pathlib import Path
 import duckdb
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from ingest import receiver, spool
+from tests.otlp import protobuf_request
 from tests.test_ingest_receiver import TRACES, ReceiverProcess, rows, wait_for
 from warehouse.db import connect
 
@@ -34,9 +36,10 @@ GOOD = TRACES.joinpath("genai_hex.jsonl").read_bytes().splitlines()[0]  # 4 span
 TIMEOUT_S = 1.0
 
 
-def post(url: str, body: bytes, encoding: str | None = None) -> tuple[int, Message, bytes]:
+def post(url: str, body: bytes, encoding: str | None = None, content_type: str = "application/json",
+         ) -> tuple[int, Message, bytes]:
     """Status, headers (any case) and body of one POST."""
-    headers = {"Content-Type": "application/json", **({"Content-Encoding": encoding} if encoding else {})}
+    headers = {"Content-Type": content_type, **({"Content-Encoding": encoding} if encoding else {})}
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -60,7 +63,7 @@ def schema(warehouse_file: Path) -> Path:
 @pytest.fixture
 def served(schema: Path) -> Iterator[receiver.Served]:
     """A receiver in this process with short read timeouts and room for two requests at once."""
-    running = receiver.start(port=0, db_path=schema, poll_s=0.1, log=lambda line: None,
+    running = receiver.start(port=0, db_path=schema, poll_s=0.1, quiet=True,
                              limits=receiver.Limits(max_requests=2, max_bytes_in_flight=4096, read_timeout_s=TIMEOUT_S))
     yield running
     running.stop()
@@ -177,6 +180,22 @@ def test_loader_refusals_are_quarantined_though_the_answer_counted_none(served: 
     assert rows(schema, "SELECT count(*) FROM spans") == [(3,)]
 
 
+def test_the_request_check_and_the_loader_refuse_the_same_spans(served: receiver.Served, schema: Path) -> None:
+    request = protobuf_request(GOOD)
+    spans = request.resource_spans[0].scope_spans[0].spans
+    spans[1].trace_id = b""
+    spans[2].end_time_unix_nano = spans[2].start_time_unix_nano - 1
+    status, _, answer = post(served.url, request.SerializeToString(), content_type="application/x-protobuf")
+    response = ExportTraceServiceResponse()
+    response.ParseFromString(answer)
+    assert (status, response.partial_success.rejected_spans) == (200, 2)
+    assert "first: missing or malformed traceId" in response.partial_success.error_message
+    wait_for(lambda: rows(schema, "SELECT count(*) FROM quarantine") == [(2,)])
+    assert rows(schema, "SELECT location, reason FROM quarantine ORDER BY location") == [
+        ("line 1, span 2", "missing or malformed traceId"),
+        ("line 1, span 3", "absurd timestamp (the span ends before it starts)")]
+
+
 def sdk_provider(url: str, batch: int = 512) -> TracerProvider:
     provider = TracerProvider(resource=Resource.create({"service.name": "sdk-agent"}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url, timeout=30),
@@ -197,35 +216,39 @@ def make_calls(provider: TracerProvider, calls: int, turns: int) -> None:
 
 def test_a_full_spool_answers_503_and_the_sdk_retries_until_it_fits(schema: Path) -> None:
     served = ReceiverProcess(schema, "--spool-max-mb", "0.0021")  # 2,100 bytes: room for one request
-    holder = duckdb.connect(str(schema))  # the loader cannot load, so the spool stays full
     try:
-        assert post(served.url, GOOD)[0] == 200
-        status, headers, answer = post(served.url, GOOD)
-        assert (status, headers["Retry-After"]) == (503, "2") and "spool is full" in json.loads(answer)["message"]
-        provider = sdk_provider(served.url)
-        make_calls(provider, calls=1, turns=3)
-        flushed = []
-        flusher = threading.Thread(target=lambda: flushed.append(provider.force_flush(30_000)), daemon=True)
-        flusher.start()
-        time.sleep(3)  # the exporter is refused, waits Retry-After, tries again
-        assert not flushed
+        holder = duckdb.connect(str(schema))  # the loader cannot load, so the spool stays full
+        try:
+            assert post(served.url, GOOD)[0] == 200
+            status, headers, answer = post(served.url, GOOD)
+            assert (status, headers["Retry-After"]) == (503, "2")
+            assert "spool is full" in json.loads(answer)["message"]
+            provider = sdk_provider(served.url)
+            make_calls(provider, calls=1, turns=3)
+            flushed = []
+            flusher = threading.Thread(target=lambda: flushed.append(provider.force_flush(30_000)), daemon=True)
+            flusher.start()
+            time.sleep(3)  # the exporter is refused, waits Retry-After, tries again
+            assert not flushed
+        finally:
+            holder.close()  # the loader drains the spool; the exporter's next try fits
+        flusher.join(30)
+        provider.shutdown()
+        wait_for(lambda: rows(schema, "SELECT count(*) FROM spans") == [(4 + 4,)])
     finally:
-        holder.close()  # the loader drains the spool; the exporter's next try fits
-    flusher.join(30)
-    assert flushed == [True]
-    provider.shutdown()
-    wait_for(lambda: rows(schema, "SELECT count(*) FROM spans") == [(4 + 4,)])
-    served.stop()
+        served.stop()
 
 
 def test_sigkill_right_after_the_answers_loses_nothing(schema: Path) -> None:
     served = ReceiverProcess(schema)
     provider = sdk_provider(served.url, batch=100)
-    make_calls(provider, calls=200, turns=9)  # 2,000 spans in 20 requests
-    assert provider.force_flush(60_000)  # every request answered 200
-    served.process.send_signal(signal.SIGKILL)
-    served.process.wait(30)
-    provider.shutdown()
+    try:
+        make_calls(provider, calls=200, turns=9)  # 2,000 spans in 20 requests
+        assert provider.force_flush(60_000)  # every request answered 200
+    finally:
+        served.process.send_signal(signal.SIGKILL)
+        served.process.wait(30)
+        provider.shutdown()
     assert not list((schema.parent / "spool" / "incoming").iterdir())
     again = ReceiverProcess(schema)
     try:
