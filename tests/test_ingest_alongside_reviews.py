@@ -79,7 +79,7 @@ def test_ingest_and_review_saves_share_the_warehouse(tmp_path: Path, warehouse_f
     assert ingest.returncode == 0, ingest.stderr
     assert reviewer.returncode == 0, err
     summary = dict(line.split(None, 1) for line in ingest.stdout.splitlines()[:7])
-    assert (summary["read"], summary["loaded"], summary["quarantined"]) == (f"{spans:,}", f"{spans:,}", "0")
+    assert (summary["read"], summary["loaded"], summary["quarantined"]) == (f"{spans:,} spans", f"{spans:,}", "0")
     opens = json.loads(ingest.stderr.strip().splitlines()[-1])
     assert opens["opens"] >= 6  # many short transactions (run start, merges, run end), not one long one
     saves = [json.loads(line) for line in out.splitlines()]

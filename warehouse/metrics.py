@@ -72,8 +72,10 @@ def period_label(day: ibis.Column, f: Filters) -> ibis.StringValue:
 
 def _nps_answer(nps: ibis.NumericColumn) -> ibis.FloatingValue:
     """A survey answer's part in NPS: +100 for a promoter (9–10), −100 for a detractor (0–6), 0
-    for a passive, NULL without an answer. NPS is its mean, so it has a standard deviation."""
-    return ibis.cases((nps >= 9, 100.0), (nps <= 6, -100.0), (nps.notnull(), 0.0))
+    for a passive, NULL without an answer. NPS is its mean, so it has a standard deviation.
+    Built from cast comparisons rather than 100.0 literals, which Spark reads as decimals (its mean
+    would then be rounded to 5 places)."""
+    return ((nps >= 9).cast("float64") - (nps <= 6).cast("float64")) * 100
 
 
 def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
