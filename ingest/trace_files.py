@@ -36,14 +36,21 @@ def detect_format(path: Path) -> str:
     if not stripped:
         raise IngestError(f"{path} is empty.")
     complete = head.split(b"\n")[: -1 if len(head) == _SNIFF_BYTES else None]
-    if any(_is_json_object(line) for line in complete[:_SNIFF_LINES]) or (
-            stripped.startswith(b"{") and len(complete) <= 1):
-        return "json_lines"  # (a first line longer than the sniff: one export per line)
+    if any(_is_json_object(line) for line in complete[:_SNIFF_LINES]):
+        return "json_lines"
     if stripped.startswith(b"{"):
-        return "json_document"
+        return "json_document" if _pretty_printed(complete) else "json_lines"
     if stripped[:1] in (b"[", b'"') or _is_text(head):
         raise IngestError(f"{path} is not OTLP trace data (expected OTLP/JSON or OTLP protobuf).")
     return "protobuf"
+
+
+def _pretty_printed(lines: list[bytes]) -> bool:
+    """Whether the lines are the start of one JSON document laid out over many lines: an opening
+    brace alone on the first line, or lines indented under it. (A first line longer than the sniff
+    is one export per line; lines that are each broken are refused one by one.)"""
+    written = [line.rstrip(b"\r") for line in lines if line.strip()]
+    return len(written) > 1 and (written[0].strip() == b"{" or any(line[:1] in b" \t" for line in written[1:]))
 
 
 def _is_json_object(line: bytes) -> bool:

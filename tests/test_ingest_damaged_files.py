@@ -53,6 +53,16 @@ def test_a_corrupt_first_line_is_one_refused_line_and_the_rest_loads(
     assert rows(warehouse_file, "SELECT record FROM quarantine") == [(first,)]
 
 
+def test_a_file_whose_first_lines_are_all_broken_is_still_read_line_by_line(
+        trace_lines: list[bytes], tmp_path: Path, warehouse_file: Path) -> None:
+    broken = [line[: len(line) // 2] for line in trace_lines[:20]]
+    assert sum(map(len, broken)) > 64 * 1024  # more than format detection looks at
+    path = tmp_path / "traces.jsonl"
+    path.write_bytes(b"\n".join([*broken, *trace_lines[20:]]) + b"\n")
+    summary = ingest_traces([path], db_path=warehouse_file)
+    assert (summary.loaded, summary.quarantined) == (spans_in(trace_lines[20:]), 20)
+
+
 def test_a_pretty_printed_document_is_still_read_whole(tmp_path: Path, warehouse_file: Path) -> None:
     document = Path(__file__).parent / "fixtures" / "traces" / "openinference_b64.json"
     assert document.read_text().startswith("{\n")
