@@ -151,7 +151,7 @@ def test_what_was_joined_to_the_half_call_follows_it_to_the_whole_call(tmp_path:
 def test_roots_sent_to_the_live_receiver_after_their_children_were_loaded(warehouse_file: Path) -> None:
     with connect(warehouse_file):
         pass  # the schema first: this test's reads and the loader's writes must not both create it
-    served = receiver.start(port=0, db_path=warehouse_file, poll_s=0.05, log=lambda line: None)
+    served = receiver.start(port=0, db_path=warehouse_file, poll_s=0.05, quiet=True)
     call_ids = [f"live-{n}" for n in range(5)]
 
     def span_count() -> int:
