@@ -82,22 +82,23 @@ def _typed(frame: pl.LazyFrame, spec: Mapping, formats: dict[str, object]) -> pl
     problems: list[pl.Expr] = [_missing(spec, spec.join_on)]
     if "record_id" in theirs:
         problems.append(_missing(spec, "record_id"))
-    for name in FIELDS:
-        if name in ("call_id", "trace_id"):
-            continue
-        column = pl.col(theirs[name]) if name in theirs else pl.lit(None, pl.String)
+    typed_fields = [n for n in FIELDS if n not in JOIN_KEYS]
+    values = {n: _value(n, _theirs(spec, n), spec, formats) for n in typed_fields}
+    for name in typed_fields:  # problems read the typed value once computed, not a copy of its expression
+        column = _theirs(spec, name)
         given = column.is_not_null() & (column != "")
-        value, problem = _value(name, column, spec, formats)
-        ours.append(pl.when(given).then(value).alias(name))
-        problems.append(pl.when(given).then(problem))
+        value = pl.col(f"value:{name}")
+        ours.append(pl.when(given).then(value.cast(pl.Int64, strict=False) if name in _RANGES else value).alias(name))
+        problems.append(pl.when(given).then(_problem(name, column, pl.col(f"value:{name}"), spec)))
     record_key = pl.col(theirs["record_id"]) if "record_id" in theirs else key
     columns = text.collect_schema().names()
     unmapped = [c for c in columns if c not in set(theirs.values())]
     extra = pl.struct(unmapped).struct.json_encode() if unmapped else pl.lit(None, pl.String)
-    reason = pl.coalesce(problems)
-    return text.with_row_index("row_number", offset=1).select(
-        "row_number", record_key.alias("record_key"), *ours, extra.alias("extra"), reason.alias("reason"),
-        pl.when(reason.is_not_null()).then(pl.struct(columns).struct.json_encode()).alias("record"))
+    return text.with_row_index("row_number", offset=1).with_columns(
+        value.alias(f"value:{name}") for name, value in values.items()).with_columns(
+        reason=pl.coalesce(problems)).select(
+        "row_number", record_key.alias("record_key"), *ours, extra.alias("extra"), "reason",
+        pl.when(pl.col("reason").is_not_null()).then(pl.struct(columns).struct.json_encode()).alias("record"))
 
 
 def _missing(spec: Mapping, name: str) -> pl.Expr:
@@ -105,33 +106,46 @@ def _missing(spec: Mapping, name: str) -> pl.Expr:
     return pl.when(column.fill_null("") == "").then(pl.lit(f"no {name} in column {spec.columns[name]!r}"))
 
 
-def _value(name: str, column: pl.Expr, spec: Mapping, formats: dict[str, object]) -> tuple[pl.Expr, pl.Expr]:
-    """The typed value, and why a given value cannot be read (NULL when it can)."""
+def _theirs(spec: Mapping, name: str) -> pl.Expr:
+    return pl.col(spec.columns[name]) if name in spec.columns else pl.lit(None, pl.String)
+
+
+def _value(name: str, column: pl.Expr, spec: Mapping, formats: dict[str, object]) -> pl.Expr:
+    """Our typed value of their column (NULL where it cannot be read)."""
+    if name in _BOOLEANS:
+        return column.str.to_lowercase().replace_strict(_words(spec, name), default=None, return_dtype=pl.Boolean)
+    if name in _NUMBERS:
+        return numbers.number(column, spec.decimal or str(formats.get(name, ".")))
+    if name in _DATES:
+        return dates.timestamp(column, spec.dates.get(name, dates.DateRule()), bool(formats.get(name, False)))
+    return column  # record_id, stage: text as written
+
+
+def _problem(name: str, column: pl.Expr, value: pl.Expr, spec: Mapping) -> pl.Expr:
+    """Why a given value cannot be read (NULL when it can)."""
     label = spec.columns.get(name, name)
     if name in _BOOLEANS:
-        words = spec.values.get(name)
-        listed = {w.lower(): v for w, v in (words or DEFAULT_BOOLEANS).items()}
-        lowered = column.str.to_lowercase()
-        value = lowered.replace_strict(listed, default=None, return_dtype=pl.Boolean)
-        return value, pl.when(~lowered.is_in(list(listed))).then(pl.format(
+        return pl.when(~column.str.to_lowercase().is_in(list(_words(spec, name)))).then(pl.format(
             f"{name}: {{}} in column {label!r} is none of {spec.accepted_words(name)}", column))
     if name in _NUMBERS:
-        value = numbers.number(column, spec.decimal or str(formats.get(name, ".")))
-        not_a_number = pl.when(value.is_null()).then(
-            pl.format(f"{name}: {{}} in column {label!r} is not a number", column))
-        if name not in _RANGES:
-            return value, not_a_number
-        low, high = _RANGES[name]
-        return value.cast(pl.Int64, strict=False), not_a_number.when(value != value.round()).then(
-            pl.format(f"{name} {{}} in column {label!r} is not a whole number", column)).when(
-            ~value.is_between(low, high)).then(pl.format(f"{name} {{}} is outside {low}–{high}", column))
+        problem = pl.when(value.is_null()).then(pl.format(f"{name}: {{}} in column {label!r} is not a number", column))
+        if name in _RANGES:
+            low, high = _RANGES[name]
+            problem = problem.when(value != value.round()).then(
+                pl.format(f"{name} {{}} in column {label!r} is not a whole number", column)).when(
+                ~value.is_between(low, high)).then(pl.format(f"{name} {{}} is outside {low}–{high}", column))
+        return problem
     if name in _DATES:
-        value = dates.timestamp(column, spec.dates.get(name, dates.DateRule()), bool(formats.get(name, False)))
-        return value, pl.when(value.is_null()).then(
+        return pl.when(value.is_null()).then(
             pl.format(f"{name}: {{}} in column {label!r} is not a date{_format_hint(spec, name)}", column)).when(
             dates.implausible(value)).then(
             pl.format(f"{name}: {{}} in column {label!r} is not between 2000 and 2100", column))
-    return column, pl.lit(None, pl.String)  # record_id, stage: text as written
+    return pl.lit(None, pl.String)
+
+
+def _words(spec: Mapping, name: str) -> dict[str, bool | None]:
+    """The field's words, lowercased, as true, false or None (pending)."""
+    return {w.lower(): v for w, v in spec.values.get(name, DEFAULT_BOOLEANS).items()}
 
 
 def _format_hint(spec: Mapping, name: str) -> str:
