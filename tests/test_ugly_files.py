@@ -79,7 +79,8 @@ VARIANTS: dict[str, tuple[str, str, str]] = {  # name: (file text, mapping optio
 def test_every_good_value_lands_on_its_call(tmp_path: Path, warehouse_file: Path, variant: str) -> None:
     text, options, encoding = VARIANTS[variant]
     export = write(tmp_path, "export.csv", text.encode(encoding))
-    summary = ingest_outcomes(export, write(tmp_path, "m.toml", MAPPING.format(options=options)), db_path=warehouse_file)
+    mapping = write(tmp_path, "m.toml", MAPPING.format(options=options))
+    summary = ingest_outcomes(export, mapping, db_path=warehouse_file)
     assert balanced(summary) and summary.quarantined == 0, reasons(warehouse_file, summary.run_id)
     assert summary.read == len(CANONICAL) + ("duplicates" in variant)
     stored = rows(warehouse_file, "SELECT external_key, booked, deal_value_usd, nps, recorded_at, extra->>'Note' "
