@@ -30,13 +30,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served_app(warehouse: Path, timeout_s: float = 60) -> Iterator[str]:
-    """`streamlit run app.py` on the given warehouse; yields the base URL once it is healthy."""
+def served_app(warehouse: Path, timeout_s: float = 60, root: Path = ROOT) -> Iterator[str]:
+    """`streamlit run app.py` on the given warehouse; yields the base URL once it is healthy. `root`:
+    the checkout to serve (bench/audio.py serves an older one beside this one)."""
     port = _free_port()
     env = {**os.environ, "CALLBOARD_DB": str(warehouse)}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                "--server.address", "127.0.0.1"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
