@@ -13,7 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-_LATEST = "ORDER BY recorded_at NULLS FIRST, row_number"
+# The latest row of a record: by recorded_at (a row without one is the oldest), then file order.
+# A plain arg_max, not an ordered aggregate, so a large export's grouping can spill to disk.
+_NEWEST = "(coalesce(recorded_at, '-infinity'::TIMESTAMP), row_number)"
 
 # Incoming records with their call: by call id, or by any trace of a call. `n_rows` is how many
 # rows of the file each record combines, so the run's counts are in rows.
@@ -21,12 +23,12 @@ _STAGE = f"""
 CREATE OR REPLACE TEMP TABLE incoming AS
 WITH records AS (
     SELECT record_key, count(*) AS n_rows,
-           last(external_key {_LATEST}) AS external_key,
-           last(record_id {_LATEST}) AS record_id,
+           arg_max(external_key, {_NEWEST}) AS external_key,
+           arg_max(record_id, {_NEWEST}) AS record_id,
            max(recorded_at) AS recorded_at, max(booked) AS booked, max(deal_value_usd) AS deal_value_usd,
            max(nps) AS nps, max(csat) AS csat, max(resolved) AS resolved, max(escalated) AS escalated,
-           last(stage {_LATEST}) FILTER (WHERE stage IS NOT NULL) AS stage,
-           last(extra {_LATEST}) AS extra
+           arg_max(stage, {_NEWEST}) FILTER (WHERE stage IS NOT NULL) AS stage,
+           arg_max(extra, {_NEWEST}) AS extra
     FROM read_parquet($rows) WHERE reason IS NULL GROUP BY record_key
 ), by_trace AS (
     SELECT DISTINCT trace_id, call_id FROM spans
@@ -58,6 +60,9 @@ SELECT i.outcome_id, i.n_rows,
 FROM incoming i LEFT JOIN outcomes o USING (outcome_id)
 """
 
+# A large export is grouped and merged within this much memory; DuckDB spills the rest to disk.
+LOAD_MEMORY = "1GB"
+
 _COLUMNS = ("outcome_id, call_id, trace_id, external_key, source, recorded_at, booked, deal_value_usd, nps, csat, "
             "resolved, escalated, extra, source_file, record_id, stage")
 
@@ -76,6 +81,8 @@ def load_outcomes(
     """Upsert the rows of the Parquet file `rows` (our columns, `record_key`, `external_key`,
     `row_number`, `extra` as JSON text, `reason` NULL for good rows) inside the caller's
     transaction. Records matching no call are kept with call_id NULL and reported."""
+    con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
+    con.execute("SET preserve_insertion_order = false")  # the rows' order is in row_number; keeping it costs memory
     con.execute(_STAGE, {"rows": str(rows), "source": source, "join_on": join_on, "source_file": source_file})
     con.execute(_STATUS)
     counts = dict(con.execute("SELECT status, sum(n_rows) FROM statuses GROUP BY status").fetchall())
