@@ -55,13 +55,13 @@ BUSY_RETRY_S, SPOOL_FULL_RETRY_S = 1, 2  # Retry-After: short, so an exporter re
 
 @dataclass(frozen=True)
 class Limits:
-    """What one receiver takes on at once. Memory stays near `max_bytes_in_flight` (or one body,
-    when a single one is larger) plus one unzipped body per request being checked, whatever the
-    clients do."""
+    """What one receiver takes on at once. Memory stays under `max_bytes_in_flight` (or one body,
+    when a single one is larger) plus `max_checks` unzipped bodies, whatever the clients do."""
 
     max_body_bytes: int = MAX_BODY_BYTES
     max_bytes_in_flight: int = 64 * 1024 * 1024
     max_requests: int = 32
+    max_checks: int = 8  # bodies unzipped, checked and fsynced at once (each up to max_body_bytes unzipped)
     max_connections: int = 1024  # beyond these uvicorn answers 503 itself
     read_timeout_s: float = 15.0
 
@@ -77,6 +77,7 @@ class Receiver:
     def __init__(self, spool: Spool, loader: LoaderProcess, limits: Limits = Limits()) -> None:
         self.spool, self.loader, self.limits = spool, loader, limits
         self.requests_in_flight = self.bytes_in_flight = 0
+        self._checking = asyncio.Semaphore(limits.max_checks)
 
     def admit(self, length: int) -> None:
         """Refuse, before reading a byte of the body, what the receiver cannot take now."""
@@ -117,7 +118,9 @@ class Receiver:
         self.bytes_in_flight += length
         try:
             raw = await read_exactly(request, length, self.limits.read_timeout_s)
-            return await run_in_threadpool(self.accept, raw, media_type, request.headers.get("content-encoding", ""))
+            async with self._checking:
+                return await run_in_threadpool(self.accept, raw, media_type,
+                                               request.headers.get("content-encoding", ""))
         finally:
             self.requests_in_flight -= 1
             self.bytes_in_flight -= length

@@ -103,6 +103,15 @@ def test_a_body_shorter_than_its_content_length_is_refused_not_processed(served:
     assert served.receiver.requests_in_flight == 0 and served.receiver.bytes_in_flight == 0
 
 
+def test_a_body_without_content_length_is_refused(served: receiver.Served) -> None:
+    connection = socket.create_connection(("127.0.0.1", port_of(served.url)), timeout=10)
+    connection.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(GOOD), GOOD))
+    answer = answer_of(connection)
+    assert answer.startswith(b"HTTP/1.1 411 ") and b"A Content-Length header is required." in answer
+    assert spooled(served.spool.folder) == []
+
+
 def test_idle_and_slow_header_connections_are_closed_and_do_not_block_others(served: receiver.Served) -> None:
     idle = [socket.create_connection(("127.0.0.1", port_of(served.url)), timeout=10) for _ in range(200)]
     slow = socket.create_connection(("127.0.0.1", port_of(served.url)), timeout=10)
