@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from ingest.traces import ingest_traces
+from tests import cli
 from tests.fixtures.otlp_calls import write_calls
 from warehouse import __main__ as warehouse_cli
 from warehouse.db import connect
@@ -17,13 +16,12 @@ from warehouse.judgements import model_price
 from warehouse.prices import model_prices, price_for, set_price
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "warehouse", "prices", *args], capture_output=True, text=True)
-
-
-def test_a_changed_price_is_used_for_spans_ingested_after_it(warehouse_file: Path, tmp_path: Path) -> None:
-    done = cli("set", "openai", "gpt-4.1-mini", "--input-per-mtok", "2", "--output-per-mtok", "10",
-               "--taken-on", "2026-11-24", "--source", "contract")
+def test_a_changed_price_is_used_for_spans_ingested_after_it(
+    warehouse_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = cli.run(warehouse_cli.main, ["prices", "set", "openai", "gpt-4.1-mini", "--input-per-mtok", "2",
+                                        "--output-per-mtok", "10", "--taken-on", "2026-11-24", "--source", "contract"],
+                   capsys)
     assert done.returncode == 0, done.stderr
     assert "gpt-4.1-mini  2.0  10.0" in done.stdout and "2026-11-24  contract" in done.stdout
     traces = tmp_path / "calls.jsonl"
