@@ -128,13 +128,14 @@ def _problem(name: str, column: pl.Expr, value: pl.Expr, spec: Mapping) -> pl.Ex
         return pl.when(~column.str.to_lowercase().is_in(list(_words(spec, name)))).then(pl.format(
             f"{name}: {{}} in column {label!r} is none of {spec.accepted_words(name)}", column))
     if name in _NUMBERS:
-        problem = pl.when(value.is_null()).then(pl.format(f"{name}: {{}} in column {label!r} is not a number", column))
-        if name in _RANGES:
-            low, high = _RANGES[name]
-            problem = problem.when(value != value.round()).then(
-                pl.format(f"{name} {{}} in column {label!r} is not a whole number", column)).when(
-                ~value.is_between(low, high)).then(pl.format(f"{name} {{}} is outside {low}–{high}", column))
-        return problem
+        not_a_number = pl.when(value.is_null()).then(
+            pl.format(f"{name}: {{}} in column {label!r} is not a number", column))
+        if name not in _RANGES:
+            return not_a_number
+        low, high = _RANGES[name]
+        return not_a_number.when(value != value.round()).then(
+            pl.format(f"{name} {{}} in column {label!r} is not a whole number", column)).when(
+            ~value.is_between(low, high)).then(pl.format(f"{name} {{}} is outside {low}–{high}", column))
     if name in _DATES:
         return pl.when(value.is_null()).then(
             pl.format(f"{name}: {{}} in column {label!r} is not a date{_format_hint(spec, name)}", column)).when(
