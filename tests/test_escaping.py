@@ -162,3 +162,35 @@ def test_the_ingest_cli_lists_a_refused_record_without_its_escapes(warehouse_fil
     out = capsys.readouterr().out
     assert "calls.jsonl\n" in out and "bad line1m" in out
     assert not re.search("[\x1b\x07\x9b]", out), repr(out)
+
+
+def test_the_csv_downloads_of_the_pages_neutralise_formulas(tmp_path, monkeypatch) -> None:
+    """The failure-mode calls CSV and the review summary's CSV, clicked as on the page, over the
+    hostile warehouse: a model name, a reviewer and a note that would run as formulas."""
+    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    from tests import hostile_fixture
+    from tests.test_export_leaks import APP, RecordingFiles, downloads
+
+    warehouse, session_id, _ = hostile_fixture.build(tmp_path)
+    monkeypatch.setenv("CALLBOARD_DB", str(warehouse))
+    monkeypatch.setattr(app_test_module, "MediaFileManager", RecordingFiles)
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    start, end = hostile_fixture.PERIOD
+    files = {}
+    for page, params in (("app_pages/failure_modes.py", {"start": str(start), "end": str(end)}),
+                         ("app_pages/review_summary.py", {"session": session_id})):
+        at.query_params.update(params)
+        at.switch_page(page).run()
+        assert not at.exception, [e.message for e in at.exception]
+        files |= {f"{page}: {label}": payload for label, payload in downloads(at).items() if "CSV" in label}
+    cells = {name: [c for row in pl.read_csv(io.BytesIO(payload), infer_schema=False).iter_rows() for c in row if c]
+             for name, payload in files.items()}  # fmt: skip
+    calls = [c for name, found in cells.items() if name.startswith("app_pages/failure_modes.py") for c in found]
+    summary = next(c for name, c in cells.items() if name.startswith("app_pages/review_summary.py: Download calls"))
+    assert "'" + hostile_fixture.FORMULA_MODEL in calls
+    assert {"'" + hostile_fixture.FORMULA_NOTE, "'-ana"} <= set(summary)
+    for name, found in cells.items():
+        assert not [c for c in found if re.match(r"[=+@\t\r]|-\D", c)], name
