@@ -217,8 +217,10 @@ def _review_row(s: review_summary.SessionSummary) -> list[str]:
 def _review_slide(deck: Deck, request: DeckRequest) -> None:
     q = request.quarter
     slide = slides.add_slide(deck, f"Weekly call reviews in {q.label}")
-    slides.set_notes(slide, "Calls reviewed: calls a person scored in the session. Pass rate: passed ÷ calls given "
-                            "a pass or fail, with its 95% Wilson range (wide when few calls were scored). Agrees with "
+    slides.set_notes(slide, "Calls reviewed: calls a person scored in the session. Pass rate: the share of all "
+                            "calls in the period that would pass, estimated from the calls given a pass or fail (each "
+                            "group of the draw counted by the calls it stands for), with its 95% range (wide when few "
+                            "calls were scored). Agrees with "
                             "the judge: share of scored and judged calls where the person and the judge gave the "
                             "same pass or fail.")
     area = slides.content_box(deck, slide)

@@ -37,9 +37,9 @@ def to_markdown(summary: SessionSummary) -> str:
         f"- Period: {s.start} – {s.end} ({_cell(describe_filters(s))})",
         f"- Sample: {len(s.call_ids)} calls, {STRATEGIES[s.strategy].lower()}, seed {s.seed}",
         f"- Calls scored: {summary.scored} / {len(s.call_ids)}",
-        f"- Pass rate: {_pct(summary.pass_rate)} ({summary.passed} of {summary.decided}); 95% interval "
+        f"- Pass rate, all calls: {_pct(summary.pass_rate)}; 95% interval "
         + (f"{interval[0]:.0%}–{interval[1]:.0%}" if interval else "—"),
-        f"- Pass rate re-weighted to all calls: {_pct(summary.weighted_pass_rate)}",
+        f"- Passed in this sample: {_pct(summary.sample_pass_rate)} ({summary.passed} of {summary.decided})",
         "",
         "## Failure modes",
         "",

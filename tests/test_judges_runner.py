@@ -104,7 +104,8 @@ def test_session_selects_its_sample_in_order(five_calls):
             " sample_size, seed) VALUES ('s1', 'Week 45', now()::TIMESTAMP, ?, ?, 'random', 2, 1)",
             [DAY, DAY],
         )
-        con.execute("INSERT INTO review_samples VALUES ('s1', 1, 'call-3', 1.0), ('s1', 2, 'call-bad', 1.0)")
+        con.execute("INSERT INTO review_samples (session_id, position, call_id, weight) "
+                    "VALUES ('s1', 1, 'call-3', 1.0), ('s1', 2, 'call-bad', 1.0)")
     plan = plan_run(RULES, Selection(session_id="s1"))
     assert [c.call_id for c in plan.calls] == ["call-3", "call-bad"]
     with pytest.raises(RunError, match="no review session 'nope'"):

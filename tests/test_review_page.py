@@ -3,6 +3,7 @@ everything typed surviving reruns, reloads and page switches."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests import busy, review_fixture
 from warehouse import reviews
+from warehouse.stats import wilson_interval
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 REVIEW = "app_pages/review.py"
@@ -247,8 +249,13 @@ def test_the_summary_page_shows_the_figures_and_offers_the_exports(warehouse: Pa
     at.run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Calls scored"] == "2 / 4" and metrics["Pass rate"] == "50%"
-    assert any(c.value.startswith("95% range 9% – 91%") for c in at.caption)
+    assert metrics["Calls scored"] == "2 / 4" and metrics["Pass rate, all calls"] == "50%"
+    assert metrics["Passed in this sample"] == "50%"
+    # A uniform draw is one stratum: Wilson's 9%–91% for 1 of 2, narrowed by the finite-population
+    # correction for 2 of the period's calls.
+    period_calls = reviews.get_session(session_id).weights[0] * 4
+    half = (0.5 - wilson_interval(1, 2)[0]) * math.sqrt(1 - 2 / period_calls)
+    assert any(c.value == f"95% range {0.5 - half:.0%} – {0.5 + half:.0%}" for c in at.caption)
     at.text_area(key=f"decisions_{session_id}").input("Fix the slow price lookup.").run()
     at.button[[b.label for b in at.button].index("Save decisions")].click().run()
     assert reviews.get_session(session_id).decisions == "Fix the slow price lookup."

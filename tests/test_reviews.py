@@ -149,7 +149,6 @@ def independent_summary(path: Path, session: reviews.ReviewSession) -> dict:
     for row in judged:
         if row[0] not in judge or row[3] > judge[row[0]][3]:
             judge[row[0]] = row
-    weight = dict(zip(session.call_ids, session.weights, strict=True))
     passed = [v[3] for v in verdict.values()]
     both = [c for c in verdict if c in judge]
     labels = {label for c in both for label in (verdict[c][4] or []) + (judge[c][2] or [])}
@@ -166,11 +165,26 @@ def independent_summary(path: Path, session: reviews.ReviewSession) -> dict:
     return {
         "scored": len(verdict),
         "passed": sum(passed),
-        "weighted": sum(weight[c] * v[3] for c, v in verdict.items()) / sum(weight[c] for c in verdict),
+        "population": population_rate(session, {c: v[3] for c, v in verdict.items()}),
         "agreement": agreement,
         "modes": counts,
         "test_cases": sorted(c for c, v in verdict.items() if v[5]),
     }
+
+
+def population_rate(session: reviews.ReviewSession, passed: dict[str, bool]) -> float:
+    """Σ N_h·p_h ÷ Σ N_h over the strata with a verdict, N_h = weight × calls drawn from stratum h."""
+    drawn: dict[str, list[str]] = {}
+    for call_id, stratum in zip(session.call_ids, session.strata, strict=True):
+        drawn.setdefault(stratum, []).append(call_id)
+    weight = dict(zip(session.call_ids, session.weights, strict=True))
+    sizes, shares = {}, {}
+    for stratum, calls in drawn.items():
+        scored = [passed[c] for c in calls if c in passed]
+        if scored:
+            sizes[stratum] = weight[calls[0]] * len(calls)
+            shares[stratum] = sum(scored) / len(scored)
+    return sum(sizes[h] * shares[h] for h in sizes) / sum(sizes.values())
 
 
 def judged_positions(path: Path, session: reviews.ReviewSession) -> list[int]:
@@ -195,9 +209,8 @@ def test_the_summary_matches_an_independent_computation(synthetic_warehouse: Pat
     expected = independent_summary(synthetic_warehouse, session)
     assert summary.scored == expected["scored"] == 5
     assert summary.passed == expected["passed"]
-    assert summary.pass_rate == pytest.approx(expected["passed"] / 5)
-    assert summary.pass_interval == pytest.approx(wilson_interval(expected["passed"], 5))
-    assert summary.weighted_pass_rate == pytest.approx(expected["weighted"])
+    assert summary.sample_pass_rate == pytest.approx(expected["passed"] / 5)
+    assert summary.pass_rate == pytest.approx(expected["population"])
     assert dict(summary.failure_modes.iter_rows()) == expected["modes"]
     shown = dict(zip(summary.agreement["label"], summary.agreement["agreement"], strict=True))
     assert shown == pytest.approx(expected["agreement"])
@@ -214,10 +227,11 @@ def test_the_exports_carry_the_figures_and_escape_table_text(session: reviews.Re
     markdown = to_markdown(summary)
     lo, hi = summary.pass_interval
     assert "Calls scored: 2 / 30" in markdown
-    assert f"Pass rate: 50% (1 of 2); 95% interval {lo:.0%}–{hi:.0%}" in markdown
+    assert f"Pass rate, all calls: {summary.pass_rate:.0%}; 95% interval {lo:.0%}–{hi:.0%}" in markdown
+    assert "Passed in this sample: 50% (1 of 2)" in markdown
     assert "| slow\\_turn | 1 |" in markdown
     assert "said \\| then hung up" in markdown
     assert "seed 99" in markdown and "Fix the price lookup timeout\\." in markdown
     csv = csv_bytes(summary.calls).decode().splitlines()
-    assert csv[0].startswith("position,call_id,weight,reviewer,score,passed,labels,notes,test_case")
+    assert csv[0].startswith("position,call_id,weight,stratum,reviewer,score,passed,labels,notes,test_case")
     assert len(csv) >= 31 and csv[2].startswith(f"2,{session.call_ids[1]},")

@@ -28,16 +28,21 @@ MESSAGE = "summary_message"  # what the last save or close said, shown once unde
 def show_figures(summary: SessionSummary) -> None:
     total = len(summary.session.call_ids)
     interval = summary.pass_interval
-    scored, rate, weighted, follow_up = st.columns(4)
+    scored, rate, sample, follow_up = st.columns(4)
     scored.metric("Calls scored", f"{summary.scored} / {total}")
-    rate.metric("Pass rate", percent(summary.pass_rate), help="Passed ÷ calls given a pass or fail. The range is a 95% "
-                "Wilson interval: with few calls it is wide, and that is the honest answer.")  # fmt: skip
-    rate.caption(f"95% range {interval[0]:.0%} – {interval[1]:.0%} ({summary.passed} of {summary.decided})"
-                 if interval else "No pass/fail yet")
-    weighted.metric("Pass rate, all calls", percent(summary.weighted_pass_rate),
-                    help="Each call counted by its sampling weight, so an oversampled draw still estimates the "
-                    "rate over every call in the period.")  # fmt: skip
+    rate.metric("Pass rate, all calls", percent(summary.pass_rate), help="The share of every call in the period "
+                "that would pass: each group of the draw (an agent, the judge-flagged calls) counts by the calls "
+                "it stands for, over the calls scored so far. The 95% range allows for which calls happened to be "
+                "drawn; with few calls it is wide, and that is the honest answer.")  # fmt: skip
+    rate.caption(f"95% range {interval[0]:.0%} – {interval[1]:.0%}" if interval else "No pass/fail yet")
+    sample.metric("Passed in this sample", percent(summary.sample_pass_rate), help="Passed ÷ calls given a pass or "
+                  "fail, as drawn: an oversampled draw holds more flagged calls than the period does, so this is "
+                  "not the period's rate.")  # fmt: skip
+    sample.caption(f"{summary.passed} of {summary.decided}")
     follow_up.metric("Test cases", summary.test_cases.height)
+    if summary.unrepresented_calls:
+        st.caption(f"No call scored yet from a group standing for {summary.unrepresented_calls:,} calls: the pass "
+                   "rate covers the other groups only.")
 
 
 def _caption(summary: SessionSummary) -> str:

@@ -4,10 +4,9 @@ on counts), so the summary page, the exports and the tests share one definition.
 - A reviewer's **current** review of a call is their newest save; earlier saves stay as history.
 - A call's **verdict** in a session is its newest save from any reviewer: the team's last word
   when two people scored it.
-- **Pass rate** is passed verdicts ÷ verdicts with a pass/fail, with a Wilson score interval
-  (good at small n and near 0 or 1, where the normal approximation is not). The weighted pass
-  rate re-weights each call by its inverse inclusion probability, which matters when the draw
-  oversampled judge-flagged calls.
+- **Sample pass share** is passed verdicts ÷ verdicts with a pass/fail. The population pass rate
+  re-weights it by stratum (warehouse/review_summary.py, warehouse/stats.py::stratified_share),
+  which matters when the draw oversampled judge-flagged calls or the team stopped early.
 - **Judge agreement** for a label is the share of calls (with both a verdict and a judgement) on
   which human and judge agree that the label applies or does not; "pass / fail" compares verdicts.
 """
@@ -36,17 +35,12 @@ def call_verdicts(reviews: ibis.Table) -> ibis.Table:
     return _newest(reviews, ["call_id"])
 
 
-def pass_counts(verdicts: ibis.Table, weights: ibis.Table) -> ibis.Table:
-    """Calls scored, passed and with a pass/fail, and the weighted pass rate (weights: call_id,
-    weight; calls without a weight count with weight 1)."""
-    v = verdicts.left_join(weights, "call_id")
-    weight = v.weight.fill_null(1.0)
-    decided = v.passed.notnull()
-    return v.aggregate(
-        scored=v.count(),
-        decided=decided.cast("int64").sum(),
-        passed=v.passed.cast("int64").sum(),
-        weighted_pass_rate=(weight * v.passed.cast("float64")).sum() / weight.sum(where=decided),
+def pass_counts(verdicts: ibis.Table) -> ibis.Table:
+    """Calls scored, passed and with a pass/fail."""
+    return verdicts.aggregate(
+        scored=verdicts.count(),
+        decided=verdicts.passed.notnull().cast("int64").sum(),
+        passed=verdicts.passed.cast("int64").sum(),
     )
 
 

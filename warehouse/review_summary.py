@@ -1,6 +1,12 @@
 """A review session's summary: scored calls, pass rate with its interval, failure modes, judge
 agreement, follow-ups, decisions. Its Markdown is written by present/review_summary.py, its CSV (the
-`calls` frame) by export/table_files.py."""
+`calls` frame) by export/table_files.py.
+
+The headline pass rate is the population's: each stratum of the draw (all calls, an agent, the
+judge-flagged or the other calls) is weighted by the calls it stands for, over the calls actually
+given a pass or fail, so a team that stops at 30 of 50 still estimates every call in the period.
+Its interval is design-based (`stats.stratified_share`). The plain passed ÷ scored is the sample's
+share, shown as such."""
 
 from __future__ import annotations
 
@@ -22,9 +28,10 @@ class SessionSummary:
     scored: int
     decided: int
     passed: int
-    pass_rate: float | None
-    pass_interval: tuple[float, float] | None  # 95% Wilson
-    weighted_pass_rate: float | None
+    pass_rate: float | None  # the population's, re-weighted over the calls given a pass or fail
+    pass_interval: tuple[float, float] | None  # 95%, design-based (stats.stratified_share)
+    sample_pass_rate: float | None  # passed ÷ decided: the sample's own share
+    unrepresented_calls: int  # population calls in strata none of whose drawn calls has a pass/fail yet
     failure_modes: pl.DataFrame  # label, calls
     agreement: pl.DataFrame  # label, calls, agreed, agreement, human_yes, judge_yes
     calls: pl.DataFrame  # one row per drawn call: the CSV export
@@ -34,20 +41,41 @@ class SessionSummary:
         return self.calls.filter(pl.col("test_case").fill_null(False))
 
 
+def _strata(session: ReviewSession) -> list[str]:
+    """Each drawn call's stratum; sessions drawn before strata were stored group their calls by
+    weight, which in a draw tells the strata apart unless two happen to share a weight."""
+    stored = session.strata or (None,) * len(session.call_ids)
+    return [s if s is not None else f"weight {w:g}" for s, w in zip(stored, session.weights, strict=True)]
+
+
+def population_strata(calls: pl.DataFrame) -> list[stats.Stratum]:
+    """The strata of a session's drawn calls (columns stratum, weight, passed): each stratum's
+    population is its weight × calls drawn from it (the weight is population ÷ drawn), and its
+    measurement the calls given a pass or fail so far."""
+    grouped = calls.group_by("stratum").agg(
+        size=pl.col("weight").first() * pl.len(),
+        measured=pl.col("passed").is_not_null().sum(),
+        yes=pl.col("passed").fill_null(False).sum(),
+    )
+    rows = grouped.sort("stratum").iter_rows(named=True)
+    return [stats.Stratum(row["size"], row["measured"], row["yes"]) for row in rows]
+
+
 def _per_call(session: ReviewSession, verdicts: ibis.Table, judged: ibis.Table) -> ibis.Table:
     drawn = ibis.memtable(
         {
             "position": list(range(1, len(session.call_ids) + 1)),
             "call_id": list(session.call_ids),
             "weight": list(session.weights),
+            "stratum": _strata(session),
         },
-        schema={"position": "int64", "call_id": "string", "weight": "float64"},
+        schema={"position": "int64", "call_id": "string", "weight": "float64", "stratum": "string"},
     )
     v = verdicts.select("call_id", "reviewer", "score", "passed", "labels", "notes", "test_case", "created_at")
     j = judged.select("call_id", judge_score=judged.score, judge_passed=judged.passed, judge_labels=judged.labels)
     joined = drawn.left_join(v, "call_id").left_join(j, "call_id")
     return joined.select(
-        "position", drawn.call_id, "weight", "reviewer", "score", "passed", "labels", "notes", "test_case",
+        "position", drawn.call_id, "weight", "stratum", "reviewer", "score", "passed", "labels", "notes", "test_case",
         "created_at", "judge_score", "judge_passed", "judge_labels",
     ).order_by("position")  # fmt: skip
 
@@ -62,23 +90,22 @@ def session_summary(session_id: str, path: Path | None = None) -> SessionSummary
         drawn = set(session.call_ids)
         reviews = t.reviews.filter(t.reviews.session_id == session_id, t.reviews.call_id.isin(drawn))
         verdicts = review_metrics.call_verdicts(reviews)
-        weights = ibis.memtable(
-            {"call_id": list(session.call_ids), "weight": list(session.weights)},
-            schema={"call_id": "string", "weight": "float64"},
-        )
-        counts = review_metrics.pass_counts(verdicts, weights).to_polars().row(0, named=True)
+        counts = review_metrics.pass_counts(verdicts).to_polars().row(0, named=True)
         modes = review_metrics.label_counts(verdicts).to_polars()
         agreement = review_metrics.judge_agreement(verdicts, t).to_polars()
         calls = _per_call(session, verdicts, metrics.latest_judgement_per_call(t)).to_polars()
     decided, passed = int(counts["decided"] or 0), int(counts["passed"] or 0)
+    strata = population_strata(calls)
+    population = stats.stratified_share(strata)
     return SessionSummary(
         session=session,
         scored=int(counts["scored"] or 0),
         decided=decided,
         passed=passed,
-        pass_rate=passed / decided if decided else None,
-        pass_interval=stats.wilson_interval(passed, decided),
-        weighted_pass_rate=counts["weighted_pass_rate"] if decided else None,
+        pass_rate=population.estimate if population else None,
+        pass_interval=population.interval if population else None,
+        sample_pass_rate=passed / decided if decided else None,
+        unrepresented_calls=round(sum(s.size for s in strata if s.measured == 0)) if population else 0,
         failure_modes=modes,
         agreement=agreement,
         calls=calls,

@@ -102,6 +102,7 @@ class ReviewSession:
     closed_at: datetime | None
     call_ids: tuple[str, ...] = ()
     weights: tuple[float, ...] = ()
+    strata: tuple[str | None, ...] = ()  # the group each call was drawn from; None before migration 0006
 
     @property
     def is_open(self) -> bool:
@@ -176,8 +177,8 @@ def create_session(spec: SessionSpec, path: Path | None = None) -> str:
              spec.strategy, len(drawn), spec.seed],
         )
         con.executemany(
-            "INSERT INTO review_samples (session_id, position, call_id, weight) VALUES (?, ?, ?, ?)",
-            [(session_id, position, d.call_id, d.weight) for position, d in enumerate(drawn, start=1)],
+            "INSERT INTO review_samples (session_id, position, call_id, weight, stratum) VALUES (?, ?, ?, ?, ?)",
+            [(session_id, position, d.call_id, d.weight, d.stratum) for position, d in enumerate(drawn, start=1)],
         )
     return session_id
 
@@ -197,12 +198,11 @@ def get_session(session_id: str, path: Path | None = None) -> ReviewSession | No
             return None
         fields = dict(zip([column[0] for column in row.description], found, strict=True))
         samples = con.execute(
-            "SELECT call_id, weight FROM review_samples WHERE session_id = ? ORDER BY position", [session_id]
+            "SELECT call_id, weight, stratum FROM review_samples WHERE session_id = ? ORDER BY position", [session_id]
         ).fetchall()
     fields["filters"] = orjson.loads(fields["filters"] or "{}")
-    return ReviewSession(
-        **fields, call_ids=tuple(call_id for call_id, _ in samples), weights=tuple(weight for _, weight in samples)
-    )
+    call_ids, weights, strata = zip(*samples, strict=True) if samples else ((), (), ())
+    return ReviewSession(**fields, call_ids=tuple(call_ids), weights=tuple(weights), strata=tuple(strata))
 
 
 def list_sessions(path: Path | None = None) -> pl.DataFrame:

@@ -3,12 +3,17 @@
 Each call gets a key from a hash of (seed, call id), and a group takes the calls with the smallest
 keys. The draw therefore depends only on the seed and on which calls are candidates, never on row
 order: the same seed and filters give the same calls, and calls ingested later for other days
-(which are not candidates) cannot shift it. Calls are shown in key order, so the order is random
-too but just as reproducible.
+(which are not candidates) cannot shift it.
 
-Each drawn call records its weight, the inverse of its inclusion probability (calls in its group
-÷ calls drawn from the group), so a rate measured on an oversampled draw can be re-weighted to the
-population it came from.
+Calls are shown in the order of a second hash (`order_key`), not of the drawing key: a small group
+gives up its calls from further into the key range than a large one, so in drawing-key order the
+flagged calls of an oversampled draw all came last, and a team that stopped at 30 of 50 had seen
+few of them. The second hash mixes the groups evenly and is just as reproducible from the seed.
+
+Each drawn call records its group (stratum) and its weight, the inverse of its inclusion
+probability (calls in its group ÷ calls drawn from the group), so a rate measured on an
+oversampled draw can be re-weighted to the population it came from, and re-weighted again over
+the calls actually reviewed when a team stops early.
 """
 
 from __future__ import annotations
@@ -37,12 +42,19 @@ class Candidate:
 class Drawn:
     call_id: str
     weight: float  # inverse inclusion probability
+    stratum: str = "all"  # the group it was drawn from: "all", an agent, "flagged" or "other"
 
 
 def sample_key(seed: int, call_id: str) -> int:
     """A call's place in the draw: a hash, so it is the same on every machine and every run
     (Python's `hash()` is salted per process; DuckDB's may change between versions)."""
     return int.from_bytes(hashlib.sha256(f"{seed}:{call_id}".encode()).digest()[:8], "big")
+
+
+def order_key(seed: int, call_id: str) -> int:
+    """A drawn call's place in the order shown: a hash independent of `sample_key`, so the order
+    says nothing about which group a call came from."""
+    return sample_key(seed, f"order:{call_id}")
 
 
 def _allocate(sizes: dict[str, int], shares: dict[str, float], total: int, at_least_one: bool) -> dict[str, int]:
@@ -86,11 +98,11 @@ def draw(candidates: list[Candidate], strategy: str, size: int, seed: int) -> li
         shares = {"flagged": FLAGGED_SHARE, "other": 1 - FLAGGED_SHARE}
     sizes = {g: len(members) for g, members in groups.items()}
     counts = _allocate(sizes, shares, size, at_least_one=strategy == "stratified_agent")
-    keyed: list[tuple[int, Drawn]] = []
+    drawn: list[Drawn] = []
     for group, members in groups.items():
         taken = counts[group]
         if not taken:
             continue
         ranked = sorted(members, key=lambda c: (sample_key(seed, c.call_id), c.call_id))[:taken]
-        keyed += [(sample_key(seed, c.call_id), Drawn(c.call_id, sizes[group] / taken)) for c in ranked]
-    return [drawn for _, drawn in sorted(keyed, key=lambda pair: (pair[0], pair[1].call_id))]
+        drawn += [Drawn(c.call_id, sizes[group] / taken, group) for c in ranked]
+    return sorted(drawn, key=lambda d: (order_key(seed, d.call_id), d.call_id))

@@ -43,13 +43,57 @@ def z_test(difference: float, se: float) -> TestResult | None:
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> Interval | None:
     """Wilson score interval for a proportion: unlike the textbook p ± z·se it stays inside
     [0, 1] and keeps its coverage at small n and near 0 or 1. None when n is 0."""
-    if n <= 0:
-        return None
-    p = successes / n
+    return _wilson(successes / n, n, z) if n > 0 else None
+
+
+def _wilson(p: float, n: float, z: float) -> Interval:
+    """The Wilson interval around a share `p` measured on `n` (possibly an effective, fractional) calls."""
     centre = p + z * z / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     denominator = 1 + z * z / n
     return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+
+
+@dataclass(frozen=True)
+class Stratum:
+    """One group of a stratified draw: calls in the population, calls with a yes/no measured in the
+    sample, and how many said yes."""
+
+    size: float
+    measured: int
+    yes: int
+
+
+@dataclass(frozen=True)
+class StratifiedShare:
+    estimate: float
+    interval: Interval
+
+
+def stratified_share(strata: list[Stratum], z: float = Z_95) -> StratifiedShare | None:
+    """The population share behind a stratified (or oversampled) sample, with a design-based
+    interval. The estimate weights each stratum's share by its share of the population,
+    Σ W_h·p_h. The interval combines each stratum's Wilson interval the way the stratified
+    estimator's variance, Σ W_h²·var(p_h), combines their variances (the MOVER method of Newcombe
+    and Zou, as in `difference_interval`): each side's half-width is √Σ W_h²·(1 − n_h/N_h)·d_h²,
+    with d_h the distance from p_h to that side of its Wilson interval and 1 − n_h/N_h the
+    finite-population correction (calls are drawn without replacement). Unlike p ± z·se it keeps
+    its coverage when a small stratum's share is 0 or 1, where the plain variance is 0. Strata with
+    no measurement are left out and the rest re-weighted (the caller says so); None when nothing
+    is measured."""
+    measured = [s for s in strata if s.measured > 0]
+    if not measured:
+        return None
+    population = sum(s.size for s in measured)
+    estimate, below, above = 0.0, 0.0, 0.0
+    for s in measured:
+        weight, share = s.size / population, s.yes / s.measured
+        low, high = _wilson(share, s.measured, z)
+        kept = weight * weight * (1 - min(1.0, s.measured / s.size))
+        estimate += weight * share
+        below += kept * (share - low) ** 2
+        above += kept * (high - share) ** 2
+    return StratifiedShare(estimate, (max(0.0, estimate - math.sqrt(below)), min(1.0, estimate + math.sqrt(above))))
 
 
 def difference_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z_95) -> Interval | None:
