@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from data import audio, demo  # noqa: E402
-from tests.served_app import chromium, served_app, settle  # noqa: E402
+from tests.served_app import chromium, served_app, settle, start_review  # noqa: E402
 
 PLAYER_FRAME = "call_player"
 READY = "el => el.readyState >= 3"
@@ -99,17 +99,6 @@ def _first_playable(page, started: float, before: set[str], timeout_s: float = 3
     return None
 
 
-def _open_review(page, url: str, review: int) -> None:
-    page.goto(url)
-    settle(page)
-    page.goto(f"{url}/review")
-    settle(page)
-    page.get_by_label("Calls to review").fill(str(review))
-    page.get_by_role("button", name="Draw the calls").click()
-    page.wait_for_selector(f"h1:has-text('Call 1 of {review}')")
-    settle(page)
-
-
 def _next_call(page, at: int, review: int) -> tuple[float, float | None]:
     """Press → and time the call's first playable audio and its opening (its title shown and
     Streamlit idle, which includes settle's 300 ms pause, the same for every app)."""
@@ -130,7 +119,9 @@ def presenter_walks(urls: dict[str, str], review: int) -> dict[str, tuple[list[f
     with chromium() as browser:
         pages = {name: browser.new_page(viewport={"width": 1920, "height": 1080}) for name in urls}
         for name, url in urls.items():
-            _open_review(pages[name], url, review)
+            pages[name].goto(url)
+            settle(pages[name])
+            start_review(pages[name], url, review)
         for at in range(2, review + 1):
             for name, page in pages.items():
                 opened, heard = _next_call(page, at, review)

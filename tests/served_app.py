@@ -86,6 +86,16 @@ def watched_page(browser: Browser, url: str, width: int = 1600, height: int = 10
         context.close()
 
 
+def start_review(page: Page, app_url: str, size: int) -> None:
+    """Draw a weekly review of `size` calls (the page's default period) and wait for its first call."""
+    page.goto(f"{app_url}/review")
+    settle(page)
+    page.get_by_label("Calls to review").fill(str(size))
+    page.get_by_role("button", name="Draw the calls").click()
+    page.wait_for_selector(f"text=Call 1 of {size}")
+    settle(page)
+
+
 def settle(page: Page, timeout_ms: int = 60_000) -> None:
     """Wait until Streamlit has finished running the script for what is on screen."""
     page.wait_for_selector(IDLE, timeout=timeout_ms)

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Frame, Page
 
 from data import audio, demo
 from tests import review_fixture
-from tests.served_app import screenshot, served_app, settle, watched_page
+from tests.served_app import screenshot, served_app, settle, start_review, watched_page
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not audio.espeak_available(), reason="needs Debian's espeak-ng (make installs it)")]
@@ -107,12 +107,7 @@ def test_play_seek_by_a_line_and_the_highlight_follows(page: Page, app_url: str,
 
 def test_keys_play_and_skip_turns_and_leave_the_arrows_to_the_review(page: Page, app_url: str,
                                                                      warehouse: Path) -> None:
-    page.goto(f"{app_url}/review")
-    settle(page)
-    page.get_by_label("Calls to review").fill("3")
-    page.get_by_role("button", name="Draw the calls").click()
-    page.wait_for_selector("text=Call 1 of 3")
-    settle(page)
+    start_review(page, app_url, size=3)
     frame = player(page)
     assert "Space play / pause · J next turn · K previous turn" in frame.locator("#keys").inner_text()
     page.locator("h1").first.click()  # the focus is on the page, outside the player

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests import review_fixture, synthetic
-from tests.served_app import screenshot, served_app, settle, watched_page
+from tests.served_app import screenshot, served_app, settle, start_review, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -31,21 +31,12 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
         yield opened
 
 
-def start_session(page: Page, app_url: str, size: int) -> None:
-    page.goto(f"{app_url}/review")
-    settle(page)
-    page.get_by_label("Calls to review").fill(str(size))
-    page.get_by_role("button", name="Draw the calls").click()
-    page.wait_for_selector(f"text=Call 1 of {size}")
-    settle(page)
-
-
 def call_title(page: Page) -> str:
     return page.locator("h1").first.inner_text()
 
 
 def test_review_with_the_keyboard_score_reload_and_find_the_score(page: Page, app_url: str) -> None:
-    start_session(page, app_url, size=5)
+    start_review(page, app_url, size=5)
     page.locator("h1").first.click()  # focus the page, not a field
     page.keyboard.press("ArrowRight")
     page.wait_for_selector("h1:has-text('Call 2 of 5')")
@@ -85,7 +76,7 @@ def test_review_with_the_keyboard_score_reload_and_find_the_score(page: Page, ap
 
 
 def test_a_hostile_transcript_renders_as_text_and_runs_nothing(page: Page, app_url: str) -> None:
-    start_session(page, app_url, size=3)
+    start_review(page, app_url, size=3)
     transcript = page.locator(".st-key-transcript")
     assert transcript.get_by_text(review_fixture.HOSTILE, exact=False).count() >= 1
     assert page.locator("img[src='x']").count() == 0

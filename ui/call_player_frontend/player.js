@@ -123,8 +123,11 @@
                                 channelIdx: turn.side === "agent" ? 0 : 1, drag: false, resize: false });
     });
     state.marks.forEach(function (mark) {
-      state.regions.addRegion({ start: mark.start, end: mark.end, color: MARK_COLORS[mark.kind], content: mark.label,
-                                drag: false, resize: false });
+      /* Waits are many and short: their length shows on hover; dead air and talking-over are labelled. */
+      const region = state.regions.addRegion({ start: mark.start, end: mark.end, color: MARK_COLORS[mark.kind],
+                                               content: mark.kind === "wait" ? undefined : mark.label,
+                                               drag: false, resize: false });
+      if (region.element) region.element.title = mark.label;
     });
   }
 
