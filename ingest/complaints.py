@@ -38,7 +38,7 @@ def ingest_complaints(
     mapping) masks phones, e-mails and card numbers in the complaint text before it is stored."""
     path = Path(path)
     spec = _mapping(Path(mapping)) if mapping is not None else DEFAULT
-    frame = read_table(path)
+    frame = read_table(path, spec.file)
     if mapping is not None:
         require_columns(spec, frame.columns, path)
     elif missing := [c for c in FIELDS if c not in frame.columns]:
