@@ -14,7 +14,8 @@ from warehouse.calibration_math import MIN_LABELLED_CALLS, MIN_POSITIVES
 st.title("Judge calibration")
 st.caption(
     "How far to trust a judge: its labels are compared with people's on calls both labelled in weekly reviews. "
-    "Each judge version is measured on its own."
+    "Each judge version is measured on its own. Each call counts by its sampling weight, so sessions that "
+    "oversampled judge-flagged calls do not make the judge look better at finding modes than it is."
 )
 filters = require_filters()
 versions = data.versions_to_calibrate()
@@ -46,7 +47,8 @@ show_table(
         "label": "Failure mode",
         "labelled_calls": st.column_config.NumberColumn("Calls compared", help="Calls a person and this judge "
                                                         "both labelled: the sample size."),
-        "human_yes": st.column_config.NumberColumn("Tagged by people"),
+        "human_yes": st.column_config.NumberColumn("Tagged by people", format="%.1f", help="Calls weighted by "
+                                                   "how likely their session was to draw them."),
         "tpr": st.column_config.NumberColumn("Found (TPR)", format="percent", help="Of the calls people tagged "
                                              "with the mode, the share the judge flagged too."),
         "tnr": st.column_config.NumberColumn("Left alone (TNR)", format="percent", help="Of the calls people did "
@@ -60,8 +62,9 @@ show_table(
                                                         "and false alarms are taken out (Rogan–Gladen)."),
         "corrected_low": st.column_config.NumberColumn("95% range from", format="percent"),
         "corrected_high": st.column_config.NumberColumn("to", format="percent"),
-        "warning": st.column_config.TextColumn("Caution", help=f"Fewer than {MIN_LABELLED_CALLS} calls compared, or "
-                                               f"fewer than {MIN_POSITIVES} tagged by people."),
+        "warning": st.column_config.TextColumn("Caution", help=f"Fewer than {MIN_LABELLED_CALLS} calls compared, "
+                                               f"fewer than {MIN_POSITIVES} tagged by people, or a judge so near "
+                                               "chance that its corrected share would be noise."),
     },
 )  # fmt: skip
 
@@ -70,9 +73,10 @@ label = st.selectbox("Failure mode", table["label"].to_list(), key="cal_label")
 row = table.filter(pl.col("label") == label).row(0, named=True)
 show_table(pl.DataFrame({
     "": ["People: has it", "People: does not"],
-    "Judge: has it": [row["tp"], row["fp"]],
-    "Judge: does not": [row["fn"], row["tn"]],
+    "Judge: has it": [round(row["tp"], 1), round(row["fp"], 1)],
+    "Judge: does not": [round(row["fn"], 1), round(row["tn"], 1)],
 }), f"{label} judge vs people", f"{label} · {caption}", hide_index=True)  # fmt: skip
-st.caption(f"{row['tp']} found, {row['fn']} missed, {row['fp']} false alarms, {row['tn']} rightly left alone.")
+st.caption(f"{row['tp']:.1f} found, {row['fn']:.1f} missed, {row['fp']:.1f} false alarms, {row['tn']:.1f} rightly "
+           "left alone: calls counted by their sampling weight.")
 if row["warning"]:
     st.warning(row["warning"])

@@ -85,9 +85,9 @@ def test_more_human_labels_narrow_the_interval() -> None:
 
 
 def test_the_warning_names_the_thin_sample() -> None:
-    assert "29" in calibration_math.too_few_labels(calibration_math.Confusion(5, 0, 0, 24))
-    assert "4" in calibration_math.too_few_labels(calibration_math.Confusion(3, 1, 0, 40))
-    assert calibration_math.too_few_labels(calibration_math.Confusion(5, 0, 0, 25)) is None
+    assert "29" in calibration_math.caution(calibration_math.Confusion(5, 0, 0, 24))
+    assert "4" in calibration_math.caution(calibration_math.Confusion(3, 1, 0, 40))
+    assert calibration_math.caution(calibration_math.Confusion(5, 0, 0, 25)) is None
 
 
 def test_the_table_resolves_renamed_labels_before_counting() -> None:

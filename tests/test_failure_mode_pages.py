@@ -93,6 +93,8 @@ def test_the_calibration_page_shows_rates_scikit_learn_agrees_with(warehouse: Pa
         assert row["tnr"] == pytest.approx(recall_score(human, judge, pos_label=False))
     wrong = table[table["label"] == "wrong_booking"].iloc[0]
     assert wrong["tpr"] == 0 and wrong["warning"]  # the rules judge cannot see wrong bookings
+    assert "near chance" in wrong["warning"] and wrong["corrected_rate"] != wrong["corrected_rate"]  # NaN: none shown
+    assert any("sampling weight" in c.value for c in at.caption)  # the page says how calls are counted
 
 
 def test_renaming_on_the_list_page_keeps_the_labels_on_the_explorer(warehouse: Path) -> None:

@@ -4,16 +4,22 @@ hand-computed cases and scikit-learn in the tests; warehouse/calibration_queries
 
 - The **confusion matrix** compares, on calls a person labelled, the person's word (truth) with
   the judge's: true positives (both say the mode is there), false negatives (the judge missed it),
-  false positives (the judge saw it, the person did not), true negatives.
+  false positives (the judge saw it, the person did not), true negatives. Each call counts by its
+  sampling weight, scaled so the weights add up to the calls compared: a review session that
+  oversampled judge-flagged calls holds more calls the judge flagged than the period does, and
+  counted one each they would inflate TPR and deflate TNR.
 - **TPR** (sensitivity) = TP / (TP + FN): the share of real cases the judge finds.
   **TNR** (specificity) = TN / (TN + FP): the share of clean calls it leaves alone.
 - **Cohen's kappa**: agreement beyond what two raters labelling at these rates would reach by
   chance; 0 is chance, 1 is perfect.
 - **Corrected rate** (Rogan–Gladen): the share of all calls the judge flags, p_obs, mixes real
   cases it found with false alarms; (p_obs + TNR − 1) / (TPR + TNR − 1), clipped to [0, 1],
-  estimates the real share. It exists only when the judge beats chance (TPR + TNR > 1).
+  estimates the real share. It exists only when the judge beats chance (TPR + TNR > 1), and is
+  not shown when TPR + TNR − 1 (Youden's J) is below `NEAR_CHANCE`: dividing by a number near 0
+  turns any noise in the flags into 0% or 100%.
 - Its **interval** is a seeded percentile bootstrap: the labelled calls are resampled for TPR and
-  TNR, and the judged calls for p_obs, because both are measured with error.
+  TNR (as many as the weights' effective sample size, (Σw)²/Σw², at the weighted cells' shares),
+  and the judged calls for p_obs, because both are measured with error.
 """
 
 from __future__ import annotations
@@ -27,25 +33,33 @@ MIN_LABELLED_CALLS = 30
 MIN_POSITIVES = 5
 BOOTSTRAP_DRAWS = 2000
 SEED = 7
+NEAR_CHANCE = 0.2  # TPR + TNR − 1 below this: the corrected share would be mostly noise
 
 
 @dataclass(frozen=True)
 class Confusion:
-    """Human (truth) against judge on one label."""
+    """Human (truth) against judge on one label: weighted counts of calls (plain counts when every
+    weight is 1), and the effective number of calls behind them."""
 
-    tp: int
-    fn: int
-    fp: int
-    tn: int
+    tp: float
+    fn: float
+    fp: float
+    tn: float
+    effective_n: float | None = None  # (Σw)²/Σw²; None: the cells are plain counts
 
     @property
-    def n(self) -> int:
+    def n(self) -> float:
         return self.tp + self.fn + self.fp + self.tn
 
     @property
-    def positives(self) -> int:
+    def positives(self) -> float:
         """Calls a person gave the label."""
         return self.tp + self.fn
+
+    @property
+    def youden(self) -> float | None:
+        """TPR + TNR − 1: 0 for a judge that flags at random, 1 for a perfect one."""
+        return None if self.tpr is None or self.tnr is None else self.tpr + self.tnr - 1
 
     @property
     def tpr(self) -> float | None:
@@ -68,16 +82,28 @@ class Confusion:
         return None if chance >= 1 else (observed - chance) / (1 - chance)
 
 
-def _ratio(part: int, whole: int) -> float | None:
+def _ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-def confusion(human: ArrayLike, judge: ArrayLike) -> Confusion:
-    """Count the four cells from paired yes/no answers (same calls, same order)."""
+def confusion(human: ArrayLike, judge: ArrayLike, weights: ArrayLike | None = None) -> Confusion:
+    """Count the four cells from paired yes/no answers (same calls, same order), each call counted
+    by its sampling weight scaled to a mean of 1 (plain counts without weights)."""
     h, j = np.asarray(human, dtype=bool), np.asarray(judge, dtype=bool)
     if h.shape != j.shape:
         raise ValueError("The human and judge answers must cover the same calls.")
-    return Confusion(tp=int(np.sum(h & j)), fn=int(np.sum(h & ~j)), fp=int(np.sum(~h & j)), tn=int(np.sum(~h & ~j)))
+    if weights is None:
+        return Confusion(tp=int(np.sum(h & j)), fn=int(np.sum(h & ~j)), fp=int(np.sum(~h & j)), tn=int(np.sum(~h & ~j)))
+    w = np.asarray(weights, dtype=float)
+    if w.shape != h.shape:
+        raise ValueError("Every compared call needs a weight.")
+    if not w.size:
+        return Confusion(0, 0, 0, 0)
+    w = w * w.size / w.sum()
+    return Confusion(
+        tp=float(w[h & j].sum()), fn=float(w[h & ~j].sum()), fp=float(w[~h & j].sum()), tn=float(w[~h & ~j].sum()),
+        effective_n=float(w.sum() ** 2 / (w * w).sum()),
+    )
 
 
 def rogan_gladen(p_obs: float, tpr: float | None, tnr: float | None) -> float | None:
@@ -96,10 +122,11 @@ def corrected_rate_interval(
     flagged ones: the same distributions as resampling rows, without materialising them. Draws
     where the judge would be no better than chance give no estimate and are left out; None when
     fewer than half of the draws give one."""
-    if c.n == 0 or judged == 0:
+    resampled = round(c.effective_n if c.effective_n is not None else c.n)
+    if resampled == 0 or judged == 0:
         return None
     rng = np.random.default_rng(seed)
-    cells = rng.multinomial(c.n, np.array([c.tp, c.fn, c.fp, c.tn]) / c.n, size=draws)
+    cells = rng.multinomial(resampled, np.array([c.tp, c.fn, c.fp, c.tn]) / c.n, size=draws)
     tp, fn, fp, tn = cells.T
     p_obs = rng.binomial(judged, flagged / judged, size=draws) / judged
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -115,12 +142,21 @@ def corrected_rate_interval(
     return float(low), float(high)
 
 
-def too_few_labels(c: Confusion) -> str | None:
+def near_chance(c: Confusion) -> bool:
+    """True when the judge is too close to flagging at random for its corrected share to mean anything."""
+    return c.youden is not None and c.youden < NEAR_CHANCE
+
+
+def caution(c: Confusion) -> str | None:
     """A plain warning when the human labels are too few for the judge's error rates (and so the
-    corrected rate) to mean much; None when there are enough."""
+    corrected rate) to mean much, or when the judge is near chance; None when neither."""
     if c.n < MIN_LABELLED_CALLS:
-        return f"Only {c.n} calls have both a person's and the judge's labels; review at least {MIN_LABELLED_CALLS}."
+        return (f"Only {c.n:.0f} calls have both a person's and the judge's labels; "
+                f"review at least {MIN_LABELLED_CALLS}.")
     if c.positives < MIN_POSITIVES:
-        return (f"People tagged this mode on only {c.positives} of those calls; with fewer than {MIN_POSITIVES} "
+        return (f"People tagged this mode on only {c.positives:.0f} of those calls; with fewer than {MIN_POSITIVES} "
                 "the judge's hit rate is a guess.")
+    if near_chance(c) and c.youden is not None:
+        return (f"The judge is near chance on this mode (found + left alone − 100% = {c.youden:.0%}): its flags "
+                "say little about which calls really have it, so no corrected share is given.")
     return None

@@ -7,6 +7,10 @@ judge labels are that version's newest successful judgement. Both are resolved t
 taxonomy, so a renamed mode is calibrated under its current name. Error rates use every labelled
 call the version judged, whatever the period: they describe the judge, and a month rarely has
 enough reviews on its own. The observed rate uses the calls in the chosen scope.
+
+Each labelled call counts by the sampling weight of the session its verdict was saved in
+(review_samples.weight), so sessions that oversampled judge-flagged calls do not tilt the judge's
+error rates; a verdict saved outside a session counts with weight 1.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import ibis
 import polars as pl
 
-from warehouse import calibration_math, metrics, review_metrics
+from warehouse import calibration_math, metrics, review_metrics, reviews
 from warehouse.filters import Filters
 from warehouse.queries import reading
 from warehouse.taxonomy import Taxonomy, load_taxonomy
@@ -52,15 +56,19 @@ def versions_to_calibrate() -> pl.DataFrame:
 def _pull(f: Filters, judge_version: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     with reading() as t:
         judged = _latest_by_version(t, judge_version)
-        verdicts = review_metrics.call_verdicts(t.reviews).select("call_id", human_labels=t.reviews.labels)
+        verdicts = review_metrics.call_verdicts(t.reviews)
+        verdicts = verdicts.select("call_id", "session_id", human_labels=verdicts.labels)
         pairs = judged.inner_join(verdicts, "call_id").to_polars()
         in_scope = judged.semi_join(metrics.scoped_calls(t, f), "call_id").to_polars()
+    weights = reviews.sample_weights()
+    pairs = pairs.join(weights, on=["session_id", "call_id"], how="left").with_columns(pl.col("weight").fill_null(1.0))
     return pairs, in_scope
 
 
 def calibration_rows(pairs: pl.DataFrame, in_scope: pl.DataFrame, taxonomy: Taxonomy) -> pl.DataFrame:
-    """One row per label either rater used: the confusion counts, TPR, TNR, kappa, the observed
-    and corrected rates with the corrected rate's interval, and a warning when the sample is thin."""
+    """One row per label either rater used: the confusion counts (weighted by `pairs.weight` when
+    given), TPR, TNR, kappa, the observed and corrected rates with the corrected rate's interval,
+    and a caution when the sample is thin or the judge near chance (then no corrected rate)."""
     pairs = pairs.with_columns(
         human=taxonomy.resolved("human_labels").fill_null([]), judge=taxonomy.resolved("judge_labels").fill_null([])
     )
@@ -69,23 +77,28 @@ def calibration_rows(pairs: pl.DataFrame, in_scope: pl.DataFrame, taxonomy: Taxo
         set(pairs["human"].explode().drop_nulls()) | set(pairs["judge"].explode().drop_nulls())
         | set(in_scope["judge"].explode().drop_nulls())
     )
+    weights = pairs["weight"] if "weight" in pairs.columns else None
     rows = []
     for label in labels:
-        c = calibration_math.confusion(pairs["human"].list.contains(label), pairs["judge"].list.contains(label))
+        c = calibration_math.confusion(pairs["human"].list.contains(label), pairs["judge"].list.contains(label),
+                                       weights)  # fmt: skip
         judged, flagged = in_scope.height, int(in_scope["judge"].list.contains(label).sum())
         observed = flagged / judged if judged else None
-        interval = calibration_math.corrected_rate_interval(c, judged, flagged)
+        trusted = observed is not None and not calibration_math.near_chance(c)
+        interval = calibration_math.corrected_rate_interval(c, judged, flagged) if trusted else None
+        corrected = calibration_math.rogan_gladen(observed, c.tpr, c.tnr) if trusted and observed is not None else None
         rows.append({
-            "label": label, "labelled_calls": c.n, "human_yes": c.positives, "tp": c.tp, "fn": c.fn, "fp": c.fp,
-            "tn": c.tn, "tpr": c.tpr, "tnr": c.tnr, "kappa": c.kappa, "judged_calls": judged, "flagged": flagged,
-            "observed_rate": observed,
-            "corrected_rate": None if observed is None else calibration_math.rogan_gladen(observed, c.tpr, c.tnr),
+            "label": label, "labelled_calls": pairs.height, "human_yes": c.positives, "tp": c.tp, "fn": c.fn,
+            "fp": c.fp, "tn": c.tn, "tpr": c.tpr, "tnr": c.tnr, "kappa": c.kappa, "judged_calls": judged,
+            "flagged": flagged,
+            "observed_rate": observed, "corrected_rate": corrected,
             "corrected_low": interval[0] if interval else None, "corrected_high": interval[1] if interval else None,
-            "warning": calibration_math.too_few_labels(c),
+            "warning": calibration_math.caution(c),
         })  # fmt: skip
     schema = {
-        "label": pl.String, "labelled_calls": pl.Int64, "human_yes": pl.Int64, "tp": pl.Int64, "fn": pl.Int64,
-        "fp": pl.Int64, "tn": pl.Int64, "tpr": pl.Float64, "tnr": pl.Float64, "kappa": pl.Float64,
+        "label": pl.String, "labelled_calls": pl.Int64, "human_yes": pl.Float64, "tp": pl.Float64,
+        "fn": pl.Float64, "fp": pl.Float64, "tn": pl.Float64, "tpr": pl.Float64, "tnr": pl.Float64,
+        "kappa": pl.Float64,
         "judged_calls": pl.Int64, "flagged": pl.Int64, "observed_rate": pl.Float64, "corrected_rate": pl.Float64,
         "corrected_low": pl.Float64, "corrected_high": pl.Float64, "warning": pl.String,
     }  # fmt: skip

@@ -205,6 +205,13 @@ def get_session(session_id: str, path: Path | None = None) -> ReviewSession | No
     return ReviewSession(**fields, call_ids=tuple(call_ids), weights=tuple(weights), strata=tuple(strata))
 
 
+def sample_weights(path: Path | None = None) -> pl.DataFrame:
+    """Every drawn call's sampling weight per session (session_id, call_id, weight), for figures
+    that pool reviews across sessions and must undo each session's oversampling."""
+    with connect(path) as con:
+        return con.sql("SELECT session_id, call_id, weight FROM review_samples").pl()
+
+
 def list_sessions(path: Path | None = None) -> pl.DataFrame:
     """Every session, newest first, with how many of its calls have been scored."""
     with connect(path) as con:
