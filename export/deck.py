@@ -327,7 +327,7 @@ def build(request: DeckRequest, progress: Progress | None = None) -> bytes:
     _title_slide(deck, request, options)
     result = queries.overview(request.filters, request.previous.start)
     for n, (group, panels) in enumerate(GROUPS.items()):
-        tell(f"Drawing the charts: {group}", 0.1 + 0.15 * n)
+        tell(f"Drawing the charts: {group}", 0.1 + 0.1 * n)
         _group_slide(deck, request, group, panels, result)
     tell("Failure modes", 0.55)
     _failure_mode_slide(deck, request)

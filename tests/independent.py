@@ -28,6 +28,32 @@ def _mean(values: list) -> float | None:
 
 
 @dataclass(frozen=True)
+class Talk:
+    """One call's conversation, from its turns taken one by one in the order they started."""
+
+    talked_over: bool  # someone started while the other speaker was still talking
+    dead_air: bool  # a silence of DEAD_AIR_MS or more between turns
+    agent_s: float
+    speech_s: float
+
+
+DEAD_AIR_MS = 3000
+
+
+def talk(turns: list[dict], dead_air_ms: int = DEAD_AIR_MS) -> Talk:
+    talked_over = dead_air = False
+    heard_until, previous = None, None
+    for turn in sorted(turns, key=lambda t: (t["started_at"], t["turn_index"])):
+        if heard_until is not None:
+            talked_over |= turn["started_at"] < heard_until and turn["speaker"] != previous
+            dead_air |= (turn["started_at"] - heard_until).total_seconds() * 1000 >= dead_air_ms
+        heard_until = max(heard_until or turn["ended_at"], turn["ended_at"])
+        previous = turn["speaker"]
+    seconds = [((t["ended_at"] - t["started_at"]).total_seconds(), t["speaker"]) for t in turns]
+    return Talk(talked_over, dead_air, sum(s for s, who in seconds if who == "agent"), sum(s for s, _ in seconds))
+
+
+@dataclass(frozen=True)
 class Scope:
     """The raw rows one set of filters selects: calls by id, each call's outcome fields (booked,
     resolved: one per call, None when unknown; NPS answers: only those given), the agent's reply
@@ -39,6 +65,7 @@ class Scope:
     resolved: list
     latencies: list[float]
     newest: dict[str, dict]
+    talk: dict[str, Talk]
 
 
 def scope(path: Path, f: Filters) -> Scope:
@@ -56,10 +83,12 @@ def scope(path: Path, f: Filters) -> Scope:
         for field in ("booked", "nps", "resolved"):
             if o[field] is not None:
                 latest[(o["call_id"], field)] = max(o[field], latest.get((o["call_id"], field), o[field]))
-    latencies = [
-        t["response_latency_ms"] for t in _rows(path, "SELECT * FROM turns")
-        if t["call_id"] in calls and t["speaker"] == "agent" and t["response_latency_ms"] is not None
-    ]
+    turns = [t for t in _rows(path, "SELECT * FROM turns") if t["call_id"] in calls]
+    latencies = [t["response_latency_ms"] for t in turns
+                 if t["speaker"] == "agent" and t["response_latency_ms"] is not None]
+    by_call: dict[str, list[dict]] = {}
+    for t in turns:
+        by_call.setdefault(t["call_id"], []).append(t)
     newest: dict[str, dict] = {}
     for j in _rows(path, "SELECT * FROM judgements WHERE status = 'ok'"):
         known = newest.get(j["call_id"])
@@ -72,6 +101,7 @@ def scope(path: Path, f: Filters) -> Scope:
         resolved=[latest.get((c, "resolved")) for c in calls],
         latencies=latencies,
         newest=newest,
+        talk={call: talk(call_turns) for call, call_turns in by_call.items()},
     )
 
 
@@ -84,11 +114,16 @@ def owned_metrics(path: Path, f: Filters) -> dict[str, float | int | None]:
         "nps": (100 * (sum(v >= 9 for v in nps) - sum(v <= 6 for v in nps)) / len(nps)) if nps else None,
         "resolution_rate": _mean(s.resolved),
         "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else None,
+        "latency_p90_ms": float(np.percentile(latencies, 90)) if latencies else None,
         "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies else None,
         "error_rate": _mean([c["error_count"] > 0 for c in s.calls.values()]),
         "cost_per_call_usd": _mean([c["cost_usd"] for c in s.calls.values() if c["cost_usd"] is not None]),
         "eval_score": _mean([j["score"] for j in s.newest.values()]),
         "hallucination_rate": _mean([j["hallucination"] for j in s.newest.values()]),
+        "interruption_rate": _mean([t.talked_over for t in s.talk.values()]),
+        "dead_air_rate": _mean([t.dead_air for t in s.talk.values()]),
+        "talk_ratio": (sum(t.agent_s for t in s.talk.values()) / sum(t.speech_s for t in s.talk.values())
+                       if s.talk else None),
     }
 
 
@@ -100,7 +135,7 @@ def sample_figures(path: Path, f: Filters, pooled: list[float]) -> dict[str, flo
     """Each metric's sample size and what its noise test reads, for the filters' period; the
     shares above the percentiles of `pooled` (the latencies of every period compared)."""
     s = scope(path, f)
-    p50, p95 = np.percentile(pooled, 50), np.percentile(pooled, 95)
+    p50, p90, p95 = np.percentile(pooled, 50), np.percentile(pooled, 90), np.percentile(pooled, 95)
     answers = [100.0 if v >= 9 else -100.0 if v <= 6 else 0.0 for v in s.nps]
     return {
         "conversion_n": sum(v is not None for v in s.booked),
@@ -112,7 +147,20 @@ def sample_figures(path: Path, f: Filters, pooled: list[float]) -> dict[str, flo
         "unpriced_calls": sum(c["cost_usd"] is None for c in s.calls.values()),
         "replies": len(s.latencies),
         "latency_p50_share_above_pooled": _mean([v > p50 for v in s.latencies]),
+        "latency_p90_share_above_pooled": _mean([v > p90 for v in s.latencies]),
         "latency_p95_share_above_pooled": _mean([v > p95 for v in s.latencies]),
         "judged_calls": len(s.newest),
         "eval_score_sd": _sd([float(j["score"]) for j in s.newest.values()]),
+        "voice_calls": len(s.talk),
+        "talk_ratio_sd": _talk_ratio_sd(list(s.talk.values())),
     }
+
+
+def _talk_ratio_sd(talks: list[Talk]) -> float | None:
+    """The talk ratio's spread for Welch's test, by the delta method: the sd of each call's
+    agent time minus ratio × speaking time, over the mean speaking time."""
+    if len(talks) < 2:
+        return None
+    ratio = sum(t.agent_s for t in talks) / sum(t.speech_s for t in talks)
+    residual_sd = _sd([t.agent_s - ratio * t.speech_s for t in talks])
+    return residual_sd / (sum(t.speech_s for t in talks) / len(talks)) if residual_sd is not None else None

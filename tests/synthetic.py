@@ -48,9 +48,14 @@ def build(path: Path, calls: int = 600, seed: int = 1, first_day: date = date(20
         for index in range(turns):
             speaker = "customer" if index % 2 else "agent"
             latency = None if index == 0 or speaker == "customer" else rng.randrange(200, 4000)
+            previous_end = clock
             clock += timedelta(milliseconds=latency or rng.randrange(300, 900))
             ended = clock + timedelta(milliseconds=rng.randrange(500, 4000))
-            turn_rows.append((call_id, index, speaker, f"utterance {index}", clock, ended, day, latency))
+            # Every fifth call, one turn (the fourth or fifth) starts 0.6 s before the one before it ends:
+            # the caller or the agent talks over (the number decides, so the random draws stay as they were).
+            talks_over = n % 5 == 0 and index == 3 + n % 2
+            start = previous_end - timedelta(milliseconds=600) if talks_over else clock
+            turn_rows.append((call_id, index, speaker, f"utterance {index}", start, ended, day, latency))
             clock = ended
         errors = rng.choice((0, 0, 0, 0, 1, 2))
         cost = round(rng.uniform(0.01, 0.3), 4)

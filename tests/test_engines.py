@@ -26,11 +26,11 @@ from warehouse.tables import TABLE_NAMES
 ENGINES = ("duckdb", "lake", "spark")
 # Summed in whatever order the engine likes (a cost, and the spreads the noise tests read):
 # equal within 1e-9 relative.
-FLOATING_SUMS = ("cost_per_call_usd", *(m.spread_key for m in METRICS if m.spread_key))
+FLOATING_SUMS = ("cost_per_call_usd", "talk_ratio", *(m.spread_key for m in METRICS if m.spread_key))
 # Exact percentiles: the same two order statistics, interpolated linearly; DuckDB computes
 # lo + (hi - lo) * w and Spark (1 - w) * lo + w * hi, so they may differ in the last bit. An
 # approximate percentile returns a stored value instead, and misses by far more than 1e-12.
-PERCENTILES = ("latency_p50_ms", "latency_p95_ms")
+PERCENTILES = ("latency_p50_ms", "latency_p90_ms", "latency_p95_ms")
 CLI_CASES = [f for f in CASES if not (f.prompt_versions or f.models)]  # the CLI filters by agent only
 OTHER_CASES = [f for f in CASES if f not in CLI_CASES]
 

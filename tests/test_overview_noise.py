@@ -35,6 +35,9 @@ class Truth:
     cost_log_mean: float = np.log(0.07)
     scores: tuple[float, ...] = (0.05, 0.05, 0.1, 0.4, 0.4)
     latency_log_median: float = np.log(1250.0)
+    interruption: float = 0.10
+    dead_air: float = 0.08
+    agent_talk_log_median: float = np.log(36.0)  # seconds per call; the caller's is CALLER_TALK_S
 
 
 STATIONARY = Truth()
@@ -43,10 +46,21 @@ WORSE = replace(
     STATIONARY, conversion=0.42, resolution=0.89, error=0.06, hallucination=0.085, cost_log_mean=np.log(0.078),
     nps_answers=(0.12, 0.04, 0.04, 0.05, 0.05, 0.06, 0.08, 0.12, 0.16, 0.14, 0.14),
     scores=(0.08, 0.09, 0.13, 0.38, 0.32), latency_log_median=np.log(1340.0),
+    interruption=0.145, dead_air=0.12, agent_talk_log_median=np.log(40.5),
 )
 
 COST_LOG_SD, LATENCY_LOG_SD, REPLIES_PER_CALL = 0.6, 0.45, 5
 OUTCOME_SHARE, SURVEY_SHARE, JUDGED_SHARE = 0.9, 0.3, 0.6
+CALLER_TALK_S, TALK_LOG_SD = 30.0, 0.5
+
+
+def _talk_ratio(rng: np.random.Generator, truth: Truth) -> tuple[float, float]:
+    """The agent's share of speaking time over the calls and its delta-method spread, as
+    `metrics.conversation_metrics` computes them from each call's speaking times."""
+    agent = rng.lognormal(truth.agent_talk_log_median, TALK_LOG_SD, truth.calls)
+    speech = agent + rng.lognormal(np.log(CALLER_TALK_S), TALK_LOG_SD, truth.calls)
+    ratio = agent.sum() / speech.sum()
+    return float(ratio), float(np.std(agent - ratio * speech, ddof=1) / speech.mean())
 
 
 def _share(rng: np.random.Generator, n: int, p: float) -> tuple[float, int]:
@@ -74,23 +88,28 @@ def draw(rng: np.random.Generator, truth: Truth, slow_tail: float = 1.0) -> tupl
     row["nps"], row["nps_sd"] = _mean_sd(parts)
     row["nps_responses"] = len(answers)
     row["cost_per_call_usd"], row["cost_per_call_sd"] = _mean_sd(rng.lognormal(truth.cost_log_mean, COST_LOG_SD, calls))
+    row["priced_calls"] = calls
     latencies = rng.lognormal(truth.latency_log_median, LATENCY_LOG_SD, calls * REPLIES_PER_CALL)
     median = np.exp(truth.latency_log_median)
     latencies = np.where(latencies > median, median + (latencies - median) * slow_tail, latencies)
     row["replies"] = len(latencies)
-    row["latency_p50_ms"], row["latency_p95_ms"] = np.percentile(latencies, [50, 95])
+    row["latency_p50_ms"], row["latency_p90_ms"], row["latency_p95_ms"] = np.percentile(latencies, [50, 90, 95])
+    row["voice_calls"] = calls
+    row["interruption_rate"], _ = _share(rng, calls, truth.interruption)
+    row["dead_air_rate"], _ = _share(rng, calls, truth.dead_air)
+    row["talk_ratio"], row["talk_ratio_sd"] = _talk_ratio(rng, truth)
     return row, latencies
 
 
 def two_periods(seed: int, before: Truth, now: Truth, slow_tail: float = 1.0) -> tuple[dict, dict]:
-    """Both periods' rows, with each period's share of replies above the pooled p50 and p95
+    """Both periods' rows, with each period's share of replies above the pooled p50, p90 and p95
     (linear-interpolation percentiles, as DuckDB's quantile_cont)."""
     rng = np.random.default_rng(seed)
     (first, first_latencies), (second, second_latencies) = draw(rng, now, slow_tail), draw(rng, before)
-    pooled = np.percentile(np.concatenate([first_latencies, second_latencies]), [50, 95])
+    pooled = np.percentile(np.concatenate([first_latencies, second_latencies]), [50, 90, 95])
     for row, latencies in ((first, first_latencies), (second, second_latencies)):
-        row["latency_p50_share_above_pooled"] = float((latencies > pooled[0]).mean())
-        row["latency_p95_share_above_pooled"] = float((latencies > pooled[1]).mean())
+        for percentile, cut in zip((50, 90, 95), pooled, strict=True):
+            row[f"latency_p{percentile}_share_above_pooled"] = float((latencies > cut).mean())
     return first, second
 
 
@@ -131,6 +150,10 @@ TRUE_VALUES = {
     "eval_score": float(np.dot(SCORES, STATIONARY.scores)),
     "cost_per_call_usd": float(np.exp(STATIONARY.cost_log_mean + COST_LOG_SD**2 / 2)),
     "nps": 100 * (sum(STATIONARY.nps_answers[9:]) - sum(STATIONARY.nps_answers[:7])),
+    "interruption_rate": STATIONARY.interruption,
+    # Equal log-spreads: each speaker's mean time is its median × the same factor, which cancels.
+    "talk_ratio": float(np.exp(STATIONARY.agent_talk_log_median)
+                        / (np.exp(STATIONARY.agent_talk_log_median) + CALLER_TALK_S)),
 }
 
 

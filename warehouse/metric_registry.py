@@ -18,7 +18,8 @@ from warehouse import stats
 
 Row = Mapping[str, object]
 
-OWNERS = {"PM": "PM owns", "Engineering": "Engineering owns", "Joint": "Joint"}
+OWNERS = {"PM": "PM owns", "Engineering": "Engineering owns", "Joint": "Joint",
+          "Conversation": "Conversation (joint)"}
 NEEDS_JUDGEMENTS = "Joint"  # the owner whose figures exist only once a judge has scored calls
 
 UNITS = {  # how a value is stored, which also decides how it is shown (present's format_value)
@@ -154,6 +155,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("latency_p50_ms", "Reply time, typical (p50)", "Half of the agent's replies start sooner than "
            "this after the caller stops talking.", "ms", "Engineering", False,
            MOOD_QUANTILE, "replies", "replies", "latency_p50_share_above_pooled"),
+    Metric("latency_p90_ms", "Reply time, slowest 10% (p90)", "90% of replies start sooner than this after "
+           "the caller stops talking.", "ms", "Engineering", False,
+           MOOD_QUANTILE, "replies", "replies", "latency_p90_share_above_pooled"),
     Metric("latency_p95_ms", "Reply time, slowest 5% (p95)", "95% of replies start sooner than this after "
            "the caller stops talking; the rest are the waits callers notice.", "ms", "Engineering", False,
            MOOD_QUANTILE, "replies", "replies", "latency_p95_share_above_pooled"),
@@ -171,6 +175,16 @@ METRICS: tuple[Metric, ...] = (
     Metric("hallucination_rate", "Hallucination rate", "Share of judged calls in which the agent stated a "
            "fact (price, time, date, address) its own tools contradict.", "pct", "Joint", False,
            TWO_PROPORTIONS, "judged_calls", "judged calls"),
+    Metric("interruption_rate", "Calls with talking over", "Share of calls in which someone started talking "
+           "while the other was still speaking: the caller barging in on the agent, or the agent talking over "
+           "the caller.", "pct", "Conversation", False,
+           TWO_PROPORTIONS, "voice_calls", "calls with a transcript"),
+    Metric("dead_air_rate", "Calls with dead air", "Share of calls with a silence of 3 s or more between "
+           "turns (CALLBOARD_DEAD_AIR_SECONDS changes the threshold).", "pct", "Conversation", False,
+           TWO_PROPORTIONS, "voice_calls", "calls with a transcript"),
+    Metric("talk_ratio", "Agent talk share", "The agent's speaking time as a share of all speaking time in "
+           "the calls. A rising share often means long-winded replies.", "pct", "Conversation", None,
+           WELCH, "voice_calls", "calls with a transcript", "talk_ratio_sd"),
 )
 
 BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}

@@ -12,12 +12,16 @@ percentile), as `warehouse/metric_registry.py` declares per metric.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import ibis
 
+from warehouse.errors import CallboardError
 from warehouse.filters import Filters
 from warehouse.tables import Tables
+
+DEAD_AIR_SECONDS = 3  # the default silence that counts as dead air
 
 
 def _in_period(day: ibis.Column, start, end) -> ibis.BooleanValue:
@@ -124,19 +128,22 @@ def agent_replies(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
 
 
 def latency_metrics(replies: ibis.Table, by: Sequence[str]) -> ibis.Table:
-    """p50 and p95 of the agent's response latency (end of the customer's utterance to the start
+    """p50, p90 and p95 of the agent's response latency (end of the customer's utterance to the start
     of the agent's reply), over every reply in the group; exact, not approximate, percentiles.
 
     For Mood's quantile test, each group's share of replies above the percentile of all the
     replies given (every group pooled): groups that share one distribution each have about half
-    (p50) or 5% (p95) above it."""
+    (p50), 10% (p90) or 5% (p95) above it."""
     latency = replies.response_latency_ms
-    pooled = replies.mutate(above_p50=latency > latency.quantile(0.5), above_p95=latency > latency.quantile(0.95))
+    pooled = replies.mutate(above_p50=latency > latency.quantile(0.5), above_p90=latency > latency.quantile(0.9),
+                            above_p95=latency > latency.quantile(0.95))
     return pooled.group_by(list(by)).aggregate(
         replies=pooled.count(),
         latency_p50_ms=pooled.response_latency_ms.quantile(0.5),
+        latency_p90_ms=pooled.response_latency_ms.quantile(0.9),
         latency_p95_ms=pooled.response_latency_ms.quantile(0.95),
         latency_p50_share_above_pooled=_rate(pooled.above_p50),
+        latency_p90_share_above_pooled=_rate(pooled.above_p90),
         latency_p95_share_above_pooled=_rate(pooled.above_p95),
     )
 
@@ -151,3 +158,83 @@ def judge_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table
         eval_score_sd=j.score.std(),
         hallucination_rate=_rate(j.hallucination),
     )
+
+
+def dead_air_threshold_ms() -> int:
+    """The silence that counts as dead air, in ms: `CALLBOARD_DEAD_AIR_SECONDS` (default 3 s, the
+    pause after which callers ask "hello?")."""
+    raw = os.environ.get("CALLBOARD_DEAD_AIR_SECONDS") or str(DEAD_AIR_SECONDS)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 3600:
+        raise CallboardError(f"CALLBOARD_DEAD_AIR_SECONDS must be a number of seconds above 0, not {raw!r}.")
+    return round(seconds * 1000)
+
+
+def _epoch_ms(ts: ibis.TimestampValue) -> ibis.IntegerValue:
+    """Milliseconds since the epoch, the same on every engine (Spark's epoch seconds are whole,
+    DuckDB's fractional: floor both, then add the millisecond field)."""
+    return ts.epoch_seconds().floor().cast("int64") * 1000 + ts.millisecond().cast("int64")
+
+
+def turn_gaps(turns: ibis.Table) -> ibis.Table:
+    """Each turn with its start and end in ms and `gap_ms`: its start minus the latest end of the
+    call's earlier turns (by start), the silence before it when positive; negative when it starts
+    while someone is still speaking. `over` says it started while the previous turn's other
+    speaker was still talking (an interruption by this turn's speaker)."""
+    timed = turns.mutate(start_ms=_epoch_ms(turns.started_at), end_ms=_epoch_ms(turns.ended_at))
+    order = [timed.start_ms, timed.turn_index]
+    earlier = ibis.window(group_by=timed.call_id, order_by=order, rows=(None, -1))
+    timed = timed.mutate(heard_until=timed.end_ms.max().over(earlier),
+                         previous_speaker=timed.speaker.lag().over(group_by=timed.call_id, order_by=order))
+    return timed.mutate(gap_ms=timed.start_ms - timed.heard_until,
+                        over=(timed.start_ms < timed.heard_until) & (timed.speaker != timed.previous_speaker))
+
+
+def conversation_per_call(turns: ibis.Table, dead_air_ms: int) -> ibis.Table:
+    """Per call, from its turn times: interruptions each way (`caller_barge_ins`: the caller starts
+    while the agent speaks; `agent_talk_overs`: the reverse), `dead_air` (silences between turns
+    of `dead_air_ms` or more), speaking time in seconds (the agent's and everyone's, an overlap
+    counted for both speakers) and the first agent word (ms since the epoch)."""
+    g = turn_gaps(turns)
+    seconds = (g.end_ms - g.start_ms).cast("float64") / 1000
+    agent = g.speaker == "agent"
+    return g.group_by("call_id").aggregate(
+        caller_barge_ins=(g.over & (g.speaker == "customer")).cast("int64").sum(),
+        agent_talk_overs=(g.over & agent).cast("int64").sum(),
+        dead_air=(g.gap_ms >= dead_air_ms).cast("int64").sum(),
+        agent_speech_s=(seconds * agent.cast("float64")).sum(),  # no float literal: Spark reads those as decimals
+        speech_s=seconds.sum(),
+        first_agent_word_ms=ibis.cases((agent, g.start_ms), else_=ibis.null("int64")).min(),
+    )
+
+
+def conversation_metrics(calls: ibis.Table, t: Tables, by: Sequence[str], dead_air_ms: int) -> ibis.Table:
+    """Interruption share, dead-air share and talk ratio over the calls that have turns.
+
+    - interruption_rate: calls with any interruption, either way / calls with turns (voice_calls);
+    - dead_air_rate: calls with any silence of `dead_air_ms` or more between turns / voice_calls;
+    - talk_ratio: the agent's speaking time / everyone's, summed over the calls (a ratio of sums,
+      so a long call weighs more). Its noise test is Welch's on the ratio: `talk_ratio_sd` is the
+      standard deviation of each call's agent_speech - ratio × speech, divided by the mean
+      speech per call (the delta method), so that sd / √n is the ratio's standard error.
+    """
+    per_call = conversation_per_call(t.turns.semi_join(calls, "call_id"), dead_air_ms)
+    c = calls.select("call_id", *by).inner_join(per_call, "call_id")
+    a, s = c.agent_speech_s, c.speech_s
+    sums = c.group_by(list(by)).aggregate(
+        voice_calls=c.count(),
+        interruption_rate=_rate((c.caller_barge_ins + c.agent_talk_overs) > 0),
+        dead_air_rate=_rate(c.dead_air > 0),
+        agent_s=a.sum(), speech_s=s.sum(), aa=(a * a).sum(), ab=(a * s).sum(), bb=(s * s).sum(),
+    )
+    ratio = sums.agent_s / sums.speech_s
+    residual_sq = sums.aa - 2 * ratio * sums.ab + ratio * ratio * sums.bb
+    mean_speech = sums.speech_s / sums.voice_calls
+    spread = (residual_sq / (sums.voice_calls - 1)).sqrt() / mean_speech
+    return sums.mutate(
+        talk_ratio=ratio,
+        talk_ratio_sd=ibis.cases((sums.voice_calls > 1, spread), else_=ibis.null("float64")),
+    ).drop("agent_s", "speech_s", "aa", "ab", "bb")

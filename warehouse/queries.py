@@ -72,6 +72,7 @@ def _owned_metrics(t: Tables, f: Filters, by: str, start: date, end: date) -> pl
         metrics.call_metrics(calls, t, [by]).to_polars(),
         metrics.latency_metrics(replies, [by]).to_polars(),
         metrics.judge_metrics(calls, t, [by]).to_polars(),
+        metrics.conversation_metrics(calls, t, [by], metrics.dead_air_threshold_ms()).to_polars(),
     ]
     merged = frames[0]
     for frame in frames[1:]:
