@@ -158,3 +158,15 @@ def test_public_dialogue_datasets_load_by_the_docs(warehouse_file: Path, name: s
     assert {s for (s,) in rows(warehouse_file, "SELECT DISTINCT speaker FROM turns")} == {"customer", "agent"}
     docs = (Path(__file__).resolve().parent.parent / "docs" / "call-logs.md").read_text()
     assert (DIALOGUES / f"{name}.toml").read_text().split("\n", 1)[1] in docs
+
+
+def test_tool_rows_of_a_per_turn_log_are_tool_events(tmp_path: Path, warehouse_file: Path) -> None:
+    log = ("Call,Role,Text\nc1,system,You are a booking bot.\nc1,user,Any slot Friday?\n"
+           'c1,tool,"{""slots"": [""10:00""]}"\nc1,assistant,Yes: 10:00.\n')
+    mapping = '[columns]\ncall_id = "Call"\nspeaker = "Role"\ntext = "Text"\n'
+    summary = load_turns(tmp_path, warehouse_file, log, mapping)
+    assert balanced(summary) and (summary.read, summary.loaded, summary.quarantined) == (4, 4, 0)
+    assert rows(warehouse_file, "SELECT turn_index, speaker, text FROM turns ORDER BY turn_index") == [
+        (0, "customer", "Any slot Friday?"), (1, "agent", "Yes: 10:00.")]
+    assert rows(warehouse_file, "SELECT kind, turn_index, output_text FROM spans") == [
+        ("tool", 1, '{"slots": ["10:00"]}')]
