@@ -1,11 +1,13 @@
 """A warehouse whose customer text is hostile everywhere the app shows it: agent, model, prompt and
 session names, a call id, transcripts, judge rationales, evidence and errors, failure-mode names and
 descriptions, reviewer names and notes, decisions, prompt comments, span names, recording URLs and
-refused records. Each value tries to load something from 127.0.0.2 (an address no page means to
+refused records. The hostile agent's calls have a recording that plays, so their transcript is
+also shown by the player component. Each value tries to load something from 127.0.0.2 (an address no page means to
 reach), to become a link, to run a script, or to reverse the app's own words with a bidi override."""
 
 from __future__ import annotations
 
+import wave
 from datetime import date, datetime
 from pathlib import Path
 
@@ -45,6 +47,7 @@ def _plant_calls(path: Path) -> None:
         con.execute("UPDATE calls SET model = ? WHERE model = 'claude-haiku-4-5'", [FORMULA_MODEL])
         con.execute("UPDATE calls SET prompt_version = ? WHERE prompt_version = 'v2'", [PROMPT])
         con.execute("UPDATE calls SET recording_url = ?", [RECORDING])
+        con.execute("UPDATE calls SET recording_url = 'call.wav' WHERE agent = ? AND call_id <> ?", [AGENT, CALL_ID])
         con.execute("UPDATE turns SET text = ? WHERE turn_index = 1", [TEXT])
         con.execute("UPDATE spans SET name = ?, error_type = ? WHERE kind = 'tool'", [MODE, TEXT])
         con.execute("INSERT INTO failure_modes (name, description, owner, created_at) VALUES (?, ?, 'pm', ?)",
@@ -91,6 +94,12 @@ def build(folder: Path) -> tuple[Path, str, int]:
     """The hostile warehouse in `folder`, its review session and the position in it of a call from
     the hostile agent."""
     path = folder / "callboard.duckdb"
+    (folder / "recordings").mkdir()
+    with wave.open(str(folder / "recordings" / "call.wav"), "wb") as silence:  # the hostile agent's calls play it
+        silence.setnchannels(1)
+        silence.setsampwidth(1)
+        silence.setframerate(8000)
+        silence.writeframes(b"\x80" * 8000 * 20)
     synthetic.build(path, calls=150)
     review_fixture.enrich(path)
     _plant_calls(path)

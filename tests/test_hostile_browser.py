@@ -127,6 +127,10 @@ def test_the_review_shows_hostile_names_in_order_and_loads_nothing(visit: tuple[
     header = page.get_by_text("· prompt", exact=False).first
     assert header.inner_text().startswith("agent "), "the call is the hostile agent's"
     assert reads_in_order(page, "prompt"), "the call's header shows the app's word after the agent"
+    page.wait_for_selector("iframe[title='ui.call_player.call_player']", timeout=30_000)
+    player = next(frame for frame in page.frames if "call_player" in frame.url)
+    player.get_by_text("second line", exact=False).first.wait_for()  # the hostile transcript, in the player
+    assert player.locator("a, img").count() == 0, "the player shows the transcript as text"
     page.locator(".st-key-scoring [data-testid='stTooltipIcon']").first.hover()  # the failure modes' help
     page.wait_for_selector("[data-testid='stTooltipContent']")
     page.wait_for_timeout(500)

@@ -14,6 +14,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from present.formats import format_value
+from present.markdown import escape_markdown
 from warehouse.calls import CallDetail, TimingMark, timing_marks
 from warehouse.db import warehouse_path
 from warehouse.recordings import Playable, Refused, recordings_folders, resolve_recording
@@ -50,7 +51,7 @@ def show_player(detail: CallDetail, playable: Playable, lines: list[dict], key: 
     """The player over the transcript `lines`; False (after saying why) when it cannot play."""
     source = _source(detail, playable)
     if isinstance(source, Refused):
-        st.caption(source.reason)
+        st.caption(escape_markdown(source.reason))  # it may quote the recording's file name
         return False
     _player(**source, mime=playable.mime, turns=lines, marks=[_mark(m) for m in timing_marks(detail.turns)],
             duration_s=(detail.call["duration_ms"] or 0) / 1000, large=large, keys=KEYS, key=f"{key}_player",

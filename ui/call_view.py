@@ -13,7 +13,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from present.formats import format_value
-from present.markdown import code_span, escape_markdown
+from present.markdown import code_span, escape_markdown, plain_text
 from present.waterfall import waterfall
 from ui.call_player import recording_of, show_player
 from warehouse.calls import DEAD_AIR_MS, CallDetail
@@ -89,20 +89,21 @@ def _evidence_by_turn(detail: CallDetail) -> dict[int, list[str]]:
 
 def transcript_lines(detail: CallDetail) -> list[dict]:
     """Each turn as both transcripts show it: time, speaker, a note on a long silence before it,
-    the words, and the judge's quotes from it. Plain text: each renderer escapes it its own way."""
+    the words, and the judge's quotes from it. Plain text (controls and bidi overrides removed, so the
+    player's own words beside them stay in order): each renderer escapes it its own way."""
     evidence = _evidence_by_turn(detail)
     lines = []
     for turn in detail.turns.iter_rows(named=True):
         wait = turn["response_latency_ms"]
         lines.append({
             "side": "agent" if turn["speaker"] == "agent" else "customer",
-            "who": SPEAKER_NAMES.get(turn["speaker"], turn["speaker"]),
+            "who": SPEAKER_NAMES.get(turn["speaker"], plain_text(turn["speaker"])),
             "clock": clock(turn["offset_ms"]),
             "start": turn["offset_ms"] / 1000,
             "end": turn["end_ms"] / 1000,
             "note": f"after {format_value(wait, 'ms')} of silence" if wait and wait >= DEAD_AIR_MS else "",
-            "text": turn["text"],
-            "evidence": evidence.get(turn["turn_index"], []),
+            "text": plain_text(turn["text"]),
+            "evidence": [plain_text(quote) for quote in evidence.get(turn["turn_index"], [])],
         })
     return lines
 
