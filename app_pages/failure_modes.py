@@ -29,8 +29,9 @@ source_param = url_params.one_of("source", SOURCES, "labels from") or "judge"
 source = st.sidebar.radio(
     "Labels from", list(SOURCES), index=list(SOURCES).index(source_param),
     format_func=SOURCES.__getitem__, key="fm_source",
-    help="Judge: every judged call. People: only calls reviewed in a weekly review. Both agree: modes the judge "
-         "and a person both gave.",
+    help="Judge: every judged call. People: only calls reviewed in a weekly review drawn uniformly at random "
+         "(oversampled or stratified reviews hold more of some calls than the period does, so they would inflate "
+         "some modes). Both agree: modes the judge and such a person both gave.",
 )  # fmt: skip
 st.query_params["source"] = source
 if modes:
@@ -50,6 +51,8 @@ e = data.exploration(filters, source, modes)
 st.caption(
     f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}: {e.calls_in_scope:,} calls, {e.looked_at:,} of them "
     f"labelled by {SOURCES[source].lower()}."
+    + (" People's labels count only from reviews drawn uniformly at random, so their shares stand for the period."
+       if source != "judge" else "")
 )
 if e.looked_at == 0:
     st.info("No call in this period has labels from this source yet. Pick another source or period, or run a "

@@ -60,7 +60,7 @@ def judge_trust(row: dict | None, judge: str) -> tuple[str, str | None]:
                      f"have it{rng}; the judge flags {percent(row['observed_rate'])}.")
     text = (
         f"On {row['labelled_calls']} calls a person also labelled, the judge ({judge}) found {found} of the "
-        f"{row['human_yes']} they tagged and flagged {false_alarms} of the rest wrongly; agreement beyond chance "
+        f"{row['human_yes']:,.0f} they tagged and flagged {false_alarms} of the rest wrongly; agreement beyond chance "
         f"(kappa, 0 = chance, 1 = perfect) {kappa}.{corrected}"
     )
     return text, row["warning"]

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tests.failure_mode_fixture import PERIOD, independent, reviewed_demo
 from warehouse import explorer
 from warehouse.filters import Filters
+from warehouse.taxonomy import Taxonomy
 
 FILTERS = Filters(*PERIOD)
 
@@ -66,3 +68,28 @@ def test_the_costliest_mode_lost_the_most(warehouse: Path) -> None:
     causes = {m: v for m, v in expected["lost"].items() if v is not None}
     assert e.costliest["mode"] == max(causes, key=causes.get)
     assert e.costliest["lost_conversions"] > 0
+
+
+def test_people_labels_count_only_from_uniformly_drawn_sessions() -> None:
+    """An oversampled session holds more judge-flagged calls than the period does; its labels would
+    inflate those modes' shares, so the People source leaves them out (the Judge source keeps them
+    in its call table)."""
+    frame = pl.DataFrame({
+        "call_id": ["uniform", "oversampled", "unreviewed"],
+        "judged": [True, True, True],
+        "judge_labels": [["slow_turn"], ["slow_turn"], []],
+        "reviewed": [True, True, False],
+        "human_labels": [["slow_turn"], ["slow_turn"], None],
+        "review_session": ["s-uniform", "s-flagged", None],
+    })  # fmt: skip
+    sessions = pl.DataFrame({"session_id": ["s-uniform", "s-flagged"], "strategy": ["uniform", "oversample_flagged"]})
+    taxonomy = Taxonomy(pl.DataFrame({"name": ["slow_turn"]}), {"slow_turn": "slow_turn"})
+    marked = explorer.mark_uniform_reviews(frame, sessions)
+    assert marked["uniform_review"].to_list() == [True, False, False]
+    people = explorer.with_labels(marked, taxonomy, "human")["modes"].to_list()
+    assert people == [["slow_turn"], None, None]
+    both = explorer.with_labels(marked, taxonomy, "both")["modes"].to_list()
+    assert both == [["slow_turn"], None, None]
+    judge = explorer.with_labels(marked, taxonomy, "judge")
+    assert judge["modes"].to_list() == [["slow_turn"], ["slow_turn"], []]
+    assert judge["human_modes"].to_list()[1] == ["slow_turn"]

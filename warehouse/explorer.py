@@ -9,8 +9,10 @@ and merged modes count under their current names.
 
 **Label source.** "judge": the latest successful judgement of the call (any judge), as the
 overview's eval score uses. "human": the call's current verdict (the newest review save from any
-reviewer, as the review summary uses). "both": only the modes both gave; a call counts as looked
-at when it has both.
+reviewer, as the review summary uses), only when it was saved in a session drawn uniformly at
+random: a session that oversampled judge-flagged calls (or stratified by agent) holds more of some
+calls than the period does, and counting its calls once each inflated modes' shares 2–3.6×.
+"both": only the modes both gave, on such calls; a call counts as looked at when it has both.
 
 **Lost conversions** of a cause mode M: the bookings the calls with M (and a recorded outcome)
 would have made at the conversion rate of *clean* calls (looked at, no cause mode) minus the
@@ -29,7 +31,7 @@ import ibis
 import numpy as np
 import polars as pl
 
-from warehouse import metrics, review_metrics
+from warehouse import metrics, review_metrics, reviews
 from warehouse.filters import Filters
 from warehouse.queries import reading
 from warehouse.taxonomy import Taxonomy, load_taxonomy
@@ -64,13 +66,23 @@ def _call_rows(t, f: Filters) -> ibis.Table:
         judged=judged.judge_name.notnull(), judge_name=judged.judge_name, judge_score=judged.score,
         judge_labels=judged.labels, reviewed=verdicts.review_id.notnull(), reviewer=verdicts.reviewer,
         human_score=verdicts.score, human_labels=verdicts.labels, notes=verdicts.notes,
+        review_session=verdicts.session_id,
     )  # fmt: skip
 
 
 def call_frame(f: Filters) -> pl.DataFrame:
     """Every call in scope with what the judge and the people said about it (labels as saved)."""
     with reading() as t:
-        return _call_rows(t, f).to_polars()
+        frame = _call_rows(t, f).to_polars()
+    return mark_uniform_reviews(frame, reviews.list_sessions())
+
+
+def mark_uniform_reviews(frame: pl.DataFrame, sessions: pl.DataFrame) -> pl.DataFrame:
+    """`uniform_review`: the call's verdict was saved in a session drawn uniformly at random, so it
+    may stand for the period's calls in the people's counts (see the module's docstring)."""
+    uniform = sessions.filter(pl.col("strategy") == "uniform")["session_id"].to_list()
+    in_uniform = pl.col("review_session").is_in(uniform).fill_null(False)
+    return frame.with_columns(uniform_review=pl.col("reviewed") & in_uniform)
 
 
 def _resolved(taxonomy: Taxonomy, column: str, looked: str) -> pl.Expr:
@@ -87,10 +99,11 @@ def with_labels(frame: pl.DataFrame, taxonomy: Taxonomy, source: str) -> pl.Data
         judge_modes=_resolved(taxonomy, "judge_labels", "judged"),
         human_modes=_resolved(taxonomy, "human_labels", "reviewed"),
     )
+    people = pl.when(pl.col("uniform_review")).then(pl.col("human_modes"))
     chosen = {
         "judge": pl.col("judge_modes"),
-        "human": pl.col("human_modes"),
-        "both": pl.col("judge_modes").list.set_intersection(pl.col("human_modes")),
+        "human": people,
+        "both": pl.col("judge_modes").list.set_intersection(people),
     }[source]
     return out.with_columns(modes=chosen)
 
