@@ -44,7 +44,8 @@ class LabelScore:
 
     @property
     def support(self) -> int:
-        return self.counts.positives
+        """Records a person gave the label (an eval dataset's records each count once)."""
+        return round(self.counts.positives)
 
 
 @dataclass
