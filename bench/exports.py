@@ -78,7 +78,9 @@ def timed(script: str, *args: str) -> tuple[float, float, str]:
     """Seconds, the child's own peak RSS (MB, which it prints last) and what else it printed."""
     began = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True,
-                          check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if done.returncode:
+        sys.exit(f"{script.strip().splitlines()[-2]} failed:\n{done.stderr[-2000:]}")
     seconds = time.perf_counter() - began
     *said, peak_kib = done.stdout.strip().splitlines()
     return seconds, int(peak_kib) / 1024, said[-1].rsplit("elapsed)", 1)[-1].strip()  # after DuckDB's progress bar
