@@ -91,7 +91,8 @@ def _day_calls(day: date, counts: np.ndarray, first_number: int, plan: Timeline,
         version = plan.prompt_version(agent, started)
         call_id, trace_id = f"call-{number:07d}", dice.hex(16)
         meta = CallMeta(call_id, trace_id, agent, version, plan.model(agent, started), midnight_ms + offset,
-                        plan.llm_slowdown(day), recorded)
+                        plan.llm_slowdown(day), recorded, plan.stt_slowdown(day),
+                        plan.end_of_turn_setting(agent, started))
         yield PlannedCall(day, meta, converse(agent, version, day, dice))
 
 

@@ -14,6 +14,13 @@ boundary.
   cost per call falls by more than half, LLM-span p95 latency rises by ~40% (a wider tail).
 - **One-week latency regression**: every LLM span of every agent takes 1.6× as long from
   2026-11-02 to 2026-11-08 inclusive (end − 20 to end − 14), then returns to normal.
+- **End-of-turn setting change**: estate-qualifier's end-of-turn detection is made quicker on
+  2026-11-12 (end − 10): it decides the caller has finished after about half the silence it waited
+  before, and from then on talks over the caller in ~30% of calls instead of ~3% (the caller's turn
+  goes on after the agent has started). Every agent's callers barge in on ~4% of calls throughout.
+- **One slow week of speech-to-text**: every transcription takes 2.5× as long from 2026-10-19 to
+  2026-10-25 inclusive (end − 34 to end − 28): the caller waits longer, and the stage split of the
+  wait (end of turn, speech-to-text, model, speech synthesis) says which stage slowed.
 - **Failure modes**, at constant rates over the whole period (no drift): hallucinated facts in
   ~4% of calls (the agent states a price, time, date or address that differs from what its own
   tool returned earlier in the call; no contradiction is ever stated elsewhere), failed tool calls
@@ -48,6 +55,12 @@ SURVEY_RATE = 0.25
 SLOW_TURN_MS = 3500
 
 REGRESSION_SLOWDOWN = 1.6
+STT_SLOWDOWN = 2.5
+# The share of the time from the caller's last word to the final transcript spent deciding that the
+# turn has ended; the quicker setting waits half as long and more often cuts in.
+END_OF_TURN_SHARE = {"patient": 0.5, "quick": 0.25}
+TALK_OVER_RATE = {"patient": 0.03, "quick": 0.3}  # calls in which the agent starts before the caller ends
+BARGE_IN_RATE = 0.04  # calls in which the caller starts before the agent's reply ends
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,9 @@ class Timeline:
     salon_model_switch: datetime
     regression_first_day: date
     regression_last_day: date
+    estate_end_of_turn_change: datetime
+    stt_slow_first_day: date
+    stt_slow_last_day: date
 
     def prompt_version(self, agent: str, at: datetime) -> str:
         change = {
@@ -109,6 +125,13 @@ class Timeline:
 
     def llm_slowdown(self, day: date) -> float:
         return REGRESSION_SLOWDOWN if self.regression_first_day <= day <= self.regression_last_day else 1.0
+
+    def stt_slowdown(self, day: date) -> float:
+        return STT_SLOWDOWN if self.stt_slow_first_day <= day <= self.stt_slow_last_day else 1.0
+
+    def end_of_turn_setting(self, agent: str, at: datetime) -> str:
+        quick = agent == "estate-qualifier" and at >= self.estate_end_of_turn_change
+        return "quick" if quick else "patient"
 
 
 def deploy_time(day: date) -> datetime:
@@ -131,4 +154,7 @@ def timeline(end_day: date = DEMO_END_DAY, days: int = 90) -> Timeline:
         salon_model_switch=deploy_time(before(25)),
         regression_first_day=before(20),
         regression_last_day=before(14),
+        estate_end_of_turn_change=deploy_time(before(10)),
+        stt_slow_first_day=before(34),
+        stt_slow_last_day=before(28),
     )

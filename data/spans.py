@@ -1,14 +1,21 @@
 """A conversation as OTLP/JSON spans, timed like a voice pipeline.
 
-Each agent reply runs speech-to-text on the caller's last words, then the LLM (once more after each
-tool call), then text-to-speech; the reply is heard when the first audio byte is ready. So an agent
-turn's response latency (its start minus the end of the caller's turn) is stt + llm (+ tool + llm) +
+Each agent reply waits for end-of-turn detection to decide the caller has finished, runs
+speech-to-text on the caller's last words, then the LLM (once more after each tool call), then
+text-to-speech; the reply is heard when the first audio byte is ready. So an agent turn's response
+latency (its start minus the end of the caller's turn) is end of turn + stt + llm (+ tool + llm) +
 tts first byte + a few milliseconds of hand-off, as docs/trace-format.md measures it. The greeting
 is pre-recorded audio: no pipeline, no latency.
+
+When end-of-turn detection cuts in, the caller's turn goes on past the agent's start (the agent
+talks over the caller); when the caller barges in, their next turn starts before the agent's ends.
+Those draws come from a generator of the call's own (seeded by its trace id), so the other draws,
+and every other planted pattern, stay as they were.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import orjson
@@ -34,6 +41,8 @@ class CallMeta:
     started_ms: int  # unix epoch milliseconds
     llm_slowdown: float
     recorded: bool
+    stt_slowdown: float = 1.0
+    end_of_turn: str = "patient"  # a key of scenario.END_OF_TURN_SHARE
 
 
 @dataclass
@@ -128,8 +137,13 @@ def _reply_pipeline(trace: _Trace, turn: int, heard: str, heard_ms: int, reply: 
     finish_stop, finish_tool = FINISH[scenario.AGENT_BY_NAME[meta.agent].provider]
     prompt_tokens = scenario.AGENT_BY_NAME[meta.agent].system_tokens + context_chars // 4
     audio_s = round(heard_ms / 1000, 2)
-    clock = start + int(dice.lognormal(210.0, 0.4))
-    trace.add("stt", 3, start, clock, [_text("gen_ai.provider.name", STT[0]), _text("gen_ai.request.model", STT[1]),
+    until_transcript = int(dice.lognormal(210.0, 0.4))
+    decided = start + int(until_transcript * scenario.END_OF_TURN_SHARE[meta.end_of_turn])
+    trace.add("end_of_turn", 1, start, decided, [_text("callboard.span.kind", "eot"),
+                                                _text("callboard.end_of_turn.setting", meta.end_of_turn),
+                                                _int("callboard.turn.index", turn)])
+    clock = decided + int((start + until_transcript - decided) * meta.stt_slowdown)
+    trace.add("stt", 3, decided, clock, [_text("gen_ai.provider.name", STT[0]), _text("gen_ai.request.model", STT[1]),
                                        {"key": "callboard.audio.seconds", "value": {"doubleValue": audio_s}},
                                        _text("output.value", heard), _int("callboard.turn.index", turn)])
     for tool in reply.tools:
@@ -155,6 +169,17 @@ def _turn(trace: _Trace, index: int, speaker: str, text: str, start: int, end: i
                                       _text("callboard.turn.text", text)])
 
 
+def _overlapping_replies(meta: CallMeta, replies: int) -> tuple[dict[int, int], dict[int, int]]:
+    """Which reply (numbered from 1) the agent starts while the caller is still talking, and which
+    the caller barges in on, each with the overlap in ms; from the call's own generator."""
+    voice = random.Random(meta.trace_id)
+    talk_over = voice.random() < scenario.TALK_OVER_RATE[meta.end_of_turn]
+    barge_in = voice.random() < scenario.BARGE_IN_RATE
+    talks_over = {voice.randint(1, replies): voice.randint(400, 1200)} if replies and talk_over else {}
+    barged_in_on = {voice.randint(1, replies): voice.randint(500, 1500)} if replies and barge_in else {}
+    return talks_over, barged_in_on
+
+
 def encode_call(conversation: Conversation, meta: CallMeta, dice: Dice, openinference: bool) -> EncodedCall:
     """The call's resourceSpans entry, with LLM spans in OpenInference attributes when asked."""
     trace = _Trace(meta)
@@ -165,19 +190,27 @@ def encode_call(conversation: Conversation, meta: CallMeta, dice: Dice, openinfe
     _turn(trace, 0, "agent", conversation.greeting, clock, end)
     context_chars = len(conversation.greeting)
     latencies: list[int] = []
+    talks_over, barged_in_on = _overlapping_replies(meta, replies)
+    barge_in_ms = 0
     for number, exchange in enumerate(conversation.exchanges):
-        start = end + int(dice.lognormal(450.0, 0.35))
+        start = end + int(dice.lognormal(450.0, 0.35)) - barge_in_ms
         end = start + _speech_ms(exchange.customer, 60.0, dice)
-        _turn(trace, 2 * number + 1, "customer", exchange.customer, start, end)
         context_chars += len(exchange.customer)
         if exchange.reply is None:
+            _turn(trace, 2 * number + 1, "customer", exchange.customer, start, end)
             continue
         text = exchange.reply.text()
-        stall_ms = dice.between(2800, 4500) if len(latencies) + 1 == stalled else 0
+        reply_number = len(latencies) + 1
+        stall_ms = dice.between(2800, 4500) if reply_number == stalled else 0
+        caller_start, heard_until = start, end
         start = _reply_pipeline(trace, 2 * number + 2, exchange.customer, end - start, exchange.reply, text,
                                 context_chars, end, stall_ms, dice, openinference)
-        latencies.append(start - end)
+        if reply_number in talks_over:  # the caller only paused: they talk on over the agent's start
+            heard_until = start + talks_over[reply_number]
+        latencies.append(start - heard_until)  # the wait the caller hears (negative when talked over)
+        _turn(trace, 2 * number + 1, "customer", exchange.customer, caller_start, heard_until)
         end = start + _speech_ms(text, 62.0, dice)
+        barge_in_ms = min(barged_in_on.get(reply_number, 0), (end - start) // 2)
         _turn(trace, 2 * number + 2, "agent", text, start, end)
         context_chars += len(text) + sum(len(_json(tool.result)) for tool in exchange.reply.tools)
     ended = end + dice.between(200, 800)

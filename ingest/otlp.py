@@ -182,7 +182,7 @@ SELECT
     trace_id, span_id, parent_span_id,
     f.name AS name,
     CASE
-        WHEN lower({_attr("callboard.span.kind")}) IN ('call', 'turn', 'stt', 'llm', 'tool', 'tts', 'other')
+        WHEN lower({_attr("callboard.span.kind")}) IN ('call', 'turn', 'eot', 'stt', 'llm', 'tool', 'tts', 'other')
             THEN lower({_attr("callboard.span.kind")})
         WHEN {_attr("gen_ai.operation.name")} IN ('chat', 'text_completion', 'generate_content') THEN 'llm'
         WHEN {_attr("gen_ai.operation.name")} = 'execute_tool' THEN 'tool'
@@ -190,6 +190,7 @@ SELECT
         WHEN {_attr("openinference.span.kind")} = 'TOOL' THEN 'tool'
         WHEN lower(f.name) IN ('call', 'turn', 'stt', 'tts') THEN lower(f.name)
         WHEN lower(f.name) = 'speech_to_text' THEN 'stt'
+        WHEN lower(f.name) = 'end_of_turn' THEN 'eot'
         WHEN lower(f.name) = 'text_to_speech' THEN 'tts'
         ELSE 'other'
     END AS kind,

@@ -9,10 +9,10 @@ import polars as pl
 from present.charts import PALETTE
 from warehouse.calls import SLOW_SPAN_MS
 
-KIND_COLOURS = {"call": "#999999", "turn": PALETTE[4], "stt": PALETTE[1], "llm": PALETTE[0], "tool": PALETTE[2],
-                "tts": PALETTE[3], "other": "#777777"}  # fmt: skip
-KIND_NAMES = {"call": "Call", "turn": "Turn", "stt": "Speech to text", "llm": "Language model", "tool": "Tool",
-              "tts": "Text to speech", "other": "Other"}  # fmt: skip
+KIND_COLOURS = {"call": "#999999", "turn": PALETTE[4], "eot": PALETTE[6], "stt": PALETTE[1], "llm": PALETTE[0],
+                "tool": PALETTE[2], "tts": PALETTE[3], "other": "#777777"}  # fmt: skip
+KIND_NAMES = {"call": "Call", "turn": "Turn", "eot": "End of turn", "stt": "Speech to text", "llm": "Language model",
+              "tool": "Tool", "tts": "Text to speech", "other": "Other"}  # fmt: skip
 FLAG_COLOUR = PALETTE[5]  # vermilion: reads as "problem" to colour-blind viewers too
 ROW_PX = 26
 

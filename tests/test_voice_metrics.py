@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests import cli, independent
-from warehouse import metrics, queries
+from warehouse import calls, metrics, queries
 from warehouse.__main__ import main
 from warehouse.db import connect
 from warehouse.filters import Filters
@@ -92,3 +92,17 @@ def test_the_cli_gives_the_voice_keys(synthetic_warehouse: Path, capsys: pytest.
     for key in ("latency_p90_ms", "interruption_rate", "dead_air_rate", "talk_ratio"):
         assert figures[key] == pytest.approx(theirs[key], rel=1e-9), key
     assert 0 < figures["interruption_rate"] < 1 and 0 < figures["dead_air_rate"] < 1
+
+
+def test_the_call_views_header_figures_are_the_calls_own(synthetic_warehouse: Path) -> None:
+    turns = sorted(turns_by_call(synthetic_warehouse)["call-00005"], key=lambda t: t["turn_index"])
+    figures = calls.conversation("call-00005")
+    theirs = independent.talk(turns)
+    assert figures is not None
+    assert figures["caller_barge_ins"] + figures["agent_talk_overs"] == 1 == theirs.talked_over  # planted
+    assert figures["talk_ratio"] == pytest.approx(theirs.agent_s / theirs.speech_s)
+    with connect(synthetic_warehouse) as con:
+        started = con.execute("SELECT started_at FROM calls WHERE call_id = 'call-00005'").fetchone()[0]
+    first_agent = min(t["started_at"] for t in turns if t["speaker"] == "agent")
+    assert figures["first_agent_word_ms"] == pytest.approx((first_agent - started).total_seconds() * 1000)
+    assert calls.conversation("no-such-call") is None

@@ -107,3 +107,29 @@ def timing_marks(turns: pl.DataFrame, dead_air_ms: int = DEAD_AIR_MS) -> list[Ti
         if heard_until is None or end >= heard_until:
             heard_until, last_speaker = end, speaker
     return marks
+
+
+def conversation(call_id: str, path: Path | None = None) -> dict | None:
+    """The call view's header figures for one call, from the same definitions as the overview's
+    (`metrics.conversation_per_call`): interruptions each way, dead-air count, the agent's talk
+    share, the duration, the time to the agent's first word and the caller's typical and longest
+    wait. None when the call has no turns."""
+    with connect(path) as con:
+        t = duckdb_tables(con)
+        turns = t.turns.filter(t.turns.call_id == call_id)
+        rows = metrics.conversation_per_call(turns, metrics.dead_air_threshold_ms()).to_polars().to_dicts()
+        call = con.sql(_CALL, params=[call_id]).pl().to_dicts()
+    if not rows or not call:
+        return None
+    row, started_ms = rows[0], call[0]["started_at"].timestamp() * 1000
+    return {
+        "caller_barge_ins": row["caller_barge_ins"],
+        "agent_talk_overs": row["agent_talk_overs"],
+        "dead_air": row["dead_air"],
+        "talk_ratio": row["agent_speech_s"] / row["speech_s"] if row["speech_s"] else None,
+        "duration_ms": call[0]["duration_ms"],
+        "first_agent_word_ms": (row["first_agent_word_ms"] - started_ms
+                                if row["first_agent_word_ms"] is not None else None),
+        "wait_p50_ms": call[0]["reply_p50_ms"],
+        "wait_max_ms": call[0]["reply_max_ms"],
+    }

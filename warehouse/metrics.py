@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 
 import ibis
+from ibis import _
 
 from warehouse.errors import CallboardError
 from warehouse.filters import Filters
@@ -238,3 +239,33 @@ def conversation_metrics(calls: ibis.Table, t: Tables, by: Sequence[str], dead_a
         talk_ratio=ratio,
         talk_ratio_sd=ibis.cases((sums.voice_calls > 1, spread), else_=ibis.null("float64")),
     ).drop("agent_s", "speech_s", "aa", "ab", "bb")
+
+
+WAIT_STAGES = ("end_of_turn", "speech_to_text", "model", "speech_synthesis")
+
+
+def wait_stages(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
+    """Each agent reply's caller wait split into consecutive stages, from the spans of its turn:
+    end of turn (the caller's last word → end-of-turn detection decides), speech-to-text (→ the
+    final transcript), model (→ the last LLM or tool step ends: the demo's spans give no first
+    token, so this is the whole reply's generation) and speech synthesis (→ the agent is heard).
+    A stage whose span is missing is 0 and its time goes to the next one, so the four always add
+    up to the wait. Replies that talk over the caller (a negative wait) have no stages."""
+    replies = agent_replies(t, f, start, end).filter(_.response_latency_ms >= 0)
+    replies = replies.mutate(heard_ms=_epoch_ms(replies.started_at))
+    replies = replies.mutate(said_ms=replies.heard_ms - replies.response_latency_ms)
+    s = t.spans.filter(t.spans.kind.isin(["eot", "stt", "llm", "tool"]), t.spans.turn_index.notnull())
+    s = s.semi_join(replies, "call_id").mutate(end_ms=_epoch_ms(_.ended_at))
+    ends = s.group_by("call_id", "turn_index").aggregate(
+        eot_end=s.end_ms.max(where=s.kind == "eot"),
+        stt_end=s.end_ms.max(where=s.kind == "stt"),
+        model_end=s.end_ms.max(where=s.kind.isin(["llm", "tool"])),
+    )
+    r = replies.left_join(ends, ["call_id", "turn_index"])
+    eot = ibis.coalesce(r.eot_end, r.said_ms)
+    stt = ibis.coalesce(r.stt_end, eot)
+    model = ibis.coalesce(r.model_end, stt)
+    return r.select(
+        "call_id", "turn_index", "day", "response_latency_ms",
+        end_of_turn=eot - r.said_ms, speech_to_text=stt - eot, model=model - stt, speech_synthesis=r.heard_ms - model,
+    )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import ibis
 import polars as pl
 from ibis import _
 
@@ -125,3 +126,28 @@ def period_metrics(f: Filters) -> dict[str, float | int | None]:
     result: dict[str, float | int | None] = {key: row.get(key) for key in metric_registry.KEYS}
     result["calls"] = result["calls"] or 0
     return result
+
+
+def _week(day: ibis.Column) -> ibis.DateValue:
+    return day.truncate("W").cast("date")
+
+
+def wait_stages_by_week(f: Filters) -> pl.DataFrame:
+    """The median of each stage of the caller's wait (`metrics.WAIT_STAGES`), per week (its
+    Monday) and agent: a slow week shows which stage slowed."""
+    with reading() as t:
+        stages = metrics.wait_stages(t, f)
+        stages = stages.inner_join(metrics.scoped_calls(t, f).select("call_id", "agent"), "call_id")
+        stages = stages.mutate(week=_week(stages.day))
+        medians = {stage: stages[stage].quantile(0.5) for stage in metrics.WAIT_STAGES}
+        frame = stages.group_by("week", "agent").aggregate(replies=stages.count(), **medians).to_polars()
+    return frame.sort("week", "agent")
+
+
+def conversation_by_week(f: Filters) -> pl.DataFrame:
+    """Per week (its Monday) and agent: the conversation metrics (`metrics.conversation_metrics`)."""
+    with reading() as t:
+        calls = metrics.scoped_calls(t, f)
+        calls = calls.mutate(week=_week(calls.day))
+        frame = metrics.conversation_metrics(calls, t, ["week", "agent"], metrics.dead_air_threshold_ms()).to_polars()
+    return frame.sort("week", "agent")
