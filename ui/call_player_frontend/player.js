@@ -170,8 +170,17 @@
       showProblem("The waveform could not be drawn (the recording's server may not allow it); the audio still plays.");
     });
     showPlaying();
-    const loading = args.audio ? ws.loadBlob(new Blob([args.audio], { type: args.mime })) : ws.load(args.url);
-    loading.catch(function () { /* reported by the error event */ });
+    /* The audio can play at once; the waveform (decoding and drawing) waits until the page is idle,
+       so opening a call is no slower for it. */
+    const source = args.audio ? URL.createObjectURL(new Blob([args.audio], { type: args.mime })) : args.url;
+    if (state.objectUrl) URL.revokeObjectURL(state.objectUrl);
+    state.objectUrl = args.audio ? source : null;
+    audio.src = source;
+    const draw = function () {
+      if (ws === state.ws) ws.load(source).catch(function () { /* reported by the error event */ });
+    };
+    if (window.requestIdleCallback) window.requestIdleCallback(draw, { timeout: 1000 });
+    else window.setTimeout(draw, 200);
   }
 
   function onRender(args) {
