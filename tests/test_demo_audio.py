@@ -85,15 +85,22 @@ def test_the_demo_calls_of_the_last_days_point_at_recordings_that_play(recorded_
     assert sorted(p.name for p in folder.glob("*.ogg")) == sorted(f"{call_id}.ogg" for call_id, *_ in recorded)
     progress = read_progress(folder)
     assert progress is not None and progress.finished and progress.done == progress.total == len(recorded)
-    for call_id, url, _, duration_ms in recorded[:3]:
+    for call_id, url, _, duration_ms in recorded[:12]:
         playable = resolve_recording(url, [folder])
         assert isinstance(playable, Playable) and playable.path == folder / f"{call_id}.ogg"
         samples = decoded(playable.path)
         assert abs(samples.shape[0] / RATE * 1000 - duration_ms) < 60
-        for speaker, start_ms, end_ms in [(s, a, b) for c, s, a, b in turns if c == call_id]:
+        spoken = [(s, a, b) for c, s, a, b in turns if c == call_id]
+        for speaker, start_ms, end_ms in spoken:
             channel = 0 if speaker == "agent" else 1
             assert loud(samples, start_ms + 150, end_ms - 150, channel) > 0.5, (call_id, speaker, start_ms)
-            assert loud(samples, start_ms + 100, end_ms - 100, 1 - channel) == 0, (call_id, speaker, start_ms)
+            talked_over = [(max(a, start_ms), min(b, end_ms)) for s, a, b in spoken
+                           if s != speaker and a < end_ms and b > start_ms]
+            if not talked_over:
+                assert loud(samples, start_ms + 100, end_ms - 100, 1 - channel) == 0, (call_id, speaker, start_ms)
+            for a, b in talked_over:  # a planted interruption: both voices at once
+                if b - a > 600:
+                    assert loud(samples, a + 100, b - 100, 1 - channel) > 0.3, (call_id, speaker, a)
 
 
 def test_the_format_is_stereo_opus_at_telephone_rate(recorded_demo: Path) -> None:
