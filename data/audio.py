@@ -226,6 +226,8 @@ def forget_recordings(db_path: Path) -> None:
     """Before the demo is rebuilt: stop a synthesizer still running for the old demo and delete
     the old demo's recordings (only files named like the demo's own), which no longer match."""
     folder = recordings_folders(db_path)[0]
+    if not folder.is_dir():
+        return  # nothing recorded yet (or no folder can be there: the build says why)
     progress = read_progress(folder)
     if progress is not None and progress.running:
         os.kill(progress.pid, signal.SIGTERM)
