@@ -16,7 +16,8 @@ from present.formats import format_value
 from present.markdown import code_span, escape_markdown, plain_text
 from present.waterfall import waterfall
 from ui.call_player import recording_of, show_player
-from warehouse.calls import DEAD_AIR_MS, CallDetail
+from warehouse.calls import CallDetail
+from warehouse.metrics import dead_air_threshold_ms
 from warehouse.recordings import Playable, Refused
 
 SPEAKER_NAMES = {"agent": "Agent", "customer": "Caller"}
@@ -92,7 +93,7 @@ def transcript_lines(detail: CallDetail) -> list[dict]:
     the words, and the judge's quotes from it. Plain text (controls and bidi overrides removed, so the
     player's own words beside them stay in order): each renderer escapes it its own way."""
     evidence = _evidence_by_turn(detail)
-    lines = []
+    lines, dead_air_ms = [], dead_air_threshold_ms()
     for turn in detail.turns.iter_rows(named=True):
         wait = turn["response_latency_ms"]
         lines.append({
@@ -101,7 +102,7 @@ def transcript_lines(detail: CallDetail) -> list[dict]:
             "clock": clock(turn["offset_ms"]),
             "start": turn["offset_ms"] / 1000,
             "end": turn["end_ms"] / 1000,
-            "note": f"after {format_value(wait, 'ms')} of silence" if wait and wait >= DEAD_AIR_MS else "",
+            "note": f"after {format_value(wait, 'ms')} of silence" if wait and wait >= dead_air_ms else "",
             "text": plain_text(turn["text"]),
             "evidence": [plain_text(quote) for quote in evidence.get(turn["turn_index"], [])],
         })

@@ -16,7 +16,6 @@ from warehouse.db import connect
 from warehouse.tables import duckdb_tables
 
 SLOW_SPAN_MS = 2000  # a step the caller would notice as a pause
-DEAD_AIR_MS = 3000  # a silence on the line this long sounds like a dropped call
 # `call` and `turn` spans contain the others (a whole call, a whole utterance): long by nature,
 # so only the working steps inside them can be slow.
 
@@ -82,16 +81,19 @@ def call_detail(call_id: str, path: Path | None = None) -> CallDetail | None:
 class TimingMark:
     """A stretch of the call worth seeing on the recording's timeline."""
 
-    kind: str  # wait (caller waits for the agent), dead_air (silence over DEAD_AIR_MS), interruption
+    kind: str  # wait (caller waits for the agent), dead_air (silence over the dead-air threshold), interruption
     start_ms: int
     end_ms: int
     speaker: str  # who speaks after the silence, or who starts talking over the other
 
 
-def timing_marks(turns: pl.DataFrame, dead_air_ms: int = DEAD_AIR_MS) -> list[TimingMark]:
+def timing_marks(turns: pl.DataFrame, dead_air_ms: int | None = None) -> list[TimingMark]:
     """The call's silences and overlaps from its turn times (offset_ms, end_ms, speaker): the wait
     before each agent reply, any silence of `dead_air_ms` or more (dead air, the wait included when
-    it is that long), and every turn that starts before the other speaker has finished."""
+    it is that long; by default the dead-air metric's threshold, so the player and the metric agree),
+    and every turn that starts before the other speaker has finished."""
+    if dead_air_ms is None:
+        dead_air_ms = metrics.dead_air_threshold_ms()
     marks: list[TimingMark] = []
     heard_until, last_speaker = None, None
     for turn in turns.sort("offset_ms").iter_rows(named=True):
