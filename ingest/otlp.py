@@ -20,6 +20,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from warehouse.db import set_session
+
 MAX_ATTRIBUTE_BYTES = 64 * 1024
 # Spans outside these years are a unit mistake (seconds or millis sent as nanos) or garbage.
 EARLIEST_NS = 946_684_800 * 10**9  # 2000-01-01
@@ -246,7 +248,7 @@ def open_scratch(redactions: tuple[tuple[str, str], ...] = ()) -> duckdb.DuckDBP
     `redactions` are (regex, mask) pairs applied to every string attribute value and status
     message before anything leaves the scratch database."""
     con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
+    set_session(con)
     masked = "t"
     for pattern, mask in redactions:
         masked = f"regexp_replace({masked}, {_literal(pattern)}, {_literal(mask)}, 'g')"

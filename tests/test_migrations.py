@@ -115,3 +115,13 @@ def test_seeding_keeps_taxonomy_and_prices_that_already_exist(tmp_path: Path) ->
     assert con.execute("SELECT description FROM failure_modes WHERE name = 'slow_turn'").fetchall() == [
         ("Our own words.",)]
     assert con.execute("SELECT count(*) FROM failure_modes WHERE name = 'wrong_booking'").fetchone()[0] == 1
+
+
+def test_no_connection_draws_duckdbs_progress_bar(tmp_path: Path) -> None:
+    """A long ingest's log would fill with bars: DuckDB draws them on stderr even when it is no terminal."""
+    from ingest.otlp import open_scratch
+
+    off = "SELECT current_setting('enable_progress_bar')"
+    with db.connect(tmp_path / "w.duckdb") as con:
+        assert con.execute(off).fetchone() == (False,)
+    assert open_scratch().execute(off).fetchone() == (False,)

@@ -92,12 +92,20 @@ def _open_file(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
         pause = min(pause * 2, 0.25)
 
 
+def set_session(con: duckdb.DuckDBPyConnection) -> None:
+    """What every connection we open assumes: times in UTC, and no progress bar (DuckDB draws one on
+    stderr for any query over two seconds, terminal or not, so a CLI's log or a server's journal fills
+    with bars)."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+
+
 def open_connection(path: Path | None = None, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse read-write, waiting while another process holds it, and bring its
     schema up to date. The caller must close it; prefer `connect()`."""
     path = path or warehouse_path()
     con = _open_file(path, DEFAULT_WAIT_S if wait_s is None else wait_s)
-    con.execute("SET TimeZone = 'UTC'")
+    set_session(con)
     if path not in _migrated:
         with _migrating:
             if path not in _migrated:

@@ -79,7 +79,7 @@ def _lake_tables(root: Path, read: Callable[[lake.LakeTable, bool], ibis.Table])
 @contextmanager
 def _duckdb_lake_tables(root: Path) -> Iterator[Tables]:
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    db.set_session(con)
     backend = ibis.duckdb.from_connection(con)
 
     def read(table: lake.LakeTable, has_rows: bool) -> ibis.Table:
