@@ -112,13 +112,45 @@ def test_score_three_calls_and_find_them_after_a_rerun_and_a_reload(warehouse: P
 def test_what_is_typed_survives_a_page_switch_and_a_reload_before_saving(warehouse: Path) -> None:
     at = open_review()
     session_id = draw(at)
+    at.text_input(key="reviewer").input("Ana").run()
     score(at, 3, "Fail", notes="half-written thought")
     at.switch_page("app_pages/overview.py").run()
     at.switch_page(REVIEW).run()
     assert field(at, "notes").value == "half-written thought" and field(at, "score").value == 3
-    reloaded = open_review({"session": session_id, "call": "1"})
+    reloaded = open_review({"session": session_id, "call": "1", "reviewer": "Ana"})
     assert field(reloaded, "notes").value == "half-written thought"
     assert any("Unsaved changes" in c.value for c in reloaded.caption)
+
+
+def test_a_draft_is_one_reviewers_and_no_other_browser_sees_it(warehouse: Path) -> None:
+    ana = open_review()
+    session_id = draw(ana)
+    ana.text_input(key="reviewer").input("Ana").run()
+    score(ana, 2, "Fail", notes="Ana's unsaved thought")
+    stranger = open_review({"session": session_id, "call": "1"})
+    assert field(stranger, "notes").value == "" and field(stranger, "score").value is None
+    assert not any("Unsaved changes" in c.value for c in stranger.caption)
+    stranger.text_input(key="reviewer").input("Tom").run()
+    score(stranger, 5, "Pass")
+    stranger.button(key="rv_save").click().run()
+    saved = reviews.current_reviews(session_id)
+    assert saved["notes"].to_list() == [""] and saved["reviewer"].to_list() == ["Tom"], "Tom saved only his own"
+    tom = open_review({"session": session_id, "call": "1", "reviewer": "Tom"})
+    assert (field(tom, "score").value, field(tom, "notes").value) == (5, ""), "Tom sees his save, not Ana's draft"
+    again = open_review({"session": session_id, "call": "1", "reviewer": "Ana"})
+    assert field(again, "notes").value == "Ana's unsaved thought" and field(again, "score").value == 2
+
+
+def test_before_naming_a_reviewer_what_is_typed_stays_in_this_browser(warehouse: Path) -> None:
+    at = open_review()
+    session_id = draw(at)
+    score(at, 3, "Fail", notes="typed before naming myself")
+    at.switch_page("app_pages/overview.py").run()
+    at.switch_page(REVIEW).run()
+    assert field(at, "notes").value == "typed before naming myself", "a page switch keeps it"
+    elsewhere = open_review({"session": session_id, "call": "1"})
+    assert field(elsewhere, "notes").value == "" and field(elsewhere, "score").value is None
+    assert not list(warehouse.with_suffix(".drafts").glob("*.json")), "nothing unowned is written to disk"
 
 
 def test_saving_without_a_reviewer_is_refused_with_a_clear_message(warehouse: Path) -> None:

@@ -1,10 +1,12 @@
 """The scoring form of the weekly review: score, pass/fail, failure-mode tags (a new one can be
 added on the spot), notes and "make this a test case".
 
-Every change is written to a draft at once (warehouse/drafts.py), so nothing typed is lost on a rerun, a
-page switch or a reload; "Save" turns the draft into a review row with the reviewer and the time.
-Reopening a call shows the draft if there is one, else the saved review (this reviewer's, else
-the newest anyone saved)."""
+Every change is written at once to the reviewer's own draft (warehouse/drafts.py), so nothing typed is
+lost on a rerun, a page switch or a reload; "Save" turns the draft into a review row with the reviewer
+and the time. Before anyone has named themselves, what is typed is kept in this browser's Streamlit
+session only (it survives a page switch, not a reload): a draft on disk with no owner would be
+anyone's to see and save. Reopening a call shows this reviewer's draft if there is one, else the
+saved review (this reviewer's, else the newest anyone saved)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ VERDICTS = ("Pass", "Fail")
 FIELDS = ("score", "verdict", "labels", "notes", "test_case")
 EMPTY: dict[str, object] = {"score": None, "verdict": None, "labels": [], "notes": "", "test_case": False}
 MESSAGE = "rv_message"
+UNNAMED_DRAFTS = "rv_unnamed_drafts"  # session state: what this browser typed before naming a reviewer
 
 
 def _key(field: str, session_id: str, call_id: str) -> str:
@@ -40,10 +43,21 @@ def _from_review(row: dict) -> dict:
     }
 
 
-def _initial(session_id: str, call_id: str, saved: pl.DataFrame) -> dict:
-    """The draft if there is one, else the newest of `saved` (this reviewer's saves, or when they
-    have none, everyone's), else an empty form."""
-    draft = drafts.load(session_id, call_id)
+def _unnamed(session_id: str, call_id: str) -> str:
+    return f"{session_id}\0{call_id}"
+
+
+def _draft(session_id: str, call_id: str, reviewer: str | None) -> dict | None:
+    """This reviewer's draft of the call, or with no reviewer this browser's own."""
+    if reviewer:
+        return drafts.load(session_id, call_id, reviewer)
+    return st.session_state.get(UNNAMED_DRAFTS, {}).get(_unnamed(session_id, call_id))
+
+
+def _initial(session_id: str, call_id: str, reviewer: str | None, saved: pl.DataFrame) -> dict:
+    """The reviewer's draft if there is one, else the newest of `saved` (this reviewer's saves, or
+    when they have none, everyone's), else an empty form."""
+    draft = _draft(session_id, call_id, reviewer)
     if draft is not None:
         return {**EMPTY, **draft}
     return _from_review(saved.row(0, named=True)) if saved.height else dict(EMPTY)
@@ -53,8 +67,17 @@ def _values(session_id: str, call_id: str) -> dict:
     return {field: st.session_state.get(_key(field, session_id, call_id), EMPTY[field]) for field in FIELDS}
 
 
-def _keep_draft(session_id: str, call_id: str) -> None:
-    drafts.save(session_id, call_id, _values(session_id, call_id))
+def _keep_draft(session_id: str, call_id: str, reviewer: str | None) -> None:
+    values = _values(session_id, call_id)
+    if reviewer:
+        drafts.save(session_id, call_id, reviewer, values)
+    else:
+        st.session_state.setdefault(UNNAMED_DRAFTS, {})[_unnamed(session_id, call_id)] = values
+
+
+def _discard_draft(session_id: str, call_id: str, reviewer: str) -> None:
+    drafts.discard(session_id, call_id, reviewer)
+    st.session_state.get(UNNAMED_DRAFTS, {}).pop(_unnamed(session_id, call_id), None)
 
 
 def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[], None] | None) -> None:
@@ -69,7 +92,7 @@ def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[]
     except CallboardError as error:  # refused, or the warehouse busy: said beside Save; the draft stays
         st.session_state[MESSAGE] = ("error", drafts.not_saved(error))
         return
-    drafts.discard(session_id, call_id)
+    _discard_draft(session_id, call_id, review.reviewer or "")
     who = escape_markdown(reviewer)
     st.session_state[MESSAGE] = ("success", f"Saved: {v['score']} / 5, {v['verdict'].lower()}, by {who} "
                                             f"at {review.created_at:%H:%M} UTC.")
@@ -77,7 +100,7 @@ def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[]
         then()
 
 
-def _add_mode(session_id: str, call_id: str) -> None:
+def _add_mode(session_id: str, call_id: str, reviewer: str | None) -> None:
     name, description, owner = (st.session_state.get(f"rv_new_{f}") for f in ("name", "description", "owner"))
     try:
         added = data.add_failure_mode(name or "", description or "", owner or "")
@@ -88,19 +111,19 @@ def _add_mode(session_id: str, call_id: str) -> None:
     st.session_state[labels] = [*st.session_state.get(labels, []), added]
     for field in ("name", "description"):
         st.session_state[f"rv_new_{field}"] = ""
-    _keep_draft(session_id, call_id)
+    _keep_draft(session_id, call_id, reviewer)
     st.session_state[MESSAGE] = ("success", f"Added the failure mode “{escape_markdown(added)}” and tagged this call "
                                             "with it.")
 
 
-def _new_mode_popover(session_id: str, call_id: str) -> None:
+def _new_mode_popover(session_id: str, call_id: str, reviewer: str | None) -> None:
     with st.popover("+ New failure mode"):
         st.text_input("Name", key="rv_new_name", placeholder="e.g. wrong_clinic")
         st.text_area("What it means", key="rv_new_description", height=80,
                      placeholder="One sentence, so everyone tags it the same way.")
         st.radio("Who owns it", reviews.OWNERS, key="rv_new_owner", horizontal=True,
                  format_func=OWNER_NAMES.__getitem__)
-        st.button("Add and tag", key="rv_new_add", on_click=_add_mode, args=(session_id, call_id))
+        st.button("Add and tag", key="rv_new_add", on_click=_add_mode, args=(session_id, call_id, reviewer))
 
 
 def _history(history: pl.DataFrame, session_id: str, reviewer: str | None) -> None:
@@ -125,9 +148,9 @@ def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Call
     here = history.filter(pl.col("session_id") == session_id)
     mine = here.filter(pl.col("reviewer") == (reviewer or ""))
     if _key("score", session_id, call_id) not in st.session_state:
-        for field, value in _initial(session_id, call_id, mine if mine.height else here).items():
+        for field, value in _initial(session_id, call_id, reviewer, mine if mine.height else here).items():
             st.session_state[_key(field, session_id, call_id)] = value
-    draft = (session_id, call_id)  # what _keep_draft saves on every change
+    draft = (session_id, call_id, reviewer)  # what _keep_draft saves on every change
     modes = data.current_taxonomy().modes
     known = modes["name"].to_list()
     labels_key = _key("labels", session_id, call_id)
@@ -141,7 +164,7 @@ def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Call
         st.multiselect("Failure modes", known, key=labels_key, placeholder="None", help="; ".join(
             f"{escape_markdown(name)}: {one_line(text)}" for name, text in descriptions.items()),
                        on_change=_keep_draft, args=draft)
-        _new_mode_popover(session_id, call_id)
+        _new_mode_popover(session_id, call_id, reviewer)
         st.text_area("Notes", key=_key("notes", session_id, call_id), height=100,
                      placeholder="What went wrong or right, what to fix", on_change=_keep_draft, args=draft)
         st.checkbox("Make this a test case", key=_key("test_case", session_id, call_id), on_change=_keep_draft,
@@ -154,6 +177,6 @@ def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Call
     if message := st.session_state.pop(MESSAGE, None):
         kind, text = message
         st.error(escape_markdown(text)) if kind == "error" else st.success(text)
-    elif drafts.load(session_id, call_id) is not None:
+    elif _draft(session_id, call_id, reviewer) is not None:
         st.caption("✎ Unsaved changes (kept as a draft until you save).")
     _history(history, session_id, reviewer)

@@ -111,19 +111,19 @@ def _save_decisions(session_id: str) -> None:
     except CallboardError as error:  # a callback runs outside app.py's frame: the busy warehouse is said here
         st.session_state[MESSAGE] = ("error", drafts.not_saved(error))
         return
-    drafts.discard(session_id, DECISIONS)
+    drafts.discard(session_id, DECISIONS, drafts.ROOM)
     st.session_state[MESSAGE] = ("success", "Decisions saved.")
 
 
 def _keep_decisions_draft(session_id: str) -> None:
-    drafts.save(session_id, DECISIONS, {"text": st.session_state[f"decisions_{session_id}"]})
+    drafts.save(session_id, DECISIONS, drafts.ROOM, {"text": st.session_state[f"decisions_{session_id}"]})
 
 
 def show_decisions(summary: SessionSummary) -> None:
     session = summary.session
     key = f"decisions_{session.session_id}"
     if key not in st.session_state:
-        draft = drafts.load(session.session_id, DECISIONS)
+        draft = drafts.load(session.session_id, DECISIONS, drafts.ROOM)
         st.session_state[key] = draft["text"] if draft else session.decisions or ""
     st.subheader("Decisions")
     st.text_area("What we decided to fix, and who does it", key=key, height=160,
