@@ -36,8 +36,8 @@ flags = data.drift_flags(filters, group, thresholds)
 st.subheader(f"Drift in the week {flags.recent_start:%d %b} – {flags.end:%d %b %Y}")
 st.caption(
     f"Each series' last {thresholds.recent_days} days against the {thresholds.baseline_days} days before "
-    f"({flags.baseline_start:%d %b} – {flags.recent_start - timedelta(days=1):%d %b}); {flags.tested} series "
-    "tested. Pick another week with the period's end day in the sidebar."
+    f"({flags.baseline_start:%d %b} – {flags.recent_start - timedelta(days=1):%d %b}); "
+    f"{drift_words.series_count(flags)}. Pick another week with the period's end day in the sidebar."
 )
 sentences = drift_words.sentences(flags)
 for sentence in sentences:
@@ -61,7 +61,7 @@ baseline's percentile (two-proportion z); cost and tokens per call, {TEST_NAMES[
 {TEST_NAMES['rate']}. The range after each change is its 95% confidence interval. Thresholds live in
 `warehouse/drift/thresholds.toml`."""
     )
-with st.expander(f"Every series tested ({len(flags.verdicts)})"):
+with st.expander(f"Every series: {drift_words.series_count(flags)}"):
     show_table(pl.DataFrame(drift_words.rows(flags.verdicts)), "drift tests",
                f"week {flags.recent_start:%d %b} – {flags.end:%d %b %Y} · {filters.describe()}", hide_index=True,
                width="stretch")

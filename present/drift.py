@@ -14,7 +14,7 @@ import altair as alt
 import polars as pl
 
 from present.charts import AXIS_FORMATS
-from present.formats import format_value
+from present.formats import format_p, format_value
 from warehouse.drift.detection import SeriesVerdict
 from warehouse.drift.queries import DriftFlags
 
@@ -100,6 +100,14 @@ def _sentence(flags: DriftFlags, verdicts: list[SeriesVerdict]) -> str:
     return f"{_subject(lead)} {verb} {_amounts(verdicts)} {_cause(flags, lead)}."
 
 
+def series_count(flags: DriftFlags) -> str:
+    """'52 series tested (6 more not tested: too few values, or nothing varied)': the one count the
+    page states, in its caption and above the table alike."""
+    untested = len(flags.verdicts) - flags.tested
+    more = f" ({untested} more not tested: too few values, or nothing varied)" if untested else ""
+    return f"{flags.tested} series tested{more}"
+
+
 def series_name(v: SeriesVerdict) -> str:
     """'p95 LLM latency', 'cost per call', 'failure rate' (the group is its own column)."""
     label = MEASURES[v.measure][0]
@@ -129,7 +137,7 @@ def rows(verdicts: Iterable[SeriesVerdict]) -> list[dict]:
             "Last week": format_value(v.recent_value, MEASURES[v.measure][1]),
             "Change (95% range)": change_text(v, v.change_low, v.change_high),
             "Test": v.test,
-            "p": None if v.p_value is None else float(f"{v.p_value:.2g}"),
+            "p": "" if v.p_value is None else format_p(v.p_value).removeprefix("p").strip(" ="),
             "Values (week / before)": f"{v.n_recent:,} / {v.n_baseline:,}",
             "Why not flagged": v.reason,
         }

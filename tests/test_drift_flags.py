@@ -74,7 +74,7 @@ def test_a_failure_rate_that_doubles_is_flagged_in_points() -> None:
     recent = (rng.random(2000) < 0.05).astype(float)
     (verdict,) = evaluate([Series("errors", "rate", "check_availability", recent, np.concatenate(weeks), tuple(weeks))],
                           THRESHOLDS)
-    assert verdict.flagged and verdict.test == "two-proportion z"
+    assert verdict.flagged and verdict.test == "Fisher's exact test"
     assert verdict.change == pytest.approx(recent.mean() - np.concatenate(weeks).mean())
     assert verdict.change_low < verdict.change < verdict.change_high
 

@@ -52,6 +52,17 @@ def test_the_drift_page_explains_the_model_switch_in_a_sentence(demo_warehouse: 
     assert len(at.get("vega_lite_chart")) == 9
 
 
+def test_the_drift_page_states_one_count_of_series_tested_and_no_p_of_zero(demo_warehouse: Path) -> None:
+    at = open_page("app_pages/drift.py", {"start": "2026-10-01", "end": "2026-11-03"})
+    count = next(c.value for c in at.caption if "series tested" in c.value).split("; ")[1].split(". ")[0]
+    assert count.split(" ")[0].isdigit()
+    assert [e.label for e in at.expander if e.label.startswith("Every series")] == [f"Every series: {count}"]
+    table = next(df for df in (d.value for d in at.dataframe) if "p" in df.columns)
+    tested = [p for p in table["p"] if p]
+    assert len(tested) == int(count.split(" ")[0])
+    assert "< 0.001" in tested and "0" not in tested and "0.0" not in tested
+
+
 def test_the_drift_page_says_plainly_when_nothing_drifted(demo_warehouse: Path) -> None:
     at = open_page("app_pages/drift.py", {"start": "2026-10-26", "end": "2026-11-22"})
     assert not at.warning

@@ -114,8 +114,8 @@ TEST_NAMES = {
     "p50": "Mann–Whitney U",
     "p95": "share above the baseline's p95 (two-proportion z)",
     "p99": "share above the baseline's p99 (two-proportion z)",
-    "mean": "Welch's test",
-    "rate": "two-proportion z",
+    "mean": "Welch's t-test",
+    "rate": "Fisher's exact test",
 }
 
 
@@ -129,7 +129,7 @@ def _test(series: Series, baseline_value: float) -> stats.TestResult | None:
         return stats.two_proportion_test(above_recent, len(recent), above_baseline, len(baseline))
     if series.statistic == "mean":
         return stats.welch_test(recent, baseline)
-    return stats.two_proportion_test(int(recent.sum()), len(recent), int(baseline.sum()), len(baseline))
+    return stats.fisher_exact_test(int(recent.sum()), len(recent), int(baseline.sum()), len(baseline))
 
 
 def _interval(series: Series, ratio: float) -> stats.Interval | None:
@@ -200,7 +200,7 @@ def _why_not(series: Series, verdict: SeriesVerdict, level: float, thresholds: T
     assert verdict.p_value is not None and verdict.change is not None and verdict.recent_value is not None  # tested
     floor = _min_change(series.statistic, thresholds)
     if verdict.p_value >= level:
-        return f"could be chance (p = {verdict.p_value:.2g}; needs under {level:.2g})"
+        return f"could be chance (needs p under {level:.2g})"
     if abs(verdict.change) < floor:
         return "too small to matter"
     if not _holds_every_week(series, verdict.recent_value, verdict.change, thresholds):
