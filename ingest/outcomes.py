@@ -56,7 +56,7 @@ def ingest_outcomes(path: Path, mapping: Path, *, db_path: Path | None = None) -
                            unchanged=load.unchanged, quarantined=refused)
             summary.add(read=read, loaded=load.loaded, updated=load.updated, unchanged=load.unchanged,
                         quarantined=refused)
-            summary.unmatched = len(load.unmatched_keys)
+            summary.unmatched = load.unmatched
             summary.unmatched_keys = load.unmatched_keys
     return summary
 

@@ -30,7 +30,7 @@ class IngestSummary:
     unpriced_models: list[tuple[str | None, str | None]] = field(default_factory=list)  # (provider, model)
     seconds: float = 0.0
     started_at: datetime | None = None
-    unmatched_keys: list[str] = field(default_factory=list)
+    unmatched_keys: list[str] = field(default_factory=list)  # the first few of the `unmatched`
 
     def add(self, *, read: int = 0, loaded: int = 0, updated: int = 0, unchanged: int = 0,
             quarantined: int = 0) -> None:
@@ -65,7 +65,7 @@ def format_table(summary: IngestSummary, shown_keys: int = 10) -> str:
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
     if summary.unmatched_keys:
         keys = ", ".join(summary.unmatched_keys[:shown_keys])
-        more = len(summary.unmatched_keys) - shown_keys
+        more = summary.unmatched - min(shown_keys, len(summary.unmatched_keys))
         lines.append(f"matching no call yet: {keys}" + (f" and {more:,} more" if more > 0 else ""))
     if summary.unpriced_models:
         provider, model = summary.unpriced_models[0]

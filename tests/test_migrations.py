@@ -54,6 +54,20 @@ def test_an_older_warehouse_is_upgraded_in_place_and_keeps_its_data(tmp_path: Pa
         assert con.execute("SELECT count(*) FROM model_prices").fetchone()[0] > 0
 
 
+def test_outcomes_keep_their_rows_when_their_key_index_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "v6.duckdb"
+    con = duckdb.connect(str(path))
+    migrate(con, target=6)
+    con.execute("INSERT INTO outcomes (outcome_id, call_id, external_key, source, nps, record_id, stage) "
+                "VALUES ('o1', 'c1', 'c1', 'crm', 9, 'd-1', 'Closed Won')")
+    con.close()
+    with db.connect(path) as con:
+        assert con.execute("SELECT outcome_id, call_id, nps, record_id, stage FROM outcomes").fetchall() == [
+            ("o1", "c1", 9, "d-1", "Closed Won")]
+        assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'outcomes' "
+                           "AND constraint_type = 'PRIMARY KEY'").fetchone() == (0,)
+
+
 def test_migrating_twice_applies_nothing_the_second_time(tmp_path: Path) -> None:
     con = duckdb.connect(str(tmp_path / "twice.duckdb"))
     assert migrate(con) == [n for n, _ in available_migrations()]

@@ -12,6 +12,7 @@ import pytest
 
 from ingest.errors import IngestError
 from ingest.outcomes import ingest_outcomes
+from ingest.summary import format_table
 from tests.export_files import balanced, reasons, rows, write
 from warehouse.ingest_runs import recent_runs
 
@@ -50,7 +51,19 @@ def test_the_exports_own_record_id_keys_its_rows(tmp_path: Path, warehouse_file:
     assert (again.read, again.loaded, again.updated, again.unchanged) == (2, 0, 0, 2)
     edited = ingest_outcomes(write(tmp_path, "c.csv", text.replace("900", "950")), mapping, db_path=warehouse_file)
     assert (edited.loaded, edited.updated, edited.unchanged) == (0, 1, 1)
-    assert rows(warehouse_file, "SELECT count(*) FROM outcomes") == [(2,)]
+    assert rows(warehouse_file, "SELECT record_id, deal_value_usd FROM outcomes ORDER BY record_id") == [
+        ("d-1", 950.0), ("d-2", None)]  # the changed record replaced, not stored twice
+
+
+def test_a_report_counts_every_unmatched_key_but_lists_only_the_first_few(tmp_path: Path,
+                                                                           warehouse_file: Path) -> None:
+    """A large export matching no call yet must not carry millions of keys through memory to print ten."""
+    calls = [f"c{i:02d}" for i in range(25)]
+    export = write(tmp_path, "many.csv", "Call,NPS\n" + "".join(f"{c},7\n{c},8\n" for c in calls))
+    mapping = write(tmp_path, "many.toml", CRM_HEAD + '[columns]\ncall_id = "Call"\nnps = "NPS"\n')
+    summary = ingest_outcomes(export, mapping, db_path=warehouse_file)
+    assert (summary.unmatched, summary.unmatched_keys) == (25, calls[:10])
+    assert format_table(summary).endswith("matching no call yet: " + ", ".join(calls[:10]) + " and 15 more")
 
 
 def test_us_dates_follow_the_evidence_in_the_column(tmp_path: Path, warehouse_file: Path) -> None:

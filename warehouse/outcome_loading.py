@@ -4,6 +4,10 @@ keyed by `outcome_id` (a hash of source and record), linked to calls.
 Several rows of one export for one record are combined, never dropped: any booking (or
 resolution, or escalation) counts, the highest survey answer and deal value are kept, and the
 stage, link and unmapped columns are the latest row's (by `recorded_at`, then file order).
+
+This is the table's one writer, and it keeps `outcome_id` unique itself (a changed record's row is
+deleted and inserted again in the caller's transaction): the table has no key index, which DuckDB
+would hold in memory, unspillable, for every row (migration 0007).
 """
 
 from __future__ import annotations
@@ -60,9 +64,9 @@ SELECT i.outcome_id, i.n_rows,
 FROM incoming i LEFT JOIN outcomes o USING (outcome_id)
 """
 
-# A large export is grouped and merged within this much memory; DuckDB spills what it can to disk.
-# The outcomes key index cannot spill: 1 GB ran out of memory on a 10M-row export, so 4 GB.
-LOAD_MEMORY = "4GB"
+# A large export is grouped and merged within this much memory; DuckDB spills the rest to disk.
+LOAD_MEMORY = "1GB"
+UNMATCHED_SHOWN = 10  # keys of records matching no call, in the run's report
 
 _COLUMNS = ("outcome_id, call_id, trace_id, external_key, source, recorded_at, booked, deal_value_usd, nps, csat, "
             "resolved, escalated, extra, source_file, record_id, stage")
@@ -73,7 +77,8 @@ class OutcomeLoad:
     loaded: int  # rows of records new to the warehouse
     updated: int  # rows of records that replaced a different stored one
     unchanged: int  # rows of records stored already as they are
-    unmatched_keys: list[str]
+    unmatched: int  # distinct call (or trace) keys of records matching no call yet
+    unmatched_keys: list[str]  # the first few of them, to show: a 10M-row export may match nothing
 
 
 def load_outcomes(
@@ -87,9 +92,13 @@ def load_outcomes(
     con.execute(_STAGE, {"rows": str(rows), "source": source, "join_on": join_on, "source_file": source_file})
     con.execute(_STATUS)
     counts = dict(con.execute("SELECT status, sum(n_rows) FROM statuses GROUP BY status").fetchall())
-    con.execute(f"INSERT OR REPLACE INTO outcomes ({_COLUMNS}) SELECT {_COLUMNS} FROM incoming "
+    con.execute("DELETE FROM outcomes WHERE outcome_id IN (SELECT outcome_id FROM statuses WHERE status = 'changed')")
+    con.execute(f"INSERT INTO outcomes ({_COLUMNS}) SELECT {_COLUMNS} FROM incoming "
                 "SEMI JOIN (SELECT outcome_id FROM statuses WHERE status <> 'unchanged') USING (outcome_id)")
-    unmatched = [k for (k,) in con.execute(
-        "SELECT DISTINCT external_key FROM incoming WHERE call_id IS NULL ORDER BY external_key").fetchall()]
+    unmatched = "FROM incoming WHERE call_id IS NULL"
+    (count,) = con.execute(f"SELECT count(DISTINCT external_key) {unmatched}").fetchall()[0]
+    shown = con.execute(f"SELECT DISTINCT external_key {unmatched} ORDER BY external_key LIMIT $n",
+                        {"n": UNMATCHED_SHOWN}).fetchall()
     return OutcomeLoad(loaded=int(counts.get("new", 0)), updated=int(counts.get("changed", 0)),
-                       unchanged=int(counts.get("unchanged", 0)), unmatched_keys=unmatched)
+                       unchanged=int(counts.get("unchanged", 0)), unmatched=int(count),
+                       unmatched_keys=[key for (key,) in shown])
