@@ -221,8 +221,8 @@ def _review_slide(deck: Deck, request: DeckRequest) -> None:
                             "calls in the period that would pass, estimated from the calls given a pass or fail (each "
                             "group of the draw counted by the calls it stands for), with its 95% range (wide when few "
                             "calls were scored). Agrees with "
-                            "the judge: share of scored and judged calls where the person and the judge gave the "
-                            "same pass or fail.")
+                            "the judge: share of calls where the person and the judge gave the same pass or fail, "
+                            "estimated for all calls like the pass rate, from the calls scored and judged.")
     area = slides.content_box(deck, slide)
     found = [review_summary.session_summary(session_id) for session_id in _sessions_in(q)["session_id"]]
     summaries = [s for s in found if s is not None]

@@ -48,8 +48,11 @@ def to_markdown(summary: SessionSummary) -> str:
         "",
         "## Agreement with the judge",
         "",
+        "Agreement, all calls: each group of the draw counted by the calls it stands for, like the pass rate.",
+        "",
         *(_table(summary.agreement, {"label": "Label", "calls": "Calls compared", "agreed": "Agreed",
-                                     "agreement": "Agreement"}, percent=("agreement",))
+                                     "agreement": "Agreement, all calls", "sample_agreement": "In this sample"},
+                 percent=("agreement", "sample_agreement"))
           if summary.agreement.height else ["No scored call has a judgement yet."]),
         "",
         "## Make these test cases",

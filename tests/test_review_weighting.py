@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 
 from warehouse import stats
-from warehouse.review_summary import population_strata
+from warehouse.review_metrics import PASS_FAIL
+from warehouse.review_summary import agreement_table, population_strata
 from warehouse.sampling import Candidate, draw
 
 SEEDS = 300
@@ -98,3 +99,28 @@ def test_the_interval_matches_an_independent_computation() -> None:
     assert share.estimate == pytest.approx(centre)
     assert share.interval == pytest.approx((centre - below, centre + above))
     assert stats.stratified_share([stats.Stratum(100, 0, 0)]) is None
+
+
+def agreement_with_judge(seed: int) -> pl.DataFrame:
+    """The summary's pass / fail agreement row for one oversampled draw, every call scored; the judge
+    fails exactly the calls it flagged."""
+    drawn = draw(CALLS, "oversample_flagged", 50, seed)
+    calls = pl.DataFrame({"call_id": [d.call_id for d in drawn], "stratum": [d.stratum for d in drawn],
+                          "weight": [d.weight for d in drawn]})  # fmt: skip
+    flagged = {c.call_id: c.flagged for c in CALLS}
+    pairs = pl.DataFrame({"call_id": calls["call_id"], "label": PASS_FAIL,
+                          "human_yes": [not PASSED[c] for c in calls["call_id"]],
+                          "judge_yes": [flagged[c] for c in calls["call_id"]]})  # fmt: skip
+    return agreement_table(pairs, calls)
+
+
+def test_agreement_with_the_judge_is_weighted_like_the_pass_rate() -> None:
+    """An oversampled draw holds about half flagged calls, where people and judge disagree most: the
+    sample's agreement is far below the period's, the weighted one within 2 points of it on average
+    and its interval covers it at about its level."""
+    truth = float(np.mean([(not PASSED[c.call_id]) == c.flagged for c in CALLS]))
+    rows = [agreement_with_judge(seed).row(0, named=True) for seed in range(SEEDS)]
+    assert abs(np.mean([r["agreement"] for r in rows]) - truth) < STOP_EARLY_TOLERANCE
+    assert truth - np.mean([r["sample_agreement"] for r in rows]) > 0.05
+    assert 0.90 <= np.mean([r["agreement_low"] <= truth <= r["agreement_high"] for r in rows]) <= 0.99
+    assert all(r["sample_agreement"] == r["agreed"] / r["calls"] for r in rows)

@@ -155,9 +155,8 @@ def independent_summary(path: Path, session: reviews.ReviewSession) -> dict:
     def says(row: tuple, index: int, label: str) -> bool:
         return label in (row[index] or [])
 
-    agreement = {label: sum(says(verdict[c], 4, label) == says(judge[c], 2, label) for c in both) / len(both)
-                 for label in labels}  # fmt: skip
-    agreement[PASS_FAIL] = sum(verdict[c][3] == judge[c][1] for c in both) / len(both)
+    agreed = {label: {c: says(verdict[c], 4, label) == says(judge[c], 2, label) for c in both} for label in labels}
+    agreed[PASS_FAIL] = {c: verdict[c][3] == judge[c][1] for c in both}
     counts: dict[str, int] = {}
     for v in verdict.values():
         for label in v[4] or []:
@@ -166,7 +165,8 @@ def independent_summary(path: Path, session: reviews.ReviewSession) -> dict:
         "scored": len(verdict),
         "passed": sum(passed),
         "population": population_rate(session, {c: v[3] for c, v in verdict.items()}),
-        "agreement": agreement,
+        "agreement": {label: population_rate(session, by_call) for label, by_call in agreed.items()},
+        "sample_agreement": {label: sum(by_call.values()) / len(by_call) for label, by_call in agreed.items()},
         "modes": counts,
         "test_cases": sorted(c for c, v in verdict.items() if v[5]),
     }
@@ -196,7 +196,8 @@ def judged_positions(path: Path, session: reviews.ReviewSession) -> list[int]:
 
 def test_the_summary_matches_an_independent_computation(synthetic_warehouse: Path,
                                                         session: reviews.ReviewSession) -> None:
-    p = judged_positions(synthetic_warehouse, session)
+    judged = judged_positions(synthetic_warehouse, session)
+    p = [*judged[:3], next(n for n in judged if session.strata[n - 1] == "other")]  # both strata of the draw
     unjudged = next(n for n in range(1, 31) if n not in p)
     save(session, p[0], "ana", 4, True, at=1)
     save(session, p[1], "ana", 2, False, ("slow_turn", "hallucinated_fact"), "quoted $95", test_case=True, at=2)
@@ -212,9 +213,11 @@ def test_the_summary_matches_an_independent_computation(synthetic_warehouse: Pat
     assert summary.sample_pass_rate == pytest.approx(expected["passed"] / 5)
     assert summary.pass_rate == pytest.approx(expected["population"])
     assert dict(summary.failure_modes.iter_rows()) == expected["modes"]
-    shown = dict(zip(summary.agreement["label"], summary.agreement["agreement"], strict=True))
-    assert shown == pytest.approx(expected["agreement"])
+    for column in ("agreement", "sample_agreement"):
+        shown = dict(zip(summary.agreement["label"], summary.agreement[column], strict=True))
+        assert shown == pytest.approx(expected[column])
     assert summary.agreement["label"][0] == PASS_FAIL
+    assert expected["agreement"] != pytest.approx(expected["sample_agreement"])  # the draw's weights matter here
     assert sorted(summary.test_cases["call_id"]) == expected["test_cases"]
     assert summary.calls.height == len(session.call_ids)
 

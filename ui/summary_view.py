@@ -78,15 +78,24 @@ def show_agreement(summary: SessionSummary) -> None:
         st.caption("None of the scored calls has a judgement yet.")
         return
     st.caption("Share of calls on which the reviewers and the judge agree that a label applies or does not. "
+               "“All calls” counts each group of the draw by the calls it stands for, like the pass rate (an "
+               "oversampled draw holds more judge-flagged calls than the period); “in this sample” is as drawn. "
                "For pass / fail, “said yes” counts fails.")
+    table = summary.agreement.with_columns(
+        range=pl.format("{}–{}", *(pl.col(c).mul(100).round(0).cast(pl.Int64) for c in ("agreement_low",
+                                                                                       "agreement_high"))) + "%"
+    )
     show_table(
-        summary.agreement.select("label", "agreement", "agreed", "calls", "human_yes", "judge_yes"),
+        table.select("label", "agreement", "range", "sample_agreement", "agreed", "calls", "human_yes", "judge_yes"),
         "agreement with the judge", _caption(summary),
         hide_index=True,
         width="stretch",
         column_config={
             "label": "Label",
-            "agreement": st.column_config.ProgressColumn("Agreement", format="percent", min_value=0, max_value=1),
+            "agreement": st.column_config.ProgressColumn("Agreement, all calls", format="percent", min_value=0,
+                                                         max_value=1),
+            "range": "95% range",
+            "sample_agreement": st.column_config.NumberColumn("In this sample", format="percent"),
             "agreed": "Agreed", "calls": "Calls compared", "human_yes": "Reviewers said yes",
             "judge_yes": "Judge said yes",
         },

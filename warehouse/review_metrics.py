@@ -9,6 +9,8 @@ on counts), so the summary page, the exports and the tests share one definition.
   which matters when the draw oversampled judge-flagged calls or the team stopped early.
 - **Judge agreement** for a label is the share of calls (with both a verdict and a judgement) on
   which human and judge agree that the label applies or does not; "pass / fail" compares verdicts.
+  Like the pass rate it is the population's, each stratum of the draw weighted by the calls it
+  stands for (warehouse/review_summary.py::agreement_table); the plain share is the sample's.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ def label_counts(verdicts: ibis.Table) -> ibis.Table:
     return labels.group_by("label").aggregate(calls=labels.count()).order_by([ibis.desc("calls"), "label"])
 
 
-def judge_agreement(verdicts: ibis.Table, t: Tables) -> ibis.Table:
-    """Per label (and for pass / fail): calls compared, calls agreed, the agreement share, and how
-    many calls the human and the judge each gave the label."""
+def agreement_pairs(verdicts: ibis.Table, t: Tables) -> ibis.Table:
+    """One row per call with both a verdict and a judgement, per label either of them used (and
+    for pass / fail, where "yes" is a fail): call_id, label, human_yes, judge_yes. The summary
+    weights these by the draw (warehouse/review_summary.py::agreement_table)."""
     judged = metrics.latest_judgement_per_call(t)
     empty = ibis.literal([], type="array<string>")
     pairs = verdicts.select(
@@ -62,21 +65,13 @@ def judge_agreement(verdicts: ibis.Table, t: Tables) -> ibis.Table:
     )
     names = pairs.select(label=pairs.human_labels.unnest()).union(pairs.select(label=pairs.judge_labels.unnest()))
     crossed = pairs.cross_join(names.distinct())
-    human = crossed.human_labels.contains(crossed.label)
-    judge = crossed.judge_labels.contains(crossed.label)
-    per_label = crossed.group_by("label").aggregate(
-        calls=crossed.count(),
-        agreed=(human == judge).cast("int64").sum(),
-        human_yes=human.cast("int64").sum(),
-        judge_yes=judge.cast("int64").sum(),
-    )
+    per_label = crossed.select(
+        "call_id", "label",
+        human_yes=crossed.human_labels.contains(crossed.label),
+        judge_yes=crossed.judge_labels.contains(crossed.label),
+    )  # fmt: skip
     decided = pairs.filter(pairs.human_passed.notnull(), pairs.judge_passed.notnull())
-    pass_fail = decided.aggregate(
-        label=ibis.literal(PASS_FAIL),
-        calls=decided.count(),
-        agreed=(decided.human_passed == decided.judge_passed).cast("int64").sum(),
-        human_yes=(~decided.human_passed).cast("int64").sum(),
-        judge_yes=(~decided.judge_passed).cast("int64").sum(),
+    pass_fail = decided.select(
+        "call_id", label=ibis.literal(PASS_FAIL), human_yes=~decided.human_passed, judge_yes=~decided.judge_passed
     )
-    both = pass_fail.filter(pass_fail.calls > 0).union(per_label)
-    return both.mutate(agreement=both.agreed / both.calls).order_by([ibis.desc(both.label == PASS_FAIL), "label"])
+    return pass_fail.union(per_label)

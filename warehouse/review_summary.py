@@ -6,7 +6,8 @@ The headline pass rate is the population's: each stratum of the draw (all calls,
 judge-flagged or the other calls) is weighted by the calls it stands for, over the calls actually
 given a pass or fail, so a team that stops at 30 of 50 still estimates every call in the period.
 Its interval is design-based (`stats.stratified_share`). The plain passed ÷ scored is the sample's
-share, shown as such."""
+share, shown as such. Agreement with the judge is weighted the same way (an oversampled draw
+holds more of the flagged calls, where the judge and people disagree most), beside the sample's."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class SessionSummary:
     sample_pass_rate: float | None  # passed ÷ decided: the sample's own share
     unrepresented_calls: int  # population calls in strata none of whose drawn calls has a pass/fail yet
     failure_modes: pl.DataFrame  # label, calls
-    agreement: pl.DataFrame  # label, calls, agreed, agreement, human_yes, judge_yes
+    agreement: pl.DataFrame  # see agreement_table
     calls: pl.DataFrame  # one row per drawn call: the CSV export
 
     @property
@@ -59,6 +60,42 @@ def population_strata(calls: pl.DataFrame) -> list[stats.Stratum]:
     )
     rows = grouped.sort("stratum").iter_rows(named=True)
     return [stats.Stratum(row["size"], row["measured"], row["yes"]) for row in rows]
+
+
+def agreement_table(pairs: pl.DataFrame, calls: pl.DataFrame) -> pl.DataFrame:
+    """Per label (pass / fail first): calls compared, agreed, human_yes and judge_yes, as counted
+    in the sample; `sample_agreement` = agreed ÷ calls; `agreement` the population's, each stratum's
+    share weighted by the calls it stands for (as `population_strata`, over the calls compared), with
+    its 95% interval `agreement_low`–`agreement_high` (`stats.stratified_share`)."""
+    sizes = calls.group_by("stratum").agg(size=pl.col("weight").first() * pl.len())
+    per_stratum = (
+        pairs.join(calls.select("call_id", "stratum"), on="call_id")
+        .group_by("label", "stratum")
+        .agg(
+            measured=pl.len(),
+            yes=(pl.col("human_yes") == pl.col("judge_yes")).sum(),
+            human_yes=pl.col("human_yes").sum(),
+            judge_yes=pl.col("judge_yes").sum(),
+        )
+        .join(sizes, on="stratum")
+    )
+    rows = []
+    for (label,), group in per_stratum.sort("stratum").group_by("label", maintain_order=True):
+        weighted = stats.stratified_share([stats.Stratum(r["size"], r["measured"], r["yes"])
+                                           for r in group.iter_rows(named=True)])  # fmt: skip
+        assert weighted is not None  # every row of the group has measured ≥ 1
+        calls_compared, agreed = int(group["measured"].sum()), int(group["yes"].sum())
+        rows.append({
+            "label": label, "calls": calls_compared, "agreed": agreed,
+            "agreement": weighted.estimate, "agreement_low": weighted.interval[0],
+            "agreement_high": weighted.interval[1], "sample_agreement": agreed / calls_compared,
+            "human_yes": int(group["human_yes"].sum()), "judge_yes": int(group["judge_yes"].sum()),
+        })  # fmt: skip
+    schema = {"label": pl.String, "calls": pl.Int64, "agreed": pl.Int64, "agreement": pl.Float64,
+              "agreement_low": pl.Float64, "agreement_high": pl.Float64, "sample_agreement": pl.Float64,
+              "human_yes": pl.Int64, "judge_yes": pl.Int64}  # fmt: skip
+    table = pl.DataFrame(rows, schema=schema)
+    return table.sort(pl.col("label") != review_metrics.PASS_FAIL, "label")
 
 
 def _per_call(session: ReviewSession, verdicts: ibis.Table, judged: ibis.Table) -> ibis.Table:
@@ -92,7 +129,7 @@ def session_summary(session_id: str, path: Path | None = None) -> SessionSummary
         verdicts = review_metrics.call_verdicts(reviews)
         counts = review_metrics.pass_counts(verdicts).to_polars().row(0, named=True)
         modes = review_metrics.label_counts(verdicts).to_polars()
-        agreement = review_metrics.judge_agreement(verdicts, t).to_polars()
+        pairs = review_metrics.agreement_pairs(verdicts, t).to_polars()
         calls = _per_call(session, verdicts, metrics.latest_judgement_per_call(t)).to_polars()
     decided, passed = int(counts["decided"] or 0), int(counts["passed"] or 0)
     strata = population_strata(calls)
@@ -107,7 +144,7 @@ def session_summary(session_id: str, path: Path | None = None) -> SessionSummary
         sample_pass_rate=passed / decided if decided else None,
         unrepresented_calls=round(sum(s.size for s in strata if s.measured == 0)) if population else 0,
         failure_modes=modes,
-        agreement=agreement,
+        agreement=agreement_table(pairs, calls),
         calls=calls,
     )
 
