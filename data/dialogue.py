@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from data import scenario
 from data.dice import Dice
+from warehouse import end_reasons
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Conversation:
     deal_value: int | None
     labels: set[str]
     hallucination: dict | None  # {"turn_index", "stated", "tool_result"}
+    ending: str  # how the call ended: one of warehouse.end_reasons.END_REASONS
 
 
 def render(kind: str, value: object) -> str:
@@ -471,4 +473,16 @@ def converse(agent: str, prompt_version: str, today: date, dice: Dice) -> Conver
     if not booked:
         labels.add("goal_not_met")
     return Conversation(GREETINGS[agent], exchanges, booked, resolution, story.deal_value if booked else None,
-                        labels, hallucination)
+                        labels, hallucination, _ending(going_on, resolution, loop))
+
+
+def _ending(going_on: bool, resolution: str, loop: bool) -> str:
+    """How the call ended, from its story: a failed tool the caller gave up on ended it in an error;
+    a request for a person ended in a transfer, or (after a loop of deflections) in the caller
+    hanging up; every other call ran to its goodbye. The demo's agents answer calls, so none reaches
+    voicemail."""
+    if not going_on:
+        return end_reasons.ERROR
+    if resolution == "Escalated":
+        return end_reasons.TRANSFERRED
+    return end_reasons.CALLER_HUNG_UP if loop else end_reasons.COMPLETED

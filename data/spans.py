@@ -215,7 +215,8 @@ def encode_call(conversation: Conversation, meta: CallMeta, dice: Dice, openinfe
         context_chars += len(text) + sum(len(_json(tool.result)) for tool in exchange.reply.tools)
     ended = end + dice.between(200, 800)
     root = [_text("session.id", meta.call_id), _text("callboard.agent", meta.agent),
-            _text("callboard.prompt.version", meta.prompt_version)]
+            _text("callboard.prompt.version", meta.prompt_version),
+            _text("callboard.call.end_reason", conversation.ending)]
     if meta.recorded:
         root.append(_text("callboard.call.recording_url", recording_name(meta.call_id)))
     trace.add("call", 2, meta.started_ms, ended, root)

@@ -28,11 +28,12 @@ from ingest.summary import IngestSummary
 from ingest.tables import FileOptions, collected, opened_table
 from warehouse.call_log_loading import calls_from_traces, load_call_log
 from warehouse.db import transaction
+from warehouse.end_reasons import END_REASONS, end_reason
 from warehouse.ingest_runs import add_counts, quarantine
 from warehouse.pii import redact_expression
 
 CALL_FIELDS = ("call_id", "started_at", "ended_at", "duration_s", "agent", "prompt_version", "model",
-               "recording_url", "input_tokens", "output_tokens", "cost_usd", "error_count")
+               "recording_url", "input_tokens", "output_tokens", "cost_usd", "error_count", "end_reason")
 CALLS_LAYOUT_FIELDS = ("transcript",)
 TURNS_LAYOUT_FIELDS = ("turn_index", "speaker", "text", "turn_started_at", "turn_ended_at", "turn_start_s",
                        "turn_end_s", "response_latency_ms")
@@ -53,7 +54,7 @@ _CALL_COLUMNS = pl.Schema({
     "call_id": pl.String(), "agent": pl.String(), "prompt_version": pl.String(), "model": pl.String(),
     "started_at": pl.Datetime("us"), "ended_at": pl.Datetime("us"), "input_tokens": pl.Int64(),
     "output_tokens": pl.Int64(), "cost_usd": pl.Float64(), "error_count": pl.Int64(),
-    "recording_url": pl.String(), "untimed": pl.Boolean(), "n_rows": pl.Int64(),
+    "recording_url": pl.String(), "end_reason": pl.String(), "untimed": pl.Boolean(), "n_rows": pl.Int64(),
 })
 _TURN_COLUMNS = pl.Schema({
     "call_id": pl.String(), "turn_index": pl.Int64(), "speaker": pl.String(), "text": pl.String(),
@@ -206,6 +207,10 @@ def _value(name: str, column: pl.Expr, spec: CallLogMapping, day_first: bool) ->
         return value, [pl.when(value.is_null()).then(pl.format(
             f"speaker {{}} in column {label!r} is not in [speakers] ({_speaker_words(spec.speakers)})",
             column.fill_null("(empty)")))]
+    if name == "end_reason":
+        value = column.map_elements(end_reason, return_dtype=pl.String, skip_nulls=True)
+        return value, [pl.when(given & value.is_null()).then(pl.format(
+            f"end_reason {{}} in column {label!r} is not one of {', '.join(END_REASONS)}", column))]
     value = pl.when(given).then(column)
     if name == "text":  # a skipped speaker (a tool call) may have no text
         return value, [pl.when(value.is_null() & ~pl.col(spec.columns["speaker"]).str.to_lowercase().is_in(

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from warehouse.db import set_session
+from warehouse.end_reasons import end_reason_sql
 
 MAX_ATTRIBUTE_BYTES = 64 * 1024
 # Spans outside these years are a unit mistake (seconds or millis sent as nanos) or garbage.
@@ -55,6 +56,7 @@ SPAN_KEYS = (
     "callboard.turn.index", "callboard.turn.speaker", "callboard.turn.text",
     "session.id", "callboard.call.id", "callboard.agent", "callboard.prompt.version",
     "callboard.call.recording_url", "callboard.audio.seconds", "callboard.tts.characters",
+    "callboard.call.end_reason",
 )
 RESOURCE_KEYS = ("callboard.agent", "service.name", "callboard.prompt.version", "session.id", "callboard.call.id")
 
@@ -223,6 +225,7 @@ SELECT
          WHEN {_resource("callboard.agent")} IS NOT NULL THEN 2 ELSE 3 END AS agent_rank,
     coalesce({_attr("callboard.prompt.version")}, {_resource("callboard.prompt.version")}) AS prompt_version,
     {_attr("callboard.call.recording_url")} AS recording_url,
+    {end_reason_sql(_attr("callboard.call.end_reason"))} AS end_reason,
     lower({_attr("callboard.turn.speaker")}) AS speaker,
     coalesce({_attr("callboard.turn.text")}, {_attr("output.value", "gen_ai.tool.call.result")}) AS turn_text,
     TRY_CAST({_attr("callboard.audio.seconds")} AS DOUBLE) AS audio_seconds,

@@ -124,6 +124,8 @@ def owned_metrics(path: Path, f: Filters) -> dict[str, float | int | None]:
         "dead_air_rate": _mean([t.dead_air for t in s.talk.values()]),
         "talk_ratio": (sum(t.agent_s for t in s.talk.values()) / sum(t.speech_s for t in s.talk.values())
                        if s.talk else None),
+        "hang_up_rate": _mean([c["end_reason"] == "caller_hung_up" for c in s.calls.values()
+                               if c["end_reason"] is not None]),
     }
 
 
@@ -152,6 +154,7 @@ def sample_figures(path: Path, f: Filters, pooled: list[float]) -> dict[str, flo
         "judged_calls": len(s.newest),
         "eval_score_sd": _sd([float(j["score"]) for j in s.newest.values()]),
         "voice_calls": len(s.talk),
+        "ended_calls": sum(c["end_reason"] is not None for c in s.calls.values()),
         "talk_ratio_sd": _talk_ratio_sd(list(s.talk.values())),
     }
 

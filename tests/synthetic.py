@@ -19,9 +19,12 @@ AGENTS = ("clinic-scheduler", "estate-qualifier", "salon-booker")
 MODELS = ("gpt-4.1", "gpt-4.1-mini", "claude-haiku-4-5")
 CALL_COLUMNS = ("call_id", "trace_id", "agent", "prompt_version", "model", "started_at", "ended_at", "day",
                 "duration_ms", "turn_count", "span_count", "error_count", "input_tokens", "output_tokens",
-                "cost_usd", "recording_url", "source", "updated_at")
+                "cost_usd", "recording_url", "source", "updated_at", "end_reason")
 TURN_COLUMNS = ("call_id", "turn_index", "speaker", "text", "started_at", "ended_at", "day", "response_latency_ms")
 OUTCOME_COLUMNS = ("outcome_id", "call_id", "external_key", "source", "recorded_at", "booked", "nps", "resolved")
+# How calls end, by call number (so the random draws stay as they were); None: the source did not say.
+ENDINGS = ("completed", "completed", "caller_hung_up", None, "transferred", "completed", "voicemail", "error",
+           "caller_hung_up", "completed", "completed")
 JUDGEMENT_COLUMNS = ("judgement_id", "call_id", "judge_name", "judge_version", "provider", "status", "score",
                      "passed", "hallucination", "created_at")
 
@@ -62,7 +65,7 @@ def build(path: Path, calls: int = 600, seed: int = 1, first_day: date = date(20
         call_rows.append(
             (call_id, f"{n:032x}", rng.choice(AGENTS), rng.choice(("v1", "v2")), rng.choice(MODELS),
              started, clock, day, int((clock - started).total_seconds() * 1000), turns, turns * 3, errors,
-             100, 50, cost, None, "otlp", clock)
+             100, 50, cost, None, "otlp", clock, ENDINGS[n % len(ENDINGS)])
         )
         recorded = clock + timedelta(hours=1)
         if rng.random() < 0.9:

@@ -38,15 +38,16 @@ class Truth:
     interruption: float = 0.10
     dead_air: float = 0.08
     agent_talk_log_median: float = np.log(36.0)  # seconds per call; the caller's is CALLER_TALK_S
+    hang_up: float = 0.03
 
 
 STATIONARY = Truth()
 # Each shift is about 4.5 standard errors of its test at 2,000 calls a period, and bad news.
 WORSE = replace(
-    STATIONARY, conversion=0.42, resolution=0.89, error=0.06, hallucination=0.085, cost_log_mean=np.log(0.078),
+    STATIONARY, conversion=0.42, resolution=0.885, error=0.06, hallucination=0.085, cost_log_mean=np.log(0.078),
     nps_answers=(0.12, 0.04, 0.04, 0.05, 0.05, 0.06, 0.08, 0.12, 0.16, 0.14, 0.14),
     scores=(0.08, 0.09, 0.13, 0.38, 0.32), latency_log_median=np.log(1340.0),
-    interruption=0.145, dead_air=0.12, agent_talk_log_median=np.log(40.5),
+    interruption=0.145, dead_air=0.12, agent_talk_log_median=np.log(40.5), hang_up=0.06,
 )
 
 COST_LOG_SD, LATENCY_LOG_SD, REPLIES_PER_CALL = 0.6, 0.45, 5
@@ -98,6 +99,7 @@ def draw(rng: np.random.Generator, truth: Truth, slow_tail: float = 1.0) -> tupl
     row["interruption_rate"], _ = _share(rng, calls, truth.interruption)
     row["dead_air_rate"], _ = _share(rng, calls, truth.dead_air)
     row["talk_ratio"], row["talk_ratio_sd"] = _talk_ratio(rng, truth)
+    row["hang_up_rate"], row["ended_calls"] = _share(rng, calls, truth.hang_up)
     return row, latencies
 
 

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 
 # `log_calls`: call_id, agent, prompt_version, model, started_at, ended_at, input_tokens,
-# output_tokens, cost_usd, error_count, recording_url, untimed (no time logged: started_at is the
+# output_tokens, cost_usd, error_count, recording_url, end_reason, untimed (no time logged: started_at is the
 # file's date, and a call stored before keeps its own), n_rows (rows of the file it comes from).
 # `log_turns`: call_id, turn_index, speaker, text, started_at, ended_at, timed (the times are the
 # turn's own, not its call's start), response_latency_ms (as the log gave it, else NULL).
@@ -45,7 +45,7 @@ SELECT c.call_id, NULL::VARCHAR AS trace_id, c.agent, c.prompt_version, c.model,
        c.started_at::DATE AS day, datediff('millisecond', c.started_at, c.ended_at) AS duration_ms,
        coalesce(t.n, 0)::INTEGER AS turn_count, coalesce(s.n, 0)::INTEGER AS span_count,
        c.error_count::INTEGER AS error_count, c.input_tokens::BIGINT AS input_tokens,
-       c.output_tokens::BIGINT AS output_tokens, c.cost_usd, c.recording_url, 'call_log' AS source
+       c.output_tokens::BIGINT AS output_tokens, c.cost_usd, c.recording_url, c.end_reason, 'call_log' AS source
 FROM dated_calls c
 LEFT JOIN (SELECT call_id, count(*) AS n FROM incoming_turns GROUP BY call_id) t USING (call_id)
 LEFT JOIN (SELECT call_id, count(*) AS n FROM incoming_tools GROUP BY call_id) s USING (call_id);
@@ -73,11 +73,11 @@ WITH new_digest AS (
 SELECT i.call_id, l.n_rows,
        CASE WHEN o.call_id IS NULL THEN 'new'
             WHEN (i.agent, i.prompt_version, i.model, i.started_at, i.ended_at, i.turn_count, i.span_count,
-                  i.error_count, i.input_tokens, i.output_tokens, i.cost_usd, i.recording_url, n.digest,
+                  i.error_count, i.input_tokens, i.output_tokens, i.cost_usd, i.recording_url, i.end_reason, n.digest,
                   nt.tool_digest)
                  IS DISTINCT FROM
                  (o.agent, o.prompt_version, o.model, o.started_at, o.ended_at, o.turn_count, o.span_count,
-                  o.error_count, o.input_tokens, o.output_tokens, o.cost_usd, o.recording_url, od.digest,
+                  o.error_count, o.input_tokens, o.output_tokens, o.cost_usd, o.recording_url, o.end_reason, od.digest,
                   ot.tool_digest)
             THEN 'changed' ELSE 'unchanged' END AS status
 FROM incoming_calls i
@@ -95,7 +95,8 @@ WHERE status <> 'unchanged';
 DELETE FROM turns WHERE call_id IN (SELECT call_id FROM changed WHERE existed);
 DELETE FROM spans WHERE call_id IN (SELECT call_id FROM changed WHERE existed);
 DELETE FROM calls WHERE call_id IN (SELECT call_id FROM changed WHERE existed);
-INSERT INTO calls SELECT i.*, now()::TIMESTAMP FROM incoming_calls i SEMI JOIN changed USING (call_id);
+INSERT INTO calls BY NAME
+SELECT i.*, now()::TIMESTAMP AS updated_at FROM incoming_calls i SEMI JOIN changed USING (call_id);
 INSERT INTO turns SELECT t.* FROM incoming_turns t SEMI JOIN changed USING (call_id);
 INSERT INTO spans SELECT s.* FROM incoming_tools s SEMI JOIN changed USING (call_id);
 UPDATE outcomes SET call_id = c.call_id

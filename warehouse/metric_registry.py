@@ -185,6 +185,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("talk_ratio", "Agent talk share", "The agent's speaking time as a share of all speaking time in "
            "the calls. A rising share often means long-winded replies.", "pct", "Conversation", None,
            WELCH, "voice_calls", "calls with a transcript", "talk_ratio_sd"),
+    Metric("hang_up_rate", "Callers who hung up", "Share of calls the caller ended before the agent was done "
+           "(among calls whose source says how they ended: completed, caller hung up, transferred to a person, "
+           "voicemail or error).", "pct", "Conversation", False,
+           TWO_PROPORTIONS, "ended_calls", "calls with a known ending"),
 )
 
 BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import ibis
 from ibis import _
 
+from warehouse import end_reasons
 from warehouse.errors import CallboardError
 from warehouse.filters import Filters
 from warehouse.tables import Tables
@@ -93,7 +94,8 @@ def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
     - error_rate: calls with at least one failed span / calls;
     - cost_per_call_usd: mean cost of the calls whose cost is known (priced_calls); a call with a
       span no list price covers has no cost rather than an understated one, and is counted in
-      unpriced_calls instead.
+      unpriced_calls instead;
+    - hang_up_rate: calls the caller hung up on / calls whose source says how they ended (ended_calls).
     """
     outcomes = outcome_per_call(t)
     c = calls.left_join(outcomes, calls.call_id == outcomes.call_id)
@@ -112,6 +114,8 @@ def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
         cost_per_call_sd=cost.std(),
         priced_calls=cost.count(),
         unpriced_calls=c.count() - cost.count(),
+        hang_up_rate=_rate(c.end_reason == end_reasons.CALLER_HUNG_UP),
+        ended_calls=c.end_reason.count(),
     )
 
 

@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from warehouse.end_reasons import end_reason_sql
 from warehouse.prices import PRICE_MATCH, PRICE_RANK, STORED_SPAN_UNPRICED
 
 # The staged chunk's spans that the warehouse does not hold yet (the first of any sent twice),
@@ -78,7 +79,7 @@ SELECT s.rid, coalesce(s.declared_call_id, t.trace_call_id) AS call_id, s.trace_
        CASE WHEN s.kind = 'turn' THEN s.turn_text END AS turn_text,
        CASE WHEN s.kind = 'llm' THEN s.input_text END AS input_text,
        CASE WHEN s.kind = 'llm' THEN s.output_text END AS output_text,
-       s.agent, s.agent_rank, s.prompt_version, s.recording_url
+       s.agent, s.agent_rank, s.prompt_version, s.recording_url, s.end_reason
 FROM staged_arrow s
 JOIN chunk_traces t USING (trace_id)
 LEFT JOIN price p ON p.span_model = s.model AND p.span_provider IS NOT DISTINCT FROM s.provider
@@ -87,7 +88,7 @@ ANTI JOIN skipped USING (rid));
 
 # Calls that gain spans (or the spans of a trace re-keyed into them), with what they were before:
 # their earliest start and their oldest update (NULL when new), and, for a call no span names an
-# agent for (one from a call log), its stored agent, prompt version and recording.
+# agent for (one from a call log), its stored agent, prompt version, recording and end reason.
 _AFFECTED = """
 CREATE OR REPLACE TEMP TABLE affected AS
 WITH chunk_calls AS (
@@ -97,14 +98,15 @@ WITH chunk_calls AS (
            min(c.updated_at) AS old_updated_at, bool_or(r.call_id IS NOT NULL) AS rekeyed,
            arg_min(c.agent, c.started_at) FILTER (WHERE c.agent IS NOT NULL) AS agent,
            arg_min(c.prompt_version, c.started_at) FILTER (WHERE c.prompt_version IS NOT NULL) AS prompt_version,
-           arg_min(c.recording_url, c.started_at) FILTER (WHERE c.recording_url IS NOT NULL) AS recording_url
+           arg_min(c.recording_url, c.started_at) FILTER (WHERE c.recording_url IS NOT NULL) AS recording_url,
+           arg_min(c.end_reason, c.started_at) FILTER (WHERE c.end_reason IS NOT NULL) AS end_reason
     FROM calls c LEFT JOIN rekeyed r ON r.old_call_id = c.call_id
     WHERE c.call_id IN (SELECT call_id FROM chunk_calls UNION ALL SELECT call_id FROM rekeyed
                         UNION ALL SELECT old_call_id FROM rekeyed)
     GROUP BY ALL
 )
 SELECT call_id, least(k.first_start, b.old_start) AS call_start, b.old_start, b.old_updated_at,
-       coalesce(b.rekeyed, false) AS rekeyed, b.agent, b.prompt_version, b.recording_url
+       coalesce(b.rekeyed, false) AS rekeyed, b.agent, b.prompt_version, b.recording_url, b.end_reason
 FROM chunk_calls k FULL JOIN before b USING (call_id)
 """
 
@@ -121,13 +123,15 @@ DELETE FROM calls WHERE call_id IN (SELECT old_call_id FROM rekeyed);
     for table in ("outcomes", "judgements", "reviews", "review_samples", "complaints")
 )
 
+_STORED_END_REASON = """attributes ->> '$."callboard.call.end_reason"'"""
+
 # Spans stored earlier for the calls that existed before, added to `call_spans` (with no `rid`)
 # so the rebuilds see every span of every affected call; their transcript fields and the call's
-# agent, prompt version and recording are read from the attributes, as at parse time.
+# agent, prompt version, recording and end reason are read from the attributes, as at parse time.
 _ADD_STORED_CALL_SPANS = f"""
 INSERT INTO call_spans (call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model, is_error,
                         input_tokens, output_tokens, cost_usd, unpriced, speaker, turn_text, input_text, output_text,
-                        agent, agent_rank, prompt_version, recording_url)
+                        agent, agent_rank, prompt_version, recording_url, end_reason)
 SELECT call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model, is_error, input_tokens,
        output_tokens, cost_usd, {STORED_SPAN_UNPRICED},
        CASE WHEN kind = 'turn' THEN lower(attributes ->> '$."callboard.turn.speaker"') END,
@@ -138,7 +142,8 @@ SELECT call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model
        CASE WHEN attributes ->> '$."callboard.agent"' IS NOT NULL THEN 1
             WHEN attributes ->> '$.resource."callboard.agent"' IS NOT NULL THEN 2 ELSE 3 END,
        coalesce(attributes ->> '$."callboard.prompt.version"', attributes ->> '$.resource."callboard.prompt.version"'),
-       attributes ->> '$."callboard.call.recording_url"'
+       attributes ->> '$."callboard.call.recording_url"',
+       {end_reason_sql(_STORED_END_REASON)}
 FROM spans WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL)
 """
 
@@ -194,13 +199,14 @@ INSERT INTO turns SELECT * FROM rebuilt_turns;
 
 # A call is the sum of its spans: rebuilt whole, so a late span updates every figure. Its agent is
 # the best-ranked any span names (the span's own, the resource's, the service's), its prompt
-# version and recording the earliest span's, whichever chunk brought them.
+# version, recording and end reason the earliest span's, whichever chunk brought them.
 _REBUILD_CALLS = """
 INSERT INTO calls
 WITH facts AS (
     SELECT call_id, arg_min(agent, agent_rank) FILTER (WHERE agent IS NOT NULL) AS agent,
            arg_min(prompt_version, started_at) FILTER (WHERE prompt_version IS NOT NULL) AS prompt_version,
-           arg_min(recording_url, started_at) FILTER (WHERE recording_url IS NOT NULL) AS recording_url
+           arg_min(recording_url, started_at) FILTER (WHERE recording_url IS NOT NULL) AS recording_url,
+           arg_min(end_reason, started_at) FILTER (WHERE end_reason IS NOT NULL) AS end_reason
     FROM call_spans GROUP BY call_id
 ), models AS (
     SELECT call_id, arg_max(model, n) AS model
@@ -219,7 +225,7 @@ WITH facts AS (
 SELECT t.call_id, t.trace_id, coalesce(f.agent, a.agent), coalesce(f.prompt_version, a.prompt_version), m.model,
        t.started_at, t.ended_at, t.started_at::DATE, datediff('millisecond', t.started_at, t.ended_at),
        coalesce(n.n, 0), t.span_count, t.error_count, t.input_tokens, t.output_tokens, t.cost_usd,
-       coalesce(f.recording_url, a.recording_url), 'otlp', now()::TIMESTAMP
+       coalesce(f.recording_url, a.recording_url), 'otlp', now()::TIMESTAMP, coalesce(f.end_reason, a.end_reason)
 FROM totals t JOIN affected a USING (call_id) JOIN facts f USING (call_id) LEFT JOIN models m USING (call_id)
 LEFT JOIN turn_counts n USING (call_id)
 """
