@@ -37,7 +37,7 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	@touch $@
 
 $(VENV)/.installed-all: pyproject.toml | $(VENV)/bin/python
-	$(PIP_INSTALL) -e '.[spark,dev]' $(QUIET_PIP)
+	$(PIP_INSTALL) -e '.[spark,llm,dev]' $(QUIET_PIP)
 	@touch $@ $(VENV)/.installed
 
 $(DEMO_DB):
@@ -52,9 +52,9 @@ chromium:
 	  apt-get update -qq && apt-get install -y -qq chromium; }
 
 espeak:
-	@command -v espeak-ng >/dev/null || { \
-	  echo "Installing Debian's espeak-ng for the demo's recordings"; \
-	  apt-get update -qq && apt-get install -y -qq espeak-ng; }
+	@command -v espeak-ng >/dev/null && command -v ffmpeg >/dev/null || { \
+	  echo "Installing Debian's espeak-ng and ffmpeg for the demo's recordings"; \
+	  apt-get update -qq && apt-get install -y -qq espeak-ng ffmpeg; }
 
 lint: install-all
 	$(PY) -m ruff check .

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from judges.providers import LLM_EXTRA, llm_sdks_installed
 from judges.spec import all_judges
 from ui import data
 from ui.tables import show_table
@@ -15,6 +16,9 @@ st.caption(
     "or disagrees. Each judge is a file in `judges/`; any edit to it makes a new version, judged and "
     "measured separately. The rules judge works offline; the others call Anthropic or OpenAI."
 )
+if not llm_sdks_installed():
+    st.info(f"The Anthropic and OpenAI judges need their SDKs, which `make run` leaves out: `{LLM_EXTRA}` "
+            "installs them.")
 
 st.subheader("Judges you can run")
 show_table(

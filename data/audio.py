@@ -8,7 +8,7 @@ end at the turn's end, so the silences are the trace's latencies, a planted slow
 dead air and overlapping turns are audible overlaps.
 
 Format: Ogg Opus at 16 kHz (wideband telephone quality), 12 kbit/s for both channels, each channel
-its own mono Opus stream (mapping family 255), encoded with PyAV's bundled libopus. Measured here:
+its own mono Opus stream (mapping family 255), encoded by Debian's `ffmpeg` (libopus). Measured here:
 a coupled Opus stereo stream below ~24 kbit/s folds both voices into both channels, while separate
 streams keep them apart at half the size; MP3 would need 16 kbit/s CBR (~320 MB for the demo's
 last 14 days, over the 300 MB budget) for worse speech; this comes to about 9 kbit/s on average
@@ -33,17 +33,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 
 from warehouse.db import connect, warehouse_path
 from warehouse.recordings import PROGRESS_FILE, SynthesisProgress, read_progress, recordings_folders, write_progress
 
 ESPEAK = "espeak-ng"
+FFMPEG = "ffmpeg"
 ESPEAK_RATE = 22_050  # samples per second of espeak-ng's output
 OUTPUT_RATE = 16_000
 BITRATE = 12_000  # bits per second, both channels
-OPUS_OPTIONS = {"application": "voip", "mapping_family": "255", "compression_level": "1"}  # 1: a third of 10's time
+OPUS_OPTIONS = ("-application", "voip", "-mapping_family", "255", "-compression_level", "1")  # 1: a third of 10's time
 AGENT_VOICE = "en-us+f3"
 CALLER_VOICES = ("en-us+m3", "en-us+m1", "en-us+f2", "en-us+m7", "en-us+f4", "en-us+m5")
 WORDS_PER_MINUTE = 175
@@ -68,8 +68,14 @@ class CallAudio:
     utterances: tuple[Utterance, ...]
 
 
-def espeak_available() -> bool:
-    return shutil.which(ESPEAK) is not None
+def missing_tools() -> list[str]:
+    """The Debian programs the recordings need (speech, then Opus encoding) that are not installed."""
+    return [tool for tool in (ESPEAK, FFMPEG) if shutil.which(tool) is None]
+
+
+def missing_tools_sentence(missing: list[str]) -> str:
+    """`espeak-ng is not installed` / `espeak-ng and ffmpeg are not installed`."""
+    return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed"
 
 
 def recording_name(call_id: str) -> str:
@@ -126,20 +132,15 @@ def mix(call: CallAudio) -> np.ndarray:
 
 
 def encode(samples: np.ndarray, target: Path) -> None:
-    """Stereo samples → Ogg Opus at 16 kHz, each channel its own stream, with PyAV's bundled
-    libopus (no ffmpeg program needed); written beside the target and renamed into place, so a
-    reader never sees half a file."""
+    """Stereo samples → Ogg Opus at 16 kHz, each channel its own stream, by Debian's `ffmpeg` fed raw
+    samples on its standard input; written beside the target and renamed into place, so a reader
+    never sees half a file."""
     partial = target.with_name(target.name + ".part")
-    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples.reshape(1, -1)), format="s16", layout="stereo")
-    frame.sample_rate = ESPEAK_RATE
-    resampler = av.AudioResampler(format="s16", layout="stereo", rate=OUTPUT_RATE)
-    with av.open(str(partial), "w", format="ogg") as out:
-        stream = out.add_stream("libopus", rate=OUTPUT_RATE, options=OPUS_OPTIONS)
-        stream.bit_rate = BITRATE
-        stream.layout = "stereo"
-        for resampled in [*resampler.resample(frame), *resampler.resample(None)]:
-            out.mux(stream.encode(resampled))
-        out.mux(stream.encode(None))
+    subprocess.run([FFMPEG, "-nostats", "-loglevel", "error", "-y",
+                    "-f", "s16le", "-ar", str(ESPEAK_RATE), "-ac", "2", "-i", "pipe:0",
+                    "-ar", str(OUTPUT_RATE), "-c:a", "libopus", *OPUS_OPTIONS, "-b:a", str(BITRATE),
+                    "-f", "ogg", str(partial)],
+                   input=np.ascontiguousarray(samples, dtype="<i2").tobytes(), capture_output=True, check=True)
     partial.replace(target)
 
 
@@ -256,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help="record the calls of the last N days")
     parser.add_argument("--workers", type=int, default=2, help="synthesis processes (default 2)")
     args = parser.parse_args(argv)
-    if not espeak_available():
-        print("espeak-ng is not installed, so no recordings can be made (apt-get install espeak-ng).",
+    missing = missing_tools()
+    if missing:
+        print(f"{missing_tools_sentence(missing)}, so no recordings can be made (apt-get install {' '.join(missing)}).",
               file=sys.stderr)
         return 2
     began = time.perf_counter()

@@ -87,10 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.db.exists() and not args.rebuild:
         print(f"{args.db} exists; pass --rebuild to replace it.")
         return 0
-    with_audio = not args.no_audio and audio.espeak_available()
+    missing = audio.missing_tools()
+    with_audio = not args.no_audio and not missing
     if not args.no_audio and not with_audio:
-        print("espeak-ng is not installed, so the demo is built without recordings "
-              "(apt-get install espeak-ng, then rebuild the demo to hear its calls).", file=sys.stderr)
+        print(f"{audio.missing_tools_sentence(missing)}, so the demo is built without recordings "
+              f"(apt-get install {' '.join(missing)}, then rebuild the demo to hear its calls).", file=sys.stderr)
     print(f"Building the demo warehouse ({args.calls:,} calls) in {args.db} …", file=sys.stderr)
     return run_cli(lambda: _build(args, audio.DEFAULT_DAYS if with_audio else 0))
 

@@ -12,6 +12,7 @@ takes them (and anything shaped like a key) out of provider error text before it
 from __future__ import annotations
 
 import email.utils
+import importlib.util
 import math
 import os
 import re
@@ -20,18 +21,20 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
-import httpx2
-import openai
 import orjson
-from anthropic.types import ToolParam
-from openai.types.shared_params import ResponseFormatJSONSchema
 
 from judges.prompt import Prompt
 from judges.spec import JudgeSpec
 from warehouse.errors import CallboardError
+
+if TYPE_CHECKING:  # the SDKs come with the `llm` extra, imported when a judge asks a provider
+    import anthropic
+    import httpx2
+    import openai
+    from anthropic.types import ToolParam
+    from openai.types.shared_params import ResponseFormatJSONSchema
 
 SECRETS_PATH = Path(__file__).resolve().parent.parent / ".streamlit" / "secrets.toml"
 KEY_NAMES = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
@@ -40,6 +43,7 @@ MAX_RETRIES = 3  # four attempts in all
 REQUEST_TIMEOUT_S = 60.0
 MAX_RETRY_AFTER_S = 60.0
 MASK = "[masked]"
+LLM_EXTRA = ".venv/bin/pip install -e '.[llm]'"
 # Shapes of secrets a provider may echo: the value after "Bearer" or after a field named like a
 # credential (`api_key=`, `"x-api-key": "`, `token: `), provider keys (sk-..., sk-ant-...,
 # sk-proj-...), and any run of 32 or more letters and digits that mixes both.
@@ -172,6 +176,8 @@ def ask_anthropic(client: anthropic.Anthropic, spec: JudgeSpec) -> Ask:
 
 def ask_openai(client: openai.OpenAI, spec: JudgeSpec) -> Ask:
     """GPT with a strict JSON-schema response format; the content must still parse and validate."""
+    from openai import omit
+
     response_format: ResponseFormatJSONSchema = {
         "type": "json_schema",
         "json_schema": {"name": "judgement", "strict": True, "schema": spec.output_schema},
@@ -184,7 +190,7 @@ def ask_openai(client: openai.OpenAI, spec: JudgeSpec) -> Ask:
             max_completion_tokens=spec.max_output_tokens,
             messages=[{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}],
             response_format=response_format,
-            temperature=openai.omit if spec.temperature is None else spec.temperature,
+            temperature=omit if spec.temperature is None else spec.temperature,
         )
         usage = completion.usage
         tokens = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
@@ -200,9 +206,20 @@ def ask_openai(client: openai.OpenAI, spec: JudgeSpec) -> Ask:
     return ask
 
 
+def llm_sdks_installed() -> bool:
+    """Whether the `llm` extra is installed (checked without importing the SDKs, which are slow to load)."""
+    return all(importlib.util.find_spec(sdk) is not None for sdk in ("anthropic", "openai"))
+
+
 def make_ask(spec: JudgeSpec, key: str, transport: httpx2.BaseTransport | None = None) -> Ask:
     """A thread-safe `Ask` for the judge's provider (one SDK client shared by all workers), retried
     by the SDK under our policy. `transport` replaces the network (tests use a mock one)."""
+    try:
+        import anthropic
+        import openai
+    except ModuleNotFoundError:
+        raise CallboardError(f"The LLM judges need the Anthropic and OpenAI SDKs, which `make run` leaves out: "
+                             f"install them with `{LLM_EXTRA}` (`make test` installs them).") from None
     policy: dict[str, Any] = {"api_key": key, "max_retries": MAX_RETRIES, "timeout": REQUEST_TIMEOUT_S}
     http: dict[str, Any] = {"event_hooks": {"response": [bound_server_wait]}}
     if transport is not None:

@@ -17,7 +17,8 @@ from tests import review_fixture
 from tests.served_app import screenshot, served_app, settle, start_review, watched_page
 
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not audio.espeak_available(), reason="needs Debian's espeak-ng (make installs it)")]
+              pytest.mark.skipif(bool(audio.missing_tools()),
+                                 reason="needs Debian's espeak-ng and ffmpeg (make installs them)")]
 PLAYER = "ui.call_player.call_player"
 
 

@@ -15,7 +15,8 @@ import pytest
 from data import audio, demo
 from warehouse.recordings import Playable, read_progress, recordings_folders, resolve_recording
 
-pytestmark = pytest.mark.skipif(not audio.espeak_available(), reason="needs Debian's espeak-ng (make installs it)")
+pytestmark = pytest.mark.skipif(bool(audio.missing_tools()),
+                                 reason="needs Debian's espeak-ng and ffmpeg (make installs them)")
 RATE = audio.OUTPUT_RATE
 
 
@@ -123,7 +124,7 @@ def test_a_rebuild_forgets_the_old_recordings_but_nothing_else(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(("espeak", "flags", "message"), [
-    (None, [], 1),  # no espeak-ng: built without recordings, said once
+    (None, [], 1),  # no espeak-ng nor ffmpeg: built without recordings, said once
     ("/usr/bin/espeak-ng", ["--no-audio"], 0),  # asked for none: nothing to say
 ])
 def test_the_demo_builds_without_recordings_when_it_cannot_or_is_told_not_to(
@@ -140,4 +141,4 @@ def test_the_demo_builds_without_recordings_when_it_cannot_or_is_told_not_to(
     monkeypatch.setattr(audio, "start_in_background", lambda *args: started.append(args))
     assert demo.main(["--db", str(tmp_path / "callboard.duckdb"), "--calls", "10", *flags]) == 0
     assert built[0]["recorded_days"] == 0 and not started
-    assert capsys.readouterr().err.count("espeak-ng is not installed") == message
+    assert capsys.readouterr().err.count("espeak-ng and ffmpeg are not installed") == message

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import duckdb
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -41,3 +43,15 @@ def test_before_any_run_the_page_says_how_to_start(warehouse_file: Path) -> None
     at = judges_page()
     assert "No judge has run yet" in at.info[0].value
     assert "python -m judges run" in at.code[0].value
+
+
+def test_without_the_llm_extra_the_page_names_the_command_that_installs_it(
+        demo_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def info_text() -> str:
+        return " ".join(info.value for info in judges_page().info)
+
+    assert "pip install -e '.[llm]'" not in info_text()
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *rest: None if name == "anthropic" else find_spec(name, *rest))
+    assert "`.venv/bin/pip install -e '.[llm]'` installs them" in info_text()

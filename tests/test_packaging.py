@@ -19,6 +19,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from setuptools import find_packages
 
+from judges.providers import make_ask
+from judges.spec import load_judge
 from warehouse import engines
 from warehouse.errors import CallboardError
 
@@ -130,3 +132,9 @@ def test_the_spark_engine_without_pyspark_says_how_to_install_it(monkeypatch: py
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if the spark extra were not installed
     with pytest.raises(CallboardError, match=r"pip install -e '\.\[spark\]'"):
         engines.spark_session.__wrapped__()  # past the cache: another test may have started Spark
+
+
+def test_an_llm_judge_without_the_llm_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "anthropic", None)  # as if `make run` had installed only the lean set
+    with pytest.raises(CallboardError, match=r"pip install -e '\.\[llm\]'"):
+        make_ask(load_judge("claude"), "key")
