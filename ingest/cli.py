@@ -11,6 +11,7 @@ from ingest.call_logs import ingest_call_log
 from ingest.complaints import ingest_complaints
 from ingest.errors import IngestError
 from ingest.outcomes import ingest_outcomes
+from ingest.platforms import PLATFORMS, ingest_platform
 from ingest.prompts import ingest_prompts
 from ingest.receiver import serve
 from ingest.spool import MAX_SPOOL_BYTES
@@ -37,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
                                 "a row per call or per turn; see docs/call-logs.md)")
     calls.add_argument("path", type=Path)
     calls.add_argument("--mapping", type=Path, required=True, help="TOML file: their columns to ours")
+    platform = commands.add_parser("platform", help="a hosted platform's call objects as its API or webhook gives "
+                                   "them (JSON, a JSON list or JSON lines; see docs/trace-format.md)")
+    platform.add_argument("platform", choices=sorted(PLATFORMS))
+    platform.add_argument("paths", nargs="+", help="files, folders or globs")
+    platform.add_argument("--redact", action="store_true", help="mask phones, e-mails and card numbers first")
     serve = commands.add_parser("serve", help="receive OTLP/HTTP traces on /v1/traces (protobuf or JSON)")
     serve.add_argument("--port", type=int, default=4318, help="default 4318, the OTLP/HTTP port (0: any free port)")
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
@@ -85,6 +91,8 @@ def _run(args: argparse.Namespace) -> int:
         summary = ingest_outcomes(args.path, args.mapping, db_path=args.db)
     elif args.command == "calls":
         summary = ingest_call_log(args.path, args.mapping, db_path=args.db)
+    elif args.command == "platform":
+        summary = ingest_platform(args.platform, args.paths, db_path=args.db, redact=args.redact)
     elif args.command == "serve":
         serve(args.host, args.port, db_path=args.db, spool=args.spool, redact=args.redact,
               spool_bytes=int(args.spool_max_mb * 1e6))
