@@ -96,7 +96,9 @@ def test_the_cli_gives_the_voice_keys(synthetic_warehouse: Path, capsys: pytest.
 
 def test_the_call_views_header_figures_are_the_calls_own(synthetic_warehouse: Path) -> None:
     turns = sorted(turns_by_call(synthetic_warehouse)["call-00005"], key=lambda t: t["turn_index"])
-    figures = calls.conversation("call-00005")
+    detail = calls.call_detail("call-00005")
+    assert detail is not None
+    figures = detail.conversation
     theirs = independent.talk(turns)
     assert figures is not None
     assert figures["caller_barge_ins"] + figures["agent_talk_overs"] == 1 == theirs.talked_over  # planted
@@ -105,4 +107,4 @@ def test_the_call_views_header_figures_are_the_calls_own(synthetic_warehouse: Pa
         started = con.execute("SELECT started_at FROM calls WHERE call_id = 'call-00005'").fetchone()[0]
     first_agent = min(t["started_at"] for t in turns if t["speaker"] == "agent")
     assert figures["first_agent_word_ms"] == pytest.approx((first_agent - started).total_seconds() * 1000)
-    assert calls.conversation("no-such-call") is None
+    assert calls.call_detail("no-such-call") is None

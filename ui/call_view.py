@@ -8,10 +8,12 @@ the player component, which sets it as text; nothing here uses `unsafe_allow_htm
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import streamlit as st
 
+from present.call_header import Figure, call_figures, clock, conversation_figures
 from present.formats import format_value
 from present.markdown import code_span, escape_markdown, plain_text
 from present.waterfall import waterfall
@@ -24,38 +26,37 @@ SPEAKER_NAMES = {"agent": "Agent", "customer": "Caller"}
 SPEAKER_COLORS = {"agent": "blue", "customer": "orange"}
 
 
-def clock(ms: float | None) -> str:
-    """Milliseconds since the call started as m:ss, the way people read a recording."""
-    if ms is None:
-        return "—"
-    seconds = max(0, int(ms // 1000))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+_FIGURES_STYLE = """<style>
+.cb-figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(8.5rem, 1fr)); gap: 0.2rem 1.2rem;
+  margin: 0 0 0.6rem 0; }
+.cb-figures h4 { grid-column: 1 / -1; font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em;
+  color: #555; margin: 0.3rem 0 0 0; padding: 0; }
+.cb-figure .label { font-size: 0.9rem; color: #333; line-height: 1.2; }
+.cb-figure .value { font-size: 1.45rem; font-weight: 600; color: #111; line-height: 1.25; overflow-wrap: anywhere; }
+</style>"""
 
 
-def _yes_no(value: bool | None, yes: str, no: str) -> str:
-    return "—" if value is None else (yes if value else no)
+def _figures_html(title: str, figures: list[Figure]) -> str:
+    """A group of figures as a grid that wraps instead of cutting (our own words and numbers only,
+    escaped anyway)."""
+    cells = "".join(
+        f'<div class="cb-figure" title="{html.escape(f.help)}"><div class="label">{html.escape(f.label)}</div>'
+        f'<div class="value">{html.escape(f.value)}</div></div>' for f in figures)
+    return f'<div class="cb-figures"><h4>{html.escape(title)}</h4>{cells}</div>'
 
 
 def show_header(detail: CallDetail) -> None:
-    """Who answered, when, how long and at what cost, and how the call ended."""
-    c, o = detail.call, detail.outcome or {}
+    """Who answered and when; how the call ended, its length, cost and outcome; and the
+    conversation's own figures (waits, talking over, dead air, talk share)."""
+    c = detail.call
     st.markdown(
         f"**{escape_markdown(c['agent'] or 'unknown agent')}** · prompt {escape_markdown(c['prompt_version'] or '—')}"
         f" · {escape_markdown(c['model'] or '—')} · {c['started_at']:%a %d %b %Y, %H:%M} UTC"
         f" · call {escape_markdown(c['call_id'])}"
     )
-    figures = {
-        "Duration": clock(c["duration_ms"]),
-        "Cost": format_value(c["cost_usd"], "usd"),
-        "Reply time (typical)": format_value(c["reply_p50_ms"], "ms"),
-        "Slowest reply": format_value(c["reply_max_ms"], "ms"),
-        "Failed steps": format_value(c["error_count"], "count"),
-        "Booked": _yes_no(o.get("booked"), "✓ Yes", "✗ No"),
-        "Resolved": _yes_no(o.get("resolved"), "✓ Yes", "✗ No"),
-        "NPS answer": "—" if o.get("nps") is None else f"{o['nps']} / 10",
-    }
-    for column, (label, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
-        column.metric(label, value)
+    st.html(_FIGURES_STYLE
+            + _figures_html("The call", call_figures(c, detail.outcome))
+            + _figures_html("The conversation", conversation_figures(detail.conversation, dead_air_threshold_ms())))
 
 
 def show_judgement(detail: CallDetail) -> None:
@@ -67,7 +68,7 @@ def show_judgement(detail: CallDetail) -> None:
     if j["status"] != "ok":
         st.warning(f"The judge could not score this call: {escape_markdown(j['error'] or 'unknown error')}")
         return
-    verdict = _yes_no(j["passed"], ":green[**pass**]", ":red[**fail**]")
+    verdict = "—" if j["passed"] is None else ":green[**pass**]" if j["passed"] else ":red[**fail**]"
     labels = " ".join(code_span(label) for label in j["labels"]) or "no failure modes"
     with st.container(border=True, key="judge_box"):
         st.markdown(f"**Judge** ({escape_markdown(j['judge_name'])}): **{j['score']} / 5**, {verdict} · {labels}")

@@ -7,13 +7,14 @@ view only draws them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import polars as pl
 
 from warehouse import judgements, metrics
 from warehouse.db import connect
-from warehouse.tables import duckdb_tables
+from warehouse.tables import Tables, duckdb_tables
 
 SLOW_SPAN_MS = 2000  # a step the caller would notice as a pause
 # `call` and `turn` spans contain the others (a whole call, a whole utterance): long by nature,
@@ -22,11 +23,12 @@ SLOW_SPAN_MS = 2000  # a step the caller would notice as a pause
 
 @dataclass(frozen=True)
 class CallDetail:
-    call: dict  # the calls row, plus reply_p50_ms and reply_max_ms
+    call: dict  # the calls row (end_reason included), plus reply_p50_ms and reply_max_ms
     turns: pl.DataFrame  # turn_index, speaker, text, offset_ms, end_ms, response_latency_ms
     spans: pl.DataFrame  # one row per span with start_ms/end_ms offsets and is_slow
     outcome: dict | None  # booked, nps, resolved, escalated, deal_value_usd
     judgement: dict | None  # as warehouse.judgements.latest_judgement returns it
+    conversation: dict | None  # the header's voice figures (`_conversation`); None without turns
 
     @property
     def recording(self) -> str | None:
@@ -66,14 +68,18 @@ def call_detail(call_id: str, path: Path | None = None) -> CallDetail | None:
             return None
         turns = con.sql(_TURNS, params=[call_id]).pl()
         spans = con.sql(_SPANS, params=[SLOW_SPAN_MS, call_id]).pl()
-        outcomes = metrics.outcome_per_call(duckdb_tables(con))
+        tables = duckdb_tables(con)
+        outcomes = metrics.outcome_per_call(tables)
         outcome = outcomes.filter(outcomes.call_id == call_id).to_polars().to_dicts()
+        call = rows.row(0, named=True)
+        conversation = _conversation(tables, call)
     return CallDetail(
-        call=rows.row(0, named=True),
+        call=call,
         turns=turns,
         spans=spans,
         outcome=outcome[0] if outcome else None,
         judgement=judgements.latest_judgement(call_id, path=path),
+        conversation=conversation,
     )
 
 
@@ -111,27 +117,24 @@ def timing_marks(turns: pl.DataFrame, dead_air_ms: int | None = None) -> list[Ti
     return marks
 
 
-def conversation(call_id: str, path: Path | None = None) -> dict | None:
-    """The call view's header figures for one call, from the same definitions as the overview's
-    (`metrics.conversation_per_call`): interruptions each way, dead-air count, the agent's talk
-    share, the duration, the time to the agent's first word and the caller's typical and longest
-    wait. None when the call has no turns."""
-    with connect(path) as con:
-        t = duckdb_tables(con)
-        turns = t.turns.filter(t.turns.call_id == call_id)
-        rows = metrics.conversation_per_call(turns, metrics.dead_air_threshold_ms()).to_polars().to_dicts()
-        call = con.sql(_CALL, params=[call_id]).pl().to_dicts()
-    if not rows or not call:
+def _conversation(t: Tables, call: dict) -> dict | None:
+    """The call view's header figures for one call (its row from `_CALL`), from the same
+    definitions as the overview's (`metrics.conversation_per_call`): interruptions each way,
+    dead-air count, the agent's talk share, the duration, the time to the agent's first word and
+    the caller's typical and longest wait. None when the call has no turns."""
+    turns = t.turns.filter(t.turns.call_id == call["call_id"])
+    rows = metrics.conversation_per_call(turns, metrics.dead_air_threshold_ms()).to_polars().to_dicts()
+    if not rows:
         return None
-    row, started_ms = rows[0], call[0]["started_at"].timestamp() * 1000
+    row, started_ms = rows[0], call["started_at"].replace(tzinfo=UTC).timestamp() * 1000
     return {
         "caller_barge_ins": row["caller_barge_ins"],
         "agent_talk_overs": row["agent_talk_overs"],
         "dead_air": row["dead_air"],
         "talk_ratio": row["agent_speech_s"] / row["speech_s"] if row["speech_s"] else None,
-        "duration_ms": call[0]["duration_ms"],
+        "duration_ms": call["duration_ms"],
         "first_agent_word_ms": (row["first_agent_word_ms"] - started_ms
                                 if row["first_agent_word_ms"] is not None else None),
-        "wait_p50_ms": call[0]["reply_p50_ms"],
-        "wait_max_ms": call[0]["reply_max_ms"],
+        "wait_p50_ms": call["reply_p50_ms"],
+        "wait_max_ms": call["reply_max_ms"],
     }
