@@ -12,6 +12,7 @@ with that sentence as its reason.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,15 +49,31 @@ def attribute_list(values: dict[str, object]) -> list[dict]:
     return [{"key": key, "value": _any_value(value)} for key, value in values.items() if value is not None]
 
 
+# Fields never copied, wherever they are: credentials a call object can carry (a Retell web call's
+# access_token, an inline Vapi assistant's server secret and headers, provider credentials).
+SECRET_FIELD = re.compile(r"secret|password|api_?key|credential|authori[sz]ation|^headers$|access_?token|^token$",
+                          re.IGNORECASE)
+
+
+def scrubbed(value: object) -> object:
+    """`value` with every `SECRET_FIELD` left out, at any depth: a refused record is kept as read
+    but for its credentials."""
+    if isinstance(value, dict):
+        return {k: scrubbed(v) for k, v in value.items() if not SECRET_FIELD.search(str(k))}
+    if isinstance(value, list):
+        return [scrubbed(v) for v in value]
+    return value
+
+
 def flattened(prefix: str, value: object, leave_out: frozenset[str] = frozenset()) -> dict[str, object]:
     """The platform's own fields as attributes `prefix.path.to.field` (objects flattened, lists
     kept whole as JSON), so a field we do not map is still stored. Paths in `leave_out` (the
-    transcript lists, which become turn spans) are not copied."""
+    transcript lists, which become turn spans) are not copied, nor is any `SECRET_FIELD`."""
     if isinstance(value, dict):
         found: dict[str, object] = {}
         for key, inner in value.items():
             path = f"{prefix}.{key}"
-            if path.split(".", 1)[1] not in leave_out:
+            if path.split(".", 1)[1] not in leave_out and not SECRET_FIELD.search(str(key)):
                 found.update(flattened(path, inner, leave_out))
         return found
     return {} if value is None else {prefix: value}

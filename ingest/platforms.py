@@ -23,12 +23,12 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest import vapi
+from ingest import retell, vapi
 from ingest.errors import IngestError
 from ingest.files import expand_paths
 from ingest.lines import BOM, line_table, read_whole
 from ingest.otlp import open_scratch, parse_spans
-from ingest.platform_spans import CallTrace, RecordProblem
+from ingest.platform_spans import CallTrace, RecordProblem, scrubbed
 from ingest.run_log import recorded_run
 from ingest.summary import IngestSummary
 from warehouse.db import transaction
@@ -37,7 +37,7 @@ from warehouse.pii import PATTERNS, redact_columns
 from warehouse.platform_loading import drop_calls, mark_source, stored_calls
 from warehouse.span_loading import load_spans
 
-PLATFORMS: dict[str, ModuleType] = {"vapi": vapi}
+PLATFORMS: dict[str, ModuleType] = {"vapi": vapi, "retell": retell}
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 _REJECTS = pa.schema([("location", pa.string()), ("reason", pa.string()), ("record", pa.string())])
 
@@ -129,7 +129,7 @@ def _calls(path: Path, call_trace: Callable[[dict], CallTrace]) -> _Read:
     read = _Read([], [])
     seen: set[str] = set()
     for location, record, problem in _records(path):
-        text = record if isinstance(record, str) else orjson.dumps(record).decode()
+        text = record if isinstance(record, str) else orjson.dumps(scrubbed(record)).decode()
         if problem is None and not isinstance(record, dict):
             problem = "not a JSON object (a call)"
         if problem is None and isinstance(record, dict):

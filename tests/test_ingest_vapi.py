@@ -171,6 +171,14 @@ def test_fields_we_do_not_map_are_kept_on_the_call_span(loaded: Path) -> None:
     assert json.loads(kept["vapi.costs"])[-1]["analysisType"] == "successEvaluation"
 
 
+def test_credentials_in_a_call_object_are_not_stored(loaded: Path) -> None:
+    server = RAW[0]["assistant"]["server"]
+    stored = " ".join(a for (a,) in _rows(loaded, "SELECT attributes::VARCHAR FROM spans WHERE call_id = ?",
+                                            [RAW[0]["id"]]))
+    assert server["url"] in stored  # the inline assistant is kept…
+    assert server["secret"] not in stored and server["headers"]["Authorization"] not in stored  # …not its secrets
+
+
 def test_the_bad_record_is_quarantined_with_its_reason(loaded: Path) -> None:
     ((location, reason, record),) = _rows(loaded, "SELECT location, reason, record FROM quarantine")
     assert location == "record 3"
