@@ -20,7 +20,7 @@ from fnmatch import fnmatchcase
 
 import orjson
 
-from warehouse.end_reasons import END_REASONS
+from warehouse.end_reasons import END_REASONS, ERROR
 
 
 class RecordProblem(ValueError):
@@ -134,13 +134,42 @@ def nanos(ms: float) -> str:
 
 @dataclass
 class CallTrace:
-    """The spans of one call as they are built; `export()` is the OTLP/JSON document."""
+    """The spans of one call as they are built; `export()` is the OTLP/JSON document.
+
+    `opened` and `close` read the fields every platform has through its field table (`fields`:
+    our name → its paths): call_id, started_at, agent, prompt_version, recording_url, end_reason."""
 
     platform: str
     call_id: str
     digest: str  # the call object's fingerprint (`fingerprint`)
+    started_ms: float
     resource: dict[str, object]
     spans: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def opened(cls, platform: str, call: dict, fields: dict[str, tuple[str, ...]]) -> CallTrace:
+        """The call's trace, with no span yet; a call object without an id or a start is refused."""
+        call_id = lookup(call, fields["call_id"])
+        if not isinstance(call_id, str) or not call_id:
+            raise RecordProblem(f"no call id ({fields['call_id'][0]})")
+        version = lookup(call, fields.get("prompt_version", ()))
+        return cls(platform, call_id, fingerprint(call), epoch_ms(lookup(call, fields["started_at"]),
+                                                                    fields["started_at"][0]),
+                   {"callboard.call.id": call_id, "callboard.agent": lookup(call, fields["agent"]),
+                    "callboard.prompt.version": None if version is None else str(version)})
+
+    def close(self, call: dict, fields: dict[str, tuple[str, ...]], ended_ms: float,
+              endings: Iterable[tuple[str, str]], not_copied: frozenset[str]) -> None:
+        """The call span: recording, how the call ended (a failed span when by an error) and
+        every field of the call object but `not_copied` and credentials, as `<platform>.<path>`."""
+        if ended_ms < self.started_ms:
+            raise RecordProblem(f"{fields['ended_at'][0]} is before {fields['started_at'][0]}")
+        how = ending(lookup(call, fields["end_reason"]), endings)
+        self.add("call", "call", self.started_ms, ended_ms, {
+            "callboard.span.kind": "call", "callboard.call.id": self.call_id,
+            "callboard.call.recording_url": lookup(call, fields["recording_url"]),
+            "callboard.call.end_reason": how, "callboard.source.digest": self.digest,
+            **flattened(self.platform, call, not_copied)}, error=how == ERROR)
 
     @property
     def trace_id(self) -> str:

@@ -16,9 +16,7 @@ from ingest.platform_spans import (
     RecordProblem,
     add_costs,
     attribute_list,
-    ending,
     epoch_ms,
-    fingerprint,
     flattened,
     lookup,
     number,
@@ -79,24 +77,11 @@ def unwrapped(record: dict) -> dict:
 def call_trace(record: dict) -> CallTrace:
     """The call's spans; `RecordProblem` says why a call object cannot be read."""
     call = unwrapped(record)
-    call_id = lookup(call, FIELDS["call_id"])
-    if not isinstance(call_id, str) or not call_id:
-        raise RecordProblem("no call id (call_id)")
-    started = epoch_ms(lookup(call, FIELDS["started_at"]), "start_timestamp")
-    version = lookup(call, FIELDS["prompt_version"])
-    trace = CallTrace(PLATFORM, call_id, fingerprint(call), {
-        "callboard.call.id": call_id, "callboard.agent": lookup(call, FIELDS["agent"]),
-        "callboard.prompt.version": None if version is None else str(version)})
-    turn_ends = _turns(trace, call, started)
-    _events(trace, call, started, turn_ends)
-    ended_ms = _ended(call, started, turn_ends)
-    how = ending(lookup(call, FIELDS["end_reason"]), ENDINGS)
-    trace.add("call", "call", started, ended_ms, {
-        "callboard.span.kind": "call", "callboard.call.id": call_id,
-        "callboard.call.recording_url": lookup(call, FIELDS["recording_url"]),
-        "callboard.call.end_reason": how,
-        "callboard.source.digest": trace.digest, **flattened(PLATFORM, call, NOT_COPIED)},
-        error=how == ERROR)
+    trace = CallTrace.opened(PLATFORM, call, FIELDS)
+    turn_ends = _turns(trace, call, trace.started_ms)
+    _events(trace, call, trace.started_ms, turn_ends)
+    ended_ms = _ended(call, trace.started_ms, turn_ends)
+    trace.close(call, FIELDS, ended_ms, ENDINGS, NOT_COPIED)
     _costs(trace, call, ended_ms)
     return trace
 
@@ -110,8 +95,6 @@ def _ended(call: dict, started: float, turn_ends: list[float]) -> float:
         ended_ms = started + duration
     else:
         ended_ms = max([started, *turn_ends])
-    if ended_ms < started:
-        raise RecordProblem("end_timestamp is before start_timestamp")
     return ended_ms
 
 

@@ -13,9 +13,7 @@ from ingest.platform_spans import (
     RecordProblem,
     add_costs,
     attribute_list,
-    ending,
     epoch_ms,
-    fingerprint,
     flattened,
     lookup,
     nanos,
@@ -87,27 +85,14 @@ def unwrapped(record: dict) -> dict:
 def call_trace(record: dict) -> CallTrace:
     """The call's spans; `RecordProblem` says why a call object cannot be read."""
     call = unwrapped(record)
-    call_id = lookup(call, FIELDS["call_id"])
-    if not isinstance(call_id, str) or not call_id:
-        raise RecordProblem("no call id (id)")
-    started = epoch_ms(lookup(call, FIELDS["started_at"]), "startedAt")
-    trace = CallTrace(PLATFORM, call_id, fingerprint(call),
-                      {"callboard.call.id": call_id, "callboard.agent": lookup(call, FIELDS["agent"])})
+    trace = CallTrace.opened(PLATFORM, call, FIELDS)
     messages = lookup(call, FIELDS["messages"]) or []
     if not isinstance(messages, list):
         raise RecordProblem("artifact.messages is not a list")
     last_end = _conversation(trace, call, messages)
     ended = lookup(call, FIELDS["ended_at"])
-    ended_ms = epoch_ms(ended, "endedAt") if ended is not None else max(last_end, started)
-    if ended_ms < started:
-        raise RecordProblem("endedAt is before startedAt")
-    how = ending(lookup(call, FIELDS["end_reason"]), ENDINGS)
-    trace.add("call", "call", started, ended_ms, {
-        "callboard.span.kind": "call", "callboard.call.id": call_id,
-        "callboard.call.recording_url": lookup(call, FIELDS["recording_url"]),
-        "callboard.call.end_reason": how,
-        "callboard.source.digest": trace.digest, **flattened(PLATFORM, call, NOT_COPIED)},
-        error=how == ERROR)
+    ended_ms = epoch_ms(ended, "endedAt") if ended is not None else max(last_end, trace.started_ms)
+    trace.close(call, FIELDS, ended_ms, ENDINGS, NOT_COPIED)
     _costs(trace, call, ended_ms)
     return trace
 
