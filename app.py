@@ -22,6 +22,7 @@ PAGES = {
         st.Page("app_pages/review.py", title="Review calls", icon=":material/headphones:", url_path="review"),
         st.Page("app_pages/review_summary.py", title="Review summary", icon=":material/summarize:",
                 url_path="review-summary"),
+        st.Page("app_pages/calls.py", title="Calls", icon=":material/search:", url_path="calls"),
     ],
     "Quality": [
         st.Page("app_pages/failure_modes.py", title="Failure modes", icon=":material/troubleshoot:",

@@ -65,6 +65,19 @@ def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
+def _message(role: str, part: dict, finish: str | None = None) -> dict:
+    """One message as OpenTelemetry GenAI's `gen_ai.input.messages` / `gen_ai.output.messages` hold it."""
+    message = {"role": role, "parts": [part]}
+    return message | {"finish_reason": finish} if finish else message
+
+
+def caller_number(trace_id: str) -> str:
+    """The number the call came from: a UK drama number (+44 7700 900000–900999, never a real
+    line), from the trace id so no other draw moves; a thousand numbers over 20,000 calls, so
+    regular callers ring more than once, as they do."""
+    return f"+44 7700 900{int(trace_id[-6:], 16) % 1000:03d}"
+
+
 class _Trace:
     """Collects one call's spans; holds the ids and the clock shared by every span of the call."""
 
@@ -93,7 +106,10 @@ def _speech_ms(text: str, per_char_ms: float, dice: Dice) -> int:
 
 
 def _llm_span(trace: _Trace, turn: int, start: int, duration: float, tokens: tuple[int, int], finish: str,
-              texts: tuple[str, str], openinference: bool) -> int:
+              texts: tuple[str, str], messages: tuple[list[dict], list[dict]], openinference: bool) -> int:
+    """One model call. `texts` (what it heard, what it said) for OpenInference's input/output values;
+    `messages` (its new input messages, its output messages) in OpenTelemetry GenAI's JSON form, so
+    the call view's step detail shows what the model read and wrote."""
     meta, provider = trace.meta, scenario.AGENT_BY_NAME[trace.meta.agent].provider
     end = start + int(duration)
     if openinference:
@@ -108,6 +124,8 @@ def _llm_span(trace: _Trace, turn: int, start: int, duration: float, tokens: tup
                   _int("gen_ai.usage.input_tokens", tokens[0]), _int("gen_ai.usage.output_tokens", tokens[1]),
                   {"key": "gen_ai.response.finish_reasons",
                    "value": {"arrayValue": {"values": [{"stringValue": finish}]}}},
+                  _text("gen_ai.input.messages", _json(messages[0])),
+                  _text("gen_ai.output.messages", _json(messages[1])),
                   _int("callboard.turn.index", turn)]
     trace.add(f"chat {meta.model}", 3, start, end, attributes)
     return end
@@ -146,16 +164,25 @@ def _reply_pipeline(trace: _Trace, turn: int, heard: str, heard_ms: int, reply: 
     trace.add("stt", 3, decided, clock, [_text("gen_ai.provider.name", STT[0]), _text("gen_ai.request.model", STT[1]),
                                        {"key": "callboard.audio.seconds", "value": {"doubleValue": audio_s}},
                                        _text("output.value", heard), _int("callboard.turn.index", turn)])
-    for tool in reply.tools:
+    new_input = [_message("user", {"type": "text", "content": heard})]
+    for number, tool in enumerate(reply.tools, start=1):
         call = _json({"tool": tool.name, "arguments": tool.arguments})
+        call_id = f"call_{turn}_{number}"
+        asked = [_message("assistant", {"type": "tool_call", "id": call_id, "name": tool.name,
+                                        "arguments": tool.arguments}, finish_tool)]
         duration = dice.lognormal(median * 0.7, sigma) * meta.llm_slowdown
         clock = _llm_span(trace, turn, clock + dice.between(5, 20), duration,
-                          (prompt_tokens, dice.between(18, 40)), finish_tool, (heard, call), openinference)
+                          (prompt_tokens, dice.between(18, 40)), finish_tool, (heard, call), (new_input, asked),
+                          openinference)
         clock = _tool_span(trace, turn, clock + dice.between(2, 10), tool, dice)
         prompt_tokens += len(_json(tool.result)) // 4 + 30
+        answer = tool.result if tool.error_type is None else {"error": tool.error_type}
+        new_input = [_message("tool", {"type": "tool_call_response", "id": call_id, "response": answer})]
     duration = dice.lognormal(median, sigma) * meta.llm_slowdown + stall_ms
+    said = [_message("assistant", {"type": "text", "content": text}, finish_stop)]
     clock = _llm_span(trace, turn, clock + dice.between(5, 20), duration,
-                      (prompt_tokens, len(text) // 4 + dice.between(2, 8)), finish_stop, (heard, text), openinference)
+                      (prompt_tokens, len(text) // 4 + dice.between(2, 8)), finish_stop, (heard, text),
+                      (new_input, said), openinference)
     tts_start = clock + dice.between(5, 20)
     first_byte = tts_start + int(dice.lognormal(160.0, 0.45))
     trace.add("tts", 3, tts_start, first_byte + len(text) * 2,
@@ -216,7 +243,8 @@ def encode_call(conversation: Conversation, meta: CallMeta, dice: Dice, openinfe
     ended = end + dice.between(200, 800)
     root = [_text("session.id", meta.call_id), _text("callboard.agent", meta.agent),
             _text("callboard.prompt.version", meta.prompt_version),
-            _text("callboard.call.end_reason", conversation.ending)]
+            _text("callboard.call.end_reason", conversation.ending),
+            _text("callboard.caller.number", caller_number(meta.trace_id))]
     if meta.recorded:
         root.append(_text("callboard.call.recording_url", recording_name(meta.call_id)))
     trace.add("call", 2, meta.started_ms, ended, root)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import polars as pl
+
 from warehouse.terminal import without_controls
 
 WORD_JOINER = "\u2060"
@@ -67,3 +69,15 @@ def code_span(text: object) -> str:
     """Customer text as inline code: Markdown escapes do not work inside backticks, so backticks
     and line breaks, the only characters that could end the span, are dropped instead."""
     return "`" + plain_text(text).replace("`", "").replace("\n", " ") + "`"
+
+
+def plain_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` for a grid that shows its cells as text (`st.dataframe`): `plain_text` on every text
+    cell and every text in a list cell, so no cell can reorder the ones beside it."""
+    texts = [c for c, kind in frame.schema.items() if kind == pl.String]
+    lists = [c for c, kind in frame.schema.items() if kind == pl.List(pl.String)]
+    return frame.with_columns(
+        *(pl.col(c).map_elements(plain_text, return_dtype=pl.String) for c in texts),
+        *(pl.col(c).map_elements(lambda xs: [plain_text(x) for x in xs], return_dtype=pl.List(pl.String))
+          for c in lists),
+    )

@@ -115,6 +115,10 @@ def test_every_page_keeps_hostile_text_inert(visit: tuple[Page, list[str], list[
     assert page.locator(".st-key-transcript").count() == 1, "the hostile call opens"
     assert page.locator(".st-key-transcript a").count() == 0, "no address in a transcript becomes a link"
     assert_nothing_leaked(page, strays, scripts, "a hostile call on the failure-mode page")
+    open_page(page, f"{url}/calls?start={start}&end={end}&q=second+line&call={quote(hostile_fixture.CALL_ID)}")
+    screenshot(page, "hostile-calls")
+    assert page.locator(".st-key-transcript").count() == 1, "the hostile call opens from the search"
+    assert_nothing_leaked(page, strays, scripts, "a hostile transcript found on the Calls page")
 
 
 def test_the_review_shows_hostile_names_in_order_and_loads_nothing(visit: tuple[Page, list[str], list[str]],

@@ -19,6 +19,7 @@ from streamlit.runtime.caching.cache_utils import CachedFunc
 from warehouse import (
     ab,
     calibration_queries,
+    call_search,
     calls,
     explorer,
     ingest_runs,
@@ -69,6 +70,7 @@ current_taxonomy = cached(taxonomy.load_taxonomy)
 judge_runs_summary = cached(judgements.judge_runs_summary)
 judge_run_history = cached(judgements.judge_run_history)
 call_detail = cached(calls.call_detail)
+search_calls = cached(call_search.search_calls, spinner="Searching…")
 
 # Read fresh: a save must show at once
 list_sessions = reviews.list_sessions

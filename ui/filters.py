@@ -61,15 +61,6 @@ def _pick(label: str, param: str, options: list[str], help: str) -> tuple[str, .
     return tuple(picked)
 
 
-def _remember(values: dict[str, str | tuple[str, ...]]) -> None:
-    """Write the filters into the URL, leaving a page's own parameters alone."""
-    for name, value in values.items():
-        if value:
-            st.query_params[name] = list(value) if isinstance(value, tuple) else value
-        elif name in st.query_params:
-            del st.query_params[name]
-
-
 def sidebar_filters() -> Filters | None:
     """Draw the filters in the sidebar and return them; None when the warehouse has no calls."""
     options = data.filter_options()
@@ -91,7 +82,8 @@ def sidebar_filters() -> Filters | None:
     agents = _pick("Agent", "agent", options.agents, "Which voice agents to include.")
     prompts = _pick("Prompt version", "prompt", options.prompt_versions, "The agent's instructions, by version.")
     models = _pick("Model", "model", options.models, "The language model that answered the calls.")
-    _remember({"start": start.isoformat(), "end": end.isoformat(), "agent": agents, "prompt": prompts, "model": models})
+    url_params.remember({"start": start.isoformat(), "end": end.isoformat(), "agent": agents, "prompt": prompts,
+                         "model": models})
     return Filters(start, end, agents=agents, prompt_versions=prompts, models=models)
 
 

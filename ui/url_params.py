@@ -39,3 +39,30 @@ def one_of(name: str, options: Collection[str], what: str) -> str | None:
     if value is None:
         return None
     return next(iter(known([value], options, what)), None)
+
+
+def number(name: str, what: str, lowest: float, highest: float) -> float | None:
+    """The URL's `name` as a number in [lowest, highest]; None when absent, and when not such a
+    number (said)."""
+    text = st.query_params.get(name)
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not lowest <= value <= highest:
+        say(f"The link asks for {what} {quoted(text)}, which is not a number from {lowest:g} to {highest:g}: "
+            "it is left out.")
+        return None
+    return value
+
+
+def remember(values: dict[str, str | tuple[str, ...]]) -> None:
+    """Write these parameters into the URL (an empty value removes its parameter), leaving the
+    others alone, so a copied link reproduces the view."""
+    for name, value in values.items():
+        if value:
+            st.query_params[name] = list(value) if isinstance(value, tuple) else value
+        elif name in st.query_params:
+            del st.query_params[name]
