@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from present.markdown import escape_markdown, plain_table, plain_text
+from present.markdown import escape_markdown, plain_table
 from ui import data, url_params
-from ui.call_view import show_call
+from ui.call_opener import open_call
 from ui.filters import require_filters
 from warehouse.call_search import OUTCOMES, VERDICTS, CallSearch, Range
 
@@ -90,23 +90,5 @@ table = st.dataframe(
         "cost_usd": st.column_config.NumberColumn("Cost", format="$%.3f"),
     },
 )  # fmt: skip
-ids = found.calls["call_id"].to_list()
 rows = table.selection.rows
-if rows and ids[rows[0]] != st.session_state.get("calls_clicked"):
-    st.session_state["calls_clicked"] = st.session_state["calls_call"] = ids[rows[0]]
-if "calls_call" not in st.session_state:  # the page just opened: a shared link may name the call
-    st.session_state["calls_call"] = url_params.one_of("call", ids, "call")
-elif st.session_state["calls_call"] not in ids:
-    st.session_state["calls_call"] = None
-call_id = st.selectbox("Open a call", ids, format_func=plain_text, placeholder="Pick a call, or click a row above",
-                       key="calls_call")
-if call_id is None:
-    if "call" in st.query_params:
-        del st.query_params["call"]
-    st.stop()
-st.query_params["call"] = call_id
-detail = data.call_detail(call_id)
-if detail is None:
-    st.warning(f"Call {escape_markdown(call_id)} is no longer in the warehouse.")
-    st.stop()
-show_call(detail, key="calls_call_view")
+open_call(found.calls["call_id"].to_list(), found.calls["call_id"][rows[0]] if rows else None, key="calls_call")

@@ -10,7 +10,7 @@ from present.failure_modes import LOST_CONVERSIONS, costliest_answer, judge_trus
 from present.markdown import escape_markdown
 from ui import charts, data, url_params
 from ui.call_grid import COLUMNS, DEFAULT_COLUMNS, call_grid, grid_frame
-from ui.call_view import show_call
+from ui.call_opener import open_call
 from ui.filters import require_filters
 from ui.tables import downloads, show_table
 from warehouse.explorer import SOURCES
@@ -106,20 +106,4 @@ columns = st.multiselect("Columns", list(COLUMNS), default=list(DEFAULT_COLUMNS)
 clicked = call_grid(grid_frame(e.calls, columns), key="fm_grid") if e.calls.height else None
 if e.calls.height:
     downloads(e.calls, "calls with failure modes", caption, key="fm_calls")
-ids = e.calls["call_id"].to_list()
-if clicked and clicked != st.session_state.get("fm_clicked"):
-    st.session_state["fm_clicked"] = clicked
-    st.session_state["fm_call"] = clicked
-if "fm_call" not in st.session_state:  # the page just opened: a shared link may name the call
-    st.session_state["fm_call"] = url_params.one_of("call", ids, "call")
-elif st.session_state["fm_call"] not in ids:
-    st.session_state["fm_call"] = None
-call_id = st.selectbox("Open a call", ids, placeholder="Pick a call, or click a row above", key="fm_call")
-if call_id is None:
-    st.stop()
-st.query_params["call"] = call_id
-detail = data.call_detail(call_id)
-if detail is None:
-    st.warning(f"Call {escape_markdown(call_id)} is no longer in the warehouse.")
-    st.stop()
-show_call(detail, key="fm_call_view")
+open_call(e.calls["call_id"].to_list(), clicked, key="fm_call")

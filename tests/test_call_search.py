@@ -8,29 +8,18 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from present.markdown import plain_table
-from tests.independent import talk
+from tests.independent import _rows, talk
 from warehouse.call_search import CallSearch, Range, mask_number, search_calls, snippet
 from warehouse.db import transaction
 from warehouse.filters import Filters
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-def _rows(path: Path, sql: str) -> list[dict]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        cursor = con.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        con.close()
 
 
 def _everything(path: Path) -> Filters:
