@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from ingest.platforms import ingest_platform
-from warehouse.calls import call_detail, conversation
+from warehouse.calls import call_detail
 from warehouse.recordings import Playable, resolve_recording
 
 FIXTURE = Path(__file__).parent / "fixtures" / "platforms" / "retell_calls.jsonl"
@@ -100,7 +100,7 @@ def test_a_call_opens_in_the_call_view_with_its_tool_call_and_recording(loaded: 
     utterances_before = call["transcript_with_tool_calls"].index(invocation)
     assert tool["turn_index"] == utterances_before  # the turn it happened before
     spoken = _spoken(call)
-    figures = conversation(call["call_id"], loaded)
+    figures = detail.conversation
     assert figures is not None
     overlaps = [(b[1] < a[2], b[0]) for a, b in pairwise(spoken)]
     assert figures["caller_barge_ins"] == sum(over and who == "customer" for over, who in overlaps)

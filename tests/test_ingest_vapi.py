@@ -18,7 +18,7 @@ from ingest.cli import main
 from ingest.platforms import ingest_platform
 from tests.cli import run
 from warehouse import metrics
-from warehouse.calls import call_detail, conversation
+from warehouse.calls import call_detail
 from warehouse.db import connect
 from warehouse.filters import Filters
 from warehouse.recordings import Playable, resolve_recording
@@ -150,7 +150,7 @@ def test_calls_open_in_the_call_view_with_transcript_and_recording(loaded: Path)
     assert {"eot", "stt", "llm", "tts", "tool", "turn"} <= set(detail.spans["kind"])
     tool = detail.spans.filter(detail.spans["kind"] == "tool").row(0, named=True)
     assert tool["tool_name"] == "find_slots"
-    figures = conversation(call["id"], loaded)
+    figures = detail.conversation
     spoken = _spoken(call)
     gaps = [(b["time"] - a["endTime"], b["role"]) for a, b in pairwise(spoken)]
     assert figures is not None
