@@ -20,6 +20,7 @@ from fnmatch import fnmatchcase
 
 import orjson
 
+from warehouse.call_search import CALLER_NUMBER
 from warehouse.end_reasons import END_REASONS, ERROR
 
 
@@ -137,7 +138,8 @@ class CallTrace:
     """The spans of one call as they are built; `export()` is the OTLP/JSON document.
 
     `opened` and `close` read the fields every platform has through its field table (`fields`:
-    our name → its paths): call_id, started_at, agent, prompt_version, recording_url, end_reason."""
+    our name → its paths): call_id, started_at, agent, prompt_version, recording_url, end_reason,
+    caller_number."""
 
     platform: str
     call_id: str
@@ -160,8 +162,9 @@ class CallTrace:
 
     def close(self, call: dict, fields: dict[str, tuple[str, ...]], ended_ms: float,
               endings: Iterable[tuple[str, str]], not_copied: frozenset[str]) -> None:
-        """The call span: recording, how the call ended (a failed span when by an error) and
-        every field of the call object but `not_copied` and credentials, as `<platform>.<path>`."""
+        """The call span: recording, how the call ended (a failed span when by an error), the
+        caller's number (the Calls page finds calls by it) and every field of the call object but
+        `not_copied` and credentials, as `<platform>.<path>`."""
         if ended_ms < self.started_ms:
             raise RecordProblem(f"{fields['ended_at'][0]} is before {fields['started_at'][0]}")
         how = ending(lookup(call, fields["end_reason"]), endings)
@@ -169,6 +172,7 @@ class CallTrace:
             "callboard.span.kind": "call", "callboard.call.id": self.call_id,
             "callboard.call.recording_url": lookup(call, fields["recording_url"]),
             "callboard.call.end_reason": how, "callboard.source.digest": self.digest,
+            CALLER_NUMBER: lookup(call, fields["caller_number"]),
             **flattened(self.platform, call, not_copied)}, error=how == ERROR)
 
     @property

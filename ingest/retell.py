@@ -37,11 +37,13 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "recording_url": ("recording_url", "scrubbed_recording_url", "recording_multi_channel_url",
                       "scrubbed_recording_multi_channel_url"),
     "end_reason": ("disconnection_reason",),
+    "caller_number": ("from_number",),  # the customer's: to_number instead on an outbound call
     "product_costs": ("call_cost.product_costs",),  # cents each
     "cost_total_cents": ("call_cost.combined_cost",),
     "utterances": ("transcript_object",),  # turn spans, timed by their words
     "events": ("transcript_with_tool_calls",),  # tool spans (and other events) between the turns
 }
+OUTBOUND_FIELDS = {**FIELDS, "caller_number": ("to_number",)}  # an outbound call's customer is who was called
 CENTS_PER_USD = 100  # Retell's costs are in cents (CallCostProductCost.cost: "in cents")
 # An utterance's role: who spoke. transfer_target (the person a call was transferred to) is
 # neither the caller nor the agent: kept as an `other` span with its text.
@@ -81,7 +83,8 @@ def call_trace(record: dict) -> CallTrace:
     turn_ends = _turns(trace, call, trace.started_ms)
     _events(trace, call, trace.started_ms, turn_ends)
     ended_ms = _ended(call, trace.started_ms, turn_ends)
-    trace.close(call, FIELDS, ended_ms, ENDINGS, NOT_COPIED)
+    trace.close(call, OUTBOUND_FIELDS if call.get("direction") == "outbound" else FIELDS, ended_ms, ENDINGS,
+                NOT_COPIED)
     _costs(trace, call, ended_ms)
     return trace
 

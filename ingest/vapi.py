@@ -35,6 +35,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "recording_url": ("artifact.recordingUrl", "artifact.recording.mono.combinedUrl", "recordingUrl",
                       "artifact.stereoRecordingUrl", "artifact.recording.stereoUrl", "stereoRecordingUrl"),
     "end_reason": ("endedReason",),
+    "caller_number": ("customer.number",),  # the customer's, inbound or outbound
     "cost_total_usd": ("costBreakdown.total", "cost"),
     "messages": ("artifact.messages", "messages"),  # the transcript: turn and tool spans
     "turn_latencies": ("artifact.performanceMetrics.turnLatencies",),  # stage spans, per reply

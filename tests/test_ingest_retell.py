@@ -122,6 +122,15 @@ def test_latency_distributions_and_unknown_fields_are_kept_on_the_call_span(load
                  [call["call_id"]]) == [(0,)]  # per-call figures give no per-reply stages
 
 
+def test_the_callers_number_is_the_customers_side(loaded: Path) -> None:
+    """The number the Calls page finds a call by: who was called on an outbound call."""
+    stored = dict(_rows(loaded, "SELECT call_id, attributes ->> '$.\"callboard.caller.number\"' FROM spans "
+                                "WHERE kind = 'call'"))
+    assert stored == {c["call_id"]: c.get("to_number" if c.get("direction") == "outbound" else "from_number")
+                      for c in GOOD}
+    assert any(stored.values())
+
+
 def test_the_transfer_target_is_kept_but_is_not_a_turn(loaded: Path) -> None:
     call = next(c for c in GOOD if c["disconnection_reason"] == "call_transfer")
     target = next(u for u in call["transcript_object"] if u["role"] == "transfer_target")

@@ -166,7 +166,7 @@ def test_fields_we_do_not_map_are_kept_on_the_call_span(loaded: Path) -> None:
     kept = json.loads(attributes)
     assert kept["vapi.ourTeamTag"] == "pilot-b"  # in no Vapi schema
     assert kept["vapi.phoneCallProvider"] == "twilio"
-    assert kept["vapi.customer.number"] == "+14155550123"
+    assert kept["vapi.customer.number"] == kept["callboard.caller.number"] == "+14155550123"  # the Calls page's
     assert kept["vapi.analysis.successEvaluation"] == "true"
     assert json.loads(kept["vapi.costs"])[-1]["analysisType"] == "successEvaluation"
 
