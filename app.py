@@ -11,12 +11,13 @@ import streamlit as st
 from present.markdown import escape_markdown
 from warehouse.errors import CallboardError
 
-st.set_page_config(page_title="Callboard", page_icon="📞", layout="wide")
+st.set_page_config(page_title="Callboard", page_icon=":material/call:", layout="wide")
 
+OVERVIEW = "app_pages/overview.py"
 PAGES = {
-    "Metrics": [
-        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True,
-                url_path="overview"),
+    "Metrics": [  # served at the root; a default page's own url_path is not served, hence the hidden twin
+        st.Page(OVERVIEW, title="Overview", icon=":material/dashboard:", default=True, url_path="home"),
+        st.Page(OVERVIEW, title="Overview", icon=":material/dashboard:", url_path="overview", visibility="hidden"),
     ],
     "Weekly review": [
         st.Page("app_pages/review.py", title="Review calls", icon=":material/headphones:", url_path="review"),

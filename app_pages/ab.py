@@ -49,7 +49,7 @@ result = data.compare(arm_a, arm_b)
 st.caption(f"A: {escape_markdown(a)}, {result.calls_a:,} calls · B: {escape_markdown(b)}, {result.calls_b:,} calls · "
            f"{start:%d %b %Y} – {end:%d %b %Y}")
 for note in ab_words.mix_notes(result):
-    st.warning(note, icon="⚠️")
+    st.warning(note, icon=":material/warning:")
 caption = f"A: {a} · B: {b} · {start:%d %b %Y} – {end:%d %b %Y}"
 show_table(pl.DataFrame(ab_words.rows(result)), "comparison", caption, hide_index=True, width="stretch")
 st.caption(

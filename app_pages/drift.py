@@ -41,9 +41,10 @@ st.caption(
 )
 sentences = drift_words.sentences(flags)
 for sentence in sentences:
-    st.warning(escape_markdown(sentence), icon="⚠️")
+    st.warning(escape_markdown(sentence), icon=":material/warning:")
 if not sentences:
-    st.success("Nothing drifted: no series moved by more than the thresholds below allow.", icon="✅")
+    st.success("Nothing drifted: no series moved by more than the thresholds below allow.",
+               icon=":material/check_circle:")
 
 with st.expander("How a series gets flagged"):
     st.markdown(

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from export.deck import DeckRefused, DeckRequest, Quote, build, quote_text
+from export.deck import DeckRefused, DeckRequest, Quote, build, quote_lines, quote_text
 from export.quarter import Quarter
 from export.redaction import SETTING, enabled
-from present.markdown import escape_markdown
+from present.markdown import escape_markdown, plain_text
 from ui.filters import require_calls
 
 st.title("Export")
@@ -36,17 +36,19 @@ with st.expander("Quote a caller (optional)"):
     st.caption("Transcripts stay out of the deck unless you pick a line here. Phone numbers, e-mail addresses and "
                "card numbers are masked.")
     call_id = st.text_input("Call", placeholder="Call id, as on the review page", key="deck_quote_call").strip()
-    turn = st.number_input("Turn", min_value=0, step=1, key="deck_quote_turn",
-                           help="The line's number in the call's transcript, from 0.")
     quotes: tuple[Quote, ...] = ()
     if call_id:
         try:
-            speaker, text = quote_text(Quote(call_id, int(turn)))
+            lines = quote_lines(call_id)
         except DeckRefused as refused:
             st.error(escape_markdown(str(refused)))
         else:
-            st.markdown(f"{escape_markdown(speaker)}: “{escape_markdown(text)}”")
-            quotes = (Quote(call_id, int(turn)),)
+            turn = st.selectbox("Line", list(lines), format_func=lambda t: plain_text(lines[t]), key="deck_quote_turn",
+                                index=None, placeholder="Pick the line to quote, as the transcript shows it")
+            if turn is not None:
+                speaker, text = quote_text(Quote(call_id, turn))
+                st.markdown(f"{escape_markdown(speaker)}: “{escape_markdown(text)}”")
+                quotes = (Quote(call_id, turn),)
 if not enabled():
     st.warning(f"PII masking is off ({SETTING}=0): the deck may show phone numbers, e-mails and card numbers.")
 

@@ -29,7 +29,9 @@ from ingest.prompts import ingest_prompts
 from ingest.traces import ingest_traces
 from judges.runner import Selection, plan_run, run_plan
 from judges.spec import load_judge
+from warehouse.db import transaction
 from warehouse.errors import CallboardError, run_cli
+from warehouse.ingest_runs import relabel_sources
 
 DEFAULT_CALLS = 20_000
 T = TypeVar("T")
@@ -58,19 +60,24 @@ def build(db_path: Path, calls: int = DEFAULT_CALLS, seed: int = 7, files_dir: P
     with tempfile.TemporaryDirectory(prefix="callboard-demo-") as scratch:
         out = files_dir or Path(scratch)
         made = timed("generate", lambda: generate(out, calls=calls, seed=seed, recorded_days=recorded_days))
-        timed("ingest", lambda: _ingest(out, partial))
+        runs = timed("ingest", lambda: _ingest(out, partial))
+    if files_dir is None:  # the Ingest page would list a temporary folder that is gone
+        with transaction(partial) as con:
+            relabel_sources(con, runs, "the demo's generated files (not kept; --files keeps them)")
     period = Selection(start=date.fromisoformat(made["first_day"]), end=date.fromisoformat(made["last_day"]))
     judged = timed("judge", lambda: run_plan(plan_run(load_judge("rules"), period, path=partial), None, path=partial))
     partial.replace(db_path)
     return {"calls": made["calls"], "spans": made["spans"], "judged": judged.judged, "seconds": seconds}
 
 
-def _ingest(files: Path, db_path: Path) -> None:
-    """Load the generated files exactly as a team would load its own exports."""
-    ingest_traces([files / "traces"], db_path=db_path)
+def _ingest(files: Path, db_path: Path) -> list[str]:
+    """Load the generated files exactly as a team would load its own exports; the runs' ids."""
+    runs = [ingest_traces([files / "traces"], db_path=db_path)]
     for source in ("crm", "survey"):
-        ingest_outcomes(files / "outcomes" / f"{source}.csv", files / "outcomes" / f"{source}.toml", db_path=db_path)
-    ingest_prompts(files / "prompts", db_path=db_path)
+        runs.append(ingest_outcomes(files / "outcomes" / f"{source}.csv", files / "outcomes" / f"{source}.toml",
+                                    db_path=db_path))
+    runs.append(ingest_prompts(files / "prompts", db_path=db_path))
+    return [run.run_id for run in runs]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ from export import images, slides
 from export.quarter import Quarter
 from export.redaction import redact
 from export.slides import BAD, GOOD, MUTED, Box, Line
+from present.call_header import clock
 from present.charts import AnyChart, for_slide, trend
 from present.drift import sentences
 from present.failure_modes import LOST_CONVERSIONS, costliest_answer, pareto
@@ -288,6 +289,17 @@ def _prompt_slide(deck: Deck, request: DeckRequest) -> None:
         slides.add_text(slide, Box(area.left, area.top + area.height - Inches(0.4), area.width,
                                    Inches(0.4)),
                         [(f"… and {len(rows) - MAX_PROMPT_ROWS} more in the speaker notes.", 14, {"colour": MUTED})])
+
+
+def quote_lines(call_id: str) -> dict[int, str]:
+    """Each line of a call's transcript as its view shows it ("0:07 Caller: …", masked when
+    redaction is on), by turn, so a person picks a quote by what they read rather than by a turn
+    number no transcript shows; refused when there is no such call."""
+    detail = call_detail(call_id)
+    if detail is None:
+        raise DeckRefused(f"There is no call {call_id}.")
+    return {row["turn_index"]: f"{clock(row['offset_ms'])} {SPEAKERS.get(row['speaker'], row['speaker'])}: "
+                               f"{redact(row['text'])}" for row in detail.turns.iter_rows(named=True)}
 
 
 def quote_text(quote: Quote) -> tuple[str, str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from judges.facts import Fact, facts_in_payload, facts_in_text
 from judges.spec import JudgeSpec
-from judges.verdict import Verdict
+from judges.verdict import Verdict, passes
 from warehouse.judgements import CallForJudging, ToolCall, Turn
 
 QUOTE_CHARS = 240
@@ -185,7 +185,8 @@ CHECKS: tuple[Callable[[CallForJudging, dict[str, Any]], list[Finding]], ...] = 
 
 
 def judge_with_rules(spec: JudgeSpec, call: CallForJudging) -> Verdict:
-    """Run every check; the score is 5 minus the file's penalty for each label found (at least 1)."""
+    """Run every check; the score is 5 minus the file's penalty for each label found (at least 1),
+    and the call passes at `pass_min_score` unless a label fails it outright (`verdict.FAILING_LABELS`)."""
     settings = spec.rules
     findings = [finding for check in CHECKS for finding in check(call, settings)]
     labels = [label for label in dict.fromkeys(f.label for f in findings) if label in spec.labels]
@@ -194,7 +195,7 @@ def judge_with_rules(spec: JudgeSpec, call: CallForJudging) -> Verdict:
     score = max(1, 5 - sum(penalties.get(label, 1) for label in labels))
     return Verdict(
         score=score,
-        passed=score >= settings["pass_min_score"],
+        passed=passes(score >= settings["pass_min_score"], labels),
         labels=labels,
         hallucination="hallucinated_fact" in labels,
         rationale=" ".join(f.sentence for f in kept) or "No rule found a problem.",

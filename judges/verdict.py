@@ -14,6 +14,15 @@ import jsonschema
 
 from judges.spec import JudgeSpec
 
+# Labels that say the caller did not get what they came for: a verdict carrying one is a fail whatever
+# the score, so no judge shows "pass · goal_not_met" to a room.
+FAILING_LABELS = frozenset({"goal_not_met"})
+
+
+def passes(passed: bool, labels: list[str]) -> bool:
+    """The verdict's pass, unless one of its labels is a failure by definition (FAILING_LABELS)."""
+    return passed and not FAILING_LABELS.intersection(labels)
+
 
 class InvalidReply(Exception):
     """The judge's reply is not a judgement its schema accepts. Not a user's mistake: the runner
@@ -36,10 +45,11 @@ def verdict_from_reply(spec: JudgeSpec, reply: Any) -> Verdict:
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "the reply"
         raise InvalidReply(f"The reply does not match the judge's schema at {where}: {error.message}")
+    labels = list(dict.fromkeys(reply["labels"]))
     return Verdict(
         score=reply["score"],
-        passed=reply["passed"],
-        labels=list(dict.fromkeys(reply["labels"])),
+        passed=passes(reply["passed"], labels),
+        labels=labels,
         hallucination=reply["hallucination"],
         rationale=reply["rationale"],
         evidence=reply["evidence"],

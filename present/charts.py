@@ -23,6 +23,20 @@ CAPTION_COLOUR = "#555555"
 
 
 AXIS_FORMATS = {"pct": ".0%", "ms": ",.0f", "usd": "$.3f", "score": ".1f", "nps": "+.0f", "count": ",.0f"}
+MS_PER_SECOND = 1000
+
+
+def in_seconds(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Times stored in ms, as seconds: a chart beside a card reading "1.31 s" reads in seconds too."""
+    return frame.with_columns(pl.col(c) / MS_PER_SECOND for c in columns if c in frame.columns)
+
+
+def value_axis(unit: str) -> alt.Axis:
+    """The value axis of a chart of `unit`, its numbers written as the cards write them (times in
+    seconds, with the unit on every label, since the charts have no axis title)."""
+    if unit == "ms":
+        return alt.Axis(labelExpr="format(datum.value, '.1f') + ' s'", tickCount=4)
+    return alt.Axis(format=AXIS_FORMATS.get(unit, ",.2f"), tickCount=4)
 
 
 @alt.theme.register(THEME, enable=True)
@@ -43,14 +57,15 @@ def trend(frame: pl.DataFrame, key: str, unit: str, title: str, height: int = 14
     """A metric's daily values as a line, with its points for hover. When the frame carries each
     day's `n` it is in the tooltip; when it carries a 95% interval (`low`, `high`) the interval is
     a shaded band behind the line, so a day on few calls looks as uncertain as it is."""
-    axis_format = AXIS_FORMATS.get(unit, ",.2f")
     columns = [c for c in ("day", key, "n", "low", "high") if c in frame.columns]
     data = frame.select(columns).drop_nulls(subset=["day", key])
+    tip_format, tip_title = AXIS_FORMATS.get(unit, ",.2f"), title
+    if unit == "ms":
+        data, tip_format, tip_title = in_seconds(data, [key, "low", "high"]), ".2f", f"{title}, s"
     x = alt.X("day:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=5))
-    y = alt.Y(f"{key}:Q", title=None, axis=alt.Axis(format=axis_format, tickCount=4),
-              scale=alt.Scale(zero=unit in ("pct", "usd", "count")))
+    y = alt.Y(f"{key}:Q", title=None, axis=value_axis(unit), scale=alt.Scale(zero=unit in ("pct", "usd", "count")))
     tooltip = [alt.Tooltip("day:T", title="Day", format="%a %d %b %Y"),
-               alt.Tooltip(f"{key}:Q", title=title, format=axis_format)]
+               alt.Tooltip(f"{key}:Q", title=tip_title, format=tip_format)]
     if "n" in data.columns:
         tooltip.append(alt.Tooltip("n:Q", title="n", format=","))
     line = alt.Chart(data, height=height).mark_line(point=alt.OverlayMarkDef(size=18), color=PALETTE[0]).encode(

@@ -10,6 +10,7 @@ import polars as pl
 
 from export import images
 from present.charts import SLIDE_WIDTH, for_slide, trend
+from present.formats import format_value
 from warehouse.filters import Filters
 
 FRAME = pl.DataFrame({"day": [date(2026, 10, d) for d in range(1, 29)], "rate": [0.4 + d / 100 for d in range(28)]})
@@ -38,3 +39,17 @@ def test_svg_is_valid_and_carries_the_title_and_caption() -> None:
 def test_the_caption_names_the_period_and_the_filters() -> None:
     assert CAPTION == "01 Oct 2026 – 28 Oct 2026 · agent: salon-booker"
     assert Filters(date(2026, 10, 1), date(2026, 10, 28)).describe().endswith("· all calls")
+
+
+def test_a_reply_time_chart_reads_in_seconds_like_its_card() -> None:
+    """The overview's card says "1.31 s": its chart (and the chart's PNG/SVG) labels its axis in
+    seconds, with the unit, around that value, not "1,200–1,800" with no unit."""
+    latency = pl.DataFrame({"day": [date(2026, 10, d) for d in range(1, 29)],
+                            "latency_p50_ms": [1200.0 + 20 * d for d in range(28)]})
+    card = format_value(float(latency["latency_p50_ms"].median()), "ms")
+    root = ET.fromstring(images.svg(for_slide(trend(latency, "latency_p50_ms", "ms", "Reply time"), "Reply time",
+                                              CAPTION)))
+    labels = [t.text for t in root.iter() if t.tag.endswith("text") and t.text and t.text.endswith(" s")]
+    seconds = sorted(float(label.removesuffix(" s")) for label in labels)
+    assert card == "1.47 s" and len(seconds) >= 3
+    assert seconds[0] <= 1.47 <= seconds[-1] < 10

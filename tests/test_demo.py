@@ -17,6 +17,7 @@ from tests.conftest import DEMO_CALLS
 from tests.test_metrics import assert_same
 from warehouse import queries
 from warehouse.filters import Filters
+from warehouse.ingest_runs import recent_runs
 from warehouse.metric_registry import KEYS as METRIC_KEYS
 
 FIRST_DAY = DEMO_END_DAY - timedelta(days=89)
@@ -85,3 +86,9 @@ def test_the_demo_cli_does_not_overwrite_an_existing_warehouse(tmp_path: Path, c
     assert demo.main(["--db", str(existing)]) == 0
     assert existing.read_bytes() == b"keep me"
     assert "--rebuild" in capsys.readouterr().out
+
+
+def test_the_ingest_page_does_not_list_the_demos_deleted_temporary_folder(tmp_path: Path) -> None:
+    demo.build(tmp_path / "small.duckdb", calls=40)
+    sources = recent_runs(db_path=tmp_path / "small.duckdb")["sources"].to_list()
+    assert len(sources) == 4 and set(sources) == {"the demo's generated files (not kept; --files keeps them)"}

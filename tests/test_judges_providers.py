@@ -12,6 +12,7 @@ import pytest
 from judges.providers import MAX_RETRIES, MAX_RETRY_AFTER_S, REQUEST_TIMEOUT_S, api_key, default_judge, make_ask
 from judges.runner import judge_call
 from judges.spec import all_judges, load_judge
+from judges.verdict import verdict_from_reply
 from tests.judge_calls import call
 
 CLAUDE = load_judge("claude")
@@ -329,3 +330,10 @@ def test_keys_come_from_the_environment_then_secrets_and_pick_the_default_judge(
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-env")
     assert api_key("anthropic", secrets) == "sk-ant-env"
     assert default_judge(all_judges(), secrets).name == "claude"
+
+
+@pytest.mark.parametrize("spec", [CLAUDE, GPT], ids=["claude", "gpt"])
+def test_an_llm_that_passes_a_call_whose_goal_was_not_met_is_overruled(spec) -> None:
+    reply = {**VERDICT, "score": 4, "passed": True, "labels": ["goal_not_met"], "hallucination": False}
+    assert verdict_from_reply(spec, reply).passed is False
+    assert verdict_from_reply(spec, {**reply, "labels": ["slow_turn"]}).passed is True

@@ -181,6 +181,13 @@ def test_goal_not_met_comes_from_the_crm():
     assert judge_with_rules(RULES, dataclasses.replace(base, booked=None)).labels == []
 
 
+def test_a_call_whose_goal_was_not_met_never_passes():
+    """Its score (5 - 1 = 4) reaches pass_min_score, but "pass · goal_not_met" contradicts itself."""
+    verdict = judge_with_rules(RULES, dataclasses.replace(clean_call("c11b"), booked=False))
+    assert (verdict.score, verdict.passed) == (4, False)
+    assert judge_with_rules(RULES, clean_call("c11c")).passed is True
+
+
 def test_score_adds_penalties_and_never_drops_below_one():
     c = call(
         "c12",

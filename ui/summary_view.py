@@ -109,7 +109,8 @@ def show_test_cases(summary: SessionSummary) -> None:
         return
     for row in summary.test_cases.iter_rows(named=True):
         st.page_link("app_pages/review.py", label=f"Call {row['position']} · {escape_markdown(row['call_id'])}",
-                     icon="🧪", query_params={"session": summary.session.session_id, "call": str(row["position"])})
+                     icon=":material/science:",
+                     query_params={"session": summary.session.session_id, "call": str(row["position"])})
         st.markdown(f"{escape_markdown(row['reviewer'])}: {escape_markdown(row['notes']) or '(no notes)'}")
 
 

@@ -145,6 +145,11 @@ def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, source_file: str, re
     return rejects.num_rows
 
 
+def relabel_sources(con: duckdb.DuckDBPyConnection, run_ids: list[str], sources: str) -> None:
+    """Say in words where runs read from, for files that are not kept (a temporary folder)."""
+    con.execute("UPDATE ingest_runs SET sources = ? WHERE run_id IN (SELECT unnest(?))", [sources, run_ids])
+
+
 def recent_runs(limit: int = 20, db_path: Path | None = None) -> pl.DataFrame:
     """The newest runs first, with their counts and how long they took; a run whose process died
     reads `interrupted` even before the next run records it."""
