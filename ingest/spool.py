@@ -34,15 +34,18 @@ from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
 from ingest.lines import LineChunk, line_table
+from ingest.otlp import open_scratch
 from ingest.otlp_protobuf import parse_request, request_to_json
 from ingest.run_log import begin_run, end_run
 from ingest.summary import IngestSummary
 from ingest.traces import load_chunks
 from warehouse.db import WarehouseBusy, warehouse_path
+from warehouse.pii import PATTERNS
 
 PROTOBUF, JSON = ".pb", ".json"
 BATCH_BYTES = 8 * 1024 * 1024  # bodies per parse chunk: 20-30k spans, so parsing and merging overlap
@@ -159,22 +162,30 @@ class Spool:
         self._count(-freed)
 
 
-def request_line(path: Path) -> str:
-    """A spooled body as one line of OTLP/JSON. A protobuf body that no longer parses (the file
-    was damaged on disk) becomes a line the parser refuses, so it is quarantined, not retried forever."""
+def request_line(path: Path) -> bytes:
+    """A spooled body as one line of OTLP/JSON (UTF-8). A protobuf body that no longer parses (the
+    file was damaged on disk) becomes a line the parser refuses, so it is quarantined, not retried
+    forever."""
     data = path.read_bytes()
     if path.suffix == PROTOBUF:
         request = parse_request(data)
-        return data.decode("utf-8", "replace") if request is None else request_to_json(request).decode()
+        if request is not None:
+            return request_to_json(request)
+    if not data.isascii():
+        data = data.decode("utf-8", "replace").encode()
     # JSON strings cannot hold raw newlines, so joining the lines keeps the document intact.
-    return data.replace(b"\r", b" ").replace(b"\n", b" ").decode("utf-8", "replace")
+    return data.replace(b"\r", b" ").replace(b"\n", b" ")
 
 
 def batch_chunk(files: list[Path]) -> LineChunk:
-    """The batch as one chunk, line N being the Nth request."""
+    """The batch as one chunk, line N being the Nth request. The lines are joined into one buffer
+    and wrapped as an Arrow string column without a Python string each (`pa.array` would also
+    import pandas, a second of the loader's CPU, to check it was not handed a Series)."""
     lines = [request_line(path) for path in files]
-    table = line_table(np.arange(1, len(lines) + 1), pa.array(lines, pa.string()))
-    return LineChunk(table, [], sum(len(line) for line in lines))
+    offsets = np.zeros(len(lines) + 1, dtype=np.int32)
+    np.cumsum([len(line) for line in lines], out=offsets[1:])
+    docs = pa.StringArray.from_buffers(len(lines), pa.py_buffer(offsets), pa.py_buffer(b"".join(lines)))
+    return LineChunk(line_table(np.arange(1, len(lines) + 1), docs), [], int(offsets[-1]))
 
 
 class SpoolLoader:
@@ -192,6 +203,7 @@ class SpoolLoader:
         self.poll_s, self.retry_s, self.log = poll_s, retry_s, log
         self.summary: IngestSummary | None = None
         self._wake, self._stopping = wake, stopping
+        self._scratch: duckdb.DuckDBPyConnection | None = None  # opened at the first load, kept for the next
 
     @property
     def folder(self) -> Path:
@@ -208,6 +220,8 @@ class SpoolLoader:
         cost three times the CPU per span)."""
         if self.summary is None:
             self.summary = begin_run("receiver", [self.folder], self.db_path, unit="spans")
+        if self._scratch is None:
+            self._scratch = open_scratch(PATTERNS if self.redact else ())
         pending: deque[list[Path]] = deque()  # batches handed over and not merged yet, in order
         merged_spans = self.summary.loaded
 
@@ -236,7 +250,8 @@ class SpoolLoader:
             self.log(f"loaded {self.summary.loaded - merged_spans:,} spans from {len(files):,} requests")
             merged_spans = self.summary.loaded
 
-        load_chunks(batches(), self.summary, db_path=self.db_path, redact=self.redact, on_merged=merged)
+        load_chunks(batches(), self.summary, db_path=self.db_path, redact=self.redact, on_merged=merged,
+                    scratch=self._scratch)
 
     def run(self) -> None:
         """Load until stopped, then close the run."""
@@ -253,6 +268,8 @@ class SpoolLoader:
             except Exception as error:  # keep serving: the bodies stay spooled and are tried again
                 self.log(f"load failed, will retry: {type(error).__name__}: {error}")
                 self._stopping.wait(self.retry_s)
+        if self._scratch is not None:
+            self._scratch.close()
         if self.summary is not None:
             with contextlib.suppress(WarehouseBusy):
                 end_run(self.summary, self.db_path)
@@ -310,11 +327,13 @@ class LoaderProcess:
 
     def stop(self, wait_s: float = 10.0) -> None:
         """Let the load in progress finish (for up to `wait_s`); what is left, or what a load still
-        waiting for a busy warehouse had, stays spooled for the next start."""
+        waiting for a busy warehouse had, stays spooled for the next start. The loader ignores
+        SIGTERM (see `_loader_main`), so one still waiting is killed: a transaction cut short is
+        rolled back by DuckDB, and its files, deleted only after a commit, load on the next start."""
         self._stopping.set()
         self._wake.set()
         self.process.join(wait_s)
         if self.process.is_alive():
             _to_stderr("stopping with the warehouse still busy; the spooled requests load on the next start")
-            self.process.terminate()
+            self.process.kill()
             self.process.join()

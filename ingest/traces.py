@@ -93,24 +93,30 @@ class _Merger:
 def load_chunks(
     chunks: Iterable[tuple[str, LineChunk]], summary: IngestSummary, *, db_path: Path | None = None,
     redact: bool = False, bar: Progress | None = None, on_merged: Callable[[list[str]], None] | None = None,
+    scratch: duckdb.DuckDBPyConnection | None = None,
 ) -> None:
     """Parse `chunks` (source name, lines) two at a time off the warehouse, and merge them in
     order, in transactions of about `MERGE_SPANS` spans, adding the counts to `summary`.
-    `on_merged` hears the sources of each transaction once it has committed."""
-    scratch = open_scratch(PATTERNS if redact else ())
-    merger = _Merger(summary, db_path, bar, on_merged)
-    try:
-        with ThreadPoolExecutor(_PARSE_AHEAD) as pool:
-            pending: deque[Future[_Parsed]] = deque()
-            for source, chunk in _read_ahead(chunks):
-                pending.append(pool.submit(_parse, scratch, source, chunk, redact))
-                if len(pending) > _PARSE_AHEAD:
-                    merger.add(pending.popleft().result())
-            while pending:
+    `on_merged` hears the sources of each transaction once it has committed. A caller that loads
+    again and again (the receiver's loader) passes its own `open_scratch(...)`, kept open between
+    loads; otherwise one is opened for this load."""
+    with contextlib.ExitStack() as owned:
+        if scratch is None:
+            scratch = owned.enter_context(contextlib.closing(open_scratch(PATTERNS if redact else ())))
+        _parse_and_merge(chunks, scratch, _Merger(summary, db_path, bar, on_merged), redact)
+
+
+def _parse_and_merge(chunks: Iterable[tuple[str, LineChunk]], scratch: duckdb.DuckDBPyConnection, merger: _Merger,
+                     redact: bool) -> None:
+    with ThreadPoolExecutor(_PARSE_AHEAD) as pool:
+        pending: deque[Future[_Parsed]] = deque()
+        for source, chunk in _read_ahead(chunks):
+            pending.append(pool.submit(_parse, scratch, source, chunk, redact))
+            if len(pending) > _PARSE_AHEAD:
                 merger.add(pending.popleft().result())
-            merger.flush()
-    finally:
-        scratch.close()
+        while pending:
+            merger.add(pending.popleft().result())
+        merger.flush()
 
 
 def _read_ahead(items: Iterable[_Item], depth: int = 1) -> Iterator[_Item]:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +27,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from ingest import receiver
+from ingest.otlp_protobuf import request_to_json
+from ingest.spool import JSON, PROTOBUF, Spool, SpoolLoader, batch_chunk
 from tests.otlp import protobuf_request
 from warehouse.db import connect
 
@@ -215,3 +218,25 @@ def test_a_port_in_use_is_one_clear_line(warehouse_file: Path) -> None:
                               timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: Cannot listen on 127.0.0.1:{port}") and len(done.stderr.splitlines()) == 1
+
+
+def test_the_loader_keeps_damaged_spool_files_as_refused_lines_and_loads_the_rest(warehouse_file: Path) -> None:
+    """Bodies damaged on disk after their answer (a protobuf that no longer parses, JSON with bytes that
+    are not UTF-8 and raw newlines) become one refused line each; the good body beside them loads."""
+    with connect(warehouse_file):
+        pass
+    good = TRACES.joinpath("genai_hex.jsonl").read_bytes().splitlines()[0]
+    spool = Spool(warehouse_file.parent / "spool")
+    spool.write(protobuf_request(good).SerializeToString(), PROTOBUF)
+    spool.write(b"\x0a\xff\xfe\n\x12 not a request", PROTOBUF)
+    spool.write(b'{"resourceSpans": [\n{"scopeSpans": \xff}]}', JSON)
+    lines = batch_chunk(spool.next_batch()).lines.column("doc").to_pylist()
+    assert len(lines) == 3 and all("\n" not in line for line in lines)
+    assert json.loads(lines[0]) == json.loads(request_to_json(protobuf_request(good)))
+    loader = SpoolLoader(spool, threading.Event(), threading.Event(), db_path=warehouse_file, log=lambda line: None)
+    loader.load_waiting()
+    stored = rows(warehouse_file, "SELECT count(*) FROM spans")[0][0]
+    assert stored == len(json.loads(good)["resourceSpans"][0]["scopeSpans"][0]["spans"])
+    assert [location for (location,) in rows(warehouse_file, "SELECT location FROM quarantine ORDER BY location")] \
+        == ["line 2", "line 3"]
+    assert not spool.next_batch()
