@@ -32,35 +32,51 @@ percentile = right.selectbox("Latency", list(PERCENTILE_HELP), index=1, format_f
                                   "callers notice.")
 
 thresholds = load_thresholds()
-flags = data.drift_flags(filters, group, thresholds)
+history = data.drift_history(filters, group, thresholds)
+st.subheader("Weeks with drift")
+quiet = drift_words.quiet_weeks(history)
+if quiet:
+    st.success(quiet, icon=":material/check_circle:")
+opening = drift_words.opening_week(history)
+chosen = st.radio("Week", range(len(history)), index=opening, format_func=lambda i: drift_words.strip_label(history[i]),
+                  horizontal=True, key=f"drift_week_{filters.end}_{group}", label_visibility="collapsed",
+                  help="Each week's flags; the page opens on the newest week that has any.")
+charts.show(drift_words.history_chart(history, chosen), title="Things that drifted, week by week",
+            caption=f"by {GROUPS[group].lower()} · {filters.describe()}", key="drift-history")
+flags = history[chosen]
 st.subheader(f"Drift in the week {flags.recent_start:%d %b} – {flags.end:%d %b %Y}")
 st.caption(
     f"Each series' last {thresholds.recent_days} days against the {thresholds.baseline_days} days before "
-    f"({flags.baseline_start:%d %b} – {flags.recent_start - timedelta(days=1):%d %b}); "
-    f"{drift_words.series_count(flags)}. Pick another week with the period's end day in the sidebar."
+    f"({flags.baseline_start:%d %b} – {flags.recent_start - timedelta(days=1):%d %b}), its last days against "
+    f"the same days of those weeks, and its trend over {thresholds.trend_weeks} weeks; "
+    f"{drift_words.series_count(flags)}."
 )
 sentences = drift_words.sentences(flags)
 for sentence in sentences:
     st.warning(escape_markdown(sentence), icon=":material/warning:")
 if not sentences:
-    st.success("Nothing drifted: no series moved by more than the thresholds below allow.",
+    st.success("Nothing drifted this week: no series moved by more than the thresholds below allow.",
                icon=":material/check_circle:")
 
 with st.expander("How a series gets flagged"):
     st.markdown(
         f"""A series is flagged when all of these hold:
 - the change is at least **{thresholds.min_relative_change:.0%}** (latency, cost, tokens) or
-  **{thresholds.min_rate_change * 100:.0f} point** (failure rates);
+  **{thresholds.min_rate_change * 100:.0f} point** (failure and talking-over shares);
 - a statistical test says it is unlikely to be chance, with a **{thresholds.alpha:.0%}** chance of any false
-  flag shared across all {flags.tested} series (each needs p under {thresholds.alpha / max(flags.tested, 1):.2g});
-- it holds against each of the {thresholds.baseline_days // thresholds.recent_days} weeks before on its own, so
-  a past one-off bad week neither raises a flag once it is over nor stands in for a drift;
-- each week has at least {thresholds.min_sample} values ({thresholds.min_tail_values} beyond a percentile).
+  flag shared across every test run on the {flags.tested} series (Bonferroni);
+- it holds against each of the {thresholds.baseline_weeks} weeks before on its own, so a past one-off bad week
+  neither raises a flag once it is over nor stands in for a drift;
+- each window has at least {thresholds.min_sample} values ({thresholds.min_tail_values} beyond a percentile's
+  neighbour).
 
-Tests: typical latency (p50), {TEST_NAMES['p50']}; slow tail (p95, p99), the share of values above the
-baseline's percentile (two-proportion z); cost and tokens per call, {TEST_NAMES['mean']}; failure rates,
-{TEST_NAMES['rate']}. The range after each change is its 95% confidence interval. Thresholds live in
-`warehouse/drift/thresholds.toml`."""
+Three tests per series: **the week** against the {thresholds.baseline_weeks} before; **its last days**
+(1 to 6) against the same weekdays before, for a change that started mid-week; **the trend** of the weekly
+values over {thresholds.trend_weeks} weeks (the slope, Student's t), for a slow creep that still goes on.
+Percentiles: {TEST_NAMES['p95']} (its standard error from the percentiles beside it); cost and tokens per
+call, {TEST_NAMES['mean']}; failure and talking-over shares, {TEST_NAMES['rate']}. The range after each
+change is its 95% confidence interval. Thresholds live in `warehouse/drift/thresholds.toml`; the methods
+are in docs/drift.md."""
     )
 with st.expander(f"Every series: {drift_words.series_count(flags)}"):
     show_table(pl.DataFrame(drift_words.rows(flags.verdicts)), "drift tests",
@@ -71,7 +87,7 @@ trends = data.drift_trends(filters, grain, group)
 markers = data.change_markers()
 if filters.agents:
     markers = markers.filter(pl.col("agent").is_in(filters.agents))
-st.caption("Dashed lines: a prompt version or a model went live.")
+st.caption("Dashed lines: a prompt version, a model or an end-of-turn setting went live.")
 
 
 def chart(frame: pl.DataFrame, value: str, unit: str, title: str, legend: str) -> None:
@@ -89,8 +105,18 @@ def latency_chart(measure: str) -> None:
     st.caption(help_text)
 
 
-st.subheader("Reply time")
+st.subheader("Caller wait")
 latency_chart("reply")
+stages = data.wait_stages_by_week(filters)
+if stages.is_empty():
+    st.info("No reply in this period has the spans to split its wait into stages.")
+else:
+    slowed = drift_words.stage_sentence(stages)
+    st.markdown(escape_markdown(slowed) if slowed else "No stage of the caller's wait stood out in any week.")
+    charts.show(drift_words.stage_chart(stages), title="The caller's wait, stage by stage",
+                caption=f"Weekly medians · {filters.describe()}", key="drift-stages")
+    st.caption("End of turn: until the agent decides the caller has finished; speech-to-text: until the words are "
+               "text; model: until the reply is written; speech synthesis: until the caller hears it.")
 st.subheader("Pipeline steps")
 for pair in (STEP_KINDS[:2], STEP_KINDS[2:]):
     for column, kind in zip(st.columns(2), pair, strict=True):
@@ -112,3 +138,8 @@ with by_tool:
 with by_model:
     chart(trends.model_errors, "error_rate", "pct", "Failure rate per model", "Model")
 st.caption(drift_words.MEASURES["errors"][2])
+
+st.subheader("Talking over")
+label, unit, help_text = drift_words.MEASURES["interruptions"]
+chart(trends.interruptions, "interruption_rate", unit, label.capitalize(), GROUPS[group])
+st.caption(help_text)

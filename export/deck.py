@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from zipfile import BadZipFile
 
@@ -36,7 +36,7 @@ from present.formats import delta_colour, format_change, format_value, noise_ver
 from warehouse import explorer, prompt_history, queries, review_summary, reviews
 from warehouse.calls import call_detail
 from warehouse.drift.detection import load_thresholds
-from warehouse.drift.queries import drift_flags
+from warehouse.drift.queries import drift_history
 from warehouse.errors import CallboardError
 from warehouse.filters import Filters
 from warehouse.metric_registry import GROUPS, Metric, Row, number, shows_nothing_yet
@@ -243,10 +243,10 @@ def _weekly_drift(request: DeckRequest, last_day: date) -> list[str]:
     with data, and every 7 days before it), newest first, each said once."""
     thresholds = load_thresholds()
     end = min(request.quarter.end, last_day)
+    weeks = ((end - request.quarter.start).days + 1) // thresholds.recent_days
     found: list[str] = []
-    while end >= request.quarter.start + timedelta(days=thresholds.recent_days - 1):
-        found += [s for s in sentences(drift_flags(request.filters, "agent", thresholds, end)) if s not in found]
-        end -= timedelta(days=thresholds.recent_days)
+    for flags in drift_history(request.filters, "agent", thresholds, weeks=weeks, end=end) if weeks > 0 else []:
+        found += [s for s in sentences(flags) if s not in found]
     return found
 
 

@@ -7,19 +7,19 @@ labelled rule wherever a prompt version or a model went live."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from itertools import groupby
 
 import altair as alt
 import polars as pl
 
-from present.charts import AXIS_FORMATS
+from present.charts import AXIS_FORMATS, in_seconds, value_axis
 from present.formats import format_p, format_value
 from warehouse.drift.detection import SeriesVerdict
 from warehouse.drift.queries import DriftFlags
 
 MEASURES = {
-    "reply": ("reply time", "ms", "The silence the caller hears: from the end of their words to the agent's reply."),
+    "reply": ("caller wait", "ms", "The silence the caller hears: from the end of their words to the agent's reply."),
     "stt": ("speech-to-text latency", "ms", "Time to turn the caller's words into text."),
     "llm": ("LLM latency", "ms", "Time the language model takes to answer, per request."),
     "tool": ("tool latency", "ms", "Time a tool (calendar, price list, CRM) takes to answer."),
@@ -27,6 +27,9 @@ MEASURES = {
     "cost": ("cost per call", "usd", "What the models and speech services cost per call, at list prices."),
     "tokens": ("tokens per call", "count", "Words (tokens) sent to and received from the language model per call."),
     "errors": ("failure rate", "pct", "Share of a tool's or model's requests that failed."),
+    "interruptions": ("talking-over share", "pct",
+                      "Share of calls where someone talked over the other: the caller over the agent, or the agent "
+                      "over the caller."),
 }
 
 
@@ -42,24 +45,42 @@ def _subject(v: SeriesVerdict) -> str:
     label = MEASURES[v.measure][0]
     if v.measure == "errors":
         return f"The failure rate of {v.group}"
+    if v.measure == "interruptions":
+        return f"The share of calls with talking over on {v.group}"
     return f"{label[0].upper()}{label[1:]} on {v.group}"
 
 
 def _change(change: dict) -> str:
     if change["kind"] == "model":
         return f"the switch to {change['what']} on {_day(change['day'])}"
+    if change["kind"] == "end_of_turn":
+        return f"the end-of-turn setting's change to {change['what']} on {_day(change['day'])}"
     return f"prompt {change['what']} going live on {_day(change['day'])}"
 
 
+def window_start(flags: DriftFlags, v: SeriesVerdict) -> date:
+    """The first day of the stretch a verdict's figures cover."""
+    return flags.end - timedelta(days=v.days - 1)
+
+
 def _cause(flags: DriftFlags, v: SeriesVerdict) -> str:
-    """After the change that went live in the week, if any; else the week, naming a change that
-    went live during the weeks it is compared with."""
-    recent = flags.change_behind(v, since=flags.recent_start)
+    """After the change that went live in the stretch tested, if any; else the stretch, naming a
+    change that went live during the weeks it is compared with."""
+    since = window_start(flags, v)
+    recent = flags.change_behind(v, since=since)
     if recent is not None:
         return f"after {_change(recent)}"
+    if v.window == "trend":
+        return f"over the {v.days // 7} weeks to {_day(flags.end)}"
     earlier = flags.change_behind(v, since=flags.baseline_start)
     note = f" (the weeks compared include {_change(earlier)})" if earlier else ""
+    if v.window == "days":
+        return f"from {since:%a} {_day(since)}, the last {_days(v.days)} of the week to {_day(flags.end)}{note}"
     return f"in the week to {_day(flags.end)}{note}"
+
+
+def _days(n: int) -> str:
+    return "day" if n == 1 else f"{n} days"
 
 
 def _moved(v: SeriesVerdict) -> float:
@@ -78,6 +99,10 @@ def _amounts(verdicts: list[SeriesVerdict]) -> str:
         return f"{abs(_moved(first)) * 100:.1f} points ({values})"
     if first.statistic == "mean":
         return f"{_percent(_moved(first))} ({values})"
+    if first.window == "trend":
+        assert first.per_week is not None, "a trend verdict has a change per week"
+        per_week = f"{abs(first.per_week) * 100:.1f} points" if first.statistic == "rate" else _percent(first.per_week)
+        return f"about {per_week} a week ({first.statistic} {values})"
     parts = [f"{_percent(_moved(v))} at {v.statistic}" for v in verdicts]
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"{joined} ({first.statistic} {values})"
@@ -86,7 +111,7 @@ def _amounts(verdicts: list[SeriesVerdict]) -> str:
 def sentences(flags: DriftFlags) -> list[str]:
     """One sentence per measure, group and direction that was flagged, biggest change first."""
     def key(v: SeriesVerdict) -> tuple:
-        return v.measure, v.group, _moved(v) > 0
+        return v.measure, v.group, _moved(v) > 0, v.window, v.days
 
     flagged = sorted(flags.flagged, key=key)
     grouped = [sorted(g, key=lambda v: v.statistic) for _, g in groupby(flagged, key=key)]
@@ -97,6 +122,8 @@ def sentences(flags: DriftFlags) -> list[str]:
 def _sentence(flags: DriftFlags, verdicts: list[SeriesVerdict]) -> str:
     lead = verdicts[0]
     verb = "rose" if _moved(lead) > 0 else "fell"
+    if lead.window == "trend":
+        verb = "has crept up" if _moved(lead) > 0 else "has crept down"
     return f"{_subject(lead)} {verb} {_amounts(verdicts)} {_cause(flags, lead)}."
 
 
@@ -126,6 +153,13 @@ def change_text(v: SeriesVerdict, low: float | None = None, high: float | None =
     return f"{one(v.change)} ({one(low)} to {one(high)})"
 
 
+COMPARED = {
+    "week": "the week against the 4 before",
+    "days": "its last {days} against the same days before",
+    "trend": "the trend over {weeks} weeks",
+}
+
+
 def rows(verdicts: Iterable[SeriesVerdict]) -> list[dict]:
     """Every series judged, as table rows for the details."""
     return [
@@ -134,11 +168,12 @@ def rows(verdicts: Iterable[SeriesVerdict]) -> list[dict]:
             "Series": series_name(v),
             "Of": v.group,
             "Before": format_value(v.baseline_value, MEASURES[v.measure][1]),
-            "Last week": format_value(v.recent_value, MEASURES[v.measure][1]),
+            "Latest": format_value(v.recent_value, MEASURES[v.measure][1]),
             "Change (95% range)": change_text(v, v.change_low, v.change_high),
+            "Compared": COMPARED[v.window].format(days=_days(v.days), weeks=v.days // 7),
             "Test": v.test,
             "p": "" if v.p_value is None else format_p(v.p_value).removeprefix("p").strip(" ="),
-            "Values (week / before)": f"{v.n_recent:,} / {v.n_baseline:,}",
+            "Values (latest / before)": f"{v.n_recent:,} / {v.n_baseline:,}",
             "Why not flagged": v.reason,
         }
         for v in verdicts
@@ -161,15 +196,16 @@ def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, marke
                    legend: str, height: int = 220) -> alt.LayerChart:
     """`value` per `bucket`, one line per `group`, with the change markers that fall in range."""
     data = frame.select("bucket", "group", value).drop_nulls()
-    number = AXIS_FORMATS.get(unit, ",.2f")
+    number, tip = AXIS_FORMATS.get(unit, ",.2f"), title
+    if unit == "ms":
+        data, number, tip = in_seconds(data, [value]), ".2f", f"{title}, s"
     x = alt.X("bucket:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=6))
     lines = alt.Chart(data, height=height, title=title).mark_line(point=alt.OverlayMarkDef(size=16)).encode(
         x=x,
-        y=alt.Y(f"{value}:Q", title=None, axis=alt.Axis(format=number, tickCount=4),
-                scale=alt.Scale(zero=unit in ("pct", "usd", "count"))),
+        y=alt.Y(f"{value}:Q", title=None, axis=value_axis(unit), scale=alt.Scale(zero=unit in ("pct", "usd", "count"))),
         color=alt.Color("group:N", title=legend, legend=alt.Legend(orient="bottom", columns=3, labelLimit=260)),
         tooltip=[alt.Tooltip("bucket:T", title="From", format="%a %d %b %Y"), alt.Tooltip("group:N", title=legend),
-                 alt.Tooltip(f"{value}:Q", title=title, format=number)],
+                 alt.Tooltip(f"{value}:Q", title=tip, format=number)],
     )
     if data.is_empty():
         return alt.LayerChart(layer=[lines])
@@ -188,3 +224,92 @@ def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, marke
         for left in (False, True)
     ]
     return alt.LayerChart(layer=[lines, rules, *labels])
+
+
+# ---- the week to open on, and the history strip ------------------------------------------------
+
+def week_label(flags: DriftFlags) -> str:
+    """'16 – 22 Nov' (the week under test)."""
+    same_month = flags.recent_start.month == flags.end.month
+    return f"{flags.recent_start:%-d}{'' if same_month else flags.recent_start.strftime(' %b')} – {flags.end:%-d %b}"
+
+
+def opening_week(history: list[DriftFlags]) -> int:
+    """The newest week with a flag (history is newest first); the newest week when none has one."""
+    return next((i for i, flags in enumerate(history) if flags.flagged), 0)
+
+
+def strip_label(flags: DriftFlags) -> str:
+    """A week in the history strip: its days and its flags."""
+    count = len(sentences(flags))
+    return f"{week_label(flags)} · {count} ⚑" if count else f"{week_label(flags)} · –"
+
+
+def quiet_weeks(history: list[DriftFlags]) -> str | None:
+    """'Nothing drifted in the last 8 weeks (28 Sep – 22 Nov): …' when no week has a flag."""
+    if any(flags.flagged for flags in history):
+        return None
+    weeks = ", ".join(week_label(flags) for flags in reversed(history))
+    return f"Nothing drifted in the last {len(history)} weeks ({weeks}): no series moved by more than the " \
+           "thresholds below allow."
+
+
+def history_chart(history: list[DriftFlags], chosen: int) -> alt.Chart:
+    """One bar per week, as tall as the sentences it raised; the week shown is dark."""
+    data = pl.DataFrame({
+        "week": [week_label(f) for f in reversed(history)],
+        "flags": [len(sentences(f)) for f in reversed(history)],
+        "shown": [i == chosen for i in reversed(range(len(history)))],
+    })
+    return alt.Chart(data, height=90).mark_bar().encode(
+        x=alt.X("week:N", sort=None, title=None, axis=alt.Axis(labelAngle=0, labelFontSize=12)),
+        y=alt.Y("flags:Q", title=None, axis=alt.Axis(tickMinStep=1, format="d")),
+        color=alt.condition(alt.datum.shown, alt.value("#9c2f2f"), alt.value("#d9a3a3")),
+        tooltip=[alt.Tooltip("week:N", title="Week"), alt.Tooltip("flags:Q", title="Things that drifted")],
+    )
+
+
+# ---- the caller's wait, stage by stage -------------------------------------------------------------
+
+STAGES = {"end_of_turn": "End of turn", "speech_to_text": "Speech-to-text", "model": "Model",
+          "speech_synthesis": "Speech synthesis"}
+STAGE_SLOWED = 1.5  # a week's stage median this many times its usual one is called out
+
+
+def stage_sentence(stages: pl.DataFrame) -> str | None:
+    """The week and stage of the caller's wait that slowed most against that stage's usual
+    (median) week, when it is at least `STAGE_SLOWED` times as long: "In the week of 19 Oct,
+    speech-to-text slowed: 0.62 s against a usual 0.25 s (2.5×)."; None when no stage did."""
+    if stages.height < 3:
+        return None
+    worst = None
+    for stage in STAGES:
+        usual = stages[stage].median()
+        if not isinstance(usual, float | int) or usual <= 0:
+            continue
+        row = stages.sort(stage, descending=True).row(0, named=True)
+        ratio = row[stage] / usual
+        if worst is None or ratio > worst[0]:
+            worst = (ratio, stage, row["bucket"], row[stage], usual)
+    if worst is None or worst[0] < STAGE_SLOWED:
+        return None
+    ratio, stage, week, value, usual = worst
+    return (f"In the week of {_day(week)}, {STAGES[stage].lower()} slowed the caller's wait: "
+            f"{format_value(value, 'ms')} against a usual {format_value(usual, 'ms')} ({ratio:.1f}×).")
+
+
+def stage_chart(stages: pl.DataFrame, height: int = 240) -> alt.Chart:
+    """Each week's median of every stage of the caller's wait, stacked in the order they happen."""
+    long = in_seconds(stages, list(STAGES)).unpivot(index="bucket", on=list(STAGES), variable_name="stage",
+                                                    value_name="seconds")
+    long = long.with_columns(stage=pl.col("stage").replace_strict(STAGES),
+                             order=pl.col("stage").replace_strict({s: i for i, s in enumerate(STAGES)}))
+    return alt.Chart(long, height=height).mark_bar().encode(
+        x=alt.X("bucket:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=8)),
+        y=alt.Y("seconds:Q", stack="zero", title=None, axis=value_axis("ms")),
+        color=alt.Color("stage:N", title="Stage", sort=list(STAGES.values()),
+                        legend=alt.Legend(orient="bottom", columns=4)),
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("bucket:T", title="Week of", format="%d %b %Y"), alt.Tooltip("stage:N", title="Stage"),
+                 alt.Tooltip("seconds:Q", title="Median, s", format=".2f")],
+    )

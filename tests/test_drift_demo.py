@@ -8,14 +8,19 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import polars as pl
 import pytest
 
-from warehouse.drift.detection import load_thresholds
-from warehouse.drift.queries import change_markers, drift_flags, drift_trends
+from data.scenario import timeline
+from present.drift import sentences, stage_sentence
+from present.formats import format_value
+from warehouse.drift.detection import SeriesVerdict, load_thresholds
+from warehouse.drift.queries import change_markers, drift_flags, drift_history, drift_trends, wait_stages_by_week
 from warehouse.filters import Filters
 
 THRESHOLDS = load_thresholds()
-SWITCH = date(2026, 10, 28)
+PLAN = timeline()
+SWITCH = PLAN.salon_model_switch.date()
 AGENTS = {"clinic-scheduler", "estate-qualifier", "salon-booker"}
 
 
@@ -77,17 +82,70 @@ def test_changes_are_marked_on_the_day_they_went_live(demo_warehouse: Path) -> N
     markers = {(r["day"], r["agent"], r["kind"], r["what"]) for r in change_markers().iter_rows(named=True)}
     assert (SWITCH, "salon-booker", "model", "gpt-4.1-mini") in markers
     assert (date(2026, 10, 8), "clinic-scheduler", "prompt", "v2") in markers
+    assert (PLAN.estate_end_of_turn_change.date(), "estate-qualifier", "end_of_turn", "quick") in markers
     assert not any(kind == "model" and agent != "salon-booker" for _, agent, kind, _ in markers)
+    assert not any(kind == "end_of_turn" and agent != "estate-qualifier" for _, agent, kind, _ in markers)
 
 
 def flagged(end: date) -> list:
     return drift_flags(Filters(end, end), "agent", THRESHOLDS).flagged
 
 
-def planted(v) -> bool:
-    """Series the demo's planted drifts move: LLM and reply latency (the regression, the switch's
-    wider tail) and the salon agent's cost (the switch)."""
-    return v.measure in ("llm", "reply") or (v.measure == "cost" and v.group == "salon-booker")
+def overlaps(end: date, first: date, last: date) -> bool:
+    """Whether the week to `end` shares a day with [first, last]."""
+    return end - timedelta(days=6) <= last and end >= first
+
+
+def planted(v: SeriesVerdict, end: date) -> bool:
+    """Whether the demo planted what a flag in the week to `end` says: the slow speech-to-text
+    week (speech-to-text, and so the caller's wait), the regression week (LLM latency and the
+    caller's wait, every agent), the switch to gpt-4.1-mini (salon-booker's cost, LLM latency and
+    caller's wait, in the four weeks after it), the end-of-turn change (estate-qualifier's
+    talking-over share)."""
+    if v.measure == "interruptions":
+        return v.group == "estate-qualifier" and end >= PLAN.estate_end_of_turn_change.date()
+    if v.group == "salon-booker" and v.measure in ("cost", "llm", "reply") and SWITCH <= end <= SWITCH + timedelta(28):
+        return True
+    stt_week = overlaps(end, PLAN.stt_slow_first_day, PLAN.stt_slow_last_day)
+    regression_week = overlaps(end, PLAN.regression_first_day, PLAN.regression_last_day)
+    return (v.measure in ("stt", "reply") and stt_week) or (v.measure in ("llm", "reply") and regression_week)
+
+
+def test_every_planted_pattern_is_flagged_in_its_week_and_nothing_else_is(demo_warehouse: Path) -> None:
+    history = drift_history(Filters(PLAN.end_day, PLAN.end_day), "agent", THRESHOLDS)
+    weeks = {flags.end: flags for flags in history}
+    assert sorted(weeks) == [PLAN.end_day - timedelta(days=7 * w) for w in range(7, -1, -1)]
+    stt = {v.group for v in weeks[PLAN.stt_slow_last_day].flagged if v.measure == "stt"}
+    llm = {v.group for v in weeks[PLAN.regression_last_day].flagged if v.measure == "llm"}
+    assert stt == llm == AGENTS
+    switch_week = weeks[SWITCH + timedelta(days=(PLAN.end_day - SWITCH).days % 7)]
+    assert {(v.measure, v.group) for v in switch_week.flagged} >= {("cost", "salon-booker")}
+    talk = [v for f in history for v in f.flagged if v.measure == "interruptions"]
+    assert talk and {v.group for v in talk} == {"estate-qualifier"}
+    for flags in history:
+        assert all(planted(v, flags.end) for v in flags.flagged), [
+            (flags.end, v.measure, v.group) for v in flags.flagged if not planted(v, flags.end)]
+
+
+def test_the_talking_over_flag_names_the_end_of_turn_change(demo_warehouse: Path) -> None:
+    flags = drift_flags(Filters(PLAN.end_day, PLAN.end_day), "agent", THRESHOLDS)
+    lead = "The share of calls with talking over on estate-qualifier rose"
+    said = [s for s in sentences(flags) if s.startswith(lead)]
+    assert len(said) == 1
+    assert "the end-of-turn setting's change to quick on 12 Nov" in said[0]
+
+
+def test_the_stage_sentence_names_speech_to_text_in_the_slow_week(demo_warehouse: Path) -> None:
+    stages = wait_stages_by_week(Filters(PLAN.first_day, PLAN.end_day))
+    slow = stages.filter(pl.col("bucket") == PLAN.stt_slow_first_day).row(0, named=True)
+    usual = stages["speech_to_text"].median()
+    assert stage_sentence(stages) == (
+        f"In the week of {PLAN.stt_slow_first_day:%-d %b}, speech-to-text slowed the caller's wait: "
+        f"{format_value(slow['speech_to_text'], 'ms')} against a usual {format_value(usual, 'ms')} "
+        f"({slow['speech_to_text'] / usual:.1f}×).")
+    # without that week, the next slowest is the planted LLM regression: the model's stage
+    others = stage_sentence(stages.filter(pl.col("bucket") != PLAN.stt_slow_first_day))
+    assert others is not None and others.startswith(f"In the week of {PLAN.regression_first_day:%-d %b}, model slowed")
 
 
 def test_the_regression_week_is_flagged_for_every_agents_llm_latency(demo_warehouse: Path) -> None:
@@ -95,7 +153,7 @@ def test_the_regression_week_is_flagged_for_every_agents_llm_latency(demo_wareho
     for agent in AGENTS:
         assert {v.statistic for v in found if v.measure == "llm" and v.group == agent} >= {"p50", "p95"}
         assert all(v.change > 0.3 for v in found if v.measure == "llm" and v.group == agent)
-    assert all(planted(v) for v in found), [(v.measure, v.group) for v in found if not planted(v)]
+    assert all(planted(v, date(2026, 11, 8)) for v in found)
 
 
 def test_the_week_after_the_model_switch_flags_salon_latency_and_cost(demo_warehouse: Path) -> None:
@@ -107,8 +165,4 @@ def test_the_week_after_the_model_switch_flags_salon_latency_and_cost(demo_wareh
     assert salon[("cost", "mean")].change_low < salon[("cost", "mean")].change < salon[("cost", "mean")].change_high
     behind = flags.change_behind(salon[("llm", "p95")], since=flags.recent_start)
     assert (behind["day"], behind["what"]) == (SWITCH, "gpt-4.1-mini")
-    assert all(planted(v) for v in flags.flagged)
-
-
-def test_nothing_is_flagged_once_the_drifts_have_passed(demo_warehouse: Path) -> None:
-    assert flagged(date(2026, 11, 22)) == []
+    assert all(planted(v, end) for v in flags.flagged)

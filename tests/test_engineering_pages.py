@@ -48,13 +48,25 @@ def test_the_drift_page_explains_the_model_switch_in_a_sentence(demo_warehouse: 
     expected = (f"Cost per call on salon-booker fell {1 - after / before:.0%} ({format_value(before, 'usd')} → "
                 f"{format_value(after, 'usd')}) after the switch to gpt-4.1-mini on 28 Oct.")
     assert escape_markdown(expected) in [w.value for w in at.warning]
-    assert at.subheader[0].value == "Drift in the week 28 Oct – 03 Nov 2026"
-    assert len(at.get("vega_lite_chart")) == 9
+    assert at.subheader[1].value == "Drift in the week 28 Oct – 03 Nov 2026"
+    assert len(at.get("vega_lite_chart")) == 12  # the history strip, the wait and its stages, 4 steps, 5 more
+
+
+def test_the_drift_page_opens_on_the_newest_week_with_flags(demo_warehouse: Path) -> None:
+    """The week to 15 Nov is quiet on the test demo; the regression week before it is not."""
+    at = open_page("app_pages/drift.py", {"start": "2026-10-01", "end": "2026-11-15"})
+    assert at.subheader[1].value == "Drift in the week 02 Nov – 08 Nov 2026"
+    strip = next(r for r in at.radio if r.key.startswith("drift_week"))
+    assert strip.value == 1 and strip.options[0].endswith("· –") and strip.options[1].endswith("⚑")
+    assert any(w.value.startswith(escape_markdown("LLM latency on clinic-scheduler rose")) for w in at.warning)
+    strip.set_value(0).run()
+    assert at.subheader[1].value == "Drift in the week 09 Nov – 15 Nov 2026"
+    assert at.success[0].value.startswith("Nothing drifted this week")
 
 
 def test_the_drift_page_states_one_count_of_series_tested_and_no_p_of_zero(demo_warehouse: Path) -> None:
     at = open_page("app_pages/drift.py", {"start": "2026-10-01", "end": "2026-11-03"})
-    count = next(c.value for c in at.caption if "series tested" in c.value).split("; ")[1].split(". ")[0]
+    count = next(c.value for c in at.caption if "series tested" in c.value).split("; ")[1].removesuffix(".")
     assert count.split(" ")[0].isdigit()
     assert [e.label for e in at.expander if e.label.startswith("Every series")] == [f"Every series: {count}"]
     table = next(df for df in (d.value for d in at.dataframe) if "p" in df.columns)
@@ -63,10 +75,18 @@ def test_the_drift_page_states_one_count_of_series_tested_and_no_p_of_zero(demo_
     assert "< 0.001" in tested and "0" not in tested and "0.0" not in tested
 
 
-def test_the_drift_page_says_plainly_when_nothing_drifted(demo_warehouse: Path) -> None:
-    at = open_page("app_pages/drift.py", {"start": "2026-10-26", "end": "2026-11-22"})
+def test_the_drift_page_says_plainly_when_nothing_drifted_for_weeks(demo_warehouse: Path) -> None:
+    at = open_page("app_pages/drift.py", {"start": "2026-09-01", "end": "2026-10-18"})
     assert not at.warning
-    assert at.success[0].value.startswith("Nothing drifted")
+    assert at.success[0].value == ("Nothing drifted in the last 8 weeks (24 – 30 Aug, 31 Aug – 6 Sep, 7 – 13 Sep, "
+                                   "14 – 20 Sep, 21 – 27 Sep, 28 Sep – 4 Oct, 5 – 11 Oct, 12 – 18 Oct): no series "
+                                   "moved by more than the thresholds below allow.")
+
+
+def test_the_drift_page_names_the_stage_that_slowed_the_callers_wait(demo_warehouse: Path) -> None:
+    at = open_page("app_pages/drift.py", {"start": "2026-09-01", "end": "2026-11-22"})
+    said = escape_markdown("In the week of 19 Oct, speech-to-text slowed the caller's wait")
+    assert any(m.value.startswith(said) for m in at.markdown)
 
 
 def test_the_prompt_page_shows_the_diff_and_keeps_comments(demo_warehouse_copy: Path) -> None:

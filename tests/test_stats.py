@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from warehouse import stats
 
@@ -125,3 +126,15 @@ def test_fisher_holds_its_level_on_a_rare_rate_where_the_z_test_does_not() -> No
 
     assert rejections(stats.fisher_exact_test) <= level
     assert rejections(stats.two_proportion_test) > 2 * level
+
+
+def test_fisher_exact_test_agrees_with_scipys_on_random_tables() -> None:
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        n1, n2 = (int(n) for n in rng.integers(1, 3000, 2))
+        k1, k2 = int(rng.binomial(n1, 0.03)), int(rng.binomial(n2, rng.choice([0.03, 0.06])))
+        result = stats.fisher_exact_test(k1, n1, k2, n2)
+        if result is None:
+            continue
+        expected = scipy.stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue
+        assert result.p_value == pytest.approx(expected, rel=1e-6, abs=1e-15)

@@ -54,7 +54,8 @@ overview = cached(queries.overview, spinner="Computing the metrics…")
 
 # Drift, prompts, A/B
 drift_trends = cached(drift.drift_trends, spinner="Reading the trends…")
-drift_flags = cached(drift.drift_flags, spinner="Testing every series for drift…")
+drift_history = cached(drift.drift_history, spinner="Testing every series for drift…")
+wait_stages_by_week = cached(drift.wait_stages_by_week)
 change_markers = cached(drift.change_markers)
 prompt_versions = cached(prompt_history.prompt_versions)
 prompt_comments = cached(prompt_history.comments)

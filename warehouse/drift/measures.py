@@ -3,6 +3,10 @@ latency percentiles per pipeline step and per reply, tokens per call, and the fa
 each tool and model. Cost per call and the reply rows come from `warehouse.metrics`, so the drift
 page and the overview agree to the cent and the millisecond.
 
+The flags read small summaries the engine computes (`daily_summary`, `quantile_summary`): per
+series and day (or week) the count, mean, variance and events, and a few exact percentiles, so a
+million calls never leave the engine as rows; `warehouse/drift/detection.py` runs its tests on them.
+
 A step is one span of the voice pipeline: speech-to-text (stt), the language model (llm), a
 tool call (tool) or text-to-speech (tts). Steps and replies are grouped by their call's agent,
 model or prompt version, and belong to their call's day.
@@ -11,7 +15,7 @@ model or prompt version, and belong to their call's day.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import ibis
 
@@ -22,6 +26,11 @@ from warehouse.tables import Tables
 STEP_KINDS = ("stt", "llm", "tool", "tts")
 GROUPINGS = ("agent", "model", "prompt")
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+# Each percentile with a neighbour either side: the spread between them gives the percentile's
+# standard error (Siddiqui's sparsity estimate; warehouse/drift/detection.py).
+PERCENTILE_NEIGHBOURS = {"p50": (0.45, 0.55), "p95": (0.93, 0.97), "p99": (0.985, 0.995)}
+SUMMARY_LEVELS = tuple(sorted({q for name, q in PERCENTILES.items() for q in (q, *PERCENTILE_NEIGHBOURS[name])}))
+LATENCY_MEASURES = ("reply", *STEP_KINDS)
 
 
 def grouped_calls(t: Tables, f: Filters, start: date, end: date) -> ibis.Table:
@@ -101,3 +110,81 @@ def model_debuts(t: Tables) -> ibis.Table:
     starts = c.group_by("agent").aggregate(agent_first_day=c.day.min())
     joined = firsts.inner_join(starts, "agent")
     return joined.filter(joined.day > joined.agent_first_day).select("agent", "model", "day")
+
+
+def days_back(day: ibis.DateValue, end: date) -> ibis.IntegerValue:
+    """Whole days from `day` back from `end` (0 on `end`), the same on every engine."""
+    end_seconds = int(datetime.combine(end, time(), tzinfo=UTC).timestamp())
+    return ((ibis.literal(end_seconds) - day.cast("timestamp").epoch_seconds().floor().cast("int64")) // 86400
+            ).cast("int64")
+
+
+def _values(table: ibis.Table, measure: ibis.Value | str, group: ibis.Value, value: ibis.Value) -> ibis.Table:
+    measure = ibis.literal(measure) if isinstance(measure, str) else measure
+    return table.select(measure=measure.cast("string"), group=group.cast("string"), day=table.day.cast("date"),
+                        value=value.cast("float64"))
+
+
+def latency_values(t: Tables, f: Filters, start: date, end: date, group: str) -> ibis.Table:
+    """One row per reply (the caller's wait, measure 'reply') and per pipeline step (measure: its
+    kind): measure, group, day, value in ms."""
+    r, s = replies(t, f, start, end), steps(t, f, start, end)
+    return _values(r, "reply", r[group], r.response_latency_ms).union(_values(s, s.kind, s[group], s.duration_ms))
+
+
+def mean_values(t: Tables, f: Filters, start: date, end: date, group: str) -> ibis.Table:
+    """One row per call for cost (NULL when a span has no list price, as in `cost_per_call_usd`)
+    and tokens: measure, group, day, value."""
+    c = grouped_calls(t, f, start, end)
+    return _values(c, "cost", c[group], c.cost_usd).union(_values(c, "tokens", c[group], call_tokens(c)))
+
+
+def rate_values(t: Tables, f: Filters, start: date, end: date, group: str, dead_air_ms: int) -> ibis.Table:
+    """0/1 rows for the rates: each tool's and model's requests that failed (measure 'errors',
+    group: the tool or model) and each call with any interruption, either way (measure
+    'interruptions', `metrics.conversation_metrics`' interruption_rate, per `group`)."""
+    s = steps(t, f, start, end)
+    tools = s.filter(s.kind == "tool", s.tool_name.notnull())
+    models = s.filter(s.kind == "llm", s.step_model.notnull())
+    calls = grouped_calls(t, f, start, end)
+    talk = metrics.conversation_per_call(t.turns.semi_join(calls, "call_id"), dead_air_ms)
+    c = calls.select("call_id", "day", group).inner_join(talk, "call_id")
+    interrupted = (c.caller_barge_ins + c.agent_talk_overs) > 0
+    return (_values(tools, "errors", tools.tool_name, tools.is_error)
+            .union(_values(models, "errors", models.step_model, models.is_error))
+            .union(_values(c, "interruptions", c[group], interrupted)))
+
+
+def daily_summary(values: ibis.Table, end: date) -> ibis.Table:
+    """Per measure, group and day (`back`: days back from `end`): n, the sum and the sample
+    variance of the values. Days combine exactly into any window (weeks, the last few days)."""
+    v = values.filter(values.value.notnull(), values.group.notnull())
+    v = v.mutate(back=days_back(v.day, end))
+    return v.group_by(["measure", "group", "back"]).aggregate(n=v.value.count(), total=v.value.sum(),
+                                                             var=v.value.var())
+
+
+def quantile_summary(values: ibis.Table, end: date, days: int) -> ibis.Table:
+    """Per measure, group and window of `days` days (`back`: windows back from `end`, 0 the
+    window ending on `end`): n and the exact percentiles at `SUMMARY_LEVELS`, as a list."""
+    v = values.filter(values.value.notnull(), values.group.notnull())
+    v = v.mutate(back=days_back(v.day, end) // days)
+    return v.group_by(["measure", "group", "back"]).aggregate(n=v.value.count(),
+                                                             q=v.value.quantile(list(SUMMARY_LEVELS)))
+
+
+END_OF_TURN_SETTING = r'"callboard\.end_of_turn\.setting"\s*:\s*"([^"]*)"'
+
+
+def end_of_turn_debuts(t: Tables) -> ibis.Table:
+    """The first day each agent's end-of-turn detection ran with each setting
+    (`callboard.end_of_turn.setting` on its end-of-turn spans), for the settings an agent changed
+    to: agent, setting, day. The attributes are read as text, the same on every engine."""
+    s = t.spans.filter(t.spans.kind == "eot")
+    s = s.mutate(setting=s.attributes.cast("string").re_extract(END_OF_TURN_SETTING, 1))
+    s = s.filter(s.setting.notnull(), s.setting != "")
+    s = s.select("call_id", "setting", "day").inner_join(t.calls.select("call_id", "agent"), "call_id")
+    firsts = s.group_by(["agent", "setting"]).aggregate(day=s.day.min())
+    starts = s.group_by("agent").aggregate(agent_first_day=s.day.min())
+    joined = firsts.inner_join(starts, "agent")
+    return joined.filter(joined.day > joined.agent_first_day).select("agent", "setting", "day")

@@ -7,12 +7,22 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-import numpy as np
+import ibis
 import polars as pl
 
-from warehouse import prompt_history
+from warehouse import metrics, prompt_history
 from warehouse.drift import measures
-from warehouse.drift.detection import PERCENTILES, Series, SeriesVerdict, Thresholds, evaluate
+from warehouse.drift.detection import (
+    PERCENTILES,
+    Series,
+    SeriesVerdict,
+    Thresholds,
+    Window,
+    combine,
+    evaluate,
+    moments_window,
+    quantile_window,
+)
 from warehouse.filters import Filters
 from warehouse.queries import reading
 
@@ -21,12 +31,14 @@ from warehouse.queries import reading
 class DriftTrends:
     """One row per bucket (day or week) and series: `latency` (measure 'reply' or a step kind,
     group, n, p50, p95, p99), `usage` (group, calls, cost_per_call_usd, tokens_per_call), and
-    the failure rates of `tool_errors` (group = tool) and `model_errors` (group = model)."""
+    the failure rates of `tool_errors` (group = tool) and `model_errors` (group = model), and the
+    share of calls with talking over, `interruptions` (group, voice_calls, interruption_rate)."""
 
     latency: pl.DataFrame
     usage: pl.DataFrame
     tool_errors: pl.DataFrame
     model_errors: pl.DataFrame
+    interruptions: pl.DataFrame
 
 
 def drift_trends(f: Filters, grain: str, group: str) -> DriftTrends:
@@ -45,6 +57,8 @@ def drift_trends(f: Filters, grain: str, group: str) -> DriftTrends:
         llms = steps.filter(steps.kind == "llm", steps.step_model.notnull())
         tool_errors = measures.step_errors(tools, ["bucket", "tool_name"]).to_polars()
         model_errors = measures.step_errors(llms, ["bucket", "step_model"]).to_polars()
+        talk = metrics.conversation_metrics(calls, t, ["bucket", group], metrics.dead_air_threshold_ms())
+        interruptions = talk.select("bucket", group, "voice_calls", "interruption_rate").to_polars()
     reply_latency = reply_latency.with_columns(measure=pl.lit("reply"))
     latency = pl.concat([step_latency, reply_latency.select(step_latency.columns)], how="vertical_relaxed")
     return DriftTrends(
@@ -52,73 +66,112 @@ def drift_trends(f: Filters, grain: str, group: str) -> DriftTrends:
         usage=usage.rename({group: "group"}).sort("bucket", "group"),
         tool_errors=tool_errors.rename({"tool_name": "group"}).sort("bucket", "group"),
         model_errors=model_errors.rename({"step_model": "group"}).sort("bucket", "group"),
+        interruptions=interruptions.rename({group: "group"}).sort("bucket", "group"),
     )
 
 
 def change_markers() -> pl.DataFrame:
-    """Every day a prompt version or a model went live for an agent: day, agent, kind ('prompt'
-    or 'model'), what (the version or model) and a short label."""
+    """Every day a prompt version, a model or an end-of-turn setting went live for an agent: day,
+    agent, kind ('prompt', 'model' or 'end_of_turn'), what (the version, model or setting) and a
+    short label."""
     with reading() as t:
         models = measures.model_debuts(t).to_polars()
+        settings = measures.end_of_turn_debuts(t).to_polars()
     prompts = prompt_history.prompt_versions().filter(pl.col("deployed_at").is_not_null())
     prompt_rows = prompts.select(
         day=pl.col("deployed_at").dt.date(), agent="agent", kind=pl.lit("prompt"), what="version"
     )
     model_rows = models.select(pl.col("day").cast(pl.Date), "agent", kind=pl.lit("model"), what="model")
-    markers = pl.concat([prompt_rows, model_rows])
-    label = pl.when(pl.col("kind") == "prompt").then(pl.format("{} prompt {}", "agent", "what"))
+    setting_rows = settings.select(pl.col("day").cast(pl.Date), "agent", kind=pl.lit("end_of_turn"), what="setting")
+    markers = pl.concat([prompt_rows, model_rows, setting_rows])
+    label = (pl.when(pl.col("kind") == "prompt").then(pl.format("{} prompt {}", "agent", "what"))
+             .when(pl.col("kind") == "end_of_turn").then(pl.format("{} end of turn: {}", "agent", "what")))
     markers = markers.with_columns(label=label.otherwise(pl.format("{} → {}", "agent", "what")))
     return markers.sort("day", "agent")
 
 
+def wait_stages_by_week(f: Filters) -> pl.DataFrame:
+    """Per week (its Monday) of the filters' period: the replies and the median of each stage of
+    the caller's wait (`metrics.wait_stages`), over every agent in scope."""
+    with reading() as t:
+        stages = measures.with_bucket(metrics.wait_stages(t, f), "week")
+        medians = {stage: stages[stage].quantile(0.5) for stage in metrics.WAIT_STAGES}
+        frame = stages.group_by("bucket").aggregate(replies=stages.count(), **medians).to_polars()
+    return frame.sort("bucket")
+
+
+RATE_MEASURES = ("errors", "interruptions")
+
+
 @dataclass(frozen=True)
-class DriftSamples:
-    """The values behind the flags for one end day, each row with its `week`: 0 for the recent
-    week, 1, 2, … for the baseline's weeks counting back."""
+class DriftSummaries:
+    """What the engine hands back for the flags: per measure, group and day (`back`: days back
+    from `end`), `moments` (n, total, var) and `quantiles` (n, q: the percentiles at
+    `measures.SUMMARY_LEVELS`; `unit` 'day' or 'week', then `back` counts weeks)."""
 
-    steps: pl.DataFrame  # week, kind, agent, model, prompt, tool_name, step_model, duration_ms, is_error
-    replies: pl.DataFrame  # week, agent, model, prompt, response_latency_ms
-    calls: pl.DataFrame  # week, agent, model, prompt, cost_usd, tokens
+    end: date
+    moments: pl.DataFrame
+    quantiles: pl.DataFrame
 
 
-def drift_samples(f: Filters, end: date, thresholds: Thresholds) -> DriftSamples:
-    start = end - timedelta(days=thresholds.recent_days + thresholds.baseline_days - 1)
+def summarise(latency: ibis.Table, means: ibis.Table, rates: ibis.Table, end: date, days: int) -> DriftSummaries:
+    """Run the summaries on the engine: values of the `days` days up to `end` in, a few hundred
+    rows per series family out."""
+    def quantiles(unit: str, length: int) -> ibis.Table:
+        return measures.quantile_summary(latency, end, length).mutate(unit=ibis.literal(unit))
+
+    values = means.union(rates)
+    values = values.filter(measures.days_back(values.day, end) < days)
+    latency = latency.filter(measures.days_back(latency.day, end) < days)
+    moments = measures.daily_summary(values, end).to_polars()
+    quantile_rows = quantiles("day", 1).union(quantiles("week", 7)).to_polars()
+    return DriftSummaries(end, moments, quantile_rows)
+
+
+def drift_summaries(f: Filters, group: str, end: date, days: int) -> DriftSummaries:
+    """The summaries of every series for the `days` days up to `end`."""
+    if group not in measures.GROUPINGS:
+        raise ValueError(f"Group by one of {', '.join(measures.GROUPINGS)}, not {group!r}.")
+    start = end - timedelta(days=days - 1)
     scope = replace(f, start=start, end=end)
     with reading() as t:
-        steps = measures.steps(t, scope, start, end).to_polars()
-        replies = measures.replies(t, scope, start, end).to_polars()
-        calls = measures.grouped_calls(t, scope, start, end)
-        calls = calls.mutate(cost_usd=calls.cost_usd.fill_null(0), tokens=measures.call_tokens(calls)).to_polars()
-    week = ((pl.lit(end) - pl.col("day")).dt.total_days() // thresholds.recent_days).alias("week")
-    return DriftSamples(steps.with_columns(week), replies.with_columns(week), calls.with_columns(week))
+        return summarise(measures.latency_values(t, scope, start, end, group),
+                         measures.mean_values(t, scope, start, end, group),
+                         measures.rate_values(t, scope, start, end, group, metrics.dead_air_threshold_ms()),
+                         end, days)
 
 
-def _series(frame: pl.DataFrame, measure: str, by: str, column: str, statistics: tuple[str, ...],
-            thresholds: Thresholds) -> list[Series]:
-    weeks = range(1, -(-thresholds.baseline_days // thresholds.recent_days) + 1)
+def series_from(summaries: DriftSummaries, thresholds: Thresholds) -> list[Series]:
+    """Every series the flags judge, from the summaries: the caller's wait and each step's
+    latency (p50, p95, p99), cost and tokens per call, per group; the failure rate of each tool and
+    each model; the share of calls with an interruption, per group."""
     found = []
-    for (group,), rows in frame.filter(pl.col(by).is_not_null()).group_by([by], maintain_order=True):
-        values = {w: rows.filter(pl.col("week") == w)[column].cast(pl.Float64).to_numpy() for w in (0, *weeks)}
-        baseline = np.concatenate([values[w] for w in weeks])
-        found += [Series(measure, s, str(group), values[0], baseline, tuple(values[w] for w in weeks))
-                  for s in statistics]
+    quantiles = summaries.quantiles.partition_by(["measure", "group"], as_dict=True)
+    for (measure, group), rows in sorted(quantiles.items()):
+        by_unit = {unit: {r["back"]: (r["n"], r["q"]) for r in frame.iter_rows(named=True)}
+                   for (unit,), frame in rows.partition_by(["unit"], as_dict=True).items()}
+        for statistic in PERCENTILES:
+            found.append(Series(measure, statistic, group, _quantile_windows(by_unit.get("day", {}), statistic),
+                                _quantile_windows(by_unit.get("week", {}), statistic)))
+    moments = summaries.moments.partition_by(["measure", "group"], as_dict=True)
+    for (measure, group), rows in sorted(moments.items()):
+        statistic = "rate" if measure in RATE_MEASURES else "mean"
+        days = {r["back"]: moments_window(r["n"], r["total"], r["var"], statistic)
+                for r in rows.iter_rows(named=True) if r["n"]}
+        weeks = {}
+        for week in {back // thresholds.recent_days for back in days}:
+            span = range(week * thresholds.recent_days, (week + 1) * thresholds.recent_days)
+            weeks[week] = combine(statistic, [days[d] for d in span if d in days])
+        found.append(Series(measure, statistic, group, days, weeks))
     return found
 
 
-def drift_series(samples: DriftSamples, group: str, thresholds: Thresholds) -> list[Series]:
-    """Every series the flags judge: reply and step latency (p50, p95, p99), cost and tokens per
-    call, per `group`; the failure rate of each tool and each model."""
-    percentiles = tuple(PERCENTILES)
-    found = _series(samples.replies, "reply", group, "response_latency_ms", percentiles, thresholds)
-    for kind in measures.STEP_KINDS:
-        steps = samples.steps.filter(pl.col("kind") == kind)
-        found += _series(steps, kind, group, "duration_ms", percentiles, thresholds)
-    found += _series(samples.calls, "cost", group, "cost_usd", ("mean",), thresholds)
-    found += _series(samples.calls, "tokens", group, "tokens", ("mean",), thresholds)
-    for kind, by in (("tool", "tool_name"), ("llm", "step_model")):
-        steps = samples.steps.filter(pl.col("kind") == kind)
-        found += _series(steps, "errors", by, "is_error", ("rate",), thresholds)
-    return found
+def _quantile_windows(rows: dict[int, tuple[int, list[float]]], statistic: str) -> dict[int, Window]:
+    levels = measures.SUMMARY_LEVELS
+    low, high = measures.PERCENTILE_NEIGHBOURS[statistic]
+    at = [levels.index(low), levels.index(PERCENTILES[statistic]), levels.index(high)]
+    windows = {back: quantile_window(n, [q[i] for i in at], statistic) for back, (n, q) in rows.items()}
+    return {back: w for back, w in windows.items() if w is not None}
 
 
 @dataclass(frozen=True)
@@ -149,14 +202,32 @@ class DriftFlags:
         return found.row(-1, named=True) if found.height else None
 
 
-def drift_flags(f: Filters, group: str, thresholds: Thresholds, end: date | None = None) -> DriftFlags:
-    """Judge every series' last `recent_days` up to `end` (default the filters' last day)
-    against the `baseline_days` before."""
+HISTORY_WEEKS = 8  # the weeks the page's history strip judges
+
+
+def drift_history(f: Filters, group: str, thresholds: Thresholds, weeks: int = HISTORY_WEEKS,
+                  end: date | None = None) -> list[DriftFlags]:
+    """The flags of `weeks` weeks, newest first: the week ending on `end` (default the filters'
+    last day), the one ending 7 days before, and so on; one read of the engine for all of them."""
     end = end or f.end
-    recent_start = end - timedelta(days=thresholds.recent_days - 1)
-    baseline_start = recent_start - timedelta(days=thresholds.baseline_days)
-    verdicts = evaluate(drift_series(drift_samples(f, end, thresholds), group, thresholds), thresholds)
-    markers = change_markers().filter(pl.col("day").is_between(baseline_start, end))
+    reach = weeks + max(thresholds.baseline_weeks, thresholds.trend_weeks - 1)
+    summaries = drift_summaries(f, group, end, reach * thresholds.recent_days)
+    series = series_from(summaries, thresholds)
+    markers = change_markers()
     if f.agents:
         markers = markers.filter(pl.col("agent").is_in(f.agents))
-    return DriftFlags(end, recent_start, baseline_start, verdicts, markers)
+    return [_flags(series, week, end - timedelta(days=week * thresholds.recent_days), markers, thresholds)
+            for week in range(weeks)]
+
+
+def _flags(series: list[Series], week: int, end: date, markers: pl.DataFrame, thresholds: Thresholds) -> DriftFlags:
+    recent_start = end - timedelta(days=thresholds.recent_days - 1)
+    baseline_start = recent_start - timedelta(days=thresholds.baseline_days)
+    shown = markers.filter(pl.col("day").is_between(baseline_start, end))
+    return DriftFlags(end, recent_start, baseline_start, evaluate(series, thresholds, week), shown)
+
+
+def drift_flags(f: Filters, group: str, thresholds: Thresholds, end: date | None = None) -> DriftFlags:
+    """Judge every series' last `recent_days` up to `end` (default the filters' last day)
+    against the `baseline_days` before (and its trend and last days)."""
+    return drift_history(f, group, thresholds, weeks=1, end=end)[0]
