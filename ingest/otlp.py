@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from warehouse import trace_mapping
 from warehouse.db import set_session
 from warehouse.end_reasons import end_reason_sql
 
@@ -41,24 +42,10 @@ _DOC_TYPE = json.dumps(
     {"resourceSpans": [{"resource": {"attributes": _ATTRIBUTES}, "scopeSpans": [{"spans": [_SPAN]}]}]}
 )
 
-# Attributes read into columns, in the order `_attr(...)` indexes them; first one present wins.
-SPAN_KEYS = (
-    "callboard.span.kind", "gen_ai.operation.name", "openinference.span.kind",
-    "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system",
-    "gen_ai.response.model", "gen_ai.request.model", "llm.model_name",
-    "gen_ai.usage.input_tokens", "llm.token_count.prompt",
-    "gen_ai.usage.output_tokens", "llm.token_count.completion",
-    "gen_ai.tool.name", "tool.name",
-    "input.value", "gen_ai.tool.call.arguments",
-    "output.value", "gen_ai.tool.call.result",
-    "gen_ai.response.finish_reasons", "error.type",
-    "callboard.cost_usd", "llm.cost.total",
-    "callboard.turn.index", "callboard.turn.speaker", "callboard.turn.text",
-    "session.id", "callboard.call.id", "callboard.agent", "callboard.prompt.version",
-    "callboard.call.recording_url", "callboard.audio.seconds", "callboard.tts.characters",
-    "callboard.call.end_reason",
-)
-RESOURCE_KEYS = ("callboard.agent", "service.name", "callboard.prompt.version", "session.id", "callboard.call.id")
+# Attributes read into columns, in the order `_attr(...)` indexes them: every name the mapping
+# table (warehouse/trace_mapping.py) reads, so one json_extract_string pulls them all.
+SPAN_KEYS = trace_mapping.span_keys()
+RESOURCE_KEYS = trace_mapping.resource_keys()
 
 # An AnyValue as JSON text. A value with no field set is OTLP's empty value (JSON null); arrays and
 # key-value lists become JSON arrays and objects, and anything nested deeper is kept as a JSON
@@ -107,13 +94,21 @@ def _paths(keys: tuple[str, ...]) -> str:
     return "[" + ", ".join(f"'$.\"{key}\"'" for key in keys) + "]"
 
 
-def _attr(*keys: str) -> str:
-    """The first of `keys` the span carries, as text (1-based index into the extracted list)."""
-    return "coalesce(" + ", ".join(f"x[{SPAN_KEYS.index(key) + 1}]" for key in keys) + ")"
+def _attr(key: str) -> str:
+    """The span's attribute `key` as text (1-based index into the extracted list)."""
+    return f"x[{SPAN_KEYS.index(key) + 1}]"
 
 
 def _resource(key: str) -> str:
     return f"rx[{RESOURCE_KEYS.index(key) + 1}]"
+
+
+def _field(name: str) -> str:
+    return trace_mapping.field(name, _attr, _resource)
+
+
+_AGENT, _AGENT_RANK = trace_mapping.agent(_attr, _resource)
+_UTTERANCE = trace_mapping.utterance(_attr, "f.name")
 
 
 # A line that is not an export keeps one row (its list replaced by [NULL]) to carry its reason.
@@ -174,6 +169,8 @@ WITH lines AS (
         attr_problem, resource_problem
     ) AS reason
     FROM extracted
+), kinded AS (
+    SELECT *, {trace_mapping.kind(_attr, "f.name")} AS kind FROM judged
 )
 SELECT
     CASE WHEN reason IS NOT NULL THEN 'line ' || line || CASE WHEN line_reason IS NOT NULL THEN '' ELSE
@@ -185,52 +182,48 @@ SELECT
     END AS record,
     trace_id, span_id, parent_span_id,
     f.name AS name,
-    CASE
-        WHEN lower({_attr("callboard.span.kind")}) IN ('call', 'turn', 'eot', 'stt', 'llm', 'tool', 'tts', 'other')
-            THEN lower({_attr("callboard.span.kind")})
-        WHEN {_attr("gen_ai.operation.name")} IN ('chat', 'text_completion', 'generate_content') THEN 'llm'
-        WHEN {_attr("gen_ai.operation.name")} = 'execute_tool' THEN 'tool'
-        WHEN {_attr("openinference.span.kind")} = 'LLM' THEN 'llm'
-        WHEN {_attr("openinference.span.kind")} = 'TOOL' THEN 'tool'
-        WHEN lower(f.name) IN ('call', 'turn', 'stt', 'tts') THEN lower(f.name)
-        WHEN lower(f.name) = 'speech_to_text' THEN 'stt'
-        WHEN lower(f.name) = 'end_of_turn' THEN 'eot'
-        WHEN lower(f.name) = 'text_to_speech' THEN 'tts'
-        ELSE 'other'
-    END AS kind,
-    TRY_CAST({_attr("callboard.turn.index")} AS INTEGER) AS turn_index,
+    kind,
+    {_field("turn_index")} AS turn_index,
     CASE WHEN reason IS NULL THEN make_timestamp((start_ns // 1000)::BIGINT) END AS started_at,
     CASE WHEN reason IS NULL THEN make_timestamp((end_ns // 1000)::BIGINT) END AS ended_at,
     CASE WHEN reason IS NULL THEN ((end_ns - start_ns) / 1e6)::DOUBLE END AS duration_ms,
-    {_attr("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")} AS provider,
-    {_attr("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")} AS model,
-    {_attr("gen_ai.operation.name", "openinference.span.kind")} AS operation,
-    {_attr("gen_ai.tool.name", "tool.name")} AS tool_name,
-    TRY_CAST({_attr("gen_ai.usage.input_tokens", "llm.token_count.prompt")} AS BIGINT) AS input_tokens,
-    TRY_CAST({_attr("gen_ai.usage.output_tokens", "llm.token_count.completion")} AS BIGINT) AS output_tokens,
-    TRY_CAST({_attr("callboard.cost_usd", "llm.cost.total")} AS DOUBLE) AS span_cost_usd,
-    status_error OR {_attr("error.type")} IS NOT NULL AS is_error,
-    coalesce({_attr("error.type")}, CASE WHEN status_error THEN pii(f.status.message) END) AS error_type,
-    CASE WHEN starts_with({_attr("gen_ai.response.finish_reasons")}, '[')
-         THEN array_to_string(TRY_CAST({_attr("gen_ai.response.finish_reasons")}::JSON AS VARCHAR[]), ',')
-         ELSE {_attr("gen_ai.response.finish_reasons")} END AS finish_reasons,
-    {_attr("input.value", "gen_ai.tool.call.arguments")} AS input_text,
-    {_attr("output.value", "gen_ai.tool.call.result")} AS output_text,
+    {_field("provider")} AS provider,
+    {_field("model")} AS model,
+    {_field("operation")} AS operation,
+    {_field("tool_name")} AS tool_name,
+    {_field("input_tokens")} AS input_tokens,
+    {_field("output_tokens")} AS output_tokens,
+    {_field("span_cost_usd")} AS span_cost_usd,
+    status_error OR {_field("error_type")} IS NOT NULL OR coalesce({_field("tool_failed")}, false) AS is_error,
+    coalesce({_field("error_type")}, CASE WHEN status_error THEN pii(f.status.message) END) AS error_type,
+    CASE WHEN starts_with({_field("finish_reasons")}, '[')
+         THEN array_to_string(TRY_CAST({_field("finish_reasons")}::JSON AS VARCHAR[]), ',')
+         ELSE {_field("finish_reasons")} END AS finish_reasons,
+    {_field("input_text")} AS input_text,
+    {_field("output_text")} AS output_text,
     CASE WHEN ro = '{{}}' THEN so
          ELSE so[:-2] || CASE WHEN so = '{{}}' THEN '' ELSE ',' END || '"resource":' || ro || '}}' END AS attributes,
-    coalesce({_attr("session.id", "callboard.call.id")}, {_resource("session.id")},
-             {_resource("callboard.call.id")}) AS declared_call_id,
-    coalesce({_attr("callboard.agent")}, {_resource("callboard.agent")}, {_resource("service.name")}) AS agent,
-    CASE WHEN {_attr("callboard.agent")} IS NOT NULL THEN 1
-         WHEN {_resource("callboard.agent")} IS NOT NULL THEN 2 ELSE 3 END AS agent_rank,
-    coalesce({_attr("callboard.prompt.version")}, {_resource("callboard.prompt.version")}) AS prompt_version,
-    {_attr("callboard.call.recording_url")} AS recording_url,
-    {end_reason_sql(_attr("callboard.call.end_reason"))} AS end_reason,
-    lower({_attr("callboard.turn.speaker")}) AS speaker,
-    coalesce({_attr("callboard.turn.text")}, {_attr("output.value", "gen_ai.tool.call.result")}) AS turn_text,
-    TRY_CAST({_attr("callboard.audio.seconds")} AS DOUBLE) AS audio_seconds,
-    TRY_CAST({_attr("callboard.tts.characters")} AS DOUBLE) AS tts_characters
-FROM judged
+    {_field("input_audio_tokens")} AS input_audio_tokens,
+    {_field("output_audio_tokens")} AS output_audio_tokens,
+    CASE WHEN kind IN ('llm', 'tts') THEN {_field("first_output_s")} * 1000 END AS first_output_ms,
+    {_field("declared_call_id")} AS declared_call_id,
+    {_AGENT} AS agent,
+    {_AGENT_RANK} AS agent_rank,
+    {_field("prompt_version")} AS prompt_version,
+    {_field("recording_url")} AS recording_url,
+    {end_reason_sql(_field("end_reason"))} AS end_reason,
+    lower({_field("speaker")}) AS speaker,
+    {_field("turn_text")} AS turn_text,
+    {_field("audio_seconds")} AS audio_seconds,
+    {_field("tts_characters")} AS tts_characters,
+    {_UTTERANCE["utter_speaker"]} AS utter_speaker,
+    {_UTTERANCE["utter_text"]} AS utter_text,
+    {_UTTERANCE["utter_lead_s"]} AS utter_lead_s,
+    {_UTTERANCE["utter_trail_s"]} AS utter_trail_s,
+    {_field("reply_wait_s")} AS reply_wait_s,
+    {_field("cut_off")} AS cut_off,
+    {_field("reply_text")} AS reply_text
+FROM kinded
 """
 
 _REJECT_COLUMNS = ("location", "reason", "record")

@@ -251,8 +251,9 @@ WAIT_STAGES = ("end_of_turn", "speech_to_text", "model", "speech_synthesis")
 def wait_stages(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
     """Each agent reply's caller wait split into consecutive stages, from the spans of its turn:
     end of turn (the caller's last word → end-of-turn detection decides), speech-to-text (→ the
-    final transcript), model (→ the last LLM or tool step ends: the demo's spans give no first
-    token, so this is the whole reply's generation) and speech synthesis (→ the agent is heard).
+    final transcript), model (→ the last LLM or tool step gives its first token, when its span says
+    when (`first_output_ms`, a streaming reply is heard before it is complete), else ends) and
+    speech synthesis (→ the agent is heard).
     A stage whose span is missing is 0 and its time goes to the next one, so the four always add
     up to the wait. Replies that talk over the caller (a negative wait) have no stages."""
     replies = agent_replies(t, f, start, end).filter(_.response_latency_ms >= 0)
@@ -260,10 +261,11 @@ def wait_stages(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
     replies = replies.mutate(said_ms=replies.heard_ms - replies.response_latency_ms)
     s = t.spans.filter(t.spans.kind.isin(["eot", "stt", "llm", "tool"]), t.spans.turn_index.notnull())
     s = s.semi_join(replies, "call_id").mutate(end_ms=_epoch_ms(_.ended_at))
+    s = s.mutate(ready_ms=ibis.coalesce(_epoch_ms(s.started_at) + s.first_output_ms.round().cast("int64"), s.end_ms))
     ends = s.group_by("call_id", "turn_index").aggregate(
         eot_end=s.end_ms.max(where=s.kind == "eot"),
         stt_end=s.end_ms.max(where=s.kind == "stt"),
-        model_end=s.end_ms.max(where=s.kind.isin(["llm", "tool"])),
+        model_end=s.ready_ms.max(where=s.kind.isin(["llm", "tool"])),
     )
     r = replies.left_join(ends, ["call_id", "turn_index"])
     eot = ibis.coalesce(r.eot_end, r.said_ms)

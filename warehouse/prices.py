@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from warehouse import trace_mapping
 from warehouse.db import connect, transaction
 from warehouse.errors import CallboardError
 
@@ -26,8 +27,8 @@ PRICE_RANK = "(p.provider = lower({provider})) DESC NULLS LAST, length(p.model) 
 # cost is unknown, not zero. Span loading marks new spans the same way from their parsed columns.
 STORED_SPAN_UNPRICED = (
     "(cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL "
-    "OR attributes ->> '$.\"callboard.audio.seconds\"' IS NOT NULL "
-    "OR attributes ->> '$.\"callboard.tts.characters\"' IS NOT NULL))"
+    f"OR {trace_mapping.field('audio_seconds', trace_mapping.stored)} IS NOT NULL "
+    f"OR {trace_mapping.field('tts_characters', trace_mapping.stored)} IS NOT NULL))"
 )
 
 

@@ -23,8 +23,36 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from warehouse import trace_mapping
 from warehouse.end_reasons import end_reason_sql
 from warehouse.prices import PRICE_MATCH, PRICE_RANK, STORED_SPAN_UNPRICED
+
+_UTTERANCE_INPUTS = ("utter_speaker", "utter_text", "utter_lead_s", "utter_trail_s", "reply_wait_s", "cut_off",
+                     "reply_text")
+
+
+def _utterance_columns(values: dict[str, str]) -> str:
+    """The `call_spans` columns a transcript rebuild needs from a span of a stack without
+    `callboard.turn.*` attributes (warehouse/trace_mapping.py, UTTERANCES): who speaks, the words,
+    when speech starts and ends; and, for the span around an agent's reply, the caller's wait as
+    the stack measured it, whether the caller cut the agent off and what the agent said.
+    `values` gives the SQL of each of `_UTTERANCE_INPUTS`."""
+    def seconds(value: str) -> str:
+        return f"to_microseconds(round(coalesce({value}, 0) * 1e6)::BIGINT)"
+
+    return (f"{values['utter_speaker']} AS utter_speaker, {values['utter_text']} AS utter_text, "
+            f"started_at + {seconds(values['utter_lead_s'])} AS utter_start, "
+            f"ended_at - {seconds(values['utter_trail_s'])} AS utter_end, "
+            f"{values['utter_trail_s']} IS NOT NULL AS utter_timed_end, "
+            f"{values['reply_wait_s']} * 1000 AS reply_wait_ms, {values['cut_off']} AS cut_off, "
+            f"{values['reply_text']} AS reply_text")
+
+
+_STAGED_UTTERANCE = _utterance_columns({name: f"s.{name}" for name in _UTTERANCE_INPUTS})
+_STORED_UTTERANCE = _utterance_columns({
+    **trace_mapping.utterance(trace_mapping.stored, "name"),
+    **{name: trace_mapping.field(name, trace_mapping.stored) for name in ("reply_wait_s", "cut_off", "reply_text")},
+})
 
 # The staged chunk's spans that the warehouse does not hold yet (the first of any sent twice),
 # with their call id resolved (docs/trace-format.md: the span's own, the call a span of its trace
@@ -79,7 +107,8 @@ SELECT s.rid, coalesce(s.declared_call_id, t.trace_call_id) AS call_id, s.trace_
        CASE WHEN s.kind = 'turn' THEN s.turn_text END AS turn_text,
        CASE WHEN s.kind = 'llm' THEN s.input_text END AS input_text,
        CASE WHEN s.kind = 'llm' THEN s.output_text END AS output_text,
-       s.agent, s.agent_rank, s.prompt_version, s.recording_url, s.end_reason
+       s.agent, s.agent_rank, s.prompt_version, s.recording_url, s.end_reason, s.parent_span_id,
+       {_STAGED_UTTERANCE}
 FROM staged_arrow s
 JOIN chunk_traces t USING (trace_id)
 LEFT JOIN price p ON p.span_model = s.model AND p.span_provider IS NOT DISTINCT FROM s.provider
@@ -123,27 +152,28 @@ DELETE FROM calls WHERE call_id IN (SELECT old_call_id FROM rekeyed);
     for table in ("outcomes", "judgements", "reviews", "review_samples", "complaints")
 )
 
-_STORED_END_REASON = """attributes ->> '$."callboard.call.end_reason"'"""
-
 # Spans stored earlier for the calls that existed before, added to `call_spans` (with no `rid`)
-# so the rebuilds see every span of every affected call; their transcript fields and the call's
-# agent, prompt version, recording and end reason are read from the attributes, as at parse time.
+# so the rebuilds see every span of every affected call; what the rebuilds read from their
+# attributes (the call's agent, prompt version, recording and end reason too) is read with the
+# same mapping table as at parse time (warehouse/trace_mapping.py).
+# The turn index is the span's own `callboard.turn.index`: the column may hold one assigned by an
+# earlier rebuild, which this rebuild assigns afresh.
+_STORED_AGENT, _STORED_AGENT_RANK = trace_mapping.agent(trace_mapping.stored, trace_mapping.stored_resource)
 _ADD_STORED_CALL_SPANS = f"""
 INSERT INTO call_spans (call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model, is_error,
                         input_tokens, output_tokens, cost_usd, unpriced, speaker, turn_text, input_text, output_text,
-                        agent, agent_rank, prompt_version, recording_url, end_reason)
-SELECT call_id, trace_id, span_id, kind, turn_index, started_at, ended_at, model, is_error, input_tokens,
-       output_tokens, cost_usd, {STORED_SPAN_UNPRICED},
-       CASE WHEN kind = 'turn' THEN lower(attributes ->> '$."callboard.turn.speaker"') END,
-       CASE WHEN kind = 'turn' THEN coalesce(attributes ->> '$."callboard.turn.text"', output_text) END,
+                        agent, agent_rank, prompt_version, recording_url, end_reason, parent_span_id, utter_speaker,
+                        utter_text, utter_start, utter_end, utter_timed_end, reply_wait_ms, cut_off,
+                        reply_text)
+SELECT call_id, trace_id, span_id, kind, {trace_mapping.field("turn_index", trace_mapping.stored)}, started_at,
+       ended_at, model, is_error, input_tokens, output_tokens, cost_usd, {STORED_SPAN_UNPRICED},
+       CASE WHEN kind = 'turn' THEN lower({trace_mapping.field("speaker", trace_mapping.stored)}) END,
+       CASE WHEN kind = 'turn' THEN {trace_mapping.field("turn_text", trace_mapping.stored)} END,
        CASE WHEN kind = 'llm' THEN input_text END, CASE WHEN kind = 'llm' THEN output_text END,
-       coalesce(attributes ->> '$."callboard.agent"', attributes ->> '$.resource."callboard.agent"',
-                attributes ->> '$.resource."service.name"'),
-       CASE WHEN attributes ->> '$."callboard.agent"' IS NOT NULL THEN 1
-            WHEN attributes ->> '$.resource."callboard.agent"' IS NOT NULL THEN 2 ELSE 3 END,
-       coalesce(attributes ->> '$."callboard.prompt.version"', attributes ->> '$.resource."callboard.prompt.version"'),
-       attributes ->> '$."callboard.call.recording_url"',
-       {end_reason_sql(_STORED_END_REASON)}
+       {_STORED_AGENT}, {_STORED_AGENT_RANK},
+       {trace_mapping.field("prompt_version", trace_mapping.stored, trace_mapping.stored_resource)},
+       {trace_mapping.field("recording_url", trace_mapping.stored)},
+       {end_reason_sql(trace_mapping.field("end_reason", trace_mapping.stored))}, parent_span_id, {_STORED_UTTERANCE}
 FROM spans WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL)
 """
 
@@ -152,7 +182,8 @@ INSERT INTO spans
 SELECT s.trace_id, s.span_id, s.parent_span_id, f.call_id, s.name, s.kind, s.turn_index,
        s.started_at, s.ended_at, a.call_start::DATE, s.duration_ms, s.provider, s.model, s.operation,
        s.tool_name, s.input_tokens, s.output_tokens, f.cost_usd, s.is_error, s.error_type, s.finish_reasons,
-       s.input_text, s.output_text, s.attributes::JSON
+       s.input_text, s.output_text, s.attributes::JSON, s.first_output_ms, s.input_audio_tokens,
+       s.output_audio_tokens
 FROM staged_arrow s JOIN call_spans f USING (rid) JOIN affected a ON a.call_id = f.call_id
 """
 
@@ -167,22 +198,52 @@ WHERE spans.call_id = a.call_id AND a.old_start IS NOT NULL AND (a.call_start < 
   AND spans.day <> a.call_start::DATE;
 """
 
-# The transcript: `turn` spans, or for calls without them each LLM span's input (customer) and
-# output (agent). An agent turn's response latency is the silence since the customer turn
-# right before it stopped.
+# The transcript, from the first of these a call has: `turn` spans with `callboard.turn.*`; spans
+# that are someone speaking in a stack's own names (warehouse/trace_mapping.py, UTTERANCES),
+# numbered in the order spoken; else each LLM span's input (customer) and output (agent). An agent
+# turn's response latency is the silence since the customer turn right before it stopped.
 _REBUILD_TURNS = """
+CREATE OR REPLACE TEMP TABLE turn_span_calls AS
+SELECT DISTINCT call_id FROM call_spans WHERE kind = 'turn' AND speaker IS NOT NULL;
+CREATE OR REPLACE TEMP TABLE utterance_calls AS
+SELECT DISTINCT call_id FROM call_spans WHERE utter_speaker IS NOT NULL
+EXCEPT SELECT call_id FROM turn_span_calls;
 CREATE OR REPLACE TEMP TABLE rebuilt_turns AS
-WITH with_turn_spans AS (
-    SELECT DISTINCT call_id FROM call_spans WHERE kind = 'turn'
+WITH uttered AS (
+    SELECT c.call_id, c.span_id, c.utter_speaker AS speaker, trim(coalesce(c.utter_text, p.reply_text)) AS text,
+           c.utter_start AS started_at,
+           CASE WHEN p.cut_off AND c.utter_speaker = 'agent' THEN greatest(c.utter_end, p.ended_at)
+                ELSE c.utter_end END AS ended_at,
+           c.utter_timed_end AS timed_end,
+           CASE WHEN c.utter_speaker = 'agent' THEN to_microseconds(round(p.reply_wait_ms * 1000)::BIGINT) END AS wait
+    FROM call_spans c LEFT JOIN call_spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
+    WHERE c.utter_speaker IS NOT NULL AND c.call_id IN (SELECT call_id FROM utterance_calls)
+), uttered_in_order AS (
+    -- The stack's measured wait joins a caller's words to the agent's reply after them: from the
+    -- caller's last word when the stack timed it, else back from the agent's first.
+    SELECT call_id, turn_index, heard_at AS started_at, greatest(until, heard_at) AS ended_at, speaker, text
+    FROM (SELECT call_id, (row_number() OVER w - 1)::INTEGER AS turn_index, speaker, text,
+                 CASE WHEN speaker = 'agent' AND wait IS NOT NULL AND lag(speaker) OVER w = 'customer'
+                           AND lag(timed_end) OVER w THEN lag(ended_at) OVER w + wait
+                      ELSE started_at END AS heard_at,
+                 CASE WHEN speaker = 'customer' AND NOT timed_end AND lead(speaker) OVER w = 'agent'
+                           AND lead(wait) OVER w IS NOT NULL
+                      THEN greatest(started_at, lead(started_at) OVER w - lead(wait) OVER w)
+                      ELSE ended_at END AS until
+          FROM uttered WHERE text IS NOT NULL
+          WINDOW w AS (PARTITION BY call_id ORDER BY started_at, span_id))
 ), spoken AS (
     SELECT call_id, turn_index, started_at, ended_at, speaker, turn_text AS text
-    FROM call_spans WHERE kind = 'turn'
+    FROM call_spans WHERE kind = 'turn' AND call_id IN (SELECT call_id FROM turn_span_calls)
+    UNION ALL
+    SELECT call_id, turn_index, started_at, ended_at, speaker, text FROM uttered_in_order
     UNION ALL
     SELECT call_id, 2 * (row_number() OVER w - 1) + side, CASE side WHEN 0 THEN started_at ELSE ended_at END,
            CASE side WHEN 0 THEN started_at ELSE ended_at END,
            CASE side WHEN 0 THEN 'customer' ELSE 'agent' END, CASE side WHEN 0 THEN input_text ELSE output_text END
     FROM call_spans, (VALUES (0), (1)) AS sides(side)
-    WHERE kind = 'llm' AND call_id NOT IN (SELECT call_id FROM with_turn_spans)
+    WHERE kind = 'llm'
+      AND call_id NOT IN (SELECT call_id FROM turn_span_calls UNION ALL SELECT call_id FROM utterance_calls)
     WINDOW w AS (PARTITION BY call_id, side ORDER BY started_at, span_id)
 ), ordered AS (
     SELECT * FROM spoken
@@ -195,6 +256,22 @@ SELECT o.call_id, o.turn_index, o.speaker, o.text, o.started_at, o.ended_at, a.c
 FROM ordered o JOIN affected a USING (call_id)
 WINDOW w AS (PARTITION BY o.call_id ORDER BY o.turn_index);
 INSERT INTO turns SELECT * FROM rebuilt_turns;
+"""
+
+# In a call whose transcript came from a stack's speech spans, each working step (end of turn,
+# speech-to-text, LLM, tool, speech synthesis) without its own `callboard.turn.index` belongs to
+# the agent reply it leads to: the first agent turn that starts when or after the step does. That
+# is the turn index `metrics.wait_stages` splits the caller's wait by.
+_ASSIGN_STAGE_TURNS = """
+UPDATE spans SET turn_index = t.turn_index
+FROM (SELECT s.trace_id, s.span_id, t.turn_index
+      FROM (SELECT * FROM call_spans WHERE kind IN ('eot', 'stt', 'llm', 'tool', 'tts')
+            AND call_id IN (SELECT call_id FROM utterance_calls)) s
+      ASOF LEFT JOIN (SELECT call_id, turn_index, started_at FROM rebuilt_turns WHERE speaker = 'agent') t
+        ON s.call_id = t.call_id AND s.started_at <= t.started_at
+      WHERE s.turn_index IS NULL) t
+WHERE spans.trace_id = t.trace_id AND spans.span_id = t.span_id
+  AND spans.turn_index IS DISTINCT FROM t.turn_index
 """
 
 # A call is the sum of its spans: rebuilt whole, so a late span updates every figure. Its agent is
@@ -271,6 +348,7 @@ def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: 
             con.execute(_CLEAR_OLD_CALLS)
         con.execute(_INSERT_SPANS)
         con.execute(_REBUILD_TURNS)
+        con.execute(_ASSIGN_STAGE_TURNS)
         con.execute(_REBUILD_CALLS)
         con.execute(_LINK_OUTCOMES)
         return SpanLoad(loaded, skipped, int(updated), unpriced)

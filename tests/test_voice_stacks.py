@@ -1,0 +1,269 @@
+"""What voice stacks export, with their own names, lands in the same calls, transcript, stages,
+cost and interruptions as Callboard's own attributes.
+
+The fixtures (tests/fixtures/voice_stacks/*.jsonl) are written by the scripts beside them from
+one plan of calls (plan.py). Here the expected figures are worked out from that plan by the rules
+docs/trace-format.md gives per stack, and compared with what ingest made of the files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from ingest import otlp, receiver
+from ingest.traces import ingest_traces
+from tests.fixtures.voice_stacks import make_openinference, make_pipecat, plan
+from tests.fixtures.voice_stacks.plan import CALLS, Call, Reply
+from tests.test_ingest_receiver import post, rows, wait_for
+from warehouse import calls, metrics, trace_mapping
+from warehouse.db import connect
+from warehouse.filters import Filters
+from warehouse.tables import duckdb_tables
+
+# List prices of the fixture's models (warehouse/migrations/0002_seed_taxonomy_and_prices.sql).
+LLM_USD_PER_MTOK = (0.40, 1.60)  # gpt-4.1-mini
+STT_USD_PER_MINUTE = 0.0077  # deepgram nova-3
+TTS_USD_PER_KCHAR = 0.05  # elevenlabs eleven_flash_v2_5
+PERIOD = Filters(date(2026, 1, 1), date(2026, 1, 1))
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str
+    text: str
+    start_ms: int  # from the fixture's start (plan.START_NS)
+    end_ms: int
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One call as Callboard should show it."""
+
+    call_id: str
+    agent: str
+    turns: list[Turn]
+    waits: list[int]  # each agent reply's response latency, in order
+    stages: list[tuple[int, int, int, int]]  # end of turn, speech-to-text, model, speech synthesis per reply
+    barge_ins: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    recording: str | None
+
+
+def _llm_cost(reply: Reply) -> float:
+    return (reply.tokens[0] * LLM_USD_PER_MTOK[0] + reply.tokens[1] * LLM_USD_PER_MTOK[1]) / 1e6
+
+
+def pipecat_expected(call: Call) -> Expected:
+    """Pipecat's rules: the caller speaks from the `stt` span's start until its end less its
+    `metrics.ttfb`; the agent from the caller's last word plus the turn's
+    `turn.user_bot_latency_seconds` (the greeting: the `tts` span's start plus its `metrics.ttfb`)
+    until the `tts` span ends, or the turn does when `turn.was_interrupted`. Stages: speech-to-text
+    ends with the `stt` span, the model at the `llm` span's first token."""
+    base, turns = make_pipecat.offset(call), []
+    for index, reply in enumerate(call.replies):
+        if reply.caller:
+            turns.append(Turn("customer", reply.caller, base + reply.speech_start, base + reply.speech_end))
+        start = reply.heard if reply.caller else reply.tts_start + reply.tts_ttfb_ms
+        end = reply.synthesis_end
+        if reply.cut_after_ms is not None:
+            end = max(end, make_pipecat.turn_bounds(call, index)[1])
+        turns.append(Turn("agent", reply.agent, base + start, base + end))
+    replies = [r for r in call.replies if r.caller]
+    return Expected(
+        call_id=make_pipecat.call_id(call), agent=call.agent, turns=turns,
+        waits=[r.wait_ms for r in replies],
+        stages=[(0, r.stt_ms, r.first_token - (r.speech_end + r.stt_ms), r.heard - r.first_token) for r in replies],
+        barge_ins=sum(r.cut_after_ms is not None for r in call.replies),
+        input_tokens=sum(r.tokens[0] for r in call.replies), output_tokens=sum(r.tokens[1] for r in call.replies),
+        cost_usd=sum(_llm_cost(r) + len(r.agent) / 1000 * TTS_USD_PER_KCHAR for r in call.replies)
+        + sum(r.speech_ms / 1000 / 60 * STT_USD_PER_MINUTE for r in replies),
+        recording=call.recording,
+    )
+
+
+def openinference_expected(call: Call) -> Expected:
+    """OpenInference's rules: the caller speaks from the `pipecat.stt` span's start (VAD's
+    confirmation) until `conversation.user_to_bot_latency` before the agent; the agent from the
+    `pipecat.tts` span's start plus its `service.ttfb_seconds` until that span ends with the turn.
+    Stages: speech-to-text ends with the `pipecat.stt` span (when the LLM starts), the model at the
+    `pipecat.llm` span's first token."""
+    base, turns = make_openinference.offset(call), []
+    for reply in call.replies:
+        heard = reply.tts_start + reply.tts_ttfb_ms
+        if reply.caller:
+            turns.append(Turn("customer", reply.caller, base + reply.speech_start + plan.VAD_START_MS,
+                              base + heard - reply.wait_ms))
+        turns.append(Turn("agent", reply.agent, base + heard, base + make_openinference.turn_bounds(reply)[1]))
+    replies = [r for r in call.replies if r.caller]
+    stt_seconds = [(r.llm_start - make_openinference.turn_bounds(r)[0]) / 1000 for r in replies]
+    return Expected(
+        call_id=make_openinference.call_id(call), agent=call.agent, turns=turns,
+        waits=[r.wait_ms for r in replies],
+        stages=[(0, r.llm_start - (r.tts_start + r.tts_ttfb_ms - r.wait_ms), r.ttft_ms,
+                 r.tts_start + r.tts_ttfb_ms - r.first_token) for r in replies],
+        barge_ins=0,
+        input_tokens=sum(r.tokens[0] for r in call.replies), output_tokens=sum(r.tokens[1] for r in call.replies),
+        cost_usd=sum(_llm_cost(r) + len(r.agent) / 1000 * TTS_USD_PER_KCHAR for r in call.replies)
+        + sum(seconds / 60 * STT_USD_PER_MINUTE for seconds in stt_seconds),
+        recording=call.recording,
+    )
+
+
+@dataclass(frozen=True)
+class Source:
+    fixture: Path
+    expected: Callable[[Call], Expected]
+    unknown: tuple[str, str, object]  # a span name, an attribute no mapping reads, its value
+    kinds: frozenset[str]  # the working steps its call view shows
+    calls: tuple[Call, ...] = tuple(CALLS)  # the plan's calls as its generator scripted them
+
+
+SOURCES = {
+    "pipecat": Source(make_pipecat.FIXTURE, pipecat_expected, ("conversation", "customer.tier", "gold"),
+                      frozenset({"stt", "llm", "tts"})),
+    "openinference": Source(make_openinference.FIXTURE, openinference_expected,
+                            ("pipecat.conversation.turn", "customer.tier", "gold"), frozenset({"stt", "llm", "tts"}),
+                            tuple(make_openinference.CALLS)),
+}
+
+
+def _ms(ts) -> int:
+    """A stored timestamp as ms from the fixture's start."""
+    return round((ts.timestamp() * 1e9 - plan.START_NS) / 1e6)
+
+
+def check_calls(db: Path, source: Source) -> None:
+    """Every call of the plan, as the warehouse and the call view hold it, against `source`'s rules."""
+    expected = {e.call_id: e for e in map(source.expected, source.calls)}
+    with connect(db) as con:
+        stored = {row[0]: row[1:] for row in con.execute(
+            "SELECT call_id, agent, turn_count, input_tokens, output_tokens, cost_usd, recording_url FROM calls"
+        ).fetchall()}
+        t = duckdb_tables(con)
+        stages = metrics.wait_stages(t, PERIOD).order_by(["call_id", "turn_index"]).to_polars()
+        conversation = metrics.conversation_per_call(t.turns, metrics.dead_air_threshold_ms()).to_polars()
+    assert set(stored) == set(expected)
+    for call_id, want in expected.items():
+        agent, turn_count, input_tokens, output_tokens, cost, recording = stored[call_id]
+        assert (agent, turn_count, input_tokens, output_tokens, recording) == (
+            want.agent, len(want.turns), want.input_tokens, want.output_tokens, want.recording)
+        assert cost == pytest.approx(want.cost_usd, rel=1e-9)
+        detail = calls.call_detail(call_id, db)
+        assert detail is not None and detail.recording == want.recording
+        turns = [Turn(speaker, text, _ms(start), _ms(end)) for speaker, text, start, end in _stored_turns(db, call_id)]
+        assert turns == want.turns
+        assert detail.turns["text"].to_list() == [turn.text for turn in want.turns]
+        latencies = [v for v in detail.turns["response_latency_ms"].to_list() if v is not None]
+        assert latencies == want.waits
+        assert source.kinds <= set(detail.spans["kind"].to_list())
+        mine = stages.filter(stages["call_id"] == call_id)
+        assert list(zip(mine["end_of_turn"], mine["speech_to_text"], mine["model"], mine["speech_synthesis"],
+                        strict=True)) == want.stages
+        assert [sum(stage) for stage in want.stages] == want.waits  # the stages add up to the wait
+        row = conversation.filter(conversation["call_id"] == call_id).to_dicts()[0]
+        assert (row["caller_barge_ins"], row["agent_talk_overs"]) == (want.barge_ins, 0)
+
+
+def _stored_turns(db: Path, call_id: str) -> list[tuple]:
+    with connect(db) as con:
+        return con.execute("SELECT speaker, text, started_at, ended_at FROM turns WHERE call_id = ? "
+                           "ORDER BY turn_index", [call_id]).fetchall()
+
+
+def check_unknown_attribute_kept(db: Path, source: Source) -> None:
+    name, key, value = source.unknown
+    with connect(db) as con:
+        kept = con.execute("SELECT json_extract(attributes, ?) FROM spans WHERE name = ? AND attributes ->> ? "
+                           "IS NOT NULL", [f'$."{key}"', name, f'$."{key}"']).fetchall()
+    assert {json.loads(found) for found, in kept} == {value}
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_a_stacks_file_loads_into_the_same_calls(name: str, warehouse_file: Path) -> None:
+    source = SOURCES[name]
+    summary = ingest_traces([source.fixture], db_path=warehouse_file)
+    assert summary.quarantined == 0
+    check_calls(warehouse_file, source)
+    check_unknown_attribute_kept(warehouse_file, source)
+
+
+@pytest.fixture
+def served(warehouse_file: Path) -> Iterator[str]:
+    with connect(warehouse_file):
+        pass  # the schema first
+    served = receiver.start(port=0, db_path=warehouse_file, poll_s=0.1, quiet=True)
+    yield served.url
+    served.stop()
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_a_stack_exporting_to_the_receiver_gives_the_same_calls(name: str, served: str, warehouse_file: Path) -> None:
+    source = SOURCES[name]
+    lines = source.fixture.read_text().splitlines()
+    for line in lines:
+        assert post(served, line.encode(), "application/json")[0] == 200
+    spans = sum(len(s["spans"]) for line in lines for r in json.loads(line)["resourceSpans"] for s in r["scopeSpans"])
+    wait_for(lambda: rows(warehouse_file, "SELECT count(*) FROM spans") == [(spans,)])
+    check_calls(warehouse_file, source)
+
+
+def test_each_stacks_audio_tokens_land_in_one_column() -> None:
+    """Pipecat and LiveKit name a realtime model's audio tokens differently; the mapping table
+    reads both into `input_audio_tokens` and `output_audio_tokens`."""
+    def span(name: str, **attributes: int) -> str:
+        values = [{"key": k, "value": {"intValue": str(v)}} for k, v in attributes.items()]
+        return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
+            "traceId": "0" * 31 + "1", "spanId": "0" * 15 + "1", "name": name, "startTimeUnixNano": str(plan.START_NS),
+            "endTimeUnixNano": str(plan.START_NS + 10**9), "attributes": values}]}]}]})
+    pipecat = {"gen_ai.usage.audio.input_tokens": 310, "gen_ai.usage.audio.output_tokens": 95}
+    livekit = {"gen_ai.usage.input_audio_tokens": 310, "gen_ai.usage.output_audio_tokens": 95}
+    docs = [span("llm_response", **pipecat), span("realtime_metrics", **livekit)]
+    parsed = otlp.parse_spans(otlp.open_scratch(), pa.table({"line": [1, 2], "doc": docs})).spans
+    assert parsed.select(["input_audio_tokens", "output_audio_tokens"]).to_pylist() == [
+        {"input_audio_tokens": 310, "output_audio_tokens": 95}] * 2
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "trace-format.md"
+STACKS = (trace_mapping.CALLBOARD, trace_mapping.GENAI, trace_mapping.OPENINFERENCE, trace_mapping.PIPECAT,
+          trace_mapping.LIVEKIT, trace_mapping.LIVEKIT_OLD)
+
+
+def mapping_tables() -> str:
+    """warehouse/trace_mapping.py as docs/trace-format.md prints it."""
+    def names(attributes, scopes=None) -> list[str]:
+        def name(i: int, a: trace_mapping.Attribute) -> str:
+            return f"`{a.key}`" + (f" ×{a.scale:g}" if a.scale != 1 else "") + (f" ({scopes[i]})" if scopes else "")
+        return [" ".join(name(i, a) for i, a in enumerate(attributes) if a.source == stack) for stack in STACKS]
+
+    lines = ["| Callboard reads | " + " | ".join(STACKS) + " |", "|---" * (len(STACKS) + 1) + "|"]
+    for field, (_, attributes) in trace_mapping.SPAN_FIELDS.items():
+        lines.append(f"| `{field}` | " + " | ".join(names(attributes)) + " |")
+    scopes, agent = zip(*trace_mapping.AGENT, strict=True)
+    lines.append("| `agent` | " + " | ".join(names(agent, scopes)) + " |")
+    lines += ["", "| kind | span names (any case) |", "|---|---|"]
+    for kind, spans in trace_mapping.SPAN_KINDS.items():
+        lines.append(f"| `{kind}` | " + ", ".join(f"`{name}` ({stack})" for name, stack in spans) + " |")
+    lines += ["", "| speech span | stack | speaker | words | speech starts after the span by | "
+              "speech ends before the span by |", "|---|---|---|---|---|---|"]
+    for u in trace_mapping.UTTERANCES:
+        words = ", ".join(f"`{k}`" for k in u.text) or "the parent's `reply_text`"
+        lines.append(f"| `{u.span_name}` | {u.source} | {u.speaker} | {words} | "
+                     f"{f'`{u.starts_after}` s' if u.starts_after else '0'} | "
+                     f"{f'`{u.ends_before}` s' if u.ends_before else '0'} |")
+    return "\n".join(lines)
+
+
+def test_the_docs_print_the_mapping_table() -> None:
+    """docs/trace-format.md's tables are warehouse/trace_mapping.py's, so they cannot drift."""
+    doc = DOC.read_text()
+    begin, end = "<!-- mapping table: begin -->\n", "\n<!-- mapping table: end -->"
+    printed = doc[doc.index(begin) + len(begin):doc.index(end)]
+    assert printed == mapping_tables(), "paste tests.test_voice_stacks.mapping_tables() into the doc"
