@@ -18,7 +18,7 @@ import pytest
 
 from ingest import otlp, receiver
 from ingest.traces import ingest_traces
-from tests.fixtures.voice_stacks import make_openinference, make_pipecat, plan
+from tests.fixtures.voice_stacks import make_livekit, make_openinference, make_pipecat, plan
 from tests.fixtures.voice_stacks.plan import CALLS, Call, Reply
 from tests.test_ingest_receiver import post, rows, wait_for
 from warehouse import calls, metrics, trace_mapping
@@ -117,6 +117,30 @@ def openinference_expected(call: Call) -> Expected:
     )
 
 
+def livekit_expected(call: Call) -> Expected:
+    """LiveKit's rules: the caller speaks from the `user_turn` span's start until its end less
+    `lk.end_of_turn_delay`; the agent `lk.e2e_latency` after that (which is when `agent_speaking`
+    starts) until `agent_speaking` ends, its words the reply text of the `agent_turn` around it.
+    Stages: end of turn ends with `eou_detection`, LiveKit has no speech-to-text span, the model
+    ends at `llm_node`'s start plus `lk.response.ttft`. Only the LLM's usage is on a span as plain
+    attributes, so the cost is the LLM's."""
+    base, turns = make_livekit.offset(call), []
+    for reply in call.replies:
+        if reply.caller:
+            turns.append(Turn("customer", reply.caller, base + reply.speech_start, base + reply.speech_end))
+        turns.append(Turn("agent", reply.agent, base + reply.heard, base + reply.agent_end))
+    replies = [r for r in call.replies if r.caller]
+    decided = [r.speech_end + r.stt_ms + make_livekit.EOU_MS for r in replies]  # eou_detection ends
+    return Expected(
+        call_id=make_livekit.call_id(call), agent=call.agent, turns=turns, waits=[r.wait_ms for r in replies],
+        stages=[(d - r.speech_end, 0, r.first_token - d, r.heard - r.first_token)
+                for d, r in zip(decided, replies, strict=True)],
+        barge_ins=sum(r.cut_after_ms is not None for r in call.replies),
+        input_tokens=sum(r.tokens[0] for r in call.replies), output_tokens=sum(r.tokens[1] for r in call.replies),
+        cost_usd=sum(map(_llm_cost, call.replies)), recording=call.recording,
+    )
+
+
 @dataclass(frozen=True)
 class Source:
     fixture: Path
@@ -132,6 +156,8 @@ SOURCES = {
     "openinference": Source(make_openinference.FIXTURE, openinference_expected,
                             ("pipecat.conversation.turn", "customer.tier", "gold"), frozenset({"stt", "llm", "tts"}),
                             tuple(make_openinference.CALLS)),
+    "livekit": Source(make_livekit.FIXTURE, livekit_expected, ("user_turn", "lk.transcript_confidence", 0.97),
+                      frozenset({"eot", "llm", "tts"})),
 }
 
 
