@@ -348,7 +348,8 @@ def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: 
             con.execute(_CLEAR_OLD_CALLS)
         con.execute(_INSERT_SPANS)
         con.execute(_REBUILD_TURNS)
-        con.execute(_ASSIGN_STAGE_TURNS)
+        if _count(con, "SELECT count(*) FROM utterance_calls"):
+            con.execute(_ASSIGN_STAGE_TURNS)  # an update of `spans`: only when some call needs it
         con.execute(_REBUILD_CALLS)
         con.execute(_LINK_OUTCOMES)
         return SpanLoad(loaded, skipped, int(updated), unpriced)
