@@ -8,6 +8,8 @@ import streamlit as st
 from judges.providers import LLM_EXTRA, llm_sdks_installed
 from judges.spec import all_judges
 from ui import data
+from ui.filters import sidebar_filters
+from ui.judge_run import show_period_run
 from ui.tables import show_table
 
 st.title("Judges")
@@ -26,12 +28,18 @@ show_table(
                    "What it checks": j.description} for j in all_judges()]),
     "judges", "every judge in judges/", hide_index=True, width="stretch",
 )
-st.code("python -m judges run --judge rules --start 2026-10-26 --end 2026-11-22 --dry-run", language="bash")
+filters = sidebar_filters()
+if filters is None:
+    st.code("python -m judges run --judge rules --start FIRST-DAY --end LAST-DAY", language="bash")
+else:
+    show_period_run(filters)
+    st.caption("The same from a terminal (add `--dry-run` to see what an LLM judge would cost first):")
+    st.code(f"python -m judges run --judge rules --start {filters.start} --end {filters.end}", language="bash")
 
 summary = data.judge_runs_summary()
 st.subheader("Versions that have judged calls")
 if summary.is_empty():
-    st.info("No judge has run yet. Run one with the command above (drop `--dry-run` to judge).")
+    st.info("No judge has run yet. Run one with the button or the command above.")
     st.stop()
 show_table(
     summary, "judge versions", "every judge version that has judged calls",

@@ -9,8 +9,10 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import TextIO
 
+from judges.background import ProgressReport, reporting
 from judges.eval_cli import COMMANDS as EVAL_COMMANDS
 from judges.eval_cli import add_commands, run_command
 from judges.providers import KEY_NAMES, Ask, MissingKey, api_key, default_judge, make_ask
@@ -37,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print calls, tokens and dollars; send nothing")
     run.add_argument("--concurrency", type=int, default=4, help="calls judged at once (default 4)")
     run.add_argument("--max-dollars", type=float, default=5.0, help="stop before spending more (default 5)")
+    run.add_argument("--progress-file", type=Path, help="keep this JSON file current (the app's Judges page reads it)")
     add_commands(commands)
     return parser
 
@@ -136,15 +139,32 @@ def _ask_for(spec: JudgeSpec) -> Ask | None:
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     spec = _judge(args.judge)
+    if args.progress_file is None:
+        return _judge_calls(spec, args, out, err, None)
+    with reporting(args.progress_file, spec.name, args.start, args.end) as report:
+        return _judge_calls(spec, args, out, err, report)
+
+
+def _judge_calls(spec: JudgeSpec, args: argparse.Namespace, out: TextIO, err: TextIO,
+                 report: ProgressReport | None) -> int:
     ask = None if args.dry_run else _ask_for(spec)
     plan = plan_run(spec, Selection(args.session, args.start, args.end), args.limit)
     _print_plan(plan, out)
     if args.dry_run:
         _dry_run(plan, out)
         return 0
-    summary = run_plan(
-        plan, ask, concurrency=args.concurrency, max_dollars=args.max_dollars, progress=progress_bar(err)
-    )
+    bar = progress_bar(err)
+
+    def progress(summary: JudgeRunSummary) -> None:
+        bar(summary)
+        if report is not None:
+            report.update(summary)
+
+    if report is not None:
+        report.planned(plan)
+    summary = run_plan(plan, ask, concurrency=args.concurrency, max_dollars=args.max_dollars, progress=progress)
+    if report is not None:
+        report.finished(summary)
     _print_summary(summary, args.max_dollars, out, err)
     return 0
 

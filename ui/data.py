@@ -105,6 +105,13 @@ def add_prompt_comment(agent: str, version: str, author: str, body: str) -> None
     prompt_comments.clear()
 
 
+def forget_judgements() -> None:
+    """After a judge run: every cached view that counts judgements, so the new ones show at once."""
+    for read in (judge_runs_summary, judge_run_history, overview, exploration, calibration_table,
+                 versions_to_calibrate, call_detail, search_calls):
+        read.clear()
+
+
 def forget_taxonomy() -> None:
     """After a taxonomy edit: every cached view that resolved labels with the old taxonomy."""
     for read in (current_taxonomy, exploration, calibration_table):
