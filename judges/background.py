@@ -29,6 +29,7 @@ from pathlib import Path
 from judges.runner import JudgeRunSummary, Plan, RunError
 from warehouse.db import PROJECT_ROOT
 from warehouse.errors import CallboardError
+from warehouse.ingest_runs import is_locked
 
 WRITE_EVERY_S = 0.25  # progress is written at most this often (and at the start and the end)
 STARTING_GRACE_S = 30.0  # a run not yet holding its lock counts as starting for this long
@@ -81,20 +82,6 @@ def _write(path: Path, run: BackgroundRun) -> None:
     partial.replace(path)
 
 
-def _lock_held(status: Path) -> bool:
-    try:
-        descriptor = os.open(_lock_file(status), os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(descriptor)
-    return False
-
-
 def latest_run(warehouse: Path) -> BackgroundRun | None:
     """The latest run started from the app, None if there has been none. A run that says it is
     going but whose process no longer holds the lock has stopped."""
@@ -103,7 +90,7 @@ def latest_run(warehouse: Path) -> BackgroundRun | None:
         run = BackgroundRun(**json.loads(status_file(warehouse).read_text()))
     except (FileNotFoundError, ValueError, TypeError):
         return None
-    if run.going and not _lock_held(status_file(warehouse)):
+    if run.going and not is_locked(_lock_file(status_file(warehouse))):
         age = (datetime.now(UTC) - datetime.fromisoformat(run.started_at)).total_seconds()
         if run.state == "running" or age > STARTING_GRACE_S:
             return replace(run, state="stopped")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button
 
@@ -17,17 +16,7 @@ from judges import background
 from judges.background import latest_run, reporting, start_period_run, status_file
 from judges.runner import JudgeRunSummary, Plan, RunError
 from judges.spec import load_judge
-
-APP = Path(__file__).resolve().parent.parent / "app.py"
-
-
-def judges_page() -> AppTest:
-    st.cache_data.clear()
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    at.switch_page("app_pages/judges.py").run()
-    assert not at.exception
-    return at
+from tests.test_judges_page import judges_page
 
 
 def _period(at: AppTest) -> tuple[date, date]:

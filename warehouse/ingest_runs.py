@@ -55,11 +55,16 @@ def release_run(run_id: str, descriptor: int, db_path: Path | None = None) -> No
 
 
 def run_is_alive(run_id: str, db_path: Path | None = None) -> bool:
-    """Whether a process still holds the run's owner file locked. flock locks belong to an open
-    file, so this holds even when the asking process is the owner; reading needs no write access
-    (the app may only read), and a file it cannot open at all is not taken for a dead run."""
+    """Whether a process still holds the run's owner file locked."""
+    return is_locked(_owner_file(run_id, db_path))
+
+
+def is_locked(path: Path) -> bool:
+    """Whether a process holds `path` locked (flock). flock locks belong to an open file, so this
+    holds even when the asking process is the owner; reading needs no write access (the app may
+    only read), and a file it cannot open at all is not taken for an unlocked one."""
     try:
-        descriptor = os.open(_owner_file(run_id, db_path), os.O_RDONLY)
+        descriptor = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return False
     except PermissionError:
