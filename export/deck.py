@@ -2,9 +2,12 @@
 
 Slides: the title (quarter, dates, filters); one per owned-metric group with the key numbers
 against the previous quarter and their daily trends; the failure-mode Pareto; the weekly reviews'
-summary; drift flags in plain sentences; prompt changes with their reasons; and, only when someone
-picks one, a caller's quote. The figures come from the same query functions as the pages (the
-overview's for the owned metrics), so the deck and the app never disagree. Metric definitions go
+summary with the decisions it recorded; drift flags in plain sentences (each series once); prompt
+changes with their reasons; what each change (a prompt version, a model switch) did to conversion,
+cost and reply time; and, only when someone picks one, a caller's quote. Dates are the quarter's
+days with calls on record (a quarter still running says "so far"). The figures come from the same
+query functions as the pages (the overview's for the owned metrics and the changes), so the deck and
+the app never disagree. Metric definitions go
 in the speaker notes, from warehouse/metric_registry.py. No customer text is shown unless a quote is picked, and
 a picked quote is masked for PII like every export.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from zipfile import BadZipFile
 
@@ -30,24 +33,28 @@ from export.redaction import redact
 from export.slides import BAD, GOOD, MUTED, Box, Line
 from present.call_header import clock
 from present.charts import AnyChart, for_slide, trend
-from present.drift import sentences
+from present.drift import keyed_sentences
 from present.failure_modes import LOST_CONVERSIONS, costliest_answer, pareto
 from present.formats import delta_colour, format_change, format_value, noise_verdict
 from warehouse import explorer, prompt_history, queries, review_summary, reviews
 from warehouse.calls import call_detail
 from warehouse.drift.detection import load_thresholds
-from warehouse.drift.queries import drift_history
+from warehouse.drift.queries import change_markers, drift_history
 from warehouse.errors import CallboardError
 from warehouse.filters import Filters
-from warehouse.metric_registry import GROUPS, Metric, Row, number, shows_nothing_yet
+from warehouse.metric_registry import BY_KEY, GROUPS, Metric, Row, number, shows_nothing_yet, unlikely_noise
 from warehouse.review_metrics import PASS_FAIL
 
 Progress = Callable[[str, float], object]  # told each step; what it returns is ignored
 PX_PER_INCH = 96  # vl-convert's 1x pixels; the PNGs are rendered at 2x of this
 MAX_DRIFT_SENTENCES = 6
 MAX_PROMPT_ROWS = 8
+MAX_DECISION_CHARS = 90
+CHANGE_WORDS = {"prompt": "prompt {}", "model": "switch to {}", "end_of_turn": "end-of-turn setting {}"}
+CHANGE_WINDOW_DAYS = 28  # four whole weeks each side, so weekday mix does not move the figures
 LABEL_SOURCE = "judge"  # the failure-mode slide counts the judges' labels: every judged call, not a sample
 SPEAKERS = {"customer": "Caller", "agent": "Agent"}
+CHANGE_METRICS = tuple(BY_KEY[key] for key in ("conversion_rate", "cost_per_call_usd", "latency_p95_ms"))
 
 
 class DeckRefused(CallboardError):
@@ -116,12 +123,31 @@ def _chart_png(chart: AnyChart, title: str, caption: str, box: Box) -> bytes:
     return images.png(for_slide(chart, title, caption, width=width - 30, height=height - 90))
 
 
-def _title_slide(deck: Deck, request: DeckRequest, options: queries.FilterOptions) -> None:
-    q, f = request.quarter, request.filters
-    slide = slides.add_slide(deck, f"Voice agents · {q.label}", f.describe(), opening=True)
-    on_record = options.span
-    first, last = max(q.start, on_record[0]), min(q.end, on_record[1])
-    coverage = "" if (first, last) == (q.start, q.end) else f" Calls on record: {first:%d %b} – {last:%d %b %Y}."
+@dataclass(frozen=True)
+class Covered:
+    """The quarter's days with calls on record: what the deck's dates say."""
+
+    start: date
+    end: date
+    so_far: bool  # the data ends before the quarter does
+
+    @classmethod
+    def of(cls, quarter: Quarter, options: queries.FilterOptions) -> Covered:
+        first, last = max(quarter.start, options.span[0]), min(quarter.end, options.span[1])
+        return cls(first, last, last < quarter.end)
+
+    def label(self, quarter: Quarter) -> str:
+        return f"{quarter.label} so far" if self.so_far else quarter.label
+
+    def days(self) -> str:
+        return f"{self.start:%d %b} – {self.end:%d %b %Y}"
+
+
+def _title_slide(deck: Deck, request: DeckRequest, covered: Covered) -> None:
+    q = request.quarter
+    shown = Filters(covered.start, covered.end, agents=request.agents).describe()
+    slide = slides.add_slide(deck, f"Voice agents · {covered.label(q)}", shown, opening=True)
+    coverage = f" The calls on record end on {covered.end:%d %b %Y}." if covered.so_far else ""
     width, height = slides.page_size(deck)
     box = Box(slides.MARGIN, height - Inches(1.6), width - 2 * slides.MARGIN, Inches(1.1))
     slides.add_text(slide, box, [
@@ -129,7 +155,7 @@ def _title_slide(deck: Deck, request: DeckRequest, options: queries.FilterOption
         (f"Made with Callboard on {date.today():%d %b %Y}.", 14, {"colour": MUTED}),
     ])  # fmt: skip
     slides.set_notes(slide, "Figures come from Callboard's warehouse and match the app's Overview page for the same "
-                            f"period and filters ({f.describe()}). Speaker notes define each figure.")
+                            f"period and filters ({shown}). Speaker notes define each figure.")
 
 
 def _short_label(quarter: Quarter, of: Quarter) -> str:
@@ -159,9 +185,9 @@ def _number(panel: Metric, now: Row, then: Row, previous_label: str) -> list[Lin
 
 
 def _group_slide(deck: Deck, request: DeckRequest, group: str, panels: tuple[Metric, ...],
-                 result: queries.Overview) -> None:
+                 result: queries.Overview, covered: Covered) -> None:
     q = request.quarter
-    slide = slides.add_slide(deck, f"{group}: {q.label} against {q.previous().label}")
+    slide = slides.add_slide(deck, f"{group}: {covered.label(q)} against {q.previous().label}")
     notes = [f"{p.label}: {p.help}" for p in panels]
     changes = ("Changes: shares and NPS in points, times and money in per cent; coloured only when the metric's "
                "test says they are unlikely to be noise.")
@@ -177,8 +203,7 @@ def _group_slide(deck: Deck, request: DeckRequest, group: str, panels: tuple[Met
                                                 _short_label(q.previous(), q)), anchor=MSO_ANCHOR.BOTTOM)
         days = result.trend(panel)
         if days.height:
-            png = _chart_png(trend(days, panel.key, panel.unit, panel.label), "Per day",
-                             f"{q.start:%d %b} – {q.end:%d %b %Y}", chart)
+            png = _chart_png(trend(days, panel.key, panel.unit, panel.label), "Per day", covered.days(), chart)
             slides.add_picture(slide, png, chart)
 
 
@@ -212,7 +237,14 @@ def _review_row(s: review_summary.SessionSummary) -> list[str]:
     agreement = "—" if pass_fail.is_empty() else (f"{pass_fail['agreement'][0]:.0%} of "
                                                   f"{pass_fail['calls'][0]} calls")
     period = f"{s.session.start:%d %b} – {s.session.end:%d %b}"
-    return [s.session.name, period, f"{s.scored} of {len(s.session.call_ids)}", pass_rate, agreement]
+    decided = _short(s.session.decisions or "—", MAX_DECISION_CHARS)
+    return [s.session.name, period, f"{s.scored} of {len(s.session.call_ids)}", pass_rate, agreement, decided]
+
+
+def _short(text: str, limit: int) -> str:
+    """One line of at most `limit` characters (the rest goes to the speaker notes)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1].rstrip() + "…"
 
 
 def _review_slide(deck: Deck, request: DeckRequest) -> None:
@@ -234,20 +266,29 @@ def _review_slide(deck: Deck, request: DeckRequest) -> None:
     scored = sum(s.scored for s in summaries)
     sessions = f"{len(summaries)} review session{'s' if len(summaries) != 1 else ''}"
     slides.add_text(slide, headline, [(f"{sessions}, {scored:,} calls scored by people.", 18, {})])
-    header = ["Session", "Calls from", "Calls reviewed", "Pass rate (95% range)", "Agrees with the judge"]
-    slides.add_table(slide, table, header, [_review_row(s) for s in summaries], [3, 2, 1.6, 2.2, 2.2])
+    header = ["Session", "Calls from", "Calls reviewed", "Pass rate (95% range)", "Agrees with the judge", "Decided"]
+    slides.add_table(slide, table, header, [_review_row(s) for s in summaries], [2.2, 1.6, 1.3, 1.8, 1.8, 3.6])
+    decided = [f"{s.session.name}: {s.session.decisions.strip()}" for s in summaries if s.session.decisions]
+    if decided:
+        slides.set_notes(slide, slide.notes_slide.notes_text_frame.text + "\nDecisions, in full:\n"
+                         + "\n".join(decided))
 
 
 def _weekly_drift(request: DeckRequest, last_day: date) -> list[str]:
     """The drift sentences of every week of the quarter (weeks ending on the quarter's last day
-    with data, and every 7 days before it), newest first, each said once."""
+    with data, and every 7 days before it), each series (measure, agent, direction) once, from its
+    newest week. A drift in weeks when a change went live for that agent (a model switch, a prompt
+    version) is left to the changes slide, which measures every change one way: two figures for one
+    event, from two windows, would contradict each other on screen."""
     thresholds = load_thresholds()
     end = min(request.quarter.end, last_day)
     weeks = ((end - request.quarter.start).days + 1) // thresholds.recent_days
-    found: list[str] = []
+    found: dict[tuple[str, str, bool], str] = {}
     for flags in drift_history(request.filters, "agent", thresholds, weeks=weeks, end=end) if weeks > 0 else []:
-        found += [s for s in sentences(flags) if s not in found]
-    return found
+        for key, sentence, changed in keyed_sentences(flags):
+            if not changed:
+                found.setdefault(key, sentence)
+    return list(found.values())
 
 
 def _drift_slide(deck: Deck, request: DeckRequest, last_day: date) -> None:
@@ -257,7 +298,8 @@ def _drift_slide(deck: Deck, request: DeckRequest, last_day: date) -> None:
     shown, more = found[:MAX_DRIFT_SENTENCES], found[MAX_DRIFT_SENTENCES:]
     notes = ["Each week's reply time, pipeline step times, cost, tokens and failure rates per agent are compared "
              "with the weeks before; a change is flagged only when it is large and a statistical test says it is "
-             "unlikely to be chance (the Cost & latency drift page explains the thresholds)."]
+             "unlikely to be chance (the Cost & latency drift page explains the thresholds). Each series is said "
+             "once, from its newest week; what a prompt or model change did is on the changes slide."]
     slides.set_notes(slide, "\n".join([*notes, *(f"Also: {s}" for s in more)]))
     area = slides.content_box(deck, slide)
     if not shown:
@@ -289,6 +331,52 @@ def _prompt_slide(deck: Deck, request: DeckRequest) -> None:
         slides.add_text(slide, Box(area.left, area.top + area.height - Inches(0.4), area.width,
                                    Inches(0.4)),
                         [(f"… and {len(rows) - MAX_PROMPT_ROWS} more in the speaker notes.", 14, {"colour": MUTED})])
+
+
+def _changes_in(request: DeckRequest, covered: Covered) -> pl.DataFrame:
+    """The prompt versions and model switches that went live in the covered days (for the
+    request's agents), as the drift page marks them."""
+    markers = change_markers().filter(pl.col("day").is_between(covered.start, covered.end))
+    return markers.filter(pl.col("agent").is_in(request.agents)) if request.agents else markers
+
+
+def change_effect(agent: str, day: date, last_day: date) -> queries.Overview:
+    """A change's effect as the Overview page measures it: the agent's calls in the
+    `CHANGE_WINDOW_DAYS` from the day it went live ('current', up to the last day on record) against
+    the same number of days before ('previous')."""
+    after = Filters(day, min(day + timedelta(days=CHANGE_WINDOW_DAYS - 1), last_day), agents=(agent,))
+    return queries.overview(after, day - timedelta(days=CHANGE_WINDOW_DAYS))
+
+
+def _effect_cell(m: Metric, effect: queries.Overview) -> str:
+    now, before = effect.row("current"), effect.row("previous")
+    change = format_change(number(now, m.key), number(before, m.key), m.unit)
+    if change is None:
+        return "—"
+    noise = "" if unlikely_noise(m.change_test(now, before)) else ", could be noise"
+    values = f"{format_value(number(before, m.key), m.unit)} → {format_value(number(now, m.key), m.unit)}"
+    return f"{values} ({change}{noise})"
+
+
+def _changes_slide(deck: Deck, request: DeckRequest, covered: Covered) -> None:
+    changes = _changes_in(request, covered)
+    slide = slides.add_slide(deck, f"What the changes did in {covered.label(request.quarter)}")
+    slides.set_notes(slide, f"Each change: the agent's calls in the {CHANGE_WINDOW_DAYS} days from the day it went "
+                            f"live against the {CHANGE_WINDOW_DAYS} days before, with the Overview's definitions and "
+                            "noise tests. A before-and-after comparison, not an experiment: anything else that changed "
+                            "in those weeks counts too. " + " ".join(f"{m.label}: {m.help}" for m in CHANGE_METRICS))
+    area = slides.content_box(deck, slide)
+    if changes.is_empty():
+        slides.add_text(slide, area, [(f"No prompt version or model went live in {covered.days()}.", 20, {})])
+        return
+    rows = []
+    for change in changes.iter_rows(named=True):
+        effect = change_effect(change["agent"], change["day"], covered.end)
+        what = CHANGE_WORDS.get(change["kind"], "{}").format(change["what"])
+        rows.append([f"{change['agent']}: {what}", f"{change['day']:%d %b}",
+                     *(_effect_cell(m, effect) for m in CHANGE_METRICS)])
+    header = ["Change", "Went live", *(m.label for m in CHANGE_METRICS)]
+    slides.add_table(slide, area, header, rows[:MAX_PROMPT_ROWS], [2.6, 1.1, 2.3, 2.3, 2.3])
 
 
 def quote_lines(call_id: str) -> dict[int, str]:
@@ -336,19 +424,22 @@ def build(request: DeckRequest, progress: Progress | None = None) -> bytes:
         deck = slides.open_deck(request.template)
     except (BadZipFile, KeyError, PackageNotFoundError) as unreadable:
         raise DeckRefused(f"{request.template} is not a PowerPoint (.pptx) file.") from unreadable
-    _title_slide(deck, request, options)
+    covered = Covered.of(request.quarter, options)
+    _title_slide(deck, request, covered)
     result = queries.overview(request.filters, request.previous.start)
     for n, (group, panels) in enumerate(GROUPS.items()):
         tell(f"Drawing the charts: {group}", 0.1 + 0.1 * n)
-        _group_slide(deck, request, group, panels, result)
+        _group_slide(deck, request, group, panels, result, covered)
     tell("Failure modes", 0.55)
     _failure_mode_slide(deck, request)
     tell("Weekly reviews", 0.65)
     _review_slide(deck, request)
     tell("Checking every week for drift", 0.7)
     _drift_slide(deck, request, options.span[1])
-    tell("Prompt changes", 0.9)
+    tell("Prompt changes", 0.85)
     _prompt_slide(deck, request)
+    tell("What the changes did", 0.9)
+    _changes_slide(deck, request, covered)
     for quote in request.quotes:
         _quote_slide(deck, quote)
     tell("Done", 1.0)

@@ -110,13 +110,21 @@ def _amounts(verdicts: list[SeriesVerdict]) -> str:
 
 def sentences(flags: DriftFlags) -> list[str]:
     """One sentence per measure, group and direction that was flagged, biggest change first."""
+    return [sentence for _, sentence, _ in keyed_sentences(flags)]
+
+
+def keyed_sentences(flags: DriftFlags) -> list[tuple[tuple[str, str, bool], str, bool]]:
+    """`sentences` with what each is about (measure, group, rising) and whether a change went live
+    in the weeks it compares (so a report can say each series once and leave what a change did to
+    a measurement of its own)."""
     def key(v: SeriesVerdict) -> tuple:
         return v.measure, v.group, _moved(v) > 0, v.window, v.days
 
     flagged = sorted(flags.flagged, key=key)
     grouped = [sorted(g, key=lambda v: v.statistic) for _, g in groupby(flagged, key=key)]
     grouped.sort(key=lambda g: -max(abs(_moved(v)) for v in g))
-    return [_sentence(flags, g) for g in grouped]
+    return [(key(g[0])[:3], _sentence(flags, g), flags.change_behind(g[0], since=flags.baseline_start) is not None)
+            for g in grouped]
 
 
 def _sentence(flags: DriftFlags, verdicts: list[SeriesVerdict]) -> str:

@@ -5,24 +5,28 @@ before, a company template's master and layouts, and the CLI's answers to mistak
 from __future__ import annotations
 
 import io
+import re
+from datetime import timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from export.__main__ import main
-from export.deck import DeckRefused, DeckRequest, build
+from export.deck import CHANGE_METRICS, CHANGE_WINDOW_DAYS, DeckRefused, DeckRequest, build
 from export.quarter import Quarter
 from export.slides import MUTED
 from present.formats import format_value
-from warehouse import queries
+from warehouse import queries, reviews
+from warehouse.drift.queries import change_markers
 from warehouse.filters import Filters
 from warehouse.metric_registry import GROUPS, unlikely_noise
 
 TITLES = ["Voice agents", *GROUPS, "Failure modes", "Weekly call reviews",
-          "Cost and speed drift", "Prompt changes"]  # fmt: skip
+          "Cost and speed drift", "Prompt changes", "What the changes did"]  # fmt: skip
 METRIC_SLIDES_END = 1 + len(GROUPS)  # one slide per group of metrics, after the title slide
 
 
@@ -166,3 +170,67 @@ def test_a_change_is_coloured_only_when_its_noise_test_says_it_is_unlikely_to_be
             assert (change.font.color.rgb != MUTED) == news, panel.key
             verdicts.add(news)
     assert verdicts == {True, False}, "the demo's quarters should hold both news and noise"
+
+
+def test_the_title_gives_the_days_on_record_not_the_quarters_end(deck: Presentation, quarter: Quarter,
+                                                                 demo_warehouse: Path) -> None:
+    last = queries.filter_options().last_day
+    assert last < quarter.end, "the demo ends inside its last quarter"
+    title, subtitle = texts(deck.slides[0])[:2]
+    assert title.endswith(f"{quarter.label} so far")
+    assert subtitle.startswith(f"{quarter.start:%d %b %Y} – {last:%d %b %Y}")
+    assert f"{quarter.end:%d %b}" not in " ".join(texts(deck.slides[0]))
+
+
+def _cells(slide) -> list[list[str]]:
+    (table,) = [s.table for s in slide.shapes if s.has_table]
+    return [[cell.text for cell in row.cells] for row in table.rows]
+
+
+def test_what_each_change_did_is_what_the_overview_measures_for_the_weeks_around_it(
+    deck: Presentation, quarter: Quarter, demo_warehouse: Path
+) -> None:
+    """The deck's figures for a change equal the Overview's definitions (queries.period_metrics, the
+    page's function) over the agent's calls in the 4 weeks before and after, change by change; the
+    model switch and the prompt change the demo plants are both there."""
+    last = queries.filter_options().last_day
+    header, *rows = _cells(deck.slides[-1])
+    assert header[2:] == [m.label for m in CHANGE_METRICS]
+    markers = change_markers().filter(pl.col("day").is_between(quarter.start, last))
+    assert len(rows) == markers.height >= 2
+    assert {r[0] for r in rows} >= {"salon-booker: switch to gpt-4.1-mini", "clinic-scheduler: prompt v2"}
+    for row, marker in zip(rows, markers.iter_rows(named=True), strict=True):
+        day, agent = marker["day"], (marker["agent"],)
+        after = queries.period_metrics(Filters(day, min(day + timedelta(days=CHANGE_WINDOW_DAYS - 1), last), agent))
+        before = queries.period_metrics(Filters(day - timedelta(days=CHANGE_WINDOW_DAYS), day - timedelta(days=1),
+                                                agent))
+        for m, cell in zip(CHANGE_METRICS, row[2:], strict=True):
+            assert cell.startswith(f"{format_value(before[m.key], m.unit)} → {format_value(after[m.key], m.unit)}")
+
+
+def test_each_drift_is_told_once_and_no_change_gets_a_second_figure(deck: Presentation) -> None:
+    """A series (measure, agent, direction) appears once across the drift slide and its notes; a
+    drift in weeks when a change went live for the agent is left to the changes slide, so the model
+    switch's cost is given once."""
+    drift = next(s for s in deck.slides if s.shapes.title.text.startswith("Cost and speed drift"))
+    told = [t.removeprefix("• ") for t in texts(drift) if t.startswith("• ")]
+    told += [line.removeprefix("Also: ") for line in drift.notes_slide.notes_text_frame.text.splitlines()
+             if line.startswith("Also: ")]
+    subjects = [re.split(r" (rose|fell) ", t)[0] + (" up" if " rose " in t else " down") for t in told]
+    assert told and len(subjects) == len(set(subjects))
+    assert not any("switch to" in t or "going live" in t for t in told)
+    everything = " ".join(t for slide in deck.slides for t in texts(slide))
+    assert everything.count("Cost per call on salon-booker") == 0
+
+
+def test_the_reviews_decisions_are_in_the_deck(demo_warehouse_copy: Path, quarter: Quarter) -> None:
+    last = queries.filter_options().last_day
+    session = reviews.create_session(reviews.SessionSpec("Week 46", last - timedelta(days=6), last, seed=1,
+                                                         sample_size=5))
+    decided = "Ship prompt v3 for salon-booker; escalate the gpt-4.1-mini latency to the platform team."
+    reviews.save_decisions(session, decided)
+    deck = Presentation(io.BytesIO(build(DeckRequest(quarter, agents=("salon-booker",)))))
+    slide = next(s for s in deck.slides if s.shapes.title.text.startswith("Weekly call reviews"))
+    rows = _cells(slide)
+    assert rows[0][-1] == "Decided" and rows[1][-1].startswith("Ship prompt v3 for salon-booker;")
+    assert decided in slide.notes_slide.notes_text_frame.text
