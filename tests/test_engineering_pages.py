@@ -11,8 +11,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from data.scenario import DEMO_END_DAY
 from present.formats import format_value
 from present.markdown import escape_markdown
+from tests.test_demo import FIRST_DAY
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -107,7 +109,7 @@ def test_the_prompt_page_shows_the_diff_and_keeps_comments(demo_warehouse_copy: 
 
 
 def test_the_ab_page_calls_the_clinic_lift_significant(demo_warehouse: Path) -> None:
-    at = open_page("app_pages/ab.py")
+    at = open_page("app_pages/ab.py", {"start": FIRST_DAY.isoformat(), "end": DEMO_END_DAY.isoformat()})
     table = at.dataframe[0].value
     conversion = table[table["Metric"] == "Conversion rate"].iloc[0]
     con = duckdb.connect(str(demo_warehouse), read_only=True)
@@ -119,3 +121,22 @@ def test_the_ab_page_calls_the_clinic_lift_significant(demo_warehouse: Path) -> 
     assert conversion["Verdict"] == "significant: B better"
     assert conversion["A: n"] == calls_v1  # every demo call has a CRM record
     assert f"{calls_v1:,} calls" in at.caption[0].value
+
+
+def test_the_ab_page_compares_the_model_switch_like_with_like(demo_warehouse: Path) -> None:
+    """gpt-4.1 against gpt-4.1-mini, which serves only the salon agent: compared on that agent alone
+    (said why), conversion not called significant, the switch day said, and the days around it offered."""
+    at = open_page("app_pages/ab.py", {"start": FIRST_DAY.isoformat(), "end": DEMO_END_DAY.isoformat()})
+    at.radio(key="ab_mode").set_value("Models").run()
+    at.selectbox(key="ab_model_a").set_value("gpt-4.1").run()
+    at.selectbox(key="ab_model_b").set_value("gpt-4.1-mini").run()
+    assert not at.exception, [e.message for e in at.exception]
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Compared on salon" in warnings and "different periods" in warnings
+    table = at.dataframe[0].value
+    assert table[table["Metric"] == "Conversion rate"].iloc[0]["Verdict"] == "not significant"
+    assert table[table["Metric"] == "Cost per call"].iloc[0]["Verdict"] == "significant: B better"
+    at.segmented_control(key="ab_window").set_value("14 days either side").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "14 days either side of 28 Oct" in " ".join(w.value for w in at.warning)
+    assert "14 Oct 2026 – 10 Nov 2026" in at.caption[0].value

@@ -1,64 +1,93 @@
 """A/B comparison of two arms (two prompt versions, two models, any two sets of filters): the
-owned outcome and quality metrics side by side, with sample sizes, 95% intervals and a test.
+owned outcome, quality, cost and latency metrics side by side, like with like.
 
-The figures, their sample sizes and spreads are the owned definitions (`metrics.call_metrics`,
-`metrics.judge_metrics`); each metric's interval and test are the ones the registry names for it
-(`warehouse/metric_registry.py`, as on the overview). A difference is called significant only when
-both arms have at least `MIN_SAMPLE` observations and its test passes at `ALPHA` shared across the
-metrics compared (Bonferroni), so scanning five metrics does not turn noise into a finding.
+- **Like with like.** Arms are rarely randomised here (a new prompt replaces the old one; a cheaper
+  model serves one agent), so their agent mix differs, and agents differ in every metric. Each
+  metric is computed per agent in each arm with its owned definition (`metrics.call_metrics`,
+  `metrics.judge_metrics`, `metrics.latency_metrics`) and the arms are compared by direct
+  standardization: per-agent figures weighted by one common agent mix (both arms' calls per
+  agent together), with the noise test the registry names for the metric made stratified
+  (`Metric.standardized`, `stats.standardized_comparison`). Agents with calls in one arm only
+  cannot be compared like with like: they are left out and named (`ABResult.left_out`); when no
+  agent has calls in both arms the comparison is refused (`ABResult.refusal`).
+- **Many comparisons.** A difference is called significant only when both arms have at least
+  `MIN_SAMPLE` observations and its Holm-adjusted p-value (`stats.holm_adjusted`, over every
+  metric tested on the page) is under `ALPHA`: scanning eight metrics does not turn noise into a
+  finding.
+- **Different periods.** When most of one arm's calls fall on days the other arm has none (a
+  version replaced another), the arms also differ in everything else that changed over time;
+  `ABResult.switch_day` names the day B took over (or A), so the page can offer the days either
+  side of it (`around_switch`).
 
-Arms are rarely randomised here (a new prompt replaces the old one), so their traffic may
-differ; `ABResult.mix_distance` measures by how much, as the total variation distance between the
-arms' shares of agents, models and weekdays (a prompt's new version may run on a newer model).
+`ABResult.mix_distance` still measures how far the arms' agents, models and weekdays differ, as
+the total variation distance between their shares.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 import ibis
 import polars as pl
 
 from warehouse import metrics, stats
 from warehouse.filters import Filters
-from warehouse.metric_registry import BY_KEY, TWO_PROPORTIONS, Metric
+from warehouse.metric_registry import BY_KEY
 from warehouse.queries import reading
 from warehouse.tables import Tables
 
 ALPHA = 0.05
 MIN_SAMPLE = 100
 MIX_THRESHOLD = 0.10
+SAME_DAYS_SHARE = 0.5  # below this share of an arm's calls on days both arms ran, they ran in different periods
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-COMPARED = ("conversion_rate", "nps", "resolution_rate", "eval_score", "hallucination_rate")
+COMPARED = (
+    "conversion_rate", "nps", "resolution_rate", "eval_score", "hallucination_rate",
+    "cost_per_call_usd", "latency_p50_ms", "latency_p95_ms",
+)  # fmt: skip
 
 
-def _mix(calls: ibis.Table) -> dict[str, dict[str, int]]:
-    """Calls per agent, per model and per weekday."""
-    def count(column: ibis.Column) -> list[tuple]:
-        return calls.group_by(key=column).aggregate(n=calls.count()).to_polars().rows()
-
-    return {
-        "agent": {str(a): n for a, n in count(calls.agent)},
-        "model": {str(m): n for m, n in count(calls.model)},
-        "weekday": {WEEKDAYS[d]: n for d, n in count(calls.day.day_of_week.index())},
-    }
+def _arm_calls(t: Tables, a: Filters, b: Filters) -> ibis.Table:
+    """Both arms' calls with an `arm` column ('a' or 'b')."""
+    first = metrics.scoped_calls(t, a).mutate(arm=ibis.literal("a"))
+    second = metrics.scoped_calls(t, b).mutate(arm=ibis.literal("b"))
+    return first.union(second, distinct=False)
 
 
-def _arm(t: Tables, f: Filters) -> tuple[dict, dict[str, dict[str, int]]]:
-    calls = metrics.scoped_calls(t, f).mutate(arm=ibis.literal("arm"))
-    figures: dict[str, object] = {}
-    for frame in (metrics.call_metrics(calls, t, ["arm"]), metrics.judge_metrics(calls, t, ["arm"])):
-        rows = frame.to_polars().to_dicts()
-        figures.update(rows[0] if rows else {})
-    return figures, _mix(calls)
+def _traffic(calls: ibis.Table) -> pl.DataFrame:
+    """Calls per arm, agent, model and day: every mix and period the page shows, in one read."""
+    return calls.group_by("arm", "agent", "model", "day").aggregate(n=calls.count()).to_polars()
+
+
+def _tally(traffic: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
+    """Calls per arm and `key`."""
+    return traffic.group_by("arm", key=key).agg(n=pl.col("n").sum())
+
+
+def _per_agent(t: Tables, calls: ibis.Table) -> pl.DataFrame:
+    """Every compared figure per arm and agent, with its n and spread, as the owned definitions
+    compute them; reply percentiles pooled within each agent for Mood's test."""
+    by = ["arm", "agent"]
+    replies = metrics.agent_replies_of(t, calls.select("call_id", "arm", "agent"))
+    frames = [
+        metrics.call_metrics(calls, t, by).to_polars(),
+        metrics.judge_metrics(calls, t, by).to_polars(),
+        metrics.latency_metrics(replies, by, pooled_within=["agent"]).to_polars(),
+    ]
+    merged = frames[0]
+    for frame in frames[1:]:
+        merged = merged.join(frame, on=by, how="left")
+    return merged
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One metric for both arms: values, sample sizes, intervals, the difference (b − a) with
-    its interval, the test's p-value and whether the difference counts as significant."""
+    """One metric for both arms: standardized values, sample sizes, 95% intervals, the difference
+    (b − a) with its interval, the test's p-value, its Holm-adjusted p-value on the page, and
+    whether the difference counts as significant."""
 
     metric: str
     value_a: float | None
@@ -70,37 +99,41 @@ class Comparison:
     difference: float | None
     difference_interval: stats.Interval | None
     p_value: float | None
-    significant: bool
-    note: str
+    adjusted_p: float | None = None
+    significant: bool = False
+
+    @property
+    def too_small(self) -> bool:
+        return min(self.n_a, self.n_b) < MIN_SAMPLE
 
 
-def _difference_interval(m: Metric, a: dict, b: dict) -> stats.Interval | None:
-    """B − A's 95% interval: Newcombe's for shares; for means the normal one, whose half-width
-    (1.96 standard errors of the difference) is the root sum of squares of the two arms' own."""
-    if m.noise is TWO_PROPORTIONS:
-        n_a, n_b = int(a.get(m.n_key) or 0), int(b.get(m.n_key) or 0)
-        if a.get(m.key) is None or b.get(m.key) is None:
-            return None
-        return stats.difference_interval(round(b[m.key] * n_b), n_b, round(a[m.key] * n_a), n_a)
-    interval_a, interval_b = m.interval(a), m.interval(b)
-    if interval_a is None or interval_b is None:
-        return None
-    half = math.hypot(interval_a[1] - a[m.key], interval_b[1] - b[m.key])
-    return b[m.key] - a[m.key] - half, b[m.key] - a[m.key] + half
+def _interval(pair: stats.Interval) -> stats.Interval | None:
+    return None if math.isnan(pair[0]) else pair
 
 
-def _compare(metric: str, a: dict, b: dict, level: float) -> Comparison:
+def _compare(metric: str, rows_a: list[dict], rows_b: list[dict], weights: list[float]) -> Comparison:
     m = BY_KEY[metric]
-    value_a, value_b = a.get(metric), b.get(metric)
-    n_a, n_b = int(a.get(m.n_key) or 0), int(b.get(m.n_key) or 0)
-    difference = value_b - value_a if value_a is not None and value_b is not None else None
-    small = min(n_a, n_b) < MIN_SAMPLE
-    test = m.change_test(b, a)
-    p_value = test.p_value if test else None
-    significant = bool(not small and p_value is not None and p_value < level)
-    note = f"fewer than {MIN_SAMPLE} in an arm" if small else ""
-    return Comparison(metric, value_a, value_b, n_a, n_b, m.interval(a), m.interval(b), difference,
-                      _difference_interval(m, a, b), p_value, significant, note)
+    n_a = sum(int(r.get(m.n_key) or 0) for r in rows_a)
+    n_b = sum(int(r.get(m.n_key) or 0) for r in rows_b)
+    s = m.standardized(rows_a, rows_b, weights) if rows_a else None
+    if s is None:
+        return Comparison(metric, None, None, n_a, n_b, None, None, None, None, None)
+    one = len(weights) == 1  # one agent: the registry's own intervals (Wilson for shares)
+    return Comparison(
+        metric, s.value_a, s.value_b, n_a, n_b,
+        m.interval(rows_a[0]) if one else _interval(s.interval_a),
+        m.interval(rows_b[0]) if one else _interval(s.interval_b),
+        s.difference, _interval(s.interval), s.test.p_value if s.test else None,
+    )  # fmt: skip
+
+
+def _holm(comparisons: list[Comparison]) -> list[Comparison]:
+    """Each comparison with its Holm-adjusted p-value over the metrics tested (both arms large
+    enough), and significant when that is under ALPHA."""
+    tested = [None if c.too_small else c.p_value for c in comparisons]
+    adjusted = stats.holm_adjusted(tested)
+    return [replace(c, adjusted_p=p, significant=p is not None and p < ALPHA)
+            for c, p in zip(comparisons, adjusted, strict=True)]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -108,8 +141,29 @@ class ABResult:
     calls_a: int
     calls_b: int
     comparisons: list[Comparison]
+    agents: tuple[str, ...]  # the agents compared (calls in both arms)
+    agent_weights: tuple[float, ...]  # their common mix: share of both arms' calls
+    left_out: dict[str, str]  # agent → the arm ('A' or 'B') it has no calls in
     mix_distance: dict[str, float | None]  # 'agent', 'model', 'weekday' → total variation distance
     mix: dict[str, pl.DataFrame]  # 'agent', 'model', 'weekday' → share of each arm's calls
+    days_a: tuple[date, date] | None  # first and last day with calls, over the agents compared
+    days_b: tuple[date, date] | None
+    switch_day: date | None  # the day the later arm took over, when the arms ran in different periods
+
+    @property
+    def refusal(self) -> str | None:
+        """Why nothing can be compared, in a sentence; None when something can."""
+        if not self.calls_a or not self.calls_b:
+            return f"Arm {'A' if not self.calls_a else 'B'} has no calls in this period and for these agents."
+        if not self.agents:
+            return ("No agent has calls in both arms, so any difference would be a difference between agents, "
+                    "not between the versions: pick arms that served the same agent.")
+        return None
+
+    @property
+    def standardized(self) -> bool:
+        """Whether the figures are standardized over more than one agent."""
+        return len(self.agents) > 1
 
     @property
     def mix_differs(self) -> list[str]:
@@ -117,23 +171,67 @@ class ABResult:
         return [k for k, d in self.mix_distance.items() if d is not None and d > MIX_THRESHOLD]
 
 
-def _shares(first: dict[str, int], second: dict[str, int], order: tuple[str, ...] | None = None) -> pl.DataFrame:
+def around_switch(f: Filters, switch_day: date, days: int) -> Filters:
+    """The filters' period cut to the `days` days before `switch_day` and the `days` from it on."""
+    return replace(f, start=max(f.start, switch_day - timedelta(days=days)),
+                   end=min(f.end, switch_day + timedelta(days=days - 1)))  # fmt: skip
+
+
+def _of(counts: pl.DataFrame, arm: str) -> dict:
+    """One arm's counts by key."""
+    return dict(counts.filter(pl.col("arm") == arm).select("key", "n").iter_rows())
+
+
+def _shares(first: dict, second: dict, order: tuple[str, ...] | None = None) -> pl.DataFrame:
     keys = list(order) if order else sorted(set(first) | set(second))
     total_a, total_b = sum(first.values()) or 1, sum(second.values()) or 1
     return pl.DataFrame({"value": keys, "share_a": [first.get(k, 0) / total_a for k in keys],
-                         "share_b": [second.get(k, 0) / total_b for k in keys]})
+                         "share_b": [second.get(k, 0) / total_b for k in keys]})  # fmt: skip
+
+
+def _periods(days: pl.DataFrame) -> tuple[tuple[date, date] | None, tuple[date, date] | None, date | None]:
+    """Each arm's first and last day, and the day the later arm took over when most of one arm's
+    calls fall on days the other arm has none."""
+    on = {arm: _of(days, arm) for arm in ("a", "b")}
+    spans = {arm: (min(d), max(d)) if d else None for arm, d in on.items()}
+    shared = set(on["a"]) & set(on["b"])
+    apart = any(sum(n for d, n in on[arm].items() if d in shared) < SAME_DAYS_SHARE * sum(on[arm].values())
+                for arm in on if on[arm])  # fmt: skip
+    switch = None
+    if apart and spans["a"] and spans["b"]:
+        switch = max(spans["a"][0], spans["b"][0])
+    return spans["a"], spans["b"], switch
 
 
 def compare(a: Filters, b: Filters) -> ABResult:
     """Arm `a` against arm `b` (each a set of filters over a period)."""
     with reading() as t:
-        figures_a, mix_a = _arm(t, a)
-        figures_b, mix_b = _arm(t, b)
-    level = ALPHA / len(COMPARED)
+        calls = _arm_calls(t, a, b)
+        traffic = _traffic(calls)
+        agents = _tally(traffic, pl.col("agent"))
+        common = sorted(set(_of(agents, "a")) & set(_of(agents, "b")))
+        per_agent = _per_agent(t, calls.filter(calls.agent.isin(common))) if common else pl.DataFrame()
+    weekday = pl.col("day").dt.weekday().sub(1).replace_strict(dict(enumerate(WEEKDAYS)), return_dtype=pl.String)
+    mix = {"agent": agents, "model": _tally(traffic, pl.col("model")), "weekday": _tally(traffic, weekday)}
+    by_arm = {k: (_of(v, "a"), _of(v, "b")) for k, v in mix.items()}
+    days = _tally(traffic.filter(pl.col("agent").is_in(common)), pl.col("day"))
+    totals = {arm: int(agents.filter(pl.col("arm") == arm)["n"].sum()) for arm in ("a", "b")}
+    per = {(r["arm"], r["agent"]): r for r in per_agent.iter_rows(named=True)}
+    sizes = [per[("a", g)]["calls"] + per[("b", g)]["calls"] for g in common]
+    weights = [n / sum(sizes) for n in sizes]
+    rows_a, rows_b = [per[("a", g)] for g in common], [per[("b", g)] for g in common]
+    left_out = {g: "B" if arm == "a" else "A" for arm, g in agents.select("arm", "key").iter_rows() if g not in common}
+    days_a, days_b, switch = _periods(days)
     return ABResult(
-        calls_a=int(figures_a.get("calls") or 0),
-        calls_b=int(figures_b.get("calls") or 0),
-        comparisons=[_compare(m, figures_a, figures_b, level) for m in COMPARED],
-        mix_distance={k: stats.total_variation_distance(mix_a[k], mix_b[k]) for k in mix_a},
-        mix={k: _shares(mix_a[k], mix_b[k], WEEKDAYS if k == "weekday" else None) for k in mix_a},
+        calls_a=totals["a"],
+        calls_b=totals["b"],
+        comparisons=_holm([_compare(m, rows_a, rows_b, weights) for m in COMPARED]),
+        agents=tuple(common),
+        agent_weights=tuple(weights),
+        left_out=left_out,
+        mix_distance={k: stats.total_variation_distance(*v) for k, v in by_arm.items()},
+        mix={k: _shares(*v, WEEKDAYS if k == "weekday" else None) for k, v in by_arm.items()},
+        days_a=days_a,
+        days_b=days_b,
+        switch_day=switch,
     )

@@ -10,13 +10,15 @@ more figure its noise test needs (`spread_key`), so a change can be tested from 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import SupportsFloat
 
 from warehouse import stats
 
 Row = Mapping[str, object]
+Strata = Sequence[Row]  # one summary row per stratum (an agent), in the same order in both arms
 
 OWNERS = {"PM": "PM owns", "Engineering": "Engineering owns", "Joint": "Joint",
           "Conversation": "Conversation (joint)"}
@@ -49,6 +51,7 @@ class NoiseTest:
     applies_to: str
     compare: Callable[[Metric, Row, Row], stats.TestResult | None]
     interval: Callable[[Metric, Row], stats.Interval | None]
+    standardize: Callable[[Metric, Strata, Strata, list[float]], stats.Standardized | None]
 
 
 def _successes(m: Metric, row: Row) -> tuple[int, int] | None:
@@ -100,15 +103,72 @@ def _no_interval(m: Metric, row: Row) -> None:
     return None
 
 
+def _share_estimates(counts: list[tuple[int, int] | None]) -> list[stats.ArmEstimate] | None:
+    if any(c is None for c in counts):
+        return None
+    return [stats.ArmEstimate(k / n, k * (n - k) / n**3, n) for k, n in counts]  # type: ignore[misc]
+
+
+def _standardized_shares(counts_a: list, counts_b: list, weights: list[float]) -> stats.Standardized | None:
+    """Shares compared within strata; the test's variance pools each stratum's two arms, as the
+    two-proportion z-test does."""
+    a, b = _share_estimates(counts_a), _share_estimates(counts_b)
+    if a is None or b is None or len(a) != len(weights) or len(b) != len(weights):
+        return None
+    pooled = [(x.value * x.n + y.value * y.n) / (x.n + y.n) for x, y in zip(a, b, strict=True)]
+    null = [p * (1 - p) * (1 / x.n + 1 / y.n) for p, x, y in zip(pooled, a, b, strict=True)]
+    return stats.standardized_comparison(weights, a, b, null)
+
+
+def _proportions_standardized(m: Metric, a: Strata, b: Strata, weights: list[float]) -> stats.Standardized | None:
+    return _standardized_shares([_successes(m, r) for r in a], [_successes(m, r) for r in b], weights)
+
+
+def _mean_estimates(m: Metric, rows: Strata) -> list[stats.ArmEstimate] | None:
+    summaries = [_summary(m, r) for r in rows]
+    if any(s is None or s[2] < 2 for s in summaries):
+        return None
+    return [stats.ArmEstimate(mean, sd * sd / n, n) for mean, sd, n in summaries]  # type: ignore[misc]
+
+
+def _means_standardized(m: Metric, a: Strata, b: Strata, weights: list[float]) -> stats.Standardized | None:
+    first, second = _mean_estimates(m, a), _mean_estimates(m, b)
+    if first is None or second is None:
+        return None
+    return stats.standardized_comparison(weights, first, second, t_distribution=True)
+
+
+def _quantiles_standardized(m: Metric, a: Strata, b: Strata, weights: list[float]) -> stats.Standardized | None:
+    """Mood's test within strata: each stratum's shares above its own pooled percentile (the
+    two arms' replies of that stratum together), compared as shares. The values shown are the
+    strata's percentiles averaged with the common weights; a percentile has no interval here."""
+    shares = _standardized_shares([_above_pooled(m, r) for r in a], [_above_pooled(m, r) for r in b], weights)
+    values_a, values_b = [number(r, m.key) for r in a], [number(r, m.key) for r in b]
+    if shares is None or None in values_a or None in values_b:
+        return None
+    value_a = sum(w * v for w, v in zip(weights, values_a, strict=True))  # type: ignore[operator]
+    value_b = sum(w * v for w, v in zip(weights, values_b, strict=True))  # type: ignore[operator]
+    none = (math.nan, math.nan)
+    return stats.Standardized(value_a, value_b, value_b - value_a, none, none, none, shares.test)
+
+
+def _counts_standardized(m: Metric, a: Strata, b: Strata, weights: list[float]) -> None:
+    """Counts of events are compared over equal periods, never between arms."""
+    return None
+
+
 TWO_PROPORTIONS = NoiseTest(
-    "two-proportion z-test", "a share of calls or replies (successes out of n)", _proportions, _wilson)
+    "two-proportion z-test", "a share of calls or replies (successes out of n)", _proportions, _wilson,
+    _proportions_standardized)
 WELCH = NoiseTest(
-    "Welch's t-test", "a mean over calls or answers (unequal spreads allowed)", _means, _mean_interval)
+    "Welch's t-test", "a mean over calls or answers (unequal spreads allowed)", _means, _mean_interval,
+    _means_standardized)
 MOOD_QUANTILE = NoiseTest(
     "Mood's quantile test", "a percentile: the shares of each period above the two periods' pooled "
-    "percentile, compared with the two-proportion z-test", _quantiles, _no_interval)
+    "percentile, compared with the two-proportion z-test", _quantiles, _no_interval, _quantiles_standardized)
 POISSON = NoiseTest(
-    "exact Poisson test", "a count of events over two periods of the same length", _counts, _no_interval)
+    "exact Poisson test", "a count of events over two periods of the same length", _counts, _no_interval,
+    _counts_standardized)
 
 
 @dataclass(frozen=True)
@@ -138,6 +198,11 @@ class Metric:
 
     def interval(self, row: Row) -> stats.Interval | None:
         return self.noise.interval(self, row)
+
+    def standardized(self, a: Strata, b: Strata, weights: list[float]) -> stats.Standardized | None:
+        """Arm `b` against arm `a`, stratum by stratum, combined with the common `weights` (the
+        noise test made stratified: see `stats.standardized_comparison`)."""
+        return self.noise.standardize(self, a, b, weights)
 
 
 METRICS: tuple[Metric, ...] = (

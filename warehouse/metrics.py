@@ -43,12 +43,15 @@ def scoped_calls(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
     return calls
 
 
-def outcome_per_call(t: Tables) -> ibis.Table:
-    """One outcome row per call. Re-importing an export replaces its rows (ingest keys them by
-    source and the export's own id), so an updated CRM record is already the only one. When two
-    sources speak of one call, a booking or resolution in either counts, and a survey answer is
-    the highest given."""
+def outcome_per_call(t: Tables, calls: ibis.Table | None = None) -> ibis.Table:
+    """One outcome row per call (of `calls` only, when given: the outcomes are narrowed to them
+    before they are grouped, so a short period does not group every outcome ever loaded).
+    Re-importing an export replaces its rows (ingest keys them by source and the export's own id),
+    so an updated CRM record is already the only one. When two sources speak of one call, a booking
+    or resolution in either counts, and a survey answer is the highest given."""
     o = t.outcomes.filter(t.outcomes.call_id.notnull())
+    if calls is not None:
+        o = o.semi_join(calls, "call_id")
     return o.group_by("call_id").aggregate(
         booked=o.booked.max(),
         nps=o.nps.max(),
@@ -97,7 +100,7 @@ def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
       unpriced_calls instead;
     - hang_up_rate: calls the caller hung up on / calls whose source says how they ended (ended_calls).
     """
-    outcomes = outcome_per_call(t)
+    outcomes = outcome_per_call(t, calls.select("call_id"))
     c = calls.left_join(outcomes, calls.call_id == outcomes.call_id)
     nps, cost = _nps_answer(c.nps), c.cost_usd
     return c.group_by(list(by)).aggregate(
@@ -132,24 +135,46 @@ def agent_replies(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
     return turns
 
 
-def latency_metrics(replies: ibis.Table, by: Sequence[str]) -> ibis.Table:
+QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95}
+
+
+def _pooled_quantiles(replies: ibis.Table, pooled_within: Sequence[str]) -> ibis.Table:
+    """Each reply with the percentiles of all the replies given (`pooled_p50` …), or of those
+    sharing its `pooled_within` columns: one pass that groups them, joined back."""
+    latency = replies.response_latency_ms
+    if not pooled_within:
+        return replies.mutate(**{f"pooled_{name}": latency.quantile(q) for name, q in QUANTILES.items()})
+    pooled = replies.group_by(list(pooled_within)).aggregate(
+        **{f"pooled_{name}": latency.quantile(q) for name, q in QUANTILES.items()}
+    )
+    return replies.inner_join(pooled, list(pooled_within))
+
+
+def agent_replies_of(t: Tables, calls: ibis.Table) -> ibis.Table:
+    """Agent turns with a response latency in the given calls, each with the calls' columns."""
+    turns = t.turns.filter(t.turns.speaker == "agent", t.turns.response_latency_ms.notnull())
+    return turns.select("call_id", "response_latency_ms").inner_join(calls, "call_id")
+
+
+def latency_metrics(
+    replies: ibis.Table, by: Sequence[str], pooled_within: Sequence[str] = (), noise_shares: bool = True
+) -> ibis.Table:
     """p50, p90 and p95 of the agent's response latency (end of the customer's utterance to the start
     of the agent's reply), over every reply in the group; exact, not approximate, percentiles.
 
     For Mood's quantile test, each group's share of replies above the percentile of all the
-    replies given (every group pooled): groups that share one distribution each have about half
-    (p50), 10% (p90) or 5% (p95) above it."""
-    latency = replies.response_latency_ms
-    pooled = replies.mutate(above_p50=latency > latency.quantile(0.5), above_p90=latency > latency.quantile(0.9),
-                            above_p95=latency > latency.quantile(0.95))
-    return pooled.group_by(list(by)).aggregate(
-        replies=pooled.count(),
-        latency_p50_ms=pooled.response_latency_ms.quantile(0.5),
-        latency_p90_ms=pooled.response_latency_ms.quantile(0.9),
-        latency_p95_ms=pooled.response_latency_ms.quantile(0.95),
-        latency_p50_share_above_pooled=_rate(pooled.above_p50),
-        latency_p90_share_above_pooled=_rate(pooled.above_p90),
-        latency_p95_share_above_pooled=_rate(pooled.above_p95),
+    replies given (every group pooled, or only those with the same `pooled_within` columns, such
+    as an agent's replies in two arms of a comparison): groups that share one distribution each
+    have about half (p50), 10% (p90) or 5% (p95) above it. A caller that tests nothing (a trend
+    by day) passes `noise_shares=False` and skips that second pass over the replies."""
+    table = _pooled_quantiles(replies, pooled_within) if noise_shares else replies
+    latency = table.response_latency_ms
+    shares = {f"latency_{name}_share_above_pooled": _rate(latency > table[f"pooled_{name}"])
+              for name in QUANTILES if noise_shares}  # fmt: skip
+    return table.group_by(list(by)).aggregate(
+        replies=table.count(),
+        **{f"latency_{name}_ms": latency.quantile(q) for name, q in QUANTILES.items()},
+        **shares,
     )
 
 

@@ -71,7 +71,7 @@ def _owned_metrics(t: Tables, f: Filters, by: str, start: date, end: date) -> pl
         replies = replies.mutate(period=metrics.period_label(_.day, f))
     frames = [
         metrics.call_metrics(calls, t, [by]).to_polars(),
-        metrics.latency_metrics(replies, [by]).to_polars(),
+        metrics.latency_metrics(replies, [by], noise_shares=by == "period").to_polars(),
         metrics.judge_metrics(calls, t, [by]).to_polars(),
         metrics.conversation_metrics(calls, t, [by], metrics.dead_air_threshold_ms()).to_polars(),
     ]

@@ -240,3 +240,95 @@ def total_variation_distance(first: dict[str, int], second: dict[str, int]) -> f
         return None
     keys = set(first) | set(second)
     return 0.5 * sum(abs(first.get(k, 0) / total_1 - second.get(k, 0) / total_2) for k in keys)
+
+
+@dataclass(frozen=True)
+class ArmEstimate:
+    """One stratum's figure in one arm of a comparison: the estimate, its variance (the squared
+    standard error) and the observations behind it."""
+
+    value: float
+    variance: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Standardized:
+    """Two arms compared by direct standardization: each arm's figure as Σ w_g·x_g over strata g
+    with common weights w_g, the difference b − a, its 95% interval, the test (z or t, positive
+    when b is higher) and each arm's own 95% interval."""
+
+    value_a: float
+    value_b: float
+    difference: float
+    interval: Interval
+    interval_a: Interval
+    interval_b: Interval
+    test: TestResult | None
+
+
+def _weighted(weights: list[float], values: list[float]) -> float:
+    return sum(w * x for w, x in zip(weights, values, strict=True))
+
+
+def standardized_comparison(
+    weights: list[float],
+    a: list[ArmEstimate],
+    b: list[ArmEstimate],
+    null_variances: list[float] | None = None,
+    t_distribution: bool = False,
+) -> Standardized | None:
+    """Arms `a` and `b` compared within strata (agents) and combined with one set of weights, so
+    a difference in the arms' mix of strata cannot pass for a difference between the arms
+    (direct standardization). The difference Σ w_g·(b_g − a_g) has variance Σ w_g²·(var a_g +
+    var b_g); the test divides it by the root of that, or of Σ w_g²·`null_variances`_g when given
+    (the variance if the arms were the same, as the pooled two-proportion test uses). With
+    `t_distribution` the p-value is Student's t with Welch–Satterthwaite degrees of freedom,
+    Σ v² ÷ Σ v_g²/(n_g − 1) over every arm-stratum variance v_g = w_g²·var_g. With one stratum this
+    is the pooled two-proportion z-test, or Welch's t-test, exactly. Intervals are value ± z·se
+    (t with `t_distribution`). None when a weight has no estimate in an arm."""
+    if not weights or len(a) != len(weights) or len(b) != len(weights):
+        return None
+    squared = [w * w for w in weights]
+    parts = [s * e.variance for s, arm in zip(squared, zip(a, b, strict=True), strict=True) for e in arm]
+    variance = sum(parts)
+    tested = _weighted(squared, null_variances) if null_variances is not None else variance
+    difference = _weighted(weights, [y.value - x.value for x, y in zip(a, b, strict=True)])
+    ns = [e.n for pair in zip(a, b, strict=True) for e in pair]
+    df = (variance * variance / sum(v * v / (n - 1) for v, n in zip(parts, ns, strict=True) if n > 1)
+          if t_distribution and variance > 0 and min(ns) > 1 else math.inf)  # fmt: skip
+    critical = float(scipy.stats.t.isf(0.025, df)) if math.isfinite(df) else Z_95
+
+    def around(value: float, var: float) -> Interval:
+        half = critical * math.sqrt(var)
+        return value - half, value + half
+
+    test = None
+    if tested > 0:
+        statistic = difference / math.sqrt(tested)
+        tail = scipy.stats.t.sf(abs(statistic), df) if math.isfinite(df) else scipy.stats.norm.sf(abs(statistic))
+        test = TestResult(statistic, float(2.0 * tail))
+    value_a, value_b = _weighted(weights, [e.value for e in a]), _weighted(weights, [e.value for e in b])
+    return Standardized(
+        value_a=value_a,
+        value_b=value_b,
+        difference=difference,
+        interval=around(difference, variance),
+        interval_a=around(value_a, _weighted(squared, [e.variance for e in a])),
+        interval_b=around(value_b, _weighted(squared, [e.variance for e in b])),
+        test=test,
+    )
+
+
+def holm_adjusted(p_values: list[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of the p-values of the tests on one page (None: not tested):
+    the i-th smallest of m is multiplied by m − i + 1, and each adjusted value is at least the one
+    before it. Comparing the adjusted values with α keeps the chance of any false 'significant'
+    among the m at α, like Bonferroni, while calling more true differences."""
+    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - rank) * p))
+        adjusted[i] = running
+    return adjusted
