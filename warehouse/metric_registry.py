@@ -138,16 +138,20 @@ def _means_standardized(m: Metric, a: Strata, b: Strata, weights: list[float]) -
     return stats.standardized_comparison(weights, first, second, t_distribution=True)
 
 
+def _weighted_value(m: Metric, rows: Strata, weights: list[float]) -> float | None:
+    """Σ w_g·x_g of the strata's values; None when one has none."""
+    values = [number(r, m.key) for r in rows]
+    return sum(w * v for w, v in zip(weights, values, strict=True) if v is not None) if None not in values else None
+
+
 def _quantiles_standardized(m: Metric, a: Strata, b: Strata, weights: list[float]) -> stats.Standardized | None:
     """Mood's test within strata: each stratum's shares above its own pooled percentile (the
     two arms' replies of that stratum together), compared as shares. The values shown are the
     strata's percentiles averaged with the common weights; a percentile has no interval here."""
     shares = _standardized_shares([_above_pooled(m, r) for r in a], [_above_pooled(m, r) for r in b], weights)
-    values_a, values_b = [number(r, m.key) for r in a], [number(r, m.key) for r in b]
-    if shares is None or None in values_a or None in values_b:
+    value_a, value_b = _weighted_value(m, a, weights), _weighted_value(m, b, weights)
+    if shares is None or value_a is None or value_b is None:
         return None
-    value_a = sum(w * v for w, v in zip(weights, values_a, strict=True))  # type: ignore[operator]
-    value_b = sum(w * v for w, v in zip(weights, values_b, strict=True))  # type: ignore[operator]
     none = (math.nan, math.nan)
     return stats.Standardized(value_a, value_b, value_b - value_a, none, none, none, shares.test)
 
