@@ -45,7 +45,7 @@ def build(path: Path, calls: int) -> None:
                    ['clinic-scheduler', 'estate-qualifier', 'salon-booker'][1 + i % 3],
                    ['v1', 'v2'][1 + (i // 7) % 2], ['gpt-4.1', 'gpt-4.1-mini', 'claude-haiku-4-5'][1 + (i // 3) % 3],
                    ts, ts + INTERVAL 3 MINUTE, ts::DATE, 180000, 8, 30, (random() < 0.04)::INT,
-                   4000, 400, random() * 0.2, NULL, 'otlp', ts
+                   4000, 400, random() * 0.2, NULL, 'otlp', ts, NULL
             FROM (SELECT range AS i,
                          ?::TIMESTAMP + to_microseconds((random() * ? * 86400e6)::BIGINT) AS ts
                   FROM range(?))
