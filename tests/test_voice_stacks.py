@@ -293,3 +293,23 @@ def test_the_docs_print_the_mapping_table() -> None:
     begin, end = "<!-- mapping table: begin -->\n", "\n<!-- mapping table: end -->"
     printed = doc[doc.index(begin) + len(begin):doc.index(end)]
     assert printed == mapping_tables(), "paste tests.test_voice_stacks.mapping_tables() into the doc"
+
+
+def test_a_span_named_like_speech_without_words_leaves_the_transcript_to_the_llm(
+        warehouse_file: Path, tmp_path: Path) -> None:
+    """A plain `stt` span (no Pipecat transcript) is not someone speaking: the call's transcript
+    still comes from its LLM span's input and output."""
+    def span(span_id: str, name: str, start_s: int, attributes: dict[str, str]) -> dict:
+        return {"traceId": "ab" * 16, "spanId": span_id, "name": name,
+                "startTimeUnixNano": str(plan.START_NS + start_s * 10**9),
+                "endTimeUnixNano": str(plan.START_NS + (start_s + 1) * 10**9),
+                "attributes": [{"key": k, "value": {"stringValue": v}} for k, v in attributes.items()]}
+    export = {"resourceSpans": [{"scopeSpans": [{"spans": [
+        span("00000000000000a1", "stt", 0, {"gen_ai.request.model": "nova-3"}),
+        span("00000000000000a2", "chat", 1, {"gen_ai.operation.name": "chat", "input.value": "Open on Sunday?",
+                                            "output.value": "Yes, ten to four."})]}]}]}
+    path = tmp_path / "plain.jsonl"
+    path.write_text(json.dumps(export) + "\n")
+    ingest_traces([path], db_path=warehouse_file)
+    assert rows(warehouse_file, "SELECT speaker, text FROM turns ORDER BY turn_index") == [
+        ("customer", "Open on Sunday?"), ("agent", "Yes, ten to four.")]

@@ -205,20 +205,20 @@ WHERE spans.call_id = a.call_id AND a.old_start IS NOT NULL AND (a.call_start < 
 _REBUILD_TURNS = """
 CREATE OR REPLACE TEMP TABLE turn_span_calls AS
 SELECT DISTINCT call_id FROM call_spans WHERE kind = 'turn' AND speaker IS NOT NULL;
+CREATE OR REPLACE TEMP TABLE uttered AS
+SELECT c.call_id, c.span_id, c.utter_speaker AS speaker, trim(coalesce(c.utter_text, p.reply_text)) AS text,
+       c.utter_start AS started_at,
+       CASE WHEN p.cut_off AND c.utter_speaker = 'agent' THEN greatest(c.utter_end, p.ended_at)
+            ELSE c.utter_end END AS ended_at,
+       c.utter_timed_end AS timed_end,
+       CASE WHEN c.utter_speaker = 'agent' THEN to_microseconds(round(p.reply_wait_ms * 1000)::BIGINT) END AS wait
+FROM call_spans c LEFT JOIN call_spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
+WHERE c.utter_speaker IS NOT NULL AND c.call_id NOT IN (SELECT call_id FROM turn_span_calls);
+-- a span named like a stack's speech span but without its words (say, a plain `stt` span) is no utterance
 CREATE OR REPLACE TEMP TABLE utterance_calls AS
-SELECT DISTINCT call_id FROM call_spans WHERE utter_speaker IS NOT NULL
-EXCEPT SELECT call_id FROM turn_span_calls;
+SELECT DISTINCT call_id FROM uttered WHERE text IS NOT NULL;
 CREATE OR REPLACE TEMP TABLE rebuilt_turns AS
-WITH uttered AS (
-    SELECT c.call_id, c.span_id, c.utter_speaker AS speaker, trim(coalesce(c.utter_text, p.reply_text)) AS text,
-           c.utter_start AS started_at,
-           CASE WHEN p.cut_off AND c.utter_speaker = 'agent' THEN greatest(c.utter_end, p.ended_at)
-                ELSE c.utter_end END AS ended_at,
-           c.utter_timed_end AS timed_end,
-           CASE WHEN c.utter_speaker = 'agent' THEN to_microseconds(round(p.reply_wait_ms * 1000)::BIGINT) END AS wait
-    FROM call_spans c LEFT JOIN call_spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
-    WHERE c.utter_speaker IS NOT NULL AND c.call_id IN (SELECT call_id FROM utterance_calls)
-), uttered_in_order AS (
+WITH uttered_in_order AS (
     -- The stack's measured wait joins a caller's words to the agent's reply after them: from the
     -- caller's last word when the stack timed it, else back from the agent's first.
     SELECT call_id, turn_index, heard_at AS started_at, greatest(until, heard_at) AS ended_at, speaker, text
