@@ -313,3 +313,28 @@ def test_a_span_named_like_speech_without_words_leaves_the_transcript_to_the_llm
     ingest_traces([path], db_path=warehouse_file)
     assert rows(warehouse_file, "SELECT speaker, text FROM turns ORDER BY turn_index") == [
         ("customer", "Open on Sunday?"), ("agent", "Yes, ten to four.")]
+
+
+def test_a_real_pipecat_runs_spans_give_its_transcript_and_its_own_wait(warehouse_file: Path) -> None:
+    """pipecat_real.jsonl is what Pipecat's own tracing wrote in a real (offline) run
+    (run_pipecat.py): the caller's words and the agent's reply, and the caller's wait is the one
+    Pipecat measured (`turn.user_bot_latency_seconds`), read here straight from the file."""
+    fixture = make_pipecat.FIXTURE.with_name("pipecat_real.jsonl")
+    spans = {span["name"]: span for r in json.loads(fixture.read_text())["resourceSpans"]
+             for s in r["scopeSpans"] for span in s["spans"]}
+    attributes = {name: {a["key"]: next(iter(a["value"].values())) for a in span["attributes"]}
+                  for name, span in spans.items()}
+    assert ingest_traces([fixture], db_path=warehouse_file).quarantined == 0
+    latency_ms = attributes["turn"]["turn.user_bot_latency_seconds"] * 1000
+    turns = rows(warehouse_file, "SELECT speaker, text, response_latency_ms, epoch_ns(started_at) FROM turns "
+                                 "WHERE call_id = 'real-pipecat-1' ORDER BY turn_index")
+    assert [turn[:2] for turn in turns] == [("customer", attributes["stt"]["transcript"]),
+                                            ("agent", attributes["tts"]["text"])]
+    assert turns[0][3] == int(spans["stt"]["startTimeUnixNano"]) // 1000 * 1000
+    # the fake TTS reports no first-byte time, so its span's start is too early a guess for the
+    # agent's first word: the wait runs from the end of the caller's `stt` span instead
+    stt_end_us = int(spans["stt"]["endTimeUnixNano"]) // 1000
+    assert turns[1][3] == (stt_end_us + round(latency_ms * 1000)) * 1000
+    assert abs(turns[1][2] - latency_ms) <= 1  # whole ms
+    assert rows(warehouse_file, "SELECT attributes ->> '$.\"customer.tier\"' FROM spans WHERE name = 'conversation'") \
+        == [("gold",)]

@@ -220,15 +220,18 @@ SELECT DISTINCT call_id FROM uttered WHERE text IS NOT NULL;
 CREATE OR REPLACE TEMP TABLE rebuilt_turns AS
 WITH uttered_in_order AS (
     -- The stack's measured wait joins a caller's words to the agent's reply after them: from the
-    -- caller's last word when the stack timed it, else back from the agent's first.
+    -- caller's last word when the stack timed it, else back from the agent's first, unless that
+    -- would put it before the caller began (the agent's start is an estimate): then from the end of
+    -- the caller's span.
     SELECT call_id, turn_index, heard_at AS started_at, greatest(until, heard_at) AS ended_at, speaker, text
     FROM (SELECT call_id, (row_number() OVER w - 1)::INTEGER AS turn_index, speaker, text,
                  CASE WHEN speaker = 'agent' AND wait IS NOT NULL AND lag(speaker) OVER w = 'customer'
-                           AND lag(timed_end) OVER w THEN lag(ended_at) OVER w + wait
+                           AND (lag(timed_end) OVER w OR started_at - wait < lag(started_at) OVER w)
+                      THEN lag(ended_at) OVER w + wait
                       ELSE started_at END AS heard_at,
                  CASE WHEN speaker = 'customer' AND NOT timed_end AND lead(speaker) OVER w = 'agent'
-                           AND lead(wait) OVER w IS NOT NULL
-                      THEN greatest(started_at, lead(started_at) OVER w - lead(wait) OVER w)
+                           AND lead(started_at) OVER w - lead(wait) OVER w >= started_at
+                      THEN lead(started_at) OVER w - lead(wait) OVER w
                       ELSE ended_at END AS until
           FROM uttered WHERE text IS NOT NULL
           WINDOW w AS (PARTITION BY call_id ORDER BY started_at, span_id))
