@@ -200,6 +200,24 @@ def test_loading_again_changes_nothing_and_a_changed_export_replaces_its_call(lo
     assert _rows(loaded, "SELECT count(*) FROM spans WHERE call_id = 'vapi-call-0002' AND kind = 'call'") == [(1,)]
 
 
+def test_a_call_with_a_field_the_parser_refuses_is_quarantined_whole(warehouse_file: Path, tmp_path: Path) -> None:
+    """An attribute over the parser's 64 KiB refuses its span, so the call goes whole, with the reason."""
+    path = tmp_path / "long.json"
+    path.write_bytes(orjson.dumps([dict(GOOD[1], notes="x" * 70_000), GOOD[0]]))
+    summary = ingest_platform("vapi", [path], db_path=warehouse_file)
+    assert (summary.read, summary.loaded, summary.quarantined) == (2, 1, 1)
+    ((location, reason),) = _rows(warehouse_file, "SELECT location, reason FROM quarantine")
+    assert location == "record 1" and "vapi-call-0002" in reason and "over 64 KiB" in reason
+    assert _rows(warehouse_file, "SELECT DISTINCT call_id FROM spans") == [(GOOD[0]["id"],)]
+
+
+def test_redact_masks_the_callers_number_and_the_words(warehouse_file: Path) -> None:
+    summary = ingest_platform("vapi", [FIXTURE], db_path=warehouse_file, redact=True)
+    assert summary.loaded == 4
+    stored = _rows(warehouse_file, "SELECT string_agg(attributes::VARCHAR, ' ') FROM spans")[0][0]
+    assert "+14155550123" not in stored and "Riverside Dental" in stored
+
+
 def test_webhook_reports_in_gzipped_json_lines(warehouse_file: Path, tmp_path: Path) -> None:
     """The end-of-call-report webhook nests the call; a line that is not JSON is refused alone."""
     path = tmp_path / "reports.jsonl.gz"

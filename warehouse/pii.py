@@ -18,6 +18,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", "[email]"),
     (r"\b(?:\d[ -]?){12,18}\d\b", "[card]"),
     (r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?|\b\d{2,5}[ .-])\d{3,4}[ .-]?\d{3,4}\b", "[phone]"),
+    (r"\+\d{8,15}\b", "[phone]"),  # E.164 written whole, as voice platforms send it: +14155550123
 )
 
 
