@@ -1,5 +1,7 @@
-"""A call's spans as a waterfall: one bar per step (speech-to-text, LLM, tool, text-to-speech) on
-the call's clock, with slow and failed steps marked so they can be spotted from across a room."""
+"""A call's spans as a waterfall: one bar per step (speech-to-text, model, tool, speech) on the
+call's clock, with slow and failed steps marked so they can be spotted from across a room, and
+named in plain words ("Speech-to-text", "Model", "Tool: get_price", "Speech"), not span names.
+Clicking a bar selects its step (the `step` selection, by span id) to open its detail."""
 
 from __future__ import annotations
 
@@ -7,19 +9,35 @@ import altair as alt
 import polars as pl
 
 from present.charts import PALETTE
+from present.formats import format_value
+from present.markdown import escape_markdown
 from warehouse.calls import SLOW_SPAN_MS
+from warehouse.span_detail import SpanDetail
 
 KIND_COLOURS = {"call": "#999999", "turn": PALETTE[4], "eot": PALETTE[6], "stt": PALETTE[1], "llm": PALETTE[0],
                 "tool": PALETTE[2], "tts": PALETTE[3], "other": "#777777"}  # fmt: skip
-KIND_NAMES = {"call": "Call", "turn": "Turn", "eot": "End of turn", "stt": "Speech to text", "llm": "Language model",
-              "tool": "Tool", "tts": "Text to speech", "other": "Other"}  # fmt: skip
+KIND_NAMES = {"call": "Whole call", "turn": "Turn", "eot": "End of turn", "stt": "Speech-to-text", "llm": "Model",
+              "tool": "Tool", "tts": "Speech", "other": "Other"}  # fmt: skip
+SELECTION = "step"
 FLAG_COLOUR = PALETTE[5]  # vermilion: reads as "problem" to colour-blind viewers too
 ROW_PX = 26
 
 
+def step_label() -> pl.Expr:
+    """A span's step in words: its kind's name; a tool's with the tool's name; an unknown kind's span name."""
+    kind = pl.col("kind")
+    return (pl.when(kind == "tool").then(pl.format("Tool: {}", pl.coalesce("tool_name", "name", pl.lit("unnamed"))))
+            .when(kind == "other").then(pl.coalesce("name", pl.lit("Other step")))
+            .otherwise(kind.replace_strict(KIND_NAMES, default="Other")))
+
+
+def steps(spans: pl.DataFrame) -> pl.DataFrame:
+    """The call's steps in the waterfall's order: `row` (from 1), `span_id` and `step` ("7 Tool: get_price")."""
+    return spans.with_row_index("row", offset=1).with_columns(step=pl.format("{} {}", pl.col("row"), step_label()))
+
+
 def _rows(spans: pl.DataFrame) -> pl.DataFrame:
-    return spans.with_row_index("row", offset=1).with_columns(
-        step=pl.format("{} {}", pl.col("row"), pl.coalesce("tool_name", "name", "kind")),
+    return steps(spans).with_columns(
         kind_name=pl.col("kind").replace_strict(KIND_NAMES, default="Other"),
         start_s=pl.col("start_ms") / 1000,
         end_s=pl.col("end_ms") / 1000,
@@ -41,7 +59,8 @@ def waterfall(spans: pl.DataFrame) -> alt.LayerChart:
                        scale=alt.Scale(domain=kinds, range=[KIND_COLOURS[k] for k in KIND_NAMES
                                                             if KIND_NAMES[k] in kinds]))  # fmt: skip
     flagged = alt.datum.flag != ""
-    bars = alt.Chart(data).mark_bar(height=ROW_PX - 8, cornerRadius=2).encode(
+    pick = alt.selection_point(name=SELECTION, fields=["span_id"], on="click", clear="dblclick")
+    bars = alt.Chart(data).mark_bar(height=ROW_PX - 8, cornerRadius=2, cursor="pointer").add_params(pick).encode(
         x=x,
         x2="end_s:Q",
         y=y,
@@ -49,7 +68,7 @@ def waterfall(spans: pl.DataFrame) -> alt.LayerChart:
         stroke=alt.condition(flagged, alt.value(FLAG_COLOUR), alt.value(None)),
         strokeWidth=alt.condition(flagged, alt.value(4), alt.value(0)),
         tooltip=[
-            alt.Tooltip("step:N", title="Step"), alt.Tooltip("kind_name:N", title="Kind"),
+            alt.Tooltip("step:N", title="Step (click for its detail)"), alt.Tooltip("kind_name:N", title="Kind"),
             alt.Tooltip("model:N", title="Model"), alt.Tooltip("seconds:Q", title="Seconds", format=".2f"),
             alt.Tooltip("cost_usd:Q", title="Cost", format="$.4f"), alt.Tooltip("error_type:N", title="Error"),
         ],
@@ -58,3 +77,22 @@ def waterfall(spans: pl.DataFrame) -> alt.LayerChart:
         align="left", dx=6, fontSize=15, fontWeight="bold", color=FLAG_COLOUR
     ).encode(x="end_s:Q", y=y, text="flag:N")
     return alt.LayerChart(layer=[bars, labels]).properties(height=alt.Step(ROW_PX))
+
+
+def step_facts(step: SpanDetail) -> str:
+    """One Markdown line: when the step ran and for how long, whether it failed, and its model,
+    tokens, cost and finish reason where it has them (model names and errors escaped)."""
+    facts = [f"at {format_value(step.start_ms, 'ms')} into the call, took {format_value(step.duration_ms, 'ms')}"]
+    if step.error:
+        facts.append(f":red[**failed: {escape_markdown(step.error)}**]")
+    if step.model:
+        provider = f" ({escape_markdown(step.provider)})" if step.provider else ""
+        facts.append(f"{escape_markdown(step.model)}{provider}")
+    if step.input_tokens is not None or step.output_tokens is not None:
+        facts.append(f"{format_value(step.input_tokens, 'count')} tokens in, "
+                     f"{format_value(step.output_tokens, 'count')} out")
+    if step.cost_usd is not None:
+        facts.append(f"${step.cost_usd:.4f}")
+    if step.finish_reasons:
+        facts.append(f"stopped: {escape_markdown(step.finish_reasons)}")
+    return " · ".join(facts)

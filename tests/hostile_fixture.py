@@ -7,6 +7,7 @@ reach), to become a link, to run a script, or to reverse the app's own words wit
 
 from __future__ import annotations
 
+import json
 import wave
 from datetime import date, datetime
 from pathlib import Path
@@ -28,6 +29,8 @@ MODE = f"mode{OVERRIDE} <img src={TRAP}/mode> ![m]({TRAP}/m.png)"
 CALL_ID = f"call-<img src={TRAP}/call>[c]({TRAP}/c)"
 TEXT = f"Hello {ATTACKS}\nsecond line {OVERRIDE}reversed? ![t]({TRAP}/t.png)"
 RECORDING = f"[r]({TRAP}/r.wav)<img src={TRAP}/rec>{OVERRIDE}.wav"
+MESSAGES = json.dumps([{"role": f"user{OVERRIDE}<img src={TRAP}/role>", "parts": [{"type": "text", "content": TEXT}]},
+                       {"role": "assistant", "parts": [{"type": "tool_call", "name": MODE, "arguments": {"q": TEXT}}]}])
 SESSION = f"week{OVERRIDE} <img src={TRAP}/session> [s]({TRAP}/s)"
 FORMULA_MODEL = "@SUM(1+1)*cmd|' /C calc'!A0"  # each of these would run as a formula in a spreadsheet
 FORMULA_NOTE = f'=HYPERLINK("{TRAP}/f","click")'
@@ -50,6 +53,10 @@ def _plant_calls(path: Path) -> None:
         con.execute("UPDATE calls SET recording_url = 'call.wav' WHERE agent = ? AND call_id <> ?", [AGENT, CALL_ID])
         con.execute("UPDATE turns SET text = ? WHERE turn_index = 1", [TEXT])
         con.execute("UPDATE spans SET name = ?, error_type = ? WHERE kind = 'tool'", [MODE, TEXT])
+        con.execute("UPDATE spans SET input_text = ?, output_text = ? WHERE kind = 'tool'", [TEXT, TEXT])
+        con.execute("UPDATE spans SET model = ?, input_text = ?, attributes = json_object('gen_ai.input.messages', ?, "
+                    "'gen_ai.output.messages', ?, 'gen_ai.system_instructions', ?) WHERE kind = 'llm'",
+                    [MODEL, TEXT, MESSAGES, MESSAGES, TEXT])
         con.execute("INSERT INTO failure_modes (name, description, owner, created_at) VALUES (?, ?, 'pm', ?)",
                     [MODE, TEXT, datetime(2026, 9, 1)])
         con.execute("UPDATE judgements SET labels = [?], rationale = ?, evidence = json_array(json_object("

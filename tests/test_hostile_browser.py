@@ -119,6 +119,14 @@ def test_every_page_keeps_hostile_text_inert(visit: tuple[Page, list[str], list[
     screenshot(page, "hostile-calls")
     assert page.locator(".st-key-transcript").count() == 1, "the hostile call opens from the search"
     assert_nothing_leaked(page, strays, scripts, "a hostile transcript found on the Calls page")
+    for step in ("Model", "Tool"):  # a model's messages and system prompt, a tool's arguments and error
+        page.get_by_label("See a step").click()
+        page.keyboard.type(step)
+        page.keyboard.press("Enter")
+        page.locator(".st-key-step_detail").get_by_text("second line", exact=False).first.wait_for()
+        settle(page)
+        screenshot(page, f"hostile-step-{step.lower()}")
+        assert_nothing_leaked(page, strays, scripts, f"a hostile {step.lower()} step's detail")
 
 
 def test_the_review_shows_hostile_names_in_order_and_loads_nothing(visit: tuple[Page, list[str], list[str]],

@@ -16,11 +16,13 @@ import streamlit as st
 from present.call_header import Figure, call_figures, clock, conversation_figures
 from present.formats import format_value
 from present.markdown import code_span, escape_markdown, plain_text
-from present.waterfall import waterfall
+from present.waterfall import SELECTION, step_facts, steps, waterfall
+from ui import data
 from ui.call_player import recording_of, show_player
 from warehouse.calls import CallDetail
 from warehouse.metrics import dead_air_threshold_ms
 from warehouse.recordings import Playable, Refused
+from warehouse.span_detail import Message, SpanDetail
 
 SPEAKER_NAMES = {"agent": "Agent", "customer": "Caller"}
 SPEAKER_COLORS = {"agent": "blue", "customer": "orange"}
@@ -141,13 +143,68 @@ def show_conversation(detail: CallDetail, key: str, large: bool) -> None:
     show_transcript(lines)
 
 
-def show_waterfall(detail: CallDetail) -> None:
+@st.fragment
+def show_steps(detail: CallDetail, key: str) -> None:
+    """The waterfall, and below it the step clicked in it (or picked from the list) in full. A
+    fragment: clicking a step reruns only this part, not the transcript, player or form."""
     if detail.spans.is_empty():
         st.caption("No spans were recorded for this call, so there is no step-by-step timing.")
         return
     slow, failed = int(detail.spans["is_slow"].sum()), int(detail.spans["is_error"].sum())
-    st.markdown(f"**Steps** · {detail.spans.height} spans, {slow} slow, {failed} failed")
-    st.altair_chart(waterfall(detail.spans), theme=None, width="stretch")
+    st.markdown(f"**Steps** · {detail.spans.height} spans, {slow} slow, {failed} failed · click one to see it")
+    event = st.altair_chart(waterfall(detail.spans), theme=None, width="stretch", on_select="rerun",
+                            key=f"{key}_waterfall")
+    listed = steps(detail.spans)
+    labels = dict(zip(listed["span_id"], listed["step"], strict=True))
+    picker = f"{key}_step"
+    clicked = _clicked_step(event)
+    if clicked in labels and clicked != st.session_state.get(f"{picker}_clicked"):
+        st.session_state[f"{picker}_clicked"] = st.session_state[picker] = clicked
+    span_id = st.selectbox("See a step", list(labels), index=None, format_func=lambda s: plain_text(labels[s]),
+                           placeholder="Click a bar above, or pick a step here", key=picker)
+    if span_id is None:
+        return
+    step = data.step_detail(detail.call["call_id"], span_id)
+    if step is None:
+        st.caption("This step is no longer in the warehouse.")
+        return
+    show_step(step, labels[span_id])
+
+
+def _clicked_step(event: object) -> str | None:
+    """The span id of the bar clicked in the waterfall, if any."""
+    points = (getattr(event, "selection", None) or {}).get(SELECTION) or []
+    first = points[0] if isinstance(points, list) and points else None
+    return first.get("span_id") if isinstance(first, dict) else None
+
+
+def show_step(step: SpanDetail, label: str) -> None:
+    """One step in full: timing, model, tokens and cost; what went in and what came out; the
+    system prompt in force. Every piece of it is customer or model text, escaped."""
+    with st.container(border=True, key="step_detail"):
+        st.markdown(f"**{escape_markdown(label)}** · {step_facts(step)}")
+        went_in, came_out = st.columns(2, gap="large")
+        for column, title, messages in ((went_in, "What went in", step.input), (came_out, "What came out",
+                                                                                step.output)):
+            with column:
+                st.markdown(f"**{title}**")
+                if not messages:
+                    st.caption("Nothing recorded." if title == "What went in" or not step.error
+                               else "Nothing: the step failed.")
+                for message in messages:
+                    show_message(message)
+        if step.system_prompt is not None:
+            with st.expander(f"System prompt in force ({escape_markdown(step.system_prompt_source)})"):
+                st.markdown(escape_markdown(step.system_prompt))
+
+
+def show_message(message: Message) -> None:
+    """A message with its role: JSON as an indented code block, words as escaped text."""
+    if message.is_data:
+        st.caption(escape_markdown(message.role))
+        st.code(plain_text(message.text), language="json", wrap_lines=True)
+        return
+    st.markdown(f":gray[{escape_markdown(message.role)}]  \n{escape_markdown(message.text)}")
 
 
 def show_call(detail: CallDetail, key: str, aside: Callable[[], None] | None = None, large: bool = False) -> None:
@@ -161,4 +218,4 @@ def show_call(detail: CallDetail, key: str, aside: Callable[[], None] | None = N
         show_judgement(detail)
         if aside is not None:
             aside()
-    show_waterfall(detail)
+    show_steps(detail, key)

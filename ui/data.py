@@ -29,6 +29,7 @@ from warehouse import (
     queries,
     review_summary,
     reviews,
+    span_detail,
     taxonomy,
 )
 from warehouse.drift import queries as drift
@@ -71,6 +72,7 @@ current_taxonomy = cached(taxonomy.load_taxonomy)
 judge_runs_summary = cached(judgements.judge_runs_summary)
 judge_run_history = cached(judgements.judge_run_history)
 call_detail = cached(calls.call_detail)
+step_detail = cached(span_detail.span_detail)
 search_calls = cached(call_search.search_calls, spinner="Searching…")
 
 # Read fresh: a save must show at once
