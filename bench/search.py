@@ -16,7 +16,6 @@ costs on top of that scan.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from overview import median_seconds  # noqa: E402
 
 from warehouse import db  # noqa: E402
 from warehouse.call_search import CallSearch, Range, like_pattern, search_calls  # noqa: E402
@@ -57,16 +58,6 @@ def build(path: Path, source: Path, calls: int) -> None:
                         f"FROM src.{table} AS s, range({copies}) AS r(n)")
         con.execute("DETACH src")
         con.execute("CHECKPOINT")
-
-
-def median_seconds(run, repeat: int) -> float:
-    run()  # warm the page cache and the compiled definitions once
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def searches(path: Path) -> dict[str, CallSearch]:
