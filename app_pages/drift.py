@@ -32,7 +32,8 @@ percentile = right.selectbox("Latency", list(PERCENTILE_HELP), index=1, format_f
                                   "callers notice.")
 
 thresholds = load_thresholds()
-history = data.drift_history(filters, group, thresholds)
+drift = data.drift_history(filters, group, thresholds)
+history = drift.weeks
 st.subheader("Weeks with drift")
 quiet = drift_words.quiet_weeks(history)
 if quiet:
@@ -65,8 +66,8 @@ with st.expander("How a series gets flagged"):
   **{thresholds.min_rate_change * 100:.0f} point** (failure and talking-over shares);
 - a statistical test says it is unlikely to be chance, with a **{thresholds.alpha:.0%}** chance of any false
   flag shared across every test run on the {flags.tested} series (Bonferroni);
-- it holds against each of the {thresholds.baseline_weeks} weeks before on its own, so a past one-off bad week
-  neither raises a flag once it is over nor stands in for a drift;
+- it holds against each of the {thresholds.baseline_weeks} weeks before on its own, all but at most one, so a
+  past one-off bad week neither raises a flag once it is over nor hides a drift that came after it;
 - each window has at least {thresholds.min_sample} values ({thresholds.min_tail_values} beyond a percentile's
   neighbour).
 
@@ -141,5 +142,6 @@ st.caption(drift_words.MEASURES["errors"][2])
 
 st.subheader("Talking over")
 label, unit, help_text = drift_words.MEASURES["interruptions"]
-chart(trends.interruptions, "interruption_rate", unit, label.capitalize(), GROUPS[group])
+chart(drift.interruptions(grain), "interruption_rate", unit,
+      f"{label.capitalize()} since {drift.summaries.first_day:%d %b}", GROUPS[group])
 st.caption(help_text)

@@ -284,7 +284,7 @@ def _weekly_drift(request: DeckRequest, last_day: date) -> list[str]:
     end = min(request.quarter.end, last_day)
     weeks = ((end - request.quarter.start).days + 1) // thresholds.recent_days
     found: dict[tuple[str, str, bool], str] = {}
-    for flags in drift_history(request.filters, "agent", thresholds, weeks=weeks, end=end) if weeks > 0 else []:
+    for flags in drift_history(request.filters, "agent", thresholds, weeks=weeks, end=end).weeks if weeks > 0 else []:
         for key, sentence, changed in keyed_sentences(flags):
             if not changed:
                 found.setdefault(key, sentence)

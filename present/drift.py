@@ -312,8 +312,9 @@ def stage_chart(stages: pl.DataFrame, height: int = 240) -> alt.Chart:
                                                     value_name="seconds")
     long = long.with_columns(stage=pl.col("stage").replace_strict(STAGES),
                              order=pl.col("stage").replace_strict({s: i for i, s in enumerate(STAGES)}))
-    return alt.Chart(long, height=height).mark_bar().encode(
-        x=alt.X("bucket:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=8)),
+    long = long.with_columns(week=pl.col("bucket").dt.strftime("%d %b"))
+    return alt.Chart(long, height=height, title="The caller's wait, stage by stage (weekly medians)").mark_bar().encode(
+        x=alt.X("week:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("seconds:Q", stack="zero", title=None, axis=value_axis("ms")),
         color=alt.Color("stage:N", title="Stage", sort=list(STAGES.values()),
                         legend=alt.Legend(orient="bottom", columns=4)),

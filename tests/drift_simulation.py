@@ -84,7 +84,7 @@ def summarise(latency_rows: list[pl.DataFrame], moment_rows: list[pl.DataFrame])
                 "var": pl.Float64})
     empty = pl.DataFrame(schema={"measure": pl.String, "group": pl.String, "back": pl.Int64, "n": pl.UInt32,
                                  "q": pl.List(pl.Float64), "unit": pl.String})
-    return DriftSummaries(END, moments, pl.concat(quantiles) if quantiles else empty)
+    return DriftSummaries(END, DAYS, moments, pl.concat(quantiles) if quantiles else empty)
 
 
 def simulate(latency_rows: list[pl.DataFrame], moment_rows: list[pl.DataFrame], thresholds: Thresholds) -> list[Series]:

@@ -17,6 +17,7 @@ from present.formats import format_value
 from warehouse.drift.detection import SeriesVerdict, load_thresholds
 from warehouse.drift.queries import change_markers, drift_flags, drift_history, drift_trends, wait_stages_by_week
 from warehouse.filters import Filters
+from warehouse.queries import conversation_by_week
 
 THRESHOLDS = load_thresholds()
 PLAN = timeline()
@@ -101,9 +102,10 @@ def planted(v: SeriesVerdict, end: date) -> bool:
     week (speech-to-text, and so the caller's wait), the regression week (LLM latency and the
     caller's wait, every agent), the switch to gpt-4.1-mini (salon-booker's cost, LLM latency and
     caller's wait, in the four weeks after it), the end-of-turn change (estate-qualifier's
-    talking-over share)."""
-    if v.measure == "interruptions":
-        return v.group == "estate-qualifier" and end >= PLAN.estate_end_of_turn_change.date()
+    talking-over share, and its speech-to-text time: deciding sooner that the caller has finished
+    leaves more of the wait to transcription)."""
+    if v.measure in ("interruptions", "stt") and end >= PLAN.estate_end_of_turn_change.date():
+        return v.group == "estate-qualifier"
     if v.group == "salon-booker" and v.measure in ("cost", "llm", "reply") and SWITCH <= end <= SWITCH + timedelta(28):
         return True
     stt_week = overlaps(end, PLAN.stt_slow_first_day, PLAN.stt_slow_last_day)
@@ -112,7 +114,7 @@ def planted(v: SeriesVerdict, end: date) -> bool:
 
 
 def test_every_planted_pattern_is_flagged_in_its_week_and_nothing_else_is(demo_warehouse: Path) -> None:
-    history = drift_history(Filters(PLAN.end_day, PLAN.end_day), "agent", THRESHOLDS)
+    history = drift_history(Filters(PLAN.end_day, PLAN.end_day), "agent", THRESHOLDS).weeks
     weeks = {flags.end: flags for flags in history}
     assert sorted(weeks) == [PLAN.end_day - timedelta(days=7 * w) for w in range(7, -1, -1)]
     stt = {v.group for v in weeks[PLAN.stt_slow_last_day].flagged if v.measure == "stt"}
@@ -166,3 +168,15 @@ def test_the_week_after_the_model_switch_flags_salon_latency_and_cost(demo_wareh
     behind = flags.change_behind(salon[("llm", "p95")], since=flags.recent_start)
     assert (behind["day"], behind["what"]) == (SWITCH, "gpt-4.1-mini")
     assert all(planted(v, end) for v in flags.flagged)
+
+
+def test_the_talking_over_trend_matches_the_overviews_definition(demo_warehouse: Path) -> None:
+    history = drift_history(Filters(PLAN.end_day, PLAN.end_day), "agent", THRESHOLDS)
+    weekly = history.interruptions("week")
+    monday = PLAN.end_day - timedelta(days=PLAN.end_day.weekday() + 7)  # a whole week inside the flags' days
+    overview = conversation_by_week(Filters(monday, monday + timedelta(days=6)))
+    for row in overview.iter_rows(named=True):
+        mine = weekly.filter((pl.col("bucket") == monday) & (pl.col("group") == row["agent"])).row(0, named=True)
+        assert mine["voice_calls"] == row["voice_calls"]
+        assert mine["interruption_rate"] == pytest.approx(row["interruption_rate"])
+    assert history.summaries.first_day == PLAN.end_day - timedelta(days=15 * 7 - 1)

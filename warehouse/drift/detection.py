@@ -18,9 +18,10 @@ A test flags the series when all of these hold:
 3. the change is large enough to matter (`min_relative_change`, or `min_rate_change` points for a
    rate; for a trend, its change over the whole horizon);
 4. for week and days: the change holds, in the same direction and by at least that much, against
-   each baseline week on its own, so a past one-off week neither raises a flag after it has passed
-   nor stands in for a drift; for a trend: the latest half of the horizon still climbs (at half
-   the slope or more), so a step that is over is not called a creep.
+   each baseline week on its own but at most one (of three or more), so a past one-off week
+   neither raises a flag after it has passed nor hides a drift that came after it; for a trend:
+   the latest half of the horizon still climbs (at half the slope or more), so a step that is
+   over is not called a creep.
 
 Estimates and their tests, from the summaries alone:
 - a percentile of a window: the geometric mean of its days' (or weeks') exact percentiles, with
@@ -229,7 +230,7 @@ class _Tried:
 
     verdict: SeriesVerdict
     p_value: float | None
-    holds: bool = True  # the change holds against each baseline week (or, for a trend, still climbs)
+    holds: bool = True  # the change holds against the baseline weeks (or, for a trend, still climbs)
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,8 @@ def _pair(statistic: str, recent: Window | None, baselines: list[Window | None],
     if result is None or change is None:
         return "nothing varies, so nothing to test"
     floor = _min_change(statistic, thresholds)
-    holds = all(_holds(statistic, recent.value, b.value, change, floor) for b in usable)
+    against = sum(1 for b in usable if not _holds(statistic, recent.value, b.value, change, floor))
+    holds = against <= (1 if len(usable) >= 3 else 0)
     return _Pair(recent, usable, baseline, change, min(1.0, result.p_value * scan), holds)
 
 

@@ -31,14 +31,14 @@ from warehouse.queries import reading
 class DriftTrends:
     """One row per bucket (day or week) and series: `latency` (measure 'reply' or a step kind,
     group, n, p50, p95, p99), `usage` (group, calls, cost_per_call_usd, tokens_per_call), and
-    the failure rates of `tool_errors` (group = tool) and `model_errors` (group = model), and the
-    share of calls with talking over, `interruptions` (group, voice_calls, interruption_rate)."""
+    the failure rates of `tool_errors` (group = tool) and `model_errors` (group = model). The
+    talking-over share's trend comes with the flags (`DriftHistory.interruptions`), which read
+    it already: its turn-by-turn pass is the costliest of the page."""
 
     latency: pl.DataFrame
     usage: pl.DataFrame
     tool_errors: pl.DataFrame
     model_errors: pl.DataFrame
-    interruptions: pl.DataFrame
 
 
 def drift_trends(f: Filters, grain: str, group: str) -> DriftTrends:
@@ -57,8 +57,6 @@ def drift_trends(f: Filters, grain: str, group: str) -> DriftTrends:
         llms = steps.filter(steps.kind == "llm", steps.step_model.notnull())
         tool_errors = measures.step_errors(tools, ["bucket", "tool_name"]).to_polars()
         model_errors = measures.step_errors(llms, ["bucket", "step_model"]).to_polars()
-        talk = metrics.conversation_metrics(calls, t, ["bucket", group], metrics.dead_air_threshold_ms())
-        interruptions = talk.select("bucket", group, "voice_calls", "interruption_rate").to_polars()
     reply_latency = reply_latency.with_columns(measure=pl.lit("reply"))
     latency = pl.concat([step_latency, reply_latency.select(step_latency.columns)], how="vertical_relaxed")
     return DriftTrends(
@@ -66,7 +64,6 @@ def drift_trends(f: Filters, grain: str, group: str) -> DriftTrends:
         usage=usage.rename({group: "group"}).sort("bucket", "group"),
         tool_errors=tool_errors.rename({"tool_name": "group"}).sort("bucket", "group"),
         model_errors=model_errors.rename({"step_model": "group"}).sort("bucket", "group"),
-        interruptions=interruptions.rename({group: "group"}).sort("bucket", "group"),
     )
 
 
@@ -110,26 +107,32 @@ class DriftSummaries:
     `measures.SUMMARY_LEVELS`; `unit` 'day' or 'week', then `back` counts weeks)."""
 
     end: date
+    days: int
     moments: pl.DataFrame
     quantiles: pl.DataFrame
 
+    @property
+    def first_day(self) -> date:
+        return self.end - timedelta(days=self.days - 1)
 
-def summarise(latency: ibis.Table, means: ibis.Table, rates: ibis.Table, end: date, days: int) -> DriftSummaries:
+
+def summarise(latency: ibis.Table, means: ibis.Table, rates: ibis.Table, end: date, days: int,
+              daily_days: int) -> DriftSummaries:
     """Run the summaries on the engine: values of the `days` days up to `end` in, a few hundred
-    rows per series family out."""
-    def quantiles(unit: str, length: int) -> ibis.Table:
-        return measures.quantile_summary(latency, end, length).mutate(unit=ibis.literal(unit))
+    rows per series family out. Latency percentiles per day, the costliest part, only for the
+    `daily_days` the tests of the last days read."""
+    def recent(values: ibis.Table, reach: int) -> ibis.Table:
+        return values.filter(measures.days_back(values.day, end) < reach)
 
-    values = means.union(rates)
-    values = values.filter(measures.days_back(values.day, end) < days)
-    latency = latency.filter(measures.days_back(latency.day, end) < days)
-    moments = measures.daily_summary(values, end).to_polars()
-    quantile_rows = quantiles("day", 1).union(quantiles("week", 7)).to_polars()
-    return DriftSummaries(end, moments, quantile_rows)
+    daily = measures.quantile_summary(recent(latency, daily_days), end, 1).mutate(unit=ibis.literal("day"))
+    weekly = measures.quantile_summary(recent(latency, days), end, 7).mutate(unit=ibis.literal("week"))
+    moments = measures.daily_summary(recent(means.union(rates), days), end).to_polars()
+    return DriftSummaries(end, days, moments, daily.union(weekly).to_polars())
 
 
-def drift_summaries(f: Filters, group: str, end: date, days: int) -> DriftSummaries:
-    """The summaries of every series for the `days` days up to `end`."""
+def drift_summaries(f: Filters, group: str, end: date, days: int, daily_days: int) -> DriftSummaries:
+    """The summaries of every series for the `days` days up to `end` (daily percentiles for the
+    last `daily_days`)."""
     if group not in measures.GROUPINGS:
         raise ValueError(f"Group by one of {', '.join(measures.GROUPINGS)}, not {group!r}.")
     start = end - timedelta(days=days - 1)
@@ -138,7 +141,7 @@ def drift_summaries(f: Filters, group: str, end: date, days: int) -> DriftSummar
         return summarise(measures.latency_values(t, scope, start, end, group),
                          measures.mean_values(t, scope, start, end, group),
                          measures.rate_values(t, scope, start, end, group, metrics.dead_air_threshold_ms()),
-                         end, days)
+                         end, days, daily_days)
 
 
 def series_from(summaries: DriftSummaries, thresholds: Thresholds) -> list[Series]:
@@ -205,19 +208,40 @@ class DriftFlags:
 HISTORY_WEEKS = 8  # the weeks the page's history strip judges
 
 
+@dataclass(frozen=True)
+class DriftHistory:
+    """The flags of several weeks, newest first, and the daily summaries they were judged on."""
+
+    weeks: list[DriftFlags]
+    summaries: DriftSummaries
+
+    def interruptions(self, grain: str) -> pl.DataFrame:
+        """The share of calls with talking over per bucket (day, or the Monday of its week) and
+        group, over the days the flags read: bucket, group, voice_calls, interruption_rate."""
+        days = self.summaries.moments.filter(pl.col("measure") == "interruptions")
+        days = days.with_columns(bucket=pl.lit(self.summaries.end) - pl.duration(days=pl.col("back")))
+        if grain == "week":
+            days = days.with_columns(bucket=pl.col("bucket").dt.truncate("1w"))
+        shares = days.group_by("bucket", "group").agg(voice_calls=pl.col("n").sum(), talked_over=pl.col("total").sum())
+        return shares.select("bucket", "group", "voice_calls", interruption_rate=pl.col("talked_over")
+                             / pl.col("voice_calls")).sort("bucket", "group")
+
+
 def drift_history(f: Filters, group: str, thresholds: Thresholds, weeks: int = HISTORY_WEEKS,
-                  end: date | None = None) -> list[DriftFlags]:
+                  end: date | None = None) -> DriftHistory:
     """The flags of `weeks` weeks, newest first: the week ending on `end` (default the filters'
     last day), the one ending 7 days before, and so on; one read of the engine for all of them."""
     end = end or f.end
     reach = weeks + max(thresholds.baseline_weeks, thresholds.trend_weeks - 1)
-    summaries = drift_summaries(f, group, end, reach * thresholds.recent_days)
+    daily = (weeks + thresholds.baseline_weeks) * thresholds.recent_days
+    summaries = drift_summaries(f, group, end, reach * thresholds.recent_days, daily)
     series = series_from(summaries, thresholds)
     markers = change_markers()
     if f.agents:
         markers = markers.filter(pl.col("agent").is_in(f.agents))
-    return [_flags(series, week, end - timedelta(days=week * thresholds.recent_days), markers, thresholds)
-            for week in range(weeks)]
+    flags = [_flags(series, week, end - timedelta(days=week * thresholds.recent_days), markers, thresholds)
+             for week in range(weeks)]
+    return DriftHistory(flags, summaries)
 
 
 def _flags(series: list[Series], week: int, end: date, markers: pl.DataFrame, thresholds: Thresholds) -> DriftFlags:
@@ -230,4 +254,4 @@ def _flags(series: list[Series], week: int, end: date, markers: pl.DataFrame, th
 def drift_flags(f: Filters, group: str, thresholds: Thresholds, end: date | None = None) -> DriftFlags:
     """Judge every series' last `recent_days` up to `end` (default the filters' last day)
     against the `baseline_days` before (and its trend and last days)."""
-    return drift_history(f, group, thresholds, weeks=1, end=end)[0]
+    return drift_history(f, group, thresholds, weeks=1, end=end).weeks[0]
