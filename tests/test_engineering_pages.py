@@ -55,8 +55,9 @@ def test_the_drift_page_explains_the_model_switch_in_a_sentence(demo_warehouse: 
 
 
 def test_the_drift_page_opens_on_the_newest_week_with_flags(demo_warehouse: Path) -> None:
-    """The week to 15 Nov is quiet on the test demo; the regression week before it is not."""
-    at = open_page("app_pages/drift.py", {"start": "2026-10-01", "end": "2026-11-15"})
+    """For clinic-scheduler the week to 15 Nov is quiet on the test demo; the regression week before
+    it is not."""
+    at = open_page("app_pages/drift.py", {"start": "2026-10-01", "end": "2026-11-15", "agent": "clinic-scheduler"})
     assert at.subheader[1].value == "Drift in the week 02 Nov – 08 Nov 2026"
     strip = next(r for r in at.radio if r.key.startswith("drift_week"))
     assert strip.value == 1 and strip.options[0].endswith("· –") and strip.options[1].endswith("⚑")
