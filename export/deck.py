@@ -270,8 +270,7 @@ def _review_slide(deck: Deck, request: DeckRequest) -> None:
     slides.add_table(slide, table, header, [_review_row(s) for s in summaries], [2.2, 1.6, 1.3, 1.8, 1.8, 3.6])
     decided = [f"{s.session.name}: {s.session.decisions.strip()}" for s in summaries if s.session.decisions]
     if decided:
-        slides.set_notes(slide, slide.notes_slide.notes_text_frame.text + "\nDecisions, in full:\n"
-                         + "\n".join(decided))
+        slides.set_notes(slide, "\nDecisions, in full:\n" + "\n".join(decided), append=True)
 
 
 def _weekly_drift(request: DeckRequest, last_day: date) -> list[str]:

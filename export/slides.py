@@ -173,10 +173,11 @@ def add_table(slide: Slide, box: Box, header: list[str], rows: list[list[str]], 
                     run.font.size, run.font.bold = Pt(size), r == 0
 
 
-def set_notes(slide: Slide, text: str) -> None:
+def set_notes(slide: Slide, text: str, *, append: bool = False) -> None:
+    """The slide's speaker notes become `text` (or gain it at their end, with `append`)."""
     frame = slide.notes_slide.notes_text_frame
     assert frame is not None  # python-pptx gives every notes slide it makes a body
-    frame.text = text
+    frame.text = frame.text + text if append else text
 
 
 def to_bytes(deck: Deck) -> bytes:

@@ -233,7 +233,8 @@ def _hits(text: str) -> tuple[str, dict]:
 
 def _conditions(search: CallSearch) -> tuple[str, dict]:
     """The outcome, verdict and failure-mode filters as a WHERE clause (fixed SQL; the modes a parameter)."""
-    conditions, params = ["true"], {}
+    conditions: list[str] = ["true"]
+    params: dict[str, object] = {}
     if search.outcomes:
         conditions.append("(" + " OR ".join(_OUTCOME_HOLDS[key] for key in search.outcomes) + ")")
     if search.verdicts:
@@ -268,7 +269,8 @@ def _figures(con, filters: Filters, calls: str, definitions: _Definitions) -> No
 
 def _ranges(search: CallSearch) -> tuple[str, dict]:
     """The conversation filters as a WHERE clause over `search_figures f`, and their parameters."""
-    conditions, params = ["true"], {}
+    conditions: list[str] = ["true"]
+    params: dict[str, object] = {}
     for column, wanted in (("longest_wait_ms", search.longest_wait_ms), ("interruptions", search.interruptions),
                            ("dead_air", search.dead_air)):
         if wanted.is_set:
