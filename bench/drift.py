@@ -11,7 +11,7 @@ temporary `git worktree` and run in a child process: `drift_flags` (one week, ev
 and call pulled into polars and split by group and week in Python) and `drift_trends`. Each side
 runs in its own process, which also reports its peak memory. Prints medians and the ratio.
 With --db, benches that warehouse (say the 20k demo) instead of building one. With --app-memory,
-serves the app on the largest warehouse, opens every page in headless Chromium (the drift page
+serves the app on the last warehouse built, opens every page in headless Chromium (the drift page
 last) and reports the app's peak memory.
 """
 
@@ -24,9 +24,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
-from overview import DAYS, LAST_DAY, build
+from overview import DAYS, LAST_DAY, app_peak_memory_mib, build
+
+from warehouse.filters import Filters
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "f090d3f50c91b4101e830c5458bb4ae996ffaae7"
@@ -83,38 +86,8 @@ def compare(db: Path, before: Path, repeat: int, label: str) -> None:
           f"before {then['peak_mib']:.0f} MiB")
 
 
-PAGES = ("overview", "review", "review-summary", "calls", "failure-modes", "calibration", "failure-mode-list", "judges",
-         "prompts", "compare", "ingest", "export", "drift")
-
-
-def app_peak_memory_mib(db: Path) -> float:
-    """Serve the app on `db`, open every page in headless Chromium (drift last), return the
-    server's peak RSS."""
-    from playwright.sync_api import sync_playwright
-
-    port = "8766"
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", port,
-                               "--server.headless", "true"], env={**os.environ, "CALLBOARD_DB": str(db)}, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page()
-            for _ in range(100):
-                try:
-                    page.goto(f"http://localhost:{port}/_stcore/health")
-                    break
-                except Exception:
-                    time.sleep(0.3)
-            for name in PAGES:
-                page.goto(f"http://localhost:{port}/{name}")
-                page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=300_000)
-            browser.close()
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+PAGES = ("review", "review-summary", "calls", "failure-modes", "calibration", "failure-mode-list", "judges", "prompts",
+         "compare", "ingest", "export", "drift")  # after the overview
 
 
 def main() -> None:
@@ -141,7 +114,8 @@ def main() -> None:
                 print(f"built {calls:,} calls in {time.perf_counter() - started:.1f} s")
                 compare(db, before, args.repeat, f"{calls:,} calls")
             if args.app_memory:
-                print(f"app peak memory, every page visited ({calls:,} calls): {app_peak_memory_mib(db):.0f} MiB")
+                peak = app_peak_memory_mib(db, Filters(LAST_DAY - timedelta(days=DAYS - 1), LAST_DAY), PAGES)
+                print(f"app peak memory, every page visited ({calls:,} calls): {peak:.0f} MiB")
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], check=True)
 

@@ -108,8 +108,9 @@ def median_seconds(run, repeat: int) -> float:
     return statistics.median(times)
 
 
-def app_peak_memory_mib(path: Path, filters: Filters) -> float:
-    """Serve the app on `path`, open the overview in headless Chromium, return the server's peak RSS."""
+def app_peak_memory_mib(path: Path, filters: Filters, pages: tuple[str, ...] = ()) -> float:
+    """Serve the app on `path`, open the overview in headless Chromium, then each of `pages` (their
+    url paths), and return the server's peak RSS."""
     from playwright.sync_api import sync_playwright
 
     port = "8765"
@@ -130,6 +131,9 @@ def app_peak_memory_mib(path: Path, filters: Filters) -> float:
                     time.sleep(0.2)
             page.get_by_text("Cost per call").wait_for(timeout=120_000)
             page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
+            for name in pages:
+                page.goto(f"http://localhost:{port}/{name}?start={filters.start}&end={filters.end}")
+                page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=600_000)
             browser.close()
         status = Path(f"/proc/{server.pid}/status").read_text()
         peak_kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
