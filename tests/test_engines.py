@@ -19,6 +19,8 @@ from tests.test_metrics import CASES, assert_same
 from warehouse import engines, judgements, lake, queries
 from warehouse.__main__ import main
 from warehouse.db import transaction
+from warehouse.drift import queries as drift
+from warehouse.drift.measures import SUMMARY_LEVELS
 from warehouse.filters import Filters
 from warehouse.metric_registry import METRICS
 from warehouse.tables import TABLE_NAMES
@@ -304,3 +306,31 @@ def test_a_wrong_engine_setting_is_one_readable_line(
         monkeypatch.setenv(name, value)
     done = cli.run(main, ["metrics", "--start", "2026-09-01", "--end", "2026-09-30"], capsys)
     assert done.returncode == 2 and message in done.stderr
+
+
+def test_drift_summaries_are_equal_on_every_engine(
+    spark: None, shared_lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drift flags' summaries (per day and week: counts, sums, variances, exact percentiles)
+    and change markers come out the same on every engine, so the flags do too."""
+    end = date(2026, 10, 19)
+
+    def summaries() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        s = drift.drift_summaries(Filters(end, end), "agent", end, 105, 84)
+        quantiles = s.quantiles.with_columns(level=pl.lit(list(SUMMARY_LEVELS))).explode("q", "level")
+        key = ["measure", "group", "back"]
+        return (s.moments.sort(key), quantiles.sort([*key, "unit", "level"]),
+                drift.change_markers().sort("day", "agent", "kind"))
+
+    results = on_each_engine(monkeypatch, summaries)
+    moments, quantiles, markers = results["duckdb"]
+    assert moments["measure"].unique().sort().to_list() == ["cost", "interruptions", "tokens"]
+    assert set(quantiles["unit"]) == {"day", "week"} and quantiles.height > 0
+    for engine in ("lake", "spark"):
+        theirs = results[engine]
+        assert_frame_equal(theirs[0].drop("total", "var"), moments.drop("total", "var"), check_dtypes=False)
+        assert_frame_equal(theirs[0].select("total", "var"), moments.select("total", "var"), check_exact=False,
+                           rel_tol=1e-9)
+        assert_frame_equal(theirs[1].drop("q"), quantiles.drop("q"), check_dtypes=False)
+        assert_frame_equal(theirs[1].select("q"), quantiles.select("q"), check_exact=False, rel_tol=1e-12)
+        assert_frame_equal(theirs[2], markers, check_dtypes=False)
