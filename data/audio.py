@@ -136,11 +136,15 @@ def encode(samples: np.ndarray, target: Path) -> None:
     samples on its standard input; written beside the target and renamed into place, so a reader
     never sees half a file."""
     partial = target.with_name(target.name + ".part")
-    subprocess.run([FFMPEG, "-nostats", "-loglevel", "error", "-y",
-                    "-f", "s16le", "-ar", str(ESPEAK_RATE), "-ac", "2", "-i", "pipe:0",
-                    "-ar", str(OUTPUT_RATE), "-c:a", "libopus", *OPUS_OPTIONS, "-b:a", str(BITRATE),
-                    "-f", "ogg", str(partial)],
-                   input=np.ascontiguousarray(samples, dtype="<i2").tobytes(), capture_output=True, check=True)
+    try:
+        subprocess.run([FFMPEG, "-nostats", "-loglevel", "error", "-y",
+                        "-f", "s16le", "-ar", str(ESPEAK_RATE), "-ac", "2", "-i", "pipe:0",
+                        "-ar", str(OUTPUT_RATE), "-c:a", "libopus", *OPUS_OPTIONS, "-b:a", str(BITRATE),
+                        "-f", "ogg", str(partial)],
+                       input=np.ascontiguousarray(samples, dtype="<i2").tobytes(), capture_output=True, check=True)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a failed or interrupted encoding leaves no half file behind
+        raise
     partial.replace(target)
 
 

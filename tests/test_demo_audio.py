@@ -5,6 +5,7 @@ exist inside the recordings folder. Checked by decoding the written files with f
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import av
@@ -142,3 +143,15 @@ def test_the_demo_builds_without_recordings_when_it_cannot_or_is_told_not_to(
     assert demo.main(["--db", str(tmp_path / "callboard.duckdb"), "--calls", "10", *flags]) == 0
     assert built[0]["recorded_days"] == 0 and not started
     assert capsys.readouterr().err.count("espeak-ng and ffmpeg are not installed") == message
+
+
+def test_a_failed_encoding_leaves_no_file_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fails_halfway = tmp_path / "ffmpeg"  # writes part of its output, then fails (as on a full disk)
+    fails_halfway.write_text('#!/bin/sh\nfor last; do :; done\nprintf OggS > "$last"\nexit 1\n')
+    fails_halfway.chmod(0o755)
+    monkeypatch.setattr(audio, "FFMPEG", str(fails_halfway))
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    with pytest.raises(subprocess.CalledProcessError):
+        audio.encode(np.zeros((audio.ESPEAK_RATE, 2), dtype="<i2"), recordings / "call-0000001.ogg")
+    assert list(recordings.iterdir()) == []
