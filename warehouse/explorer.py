@@ -52,8 +52,8 @@ def _call_rows(t, f: Filters) -> ibis.Table:
     calls = metrics.scoped_calls(t, f).select(
         "call_id", "started_at", "day", "agent", "prompt_version", "model", "duration_ms", "cost_usd"
     )
-    outcome = metrics.outcome_per_call(t)
-    judged = metrics.latest_judgement_per_call(t)
+    outcome = metrics.outcome_per_call(t, calls.select("call_id"))
+    judged = metrics.latest_judgement_per_call(t, calls.select("call_id"))
     verdicts = review_metrics.call_verdicts(t.reviews)
     joined = (
         calls.left_join(outcome, calls.call_id == outcome.call_id)

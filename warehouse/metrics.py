@@ -61,9 +61,12 @@ def outcome_per_call(t: Tables, calls: ibis.Table | None = None) -> ibis.Table:
     )
 
 
-def latest_judgement_per_call(t: Tables) -> ibis.Table:
-    """Each call's most recent successful judgement, from whichever judge made it."""
+def latest_judgement_per_call(t: Tables, calls: ibis.Table | None = None) -> ibis.Table:
+    """Each call's most recent successful judgement, from whichever judge made it (of `calls`
+    only, when given: narrowed before the ranking, as `outcome_per_call`)."""
     j = t.judgements.filter(t.judgements.status == "ok")
+    if calls is not None:
+        j = j.semi_join(calls, "call_id")
     newest_first = ibis.row_number().over(group_by=j.call_id, order_by=ibis.desc(j.created_at))
     j = j.mutate(rank=newest_first)
     return j.filter(j.rank == 0).select("call_id", "judge_name", "score", "passed", "hallucination", "labels")
@@ -122,17 +125,17 @@ def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
     )
 
 
+def scoped_turns(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
+    """The turns of the calls in scope. A turn's `day` is its call's day, so a period alone needs
+    no join (and reads only those days); the other filters do."""
+    turns = t.turns.filter(_in_period(t.turns.day, start or f.start, end or f.end))
+    return turns.semi_join(scoped_calls(t, f, start, end), "call_id") if f.narrows_calls else turns
+
+
 def agent_replies(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
-    """Agent turns with a response latency, for the calls in scope. A turn's `day` is its call's
-    day, so a period alone needs no join; the other filters do."""
-    turns = t.turns.filter(
-        _in_period(t.turns.day, start or f.start, end or f.end),
-        t.turns.speaker == "agent",
-        t.turns.response_latency_ms.notnull(),
-    )
-    if f.narrows_calls:
-        turns = turns.semi_join(scoped_calls(t, f, start, end), "call_id")
-    return turns
+    """Agent turns with a response latency, for the calls in scope."""
+    turns = scoped_turns(t, f, start, end)
+    return turns.filter(turns.speaker == "agent", turns.response_latency_ms.notnull())
 
 
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95}
@@ -181,7 +184,7 @@ def latency_metrics(
 def judge_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
     """Mean eval score (1–5) and the share of calls flagged as hallucinating, over the calls that
     have a successful judgement (each call counts once: its latest judgement)."""
-    j = calls.select("call_id", *by).inner_join(latest_judgement_per_call(t), "call_id")
+    j = calls.select("call_id", *by).inner_join(latest_judgement_per_call(t, calls.select("call_id")), "call_id")
     return j.group_by(list(by)).aggregate(
         judged_calls=j.count(),
         eval_score=j.score.mean(),
@@ -241,33 +244,57 @@ def conversation_per_call(turns: ibis.Table, dead_air_ms: int) -> ibis.Table:
     )
 
 
-def conversation_metrics(calls: ibis.Table, t: Tables, by: Sequence[str], dead_air_ms: int) -> ibis.Table:
-    """Interruption share, dead-air share and talk ratio over the calls that have turns.
+CONVERSATION_SUMS = ("voice_calls", "interrupted_calls", "dead_air_calls", "agent_s", "speech_s", "aa", "ab", "bb")
+
+
+def conversation_sums(
+    calls: ibis.Table, t: Tables, by: Sequence[str], dead_air_ms: int, turns: ibis.Table | None = None
+) -> ibis.Table:
+    """Per group, the sums the conversation metrics are made of (`CONVERSATION_SUMS`): calls with
+    turns, with an interruption, with dead air, and the agent's (a) and everyone's (s) speaking
+    seconds with Σa², Σa·s, Σs². Sums add up, so a caller can read them once per day and make
+    the period's figures from the days' sums (`conversation_from_sums`) without a second pass over
+    the turns, the most expensive read on the overview. `turns` are the calls' turns when the
+    caller has them narrowed already (`scoped_turns`); by default they are found by a join."""
+    turns = t.turns.semi_join(calls, "call_id") if turns is None else turns
+    per_call = conversation_per_call(turns, dead_air_ms)
+    c = calls.select("call_id", *by).inner_join(per_call, "call_id")
+    a, s = c.agent_speech_s, c.speech_s
+    return c.group_by(list(by)).aggregate(
+        voice_calls=c.count(),
+        interrupted_calls=((c.caller_barge_ins + c.agent_talk_overs) > 0).cast("int64").sum(),
+        dead_air_calls=(c.dead_air > 0).cast("int64").sum(),
+        agent_s=a.sum(), speech_s=s.sum(), aa=(a * a).sum(), ab=(a * s).sum(), bb=(s * s).sum(),
+    )
+
+
+def conversation_from_sums(sums: ibis.Table, by: Sequence[str]) -> ibis.Table:
+    """Interruption share, dead-air share and talk ratio per group of `by`, from finer groups'
+    `conversation_sums` (summed again).
 
     - interruption_rate: calls with any interruption, either way / calls with turns (voice_calls);
-    - dead_air_rate: calls with any silence of `dead_air_ms` or more between turns / voice_calls;
+    - dead_air_rate: calls with any silence of the dead-air threshold or more between turns / voice_calls;
     - talk_ratio: the agent's speaking time / everyone's, summed over the calls (a ratio of sums,
       so a long call weighs more). Its noise test is Welch's on the ratio: `talk_ratio_sd` is the
       standard deviation of each call's agent_speech - ratio × speech, divided by the mean
       speech per call (the delta method), so that sd / √n is the ratio's standard error.
     """
-    per_call = conversation_per_call(t.turns.semi_join(calls, "call_id"), dead_air_ms)
-    c = calls.select("call_id", *by).inner_join(per_call, "call_id")
-    a, s = c.agent_speech_s, c.speech_s
-    sums = c.group_by(list(by)).aggregate(
-        voice_calls=c.count(),
-        interruption_rate=_rate((c.caller_barge_ins + c.agent_talk_overs) > 0),
-        dead_air_rate=_rate(c.dead_air > 0),
-        agent_s=a.sum(), speech_s=s.sum(), aa=(a * a).sum(), ab=(a * s).sum(), bb=(s * s).sum(),
-    )
-    ratio = sums.agent_s / sums.speech_s
-    residual_sq = sums.aa - 2 * ratio * sums.ab + ratio * ratio * sums.bb
-    mean_speech = sums.speech_s / sums.voice_calls
-    spread = (residual_sq / (sums.voice_calls - 1)).sqrt() / mean_speech
-    return sums.mutate(
+    g = sums.group_by(list(by)).aggregate(**{name: sums[name].sum() for name in CONVERSATION_SUMS})
+    ratio = g.agent_s / g.speech_s
+    residual_sq = g.aa - 2 * ratio * g.ab + ratio * ratio * g.bb
+    mean_speech = g.speech_s / g.voice_calls
+    spread = (residual_sq / (g.voice_calls - 1)).sqrt() / mean_speech
+    return g.mutate(
+        interruption_rate=g.interrupted_calls.cast("float64") / g.voice_calls,
+        dead_air_rate=g.dead_air_calls.cast("float64") / g.voice_calls,
         talk_ratio=ratio,
-        talk_ratio_sd=ibis.cases((sums.voice_calls > 1, spread), else_=ibis.null("float64")),
-    ).drop("agent_s", "speech_s", "aa", "ab", "bb")
+        talk_ratio_sd=ibis.cases((g.voice_calls > 1, spread), else_=ibis.null("float64")),
+    ).drop(*(name for name in CONVERSATION_SUMS if name != "voice_calls"))
+
+
+def conversation_metrics(calls: ibis.Table, t: Tables, by: Sequence[str], dead_air_ms: int) -> ibis.Table:
+    """The conversation metrics of the calls that have turns, per group (`conversation_from_sums`)."""
+    return conversation_from_sums(conversation_sums(calls, t, by, dead_air_ms), by)
 
 
 WAIT_STAGES = ("end_of_turn", "speech_to_text", "model", "speech_synthesis")

@@ -62,18 +62,29 @@ def filter_options() -> FilterOptions:
         )
 
 
-def _owned_metrics(t: Tables, f: Filters, by: str, start: date, end: date) -> pl.DataFrame:
-    """Every owned metric grouped by `by` ('period' or 'day'), for calls in [start, end]."""
+def _conversation_sums(t: Tables, f: Filters, start: date, end: date) -> pl.DataFrame:
+    """The conversation sums of calls in [start, end] per period and day: one pass over the turns
+    that serves both the period figures and the daily trend."""
+    calls = metrics.scoped_calls(t, f, start, end)
+    calls = calls.mutate(period=metrics.period_label(calls.day, f))
+    turns = metrics.scoped_turns(t, f, start, end)
+    return metrics.conversation_sums(calls, t, ["period", "day"], metrics.dead_air_threshold_ms(), turns).to_polars()
+
+
+def _owned_metrics(t: Tables, f: Filters, by: str, start: date, end: date, talk: pl.DataFrame) -> pl.DataFrame:
+    """Every owned metric grouped by `by` ('period' or 'day'), for calls in [start, end]; the
+    conversation metrics from `talk` (`_conversation_sums` over at least those days)."""
     calls = metrics.scoped_calls(t, f, start, end)
     replies = metrics.agent_replies(t, f, start, end)
     if by == "period":
         calls = calls.mutate(period=metrics.period_label(_.day, f))
         replies = replies.mutate(period=metrics.period_label(_.day, f))
+    days = talk.filter(pl.col("day").is_between(start, end))
     frames = [
         metrics.call_metrics(calls, t, [by]).to_polars(),
         metrics.latency_metrics(replies, [by], noise_shares=by == "period").to_polars(),
         metrics.judge_metrics(calls, t, [by]).to_polars(),
-        metrics.conversation_metrics(calls, t, [by], metrics.dead_air_threshold_ms()).to_polars(),
+        metrics.conversation_from_sums(ibis.memtable(days), [by]).to_polars(),
     ]
     merged = frames[0]
     for frame in frames[1:]:
@@ -110,10 +121,12 @@ class Overview:
 def overview(f: Filters, previous_start: date | None = None) -> Overview:
     """The filters' period against the one before it: by default the same number of days, or
     from `previous_start` up to the day before the period (the deck's previous quarter)."""
+    start = previous_start or f.previous().start
     with reading() as t:
+        talk = _conversation_sums(t, f, start, f.end)
         return Overview(
-            by_period=_owned_metrics(t, f, "period", previous_start or f.previous().start, f.end),
-            by_day=_owned_metrics(t, f, "day", f.start, f.end),
+            by_period=_owned_metrics(t, f, "period", start, f.end, talk),
+            by_day=_owned_metrics(t, f, "day", f.start, f.end, talk),
         )
 
 
@@ -121,7 +134,7 @@ def period_metrics(f: Filters) -> dict[str, float | int | None]:
     """Every owned metric for the filters' period, keyed and ordered as the registry
     (`metric_registry.KEYS`); None where there is no data to compute it from."""
     with reading() as t:
-        frame = _owned_metrics(t, f, "period", f.start, f.end)
+        frame = _owned_metrics(t, f, "period", f.start, f.end, _conversation_sums(t, f, f.start, f.end))
     row = frame.row(0, named=True) if frame.height else {}
     result: dict[str, float | int | None] = {key: row.get(key) for key in metric_registry.KEYS}
     result["calls"] = result["calls"] or 0
