@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from present.markdown import escape_markdown
 from ui import data
 from ui.call_view import show_call
-from ui.presenter import advance, navigation_bar, position, presenter_style
-from ui.review_form import scoring_form
-from ui.reviewer import reviewer_picker
+from ui.presenter import navigation_bar, position, presenter_style
+from ui.review_form import review_aside
 from ui.session_picker import new_session_form, session_list
 
 session_id = st.query_params.get("session")
@@ -31,21 +32,16 @@ if session is None:
 presenter_style()
 at = position(session)
 call_id = session.call_ids[at - 1]
-current = data.current_reviews(session.session_id)
+scored = data.scored_calls(session.session_id)
 with st.container(key="presenter"):
-    navigation_bar(session, at, current["call_id"].n_unique(), call_id in set(current["call_id"]))
+    navigation_bar(session, at, len(scored), call_id in scored)
     if not session.is_open:
         st.info("This session is closed. You can still look at the calls; reopen it on the summary page to score.")
     detail = data.call_detail(call_id)
     if detail is None:
         st.warning(f"Call {escape_markdown(call_id)} is no longer in the warehouse.")
         st.stop()
-
-    shown = session  # the session found above, under a name the form's closure keeps typed
-
-    def form() -> None:
-        reviewer = reviewer_picker()
-        if shown.is_open:
-            scoring_form(shown.session_id, call_id, reviewer, then=lambda: advance(shown))
-
-    show_call(detail, key=f"review_{session.session_id}", aside=form, large=True)
+    show_call(detail, key=f"review_{session.session_id}", aside=partial(review_aside, session, at, call_id),
+              large=True)
+    if at < len(session.call_ids):
+        data.warm_call(session.call_ids[at])  # the next call, read before "Save and next" asks for it

@@ -4,23 +4,30 @@ served by `streamlit run` on localhost."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from tests import review_fixture, synthetic
 from tests.served_app import screenshot, served_app, settle, start_review, watched_page
+from warehouse import reviews
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("browser")
-    warehouse = folder / "callboard.duckdb"
-    synthetic.build(warehouse, calls=200)
-    review_fixture.enrich(warehouse)  # no recordings: the transcript alone (the player: test_call_player_browser)
-    review_fixture.make_hostile(warehouse)
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("browser") / "callboard.duckdb"
+    synthetic.build(path, calls=200)
+    review_fixture.enrich(path)  # no recordings: the transcript alone (the player: test_call_player_browser)
+    review_fixture.make_hostile(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url(warehouse: Path) -> Iterator[str]:
     with served_app(warehouse) as url:
         yield url
 
@@ -85,3 +92,87 @@ def test_a_hostile_transcript_renders_as_text_and_runs_nothing(page: Page, app_u
     assert page.evaluate("window.__pwned") is None
     assert page.scripts_ran == []  # type: ignore[attr-defined]
     screenshot(page, "review-hostile-transcript")
+
+
+# Every message the app sends the page, as text (protobuf keeps strings as UTF-8), to see what a run re-sent.
+RECEIVED = """(() => {
+  window.__received = [];
+  const Native = window.WebSocket;
+  window.WebSocket = function (...args) {
+    const socket = new Native(...args);
+    socket.addEventListener("message", (event) => {
+      const data = event.data;
+      if (data instanceof ArrayBuffer) window.__received.push(new TextDecoder().decode(data));
+      else if (data instanceof Blob) data.text().then((text) => window.__received.push(text));
+      else window.__received.push(String(data));
+    });
+    return socket;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, Native);
+})()"""
+
+
+def name_reviewer(page: Page, name: str) -> None:
+    reviewer = page.get_by_role("textbox", name="Reviewer")
+    reviewer.fill(name)
+    reviewer.press("Enter")
+    settle(page)
+    page.locator("h1").first.click()  # the focus back on the page
+
+
+def received_during(page: Page, press: str) -> str:
+    page.evaluate("window.__received = []")
+    page.keyboard.press(press)
+    page.wait_for_timeout(200)
+    settle(page)
+    return "\n".join(page.evaluate("window.__received"))
+
+
+def checked(page: Page) -> list[str]:
+    return page.locator(".st-key-scoring [role=radio][aria-checked=true]").all_inner_texts()
+
+
+def test_a_score_key_reruns_the_form_and_not_the_call_beside_it(page: Page, app_url: str) -> None:
+    page.add_init_script(RECEIVED)
+    start_review(page, app_url, size=3)
+    name_reviewer(page, "Priya")
+    words = "[**Caller**]"  # in the Markdown of every caller's line the transcript sends
+    assert page.locator(".st-key-scoring").get_by_text("Keys:").is_visible(), "the keys are shown on screen"
+
+    sent = received_during(page, "4")
+    assert checked(page) == ["4"]
+    assert "Score (1 = bad, 5 = great)" in sent, "the form was re-sent"
+    assert words not in sent, "a score reran the transcript"
+    sent = received_during(page, "p")
+    assert checked(page) == ["4", "Pass"] and words not in sent
+
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("h1:has-text('Call 2 of 3')")
+    settle(page)
+    assert words in received_during(page, "ArrowLeft"), "moving between calls redraws the call (the check works)"
+
+
+def test_keys_do_nothing_while_typing_notes_then_score_and_save(page: Page, app_url: str, warehouse: Path) -> None:
+    start_review(page, app_url, size=3)
+    name_reviewer(page, "Tom")
+    page.keyboard.press("n")
+    notes = page.get_by_role("textbox", name="Notes")
+    assert notes.evaluate("el => el === document.activeElement"), "N puts the cursor in the notes"
+    page.keyboard.type("p5fs: quoted 45 minutes")
+    assert notes.input_value() == "p5fs: quoted 45 minutes"
+    page.keyboard.press("Escape")
+    settle(page)
+    assert checked(page) == [] and "Call 1 of 3" in call_title(page), "no key acted while typing"
+
+    for key in ("5", "f"):
+        page.keyboard.press(key)
+        settle(page)
+    page.keyboard.press("s")
+    page.wait_for_selector("h1:has-text('Call 2 of 3')")
+    settle(page)
+    session_id = parse_qs(urlparse(page.url).query)["session"][0]
+    saved = reviews.current_reviews(session_id, warehouse).row(0, named=True)
+    assert (saved["reviewer"], saved["score"], saved["passed"], saved["notes"]) == (
+        "Tom", 5, False, "p5fs: quoted 45 minutes")
+    assert checked(page) == [], "the next call starts with an empty form"

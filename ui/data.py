@@ -1,26 +1,34 @@
 """Every read the pages make, in one place, so every page reads through the same engine
 (`CALLBOARD_ENGINE`; see warehouse/engines.py) and a newcomer finds each page's data in one file.
 
-Most reads are cached for a minute, so a rerun (a click, a filter change back and forth) does not
-reopen the warehouse, and new ingests show up soon after. The ingest log is cached for seconds, so
-a running load shows its progress. Sessions, reviews and a call's review history are read fresh,
-because a reviewer's save must show at once. The few writes here forget the cached reads they
-change, so an edit shows at once on every page."""
+Reads are cached until the warehouse is written, not for a fixed time: a meeting never pays a page's
+first-visit cost twice, and nothing shown is older than the last write. Each cached read first
+compares the warehouse's write stamp (`engines.data_version`: the file's and its log's time and
+size, plus the lake's manifest on the lake engines) with the one its results were computed under,
+and forgets every cached read when it moved. A stamp rather than clearing after each write, because
+most writes come from other processes (ingest, the receiver's loader, judge runs) that cannot
+reach this process's caches; it costs two `stat` calls per read. The app's own frequent writes (a
+saved review, 50 times a meeting) go through the functions at the end of this file, which forget
+only the reads that write changes and then take the new stamp as seen, so saving a score does not
+throw away the Overview's figures. The ingest log is cached for seconds, so a running load shows
+its progress."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Generic, ParamSpec, TypeVar
 
 import polars as pl
 import streamlit as st
-from streamlit.runtime.caching.cache_utils import CachedFunc
 
 from warehouse import (
     ab,
     calibration_queries,
     call_search,
     calls,
+    engines,
     explorer,
     ingest_runs,
     judgements,
@@ -37,16 +45,61 @@ from warehouse.drift import queries as drift
 P = ParamSpec("P")
 R = TypeVar("R")
 
-TTL_S = 60  # a minute: fresh enough for a meeting, and a rerun never waits for the warehouse
+KEPT_RESULTS = 32  # per read: one per filter set or session looked at in a meeting, with room to spare
+KEPT_CALLS = 128  # call views: a 50-call session and the calls opened from other pages
+WARM_AFTER_S = 1.0  # reading ahead waits this long, so it never slows the call being shown
 INGEST_TTL_S = 5  # the ingest log: follows a running load
 INGEST_RUNS_SHOWN = 50
 QUARANTINE_ROWS_SHOWN = 500
 
 
-def cached(read: Callable[P, R], spinner: str | bool = False, ttl: float = TTL_S) -> CachedFunc[P, R]:
-    """`read` with its results kept for `ttl` seconds per distinct argument, showing `spinner`
-    (a sentence, or nothing) while it runs."""
-    return st.cache_data(ttl=ttl, show_spinner=spinner)(read)
+class Read(Generic[P, R]):
+    """A warehouse read whose results are kept per distinct argument until the warehouse is written."""
+
+    def __init__(self, read: Callable[P, R], spinner: str | bool, kept: int) -> None:
+        self._cached = st.cache_data(show_spinner=spinner, max_entries=kept)(read)
+        _READS.append(self)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        forget_if_written()
+        return self._cached(*args, **kwargs)
+
+    def clear(self) -> None:
+        self._cached.clear()
+
+
+_READS: list[Read] = []
+_seen: list[tuple[int, ...] | None] = [None]  # the write stamp the cached results were computed under
+_stamp_lock = threading.Lock()
+
+
+def cached(read: Callable[P, R], spinner: str | bool = False, kept: int = KEPT_RESULTS) -> Read[P, R]:
+    """`read`, its results kept until the next write to the warehouse, showing `spinner` (a
+    sentence, or nothing) while it runs."""
+    return Read(read, spinner, kept)
+
+
+def forget_if_written() -> None:
+    """Forget every cached read when the warehouse has been written since they were computed."""
+    now = engines.data_version()
+    with _stamp_lock:
+        if now == _seen[0]:
+            return
+        for read in _READS:
+            read.clear()
+        _seen[0] = now
+
+
+def _after_own_write(changed: Iterable[Read], before: tuple[int, ...] | None) -> None:
+    """After a write made here: forget the reads it changed and, when no other process had written
+    since the caches were filled (`before` was the stamp seen), keep the others. A write another
+    process lands in the moment between this write's commit and the stamp taken here goes unseen
+    until the next write: a window of a `stat` call, traded for not recomputing every page per score."""
+    for read in changed:
+        read.clear()
+    with _stamp_lock:
+        if _seen[0] == before:
+            _seen[0] = engines.data_version()
 
 
 # Metrics and filters (Overview, the sidebar)
@@ -71,16 +124,51 @@ current_taxonomy = cached(taxonomy.load_taxonomy)
 # Judges, calls
 judge_runs_summary = cached(judgements.judge_runs_summary)
 judge_run_history = cached(judgements.judge_run_history)
-call_detail = cached(calls.call_detail)
-step_detail = cached(span_detail.span_detail)
+call_detail = cached(calls.call_detail, kept=KEPT_CALLS)
+step_detail = cached(span_detail.span_detail, kept=KEPT_CALLS)
 search_calls = cached(call_search.search_calls, spinner="Searching…")
 
-# Read fresh: a save must show at once
-list_sessions = reviews.list_sessions
-get_session = reviews.get_session
-current_reviews = reviews.current_reviews
-call_history = reviews.call_history
-session_summary = review_summary.session_summary
+# Reviews: forgotten at once by a save made here (save_review), and by any write elsewhere
+list_sessions = cached(reviews.list_sessions)
+get_session = cached(reviews.get_session)
+current_reviews = cached(reviews.current_reviews)
+_scored_before = cached(reviews.scored_calls)
+session_summary = cached(review_summary.session_summary)
+REVIEW_READS = (list_sessions, current_reviews, session_summary, calibration_table, versions_to_calibrate,
+                exploration)
+_saves_here: dict[str, int] = {}  # per call, the saves made in this process: part of its history's key
+_scored_here: dict[str, set[str]] = {}  # per session, the calls saved in this process
+
+
+def scored_calls(session_id: str) -> frozenset[str]:
+    """The session's scored calls: as last read, plus those saved here since. A save only ever adds
+    a scored call (reviews are never deleted), so "Save and next" needs no read for the progress."""
+    return _scored_before(session_id) | _scored_here.get(session_id, set())
+
+
+def _history_after(call_id: str, saves_here: int) -> pl.DataFrame:
+    """A call's review history, cached per call and per count of saves made here, so a save
+    forgets that call's history only (the next call's, read ahead, stays)."""
+    return reviews.call_history(call_id)
+
+
+_history = cached(_history_after, kept=KEPT_CALLS)
+
+
+def call_history(call_id: str) -> pl.DataFrame:
+    """Every save of every review of a call, newest first."""
+    return _history(call_id, _saves_here.get(call_id, 0))
+
+
+def warm_call(call_id: str) -> None:
+    """Read a call's view and review history in a background thread, so that moving to it (the
+    review's next call) finds them cached instead of waiting for the warehouse in front of the room."""
+    def read() -> None:
+        time.sleep(WARM_AFTER_S)
+        call_detail(call_id)
+        call_history(call_id)
+
+    threading.Thread(target=read, name=f"warm-{call_id}", daemon=True).start()
 
 
 @st.cache_data(ttl=INGEST_TTL_S, show_spinner=False)
@@ -101,10 +189,23 @@ def unpriced_models() -> pl.DataFrame:
     return prices.unpriced_models()
 
 
+def save_review(review: reviews.Review) -> str:
+    """Save a score and forget the reads a score changes (the session's progress and summary, this
+    call's history, the calibration and failure-mode views), so it shows at once everywhere."""
+    before = _seen[0]
+    saved = reviews.save_review(review)
+    _saves_here[review.call_id] = _saves_here.get(review.call_id, 0) + 1
+    if review.session_id is not None:
+        _scored_here.setdefault(review.session_id, set()).add(review.call_id)
+    _after_own_write(REVIEW_READS, before)
+    return saved
+
+
 def add_prompt_comment(agent: str, version: str, author: str, body: str) -> None:
     """Save a comment and forget the cached ones, so it shows at once."""
+    before = _seen[0]
     prompt_history.add_comment(agent, version, author, body)
-    prompt_comments.clear()
+    _after_own_write([prompt_comments], before)
 
 
 def forget_judgements() -> None:
@@ -122,6 +223,7 @@ def forget_taxonomy() -> None:
 
 def add_failure_mode(name: str, description: str, owner: str) -> str:
     """Add a mode during a review and forget the cached taxonomy, so every page offers it at once."""
+    before = _seen[0]
     added = reviews.add_failure_mode(name, description, owner)
-    forget_taxonomy()
+    _after_own_write([current_taxonomy, exploration, calibration_table], before)
     return added

@@ -6,7 +6,11 @@ lost on a rerun, a page switch or a reload; "Save" turns the draft into a review
 and the time. Before anyone has named themselves, what is typed is kept in this browser's Streamlit
 session only (it survives a page switch, not a reload): a draft on disk with no owner would be
 anyone's to see and save. Reopening a call shows this reviewer's draft if there is one, else the
-saved review (this reviewer's, else the newest anyone saved)."""
+saved review (this reviewer's, else the newest anyone saved).
+
+The form is a fragment (`review_aside`): a score, a verdict, a tag, notes or Save rerun only the
+form, never the transcript, the player or the waterfall beside it, which is what makes a click feel
+instant in the meeting. Keys (ui/review_keys.py) click the same controls."""
 
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ import streamlit as st
 from present.failure_modes import OWNER_NAMES
 from present.markdown import escape_markdown, one_line
 from ui import data
+from ui.presenter import advance
+from ui.review_keys import scoring_keys
+from ui.reviewer import reviewer_picker
 from ui.tables import show_table
 from warehouse import drafts, reviews
 from warehouse.errors import CallboardError
@@ -88,7 +95,7 @@ def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[]
         labels=tuple(v["labels"]), notes=v["notes"].strip(), test_case=v["test_case"],
     )  # fmt: skip
     try:
-        reviews.save_review(review)
+        data.save_review(review)
     except CallboardError as error:  # refused, or the warehouse busy: said beside Save; the draft stays
         st.session_state[MESSAGE] = ("error", drafts.not_saved(error))
         return
@@ -174,9 +181,22 @@ def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Call
                     on_click=_save, args=(session_id, call_id, reviewer, None))
         save_next.button("Save and next →", key="rv_save_next", width="stretch",
                          on_click=_save, args=(session_id, call_id, reviewer, then))
+        scoring_keys()
     if message := st.session_state.pop(MESSAGE, None):
         kind, text = message
         st.error(escape_markdown(text)) if kind == "error" else st.success(text)
     elif _draft(session_id, call_id, reviewer) is not None:
         st.caption("✎ Unsaved changes (kept as a draft until you save).")
     _history(history, session_id, reviewer)
+
+
+@st.fragment
+def review_aside(session: reviews.ReviewSession, at: int, call_id: str) -> None:
+    """Who is reviewing and the form for call number `at` of the session, rerun on their own.
+    "Save and next" points the URL at the next call; a fragment cannot redraw the call beside it, so
+    then it hands over to a run of the whole page, which draws that call."""
+    if st.query_params.get("call", "1") != str(at):
+        st.rerun(scope="app")
+    reviewer = reviewer_picker()
+    if session.is_open:
+        scoring_form(session.session_id, call_id, reviewer, then=lambda: advance(session))

@@ -57,6 +57,21 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("CALLBOARD_DB") or DEFAULT_PATH).resolve()
 
 
+def write_stamp(path: Path | None = None) -> tuple[int, ...]:
+    """What changes whenever any process commits a write to the warehouse: the file's and its
+    write-ahead log's modification time and size. Reading leaves both alone (even through a
+    read-write connection), so caches keyed on this are kept until a write, whoever made it."""
+    path = path or warehouse_path()
+    stamp: list[int] = []
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            found = file.stat()
+            stamp += [found.st_mtime_ns, found.st_size]
+        except FileNotFoundError:
+            stamp += [0, 0]
+    return tuple(stamp)
+
+
 def _is_lock_conflict(error: duckdb.Error) -> bool:
     return "lock" in str(error).lower()
 

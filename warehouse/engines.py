@@ -157,6 +157,17 @@ def _spark_lake_tables(root: Path) -> Iterator[Tables]:
     yield _lake_tables(root, lambda table, has_rows: backend.table(_spark_view(root, stamp, table, has_rows)))
 
 
+def data_version() -> tuple[int, ...]:
+    """Changes whenever what the pages read may have changed: a write to the warehouse file (the
+    app's own tables are read from it on every engine) and, on the lake engines, a new lake manifest."""
+    stamp = db.write_stamp()
+    if configured_engine() == "duckdb":
+        return stamp
+    manifest = lake_root() / lake.MANIFEST
+    found = manifest.stat() if manifest.exists() else None
+    return (*stamp, found.st_ino, found.st_mtime_ns) if found else (*stamp, 0, 0)
+
+
 @contextmanager
 def tables_for(engine: str | None = None) -> Iterator[Tables]:
     """The named tables on `engine` (default: `CALLBOARD_ENGINE`), for one unit of reading."""

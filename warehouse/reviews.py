@@ -288,6 +288,14 @@ def current_reviews(session_id: str, path: Path | None = None) -> pl.DataFrame:
         return review_metrics.current_reviews(mine).order_by(["call_id", "reviewer"]).to_polars()
 
 
+def scored_calls(session_id: str, path: Path | None = None) -> frozenset[str]:
+    """The calls of the session someone has scored: the review's progress, read on every call
+    shown, so one plain indexed lookup rather than `current_reviews`' newest-per-reviewer query."""
+    with connect(path) as con:
+        rows = con.execute("SELECT DISTINCT call_id FROM reviews WHERE session_id = ?", [session_id]).fetchall()
+    return frozenset(call_id for (call_id,) in rows)
+
+
 def call_history(call_id: str, path: Path | None = None) -> pl.DataFrame:
     """Every save of every review of a call, newest first: the history an edit keeps."""
     with connect(path) as con:

@@ -1,0 +1,68 @@
+"""ui/data.py keeps reads until the warehouse is written, whoever writes it, and a score saved
+in the app forgets only the reads a score changes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+import streamlit as st
+
+from ui import data
+from warehouse import reviews
+from warehouse.db import transaction
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    st.cache_data.clear()
+
+
+def counting_read(calls: list[str]) -> data.Read:
+    def how_many_calls(label: str) -> int:
+        calls.append(label)
+        return len(calls)
+
+    return data.cached(how_many_calls)
+
+
+def test_a_read_is_kept_until_the_warehouse_is_written(synthetic_warehouse: Path) -> None:
+    calls: list[str] = []
+    read = counting_read(calls)
+    assert read("a") == read("a") == 1 and calls == ["a"], "a second read is served from the cache"
+    with transaction() as con:
+        con.execute("UPDATE calls SET agent = agent WHERE false")  # a commit that changes nothing still counts
+        con.execute("CREATE TABLE scratch AS SELECT 1 AS x")
+    assert read("a") == 2, "a write forgets it"
+    assert read("a") == 2
+
+
+def test_a_write_by_another_process_shows_at_once(synthetic_warehouse: Path) -> None:
+    before = data.list_sessions().height
+    code = ("from datetime import date; from warehouse import reviews; "
+            "reviews.create_session(reviews.SessionSpec('From ingest box', date(2000, 1, 1), date(2100, 1, 1), 3))")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    sessions = data.list_sessions()
+    assert sessions.height == before + 1 and "From ingest box" in sessions["name"].to_list()
+
+
+def test_a_score_saved_here_forgets_the_review_reads_and_keeps_the_others(synthetic_warehouse: Path) -> None:
+    session_id = reviews.create_session(reviews.SessionSpec("Week 1", date(2000, 1, 1), date(2100, 1, 1), seed=3))
+    session = data.get_session(session_id)
+    first, second = session.call_ids[:2]
+    calls: list[str] = []
+    other = counting_read(calls)
+    other("overview")
+    assert data.scored_calls(session_id) == frozenset() and data.call_history(first).is_empty()
+    data.call_history(second)
+    data.save_review(reviews.Review(session_id, first, "Priya (PM)", 4, True, notes="fine"))
+    assert data.scored_calls(session_id) == {first}
+    assert data.call_history(first)["notes"].to_list() == ["fine"]
+    assert data.current_reviews(session_id)["reviewer"].to_list() == ["Priya (PM)"]
+    other("overview")
+    assert calls == ["overview"], "an unrelated read is kept"
