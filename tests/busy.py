@@ -12,7 +12,16 @@ import pytest
 
 from warehouse import db
 
-HOLDER = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(300)"
+# Retries while the app's own short reads (the review reads the next call ahead) hold the file.
+HOLDER = """import duckdb, sys, time
+for attempt in range(100):
+    try:
+        c = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.IOException:
+        time.sleep(0.05)
+print('held', flush=True)
+time.sleep(300)"""
 
 
 @contextmanager

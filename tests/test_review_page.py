@@ -175,10 +175,10 @@ def test_a_busy_warehouse_on_save_says_so_and_keeps_what_was_typed(
         assert not at.exception, [e.message for e in at.exception]
         shown = [e.value for e in at.error]
         assert any("The warehouse is busy" in text for text in shown), shown
+        assert any("What you typed is kept as a draft" in text for text in shown), "said beside Save, from cache"
         assert not any("/" in text or "PID" in text for text in shown), shown
     assert reviews.current_reviews(session_id).is_empty()
     at.run()
-    assert "What you typed is kept as a draft" in at.error[0].value
     assert field(at, "notes").value == "typed while ingest held the file" and field(at, "score").value == 2
     at.button(key="rv_save").click().run()
     assert reviews.current_reviews(session_id)["notes"].to_list() == ["typed while ingest held the file"]
@@ -197,8 +197,8 @@ def test_a_busy_warehouse_on_save_decisions_says_so_and_keeps_the_text(
         at.button[[b.label for b in at.button].index("Save decisions")].click().run()
         assert not at.exception, [e.message for e in at.exception]
         assert any("The warehouse is busy" in e.value for e in at.error), [e.value for e in at.error]
+        assert any("What you typed is kept as a draft" in e.value for e in at.error), [e.value for e in at.error]
     at.run()
-    assert "What you typed is kept as a draft" in at.error[0].value
     assert at.text_area(key=f"decisions_{session_id}").value == "Fix the slow price lookup."
     assert not reviews.get_session(session_id).decisions
 
