@@ -62,10 +62,11 @@ class Range:
         the slider's end), in the data's unit (`scale` per slider unit)."""
         return cls(low * scale if low > 0 else None, high * scale if high < top else None)
 
-    def where(self, table: str, column: str) -> tuple[list[str], dict]:
+    def where(self, table: str, column: str) -> tuple[list[str], dict[str, object]]:
         """SQL conditions that keep `table.column` in the range (a NULL is in none), and their
         parameters."""
-        conditions, params = [f"{table}.{column} IS NOT NULL"], {}
+        conditions: list[str] = [f"{table}.{column} IS NOT NULL"]
+        params: dict[str, object] = {}
         for end, value, operator in (("low", self.low, ">="), ("high", self.high, "<=")):
             if value is not None:
                 conditions.append(f"{table}.{column} {operator} ${column}_{end}")
@@ -124,13 +125,20 @@ def mask_number(number: str | None) -> str | None:
     return "".join(out)
 
 
+_EXACT_ID = """
+SELECT call_id, 'call id' AS matched_on, NULL::VARCHAR AS snippet FROM calls
+WHERE day BETWEEN $start AND $end AND (lower(call_id) = lower($text) OR lower(trace_id) = lower($text))"""
+
 _ID_HITS = """
 SELECT call_id, 1 AS rank, 'call id' AS matched_on, NULL::VARCHAR AS snippet FROM calls
 WHERE day BETWEEN $start AND $end AND (call_id ILIKE $pattern ESCAPE '\\' OR trace_id ILIKE $pattern ESCAPE '\\')"""
 
+# The caller's number, its digits ending with the ones typed; the root span's attributes are first
+# narrowed to those holding the typed number's last two digits, which spares the JSON read and the
+# regular expression for most calls (a number is written with its last two digits together).
 _NUMBER_HITS = f"""
 SELECT call_id, 2, 'caller number', NULL FROM spans
-WHERE kind = 'call' AND day BETWEEN $start AND $end
+WHERE kind = 'call' AND day BETWEEN $start AND $end AND contains(attributes::VARCHAR, right($digits, 2))
   AND ends_with(regexp_replace(attributes ->> '$."{CALLER_NUMBER}"', '\\D', '', 'g'), $digits)"""
 
 _WORD_HITS = """
@@ -143,59 +151,57 @@ _HITS = """
 SELECT call_id, arg_min(matched_on, rank) AS matched_on, arg_min(snippet, rank) AS snippet
 FROM ({hits}) GROUP BY call_id"""
 
-_MATCHES = """
-CREATE OR REPLACE TEMP TABLE search_matches AS
-SELECT s.call_id, s.started_at, s.agent, s.prompt_version, s.duration_ms, s.cost_usd, {hit_columns},
-       o.booked, o.resolved, o.escalated, CASE j.passed WHEN true THEN 'pass' WHEN false THEN 'fail' END AS verdict,
-       j.score AS judge_score, j.labels AS judge_labels
-FROM ({scope}) s {hits}
-LEFT JOIN ({outcome}) o ON o.call_id = s.call_id
-LEFT JOIN ({judged}) j ON j.call_id = s.call_id
-WHERE {conditions}"""
+_CANDIDATES = """
+CREATE OR REPLACE TEMP TABLE search_candidates AS
+SELECT s.call_id, s.started_at, s.day, s.agent, s.prompt_version, s.duration_ms, s.cost_usd, {hit_columns}
+FROM ({scope}) s {hits}"""
+
+# The rows the definitions read, for the calls in `search_ids` only (their days bound the scans).
+_RESTRICTED = {
+    "search_outcomes": "SELECT * FROM outcomes WHERE call_id IN (SELECT call_id FROM search_ids)",
+    "search_judgements": "SELECT * FROM judgements WHERE call_id IN (SELECT call_id FROM search_ids)",
+    "search_turns": "SELECT * FROM turns WHERE day BETWEEN (SELECT min(day) FROM search_ids) "
+                    "AND (SELECT max(day) FROM search_ids) AND call_id IN (SELECT call_id FROM search_ids)",
+}
+
+_ANNOTATED = """
+CREATE OR REPLACE TEMP TABLE search_annotated AS
+SELECT c.*, o.booked, o.resolved, o.escalated, o.call_id IS NOT NULL AS has_outcome,
+       CASE j.passed WHEN true THEN 'pass' WHEN false THEN 'fail' END AS verdict, j.call_id IS NOT NULL AS judged,
+       j.score AS judge_score, j.labels AS judge_labels, w.longest_wait_ms,
+       (v.caller_barge_ins + v.agent_talk_overs)::BIGINT AS interruptions, v.dead_air::BIGINT AS dead_air
+FROM search_ids i JOIN search_candidates c USING (call_id)
+LEFT JOIN ({outcome}) o ON o.call_id = c.call_id
+LEFT JOIN ({judged}) j ON j.call_id = c.call_id
+LEFT JOIN ({conversation}) v ON v.call_id = c.call_id
+LEFT JOIN (SELECT call_id, max(response_latency_ms) AS longest_wait_ms FROM search_turns GROUP BY call_id) w
+  ON w.call_id = c.call_id"""
 
 _OUTCOME_HOLDS = {
-    "booked": "coalesce(o.booked, false)",
-    "not_booked": "NOT coalesce(o.booked, true)",
-    "resolved": "coalesce(o.resolved, false)",
-    "escalated": "coalesce(o.escalated, false)",
-    "none": "o.call_id IS NULL",
+    "booked": "coalesce(booked, false)",
+    "not_booked": "NOT coalesce(booked, true)",
+    "resolved": "coalesce(resolved, false)",
+    "escalated": "coalesce(escalated, false)",
+    "none": "NOT has_outcome",
 }
-_VERDICT_HOLDS = {"pass": "coalesce(j.passed, false)", "fail": "NOT coalesce(j.passed, true)",
-                  "unjudged": "j.call_id IS NULL"}
-_MODES_HOLD = "list_has_any(j.labels, $modes::VARCHAR[])"
+_VERDICT_HOLDS = {"pass": "verdict = 'pass'", "fail": "verdict = 'fail'", "unjudged": "NOT judged"}
+_MODES_HOLD = "list_has_any(judge_labels, $modes::VARCHAR[])"
 
-# The turns of the calls in `search_voice`, read by day so the period bounds the scan; then their
-# conversation figures by the metrics' definition.
-_VOICE_TURNS = """
-CREATE OR REPLACE TEMP TABLE search_turns AS
-SELECT * FROM turns WHERE day BETWEEN $start AND $end AND call_id IN (SELECT call_id FROM search_voice)"""
-_FIGURES = """
-CREATE OR REPLACE TEMP TABLE search_figures AS
-SELECT c.call_id, w.longest_wait_ms, (c.caller_barge_ins + c.agent_talk_overs)::BIGINT AS interruptions,
-       c.dead_air::BIGINT AS dead_air
-FROM ({conversation}) c
-JOIN (SELECT call_id, max(response_latency_ms) AS longest_wait_ms FROM search_turns GROUP BY call_id) w
-  USING (call_id)"""
-
-_FOUND = """
-FROM search_matches m {join} search_figures f USING (call_id) WHERE {conditions}"""
-
-_SHOWN_ROWS = """
-SELECT m.*, f.longest_wait_ms, f.interruptions, f.dead_air {found}
-ORDER BY m.started_at DESC, m.call_id LIMIT $limit"""
+_NEWEST = "SELECT call_id, day FROM {table} {where} ORDER BY started_at DESC, call_id LIMIT {limit}"
 
 _CALLER_NUMBERS = f"""
-SELECT s.call_id, any_value(s.attributes ->> '$."{CALLER_NUMBER}"') AS caller_number
-FROM spans s WHERE s.kind = 'call' AND s.day BETWEEN $start AND $end
-  AND s.call_id IN (SELECT call_id FROM search_voice) GROUP BY s.call_id"""
+SELECT call_id, any_value(attributes ->> '$."{CALLER_NUMBER}"') AS caller_number FROM spans
+WHERE kind = 'call' AND day BETWEEN (SELECT min(day) FROM search_ids) AND (SELECT max(day) FROM search_ids)
+  AND call_id IN (SELECT call_id FROM search_ids)
+GROUP BY call_id"""
 
 
 @dataclass(frozen=True)
 class _Definitions:
     """The metrics' definitions as DuckDB SQL, compiled once (compiling them, and reading the
-    tables' schemas to do so, costs more than running them on a period): each call's outcome, its
-    latest judgement, the conversation figures of the turns in the temp table `search_turns`, and
-    the tables, unbound, to compile the sidebar's scope over."""
+    tables' schemas to do so, costs more than running them on a period) over the temp tables
+    `search_outcomes`, `search_judgements` and `search_turns`, which hold only the rows of the
+    calls the search needs them for; and the tables, unbound, to compile the sidebar's scope over."""
 
     outcome: str
     judged: str
@@ -209,12 +215,14 @@ _compiled: dict[int, _Definitions] = {}
 def _definitions(con, dead_air_ms: int) -> _Definitions:
     if dead_air_ms not in _compiled:
         t = duckdb_tables(con)
+        unbound = Tables(**{name: ibis.table(getattr(t, name).schema(), name=name) for name in TABLE_NAMES})
+        restricted = Tables(**{name: ibis.table(getattr(t, name).schema(), name=f"search_{name}")
+                               for name in TABLE_NAMES})
         _compiled[dead_air_ms] = _Definitions(
-            outcome=_sql(metrics.outcome_per_call(t)),
-            judged=_sql(metrics.latest_judgement_per_call(t)),
-            conversation=_sql(metrics.conversation_per_call(ibis.table(t.turns.schema(), name="search_turns"),
-                                                            dead_air_ms)),
-            tables=Tables(**{name: ibis.table(getattr(t, name).schema(), name=name) for name in TABLE_NAMES}),
+            outcome=_sql(metrics.outcome_per_call(restricted)),
+            judged=_sql(metrics.latest_judgement_per_call(restricted)),
+            conversation=_sql(metrics.conversation_per_call(restricted.turns, dead_air_ms)),
+            tables=unbound,
         )
     return _compiled[dead_air_ms]
 
@@ -223,17 +231,22 @@ def _sql(expression: ibis.Table) -> str:
     return str(ibis.to_sql(expression, dialect="duckdb"))
 
 
-def _hits(text: str) -> tuple[str, dict]:
-    """Calls in the period whose id, caller's number or transcript holds `text`, and the parameters."""
+def _hits(con, filters: Filters, text: str) -> tuple[str, dict[str, object]]:
+    """Calls in the period whose id, caller's number or transcript holds `text`, and the
+    parameters. An id typed in full finds its call alone, without reading any transcript."""
+    period: dict[str, object] = {"start": filters.start, "end": filters.end}
+    if con.sql(_EXACT_ID, params=period | {"text": text}).fetchall():
+        return _EXACT_ID, period | {"text": text}
     digits = phone_digits(text)
     hits = [_ID_HITS, *([_NUMBER_HITS] if digits is not None else []), _WORD_HITS]
-    params = {"pattern": like_pattern(text)} | ({"digits": digits} if digits is not None else {})
+    params = period | {"pattern": like_pattern(text)} | ({"digits": digits} if digits is not None else {})
     return _HITS.format(hits=" UNION ALL ".join(hits)), params
 
 
-def _conditions(search: CallSearch) -> tuple[str, dict]:
-    """The outcome, verdict and failure-mode filters as a WHERE clause (fixed SQL; the modes a parameter)."""
-    conditions: list[str] = ["true"]
+def _conditions(search: CallSearch) -> tuple[list[str], dict[str, object]]:
+    """The outcome, verdict, failure-mode and conversation filters as conditions on
+    `search_annotated` (fixed SQL; the modes and range ends are parameters)."""
+    conditions: list[str] = []
     params: dict[str, object] = {}
     if search.outcomes:
         conditions.append("(" + " OR ".join(_OUTCOME_HOLDS[key] for key in search.outcomes) + ")")
@@ -242,60 +255,65 @@ def _conditions(search: CallSearch) -> tuple[str, dict]:
     if search.modes:
         conditions.append(_MODES_HOLD)
         params["modes"] = list(search.modes)
-    return " AND ".join(conditions), params
-
-
-def _match(con, filters: Filters, search: CallSearch, definitions: _Definitions) -> None:
-    """Fill the temp table `search_matches`: the calls in scope that pass the text, outcome,
-    verdict and failure-mode filters."""
-    text = search.text.strip()
-    conditions, params = _conditions(search)
-    hits, hit_columns = "", "NULL::VARCHAR AS matched_on, NULL::VARCHAR AS snippet"
-    if text:
-        hits_sql, hit_params = _hits(text)
-        params |= {"start": filters.start, "end": filters.end} | hit_params
-        hits, hit_columns = f"JOIN ({hits_sql}) h ON h.call_id = s.call_id", "h.matched_on, h.snippet"
-    scope = _sql(metrics.scoped_calls(definitions.tables, filters))
-    con.execute(_MATCHES.format(hit_columns=hit_columns, scope=scope, hits=hits, outcome=definitions.outcome,
-                                judged=definitions.judged, conditions=conditions), params)
-
-
-def _figures(con, filters: Filters, calls: str, definitions: _Definitions) -> None:
-    """Fill the temp table `search_figures` with the conversation figures of the `calls` (a query)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE search_voice AS {calls}")
-    con.execute(_VOICE_TURNS, {"start": filters.start, "end": filters.end})
-    con.execute(_FIGURES.format(conversation=definitions.conversation))
-
-
-def _ranges(search: CallSearch) -> tuple[str, dict]:
-    """The conversation filters as a WHERE clause over `search_figures f`, and their parameters."""
-    conditions: list[str] = ["true"]
-    params: dict[str, object] = {}
     for column, wanted in (("longest_wait_ms", search.longest_wait_ms), ("interruptions", search.interruptions),
                            ("dead_air", search.dead_air)):
         if wanted.is_set:
-            more, values = wanted.where("f", column)
+            more, values = wanted.where("search_annotated", column)
             conditions += more
             params |= values
-    return " AND ".join(conditions), params
+    return conditions, params
+
+
+def _candidates(con, filters: Filters, text: str, definitions: _Definitions) -> None:
+    """Fill `search_candidates`: the calls in the sidebar's scope that the text finds (all of
+    them when there is no text)."""
+    hits, hit_columns = "", "NULL::VARCHAR AS matched_on, NULL::VARCHAR AS snippet"
+    params: dict[str, object] = {}
+    if text:
+        hits_sql, params = _hits(con, filters, text)
+        hits, hit_columns = f"JOIN ({hits_sql}) h ON h.call_id = s.call_id", "h.matched_on, h.snippet"
+    scope = _sql(metrics.scoped_calls(definitions.tables, filters))
+    con.execute(_CANDIDATES.format(hit_columns=hit_columns, scope=scope, hits=hits), params)
+
+
+def _annotate(con, ids: str, definitions: _Definitions, voice: bool = True) -> None:
+    """Fill `search_annotated` for the calls `ids` (a query over `search_candidates`) with their
+    outcome, latest judgement and (when `voice`) conversation figures, read from their own rows only."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE search_ids AS {ids}")
+    for name, rows in _RESTRICTED.items():
+        kept = "" if voice or name != "search_turns" else " AND false"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {rows}{kept}")
+    con.execute(_ANNOTATED.format(outcome=definitions.outcome, judged=definitions.judged,
+                                  conversation=definitions.conversation))
 
 
 def search_calls(filters: Filters, search: CallSearch, path=None, limit: int = RESULTS_SHOWN) -> SearchResult:
     """The calls in the sidebar's scope that match `search`, newest first (at most `limit`), with
-    how many match in all. The conversation figures are computed for every match when a range
-    asks for them, else only for the calls listed."""
-    ranges, range_params = _ranges(search)
-    by_figures = bool(range_params)
+    how many match in all. Outcome, judgement and conversation figures are read for every
+    candidate only when a filter asks for them (the conversation only for a range), then for the
+    calls listed."""
+    conditions, params = _conditions(search)
     with connect(path) as con:
         definitions = _definitions(con, metrics.dead_air_threshold_ms())
-        _match(con, filters, search, definitions)
-        newest = f"SELECT call_id FROM search_matches ORDER BY started_at DESC, call_id LIMIT {int(limit)}"
-        _figures(con, filters, "SELECT call_id FROM search_matches" if by_figures else newest, definitions)
-        found = _FOUND.format(join="JOIN" if by_figures else "LEFT JOIN", conditions=ranges)
-        total = con.sql(f"SELECT count(*) {found}", params=range_params).fetchall()[0][0]
-        frame = con.sql(_SHOWN_ROWS.format(found=found), params=range_params | {"limit": limit}).pl()
-        numbers = con.sql(_CALLER_NUMBERS, params={"start": filters.start, "end": filters.end}).pl()
+        _candidates(con, filters, search.text.strip(), definitions)
+        newest = _NEWEST.format(table="search_candidates", where="", limit=int(limit))
+        if conditions:  # the figures decide which calls match: read them for every candidate
+            _annotate(con, "SELECT call_id, day FROM search_candidates", definitions, voice=_by_voice(search))
+            where = "WHERE " + " AND ".join(conditions)
+            total = con.sql(f"SELECT count(*) FROM search_annotated {where}", params=params).fetchall()[0][0]
+            con.execute("CREATE OR REPLACE TEMP TABLE search_listed AS "
+                        + _NEWEST.format(table="search_annotated", where=where, limit=int(limit)), params)
+            newest = "SELECT * FROM search_listed"
+        else:
+            total = con.sql("SELECT count(*) FROM search_candidates").fetchall()[0][0]
+        _annotate(con, newest, definitions)
+        frame = con.sql("SELECT * FROM search_annotated ORDER BY started_at DESC, call_id").pl()
+        numbers = con.sql(_CALLER_NUMBERS).pl()
     return SearchResult(_presentable(frame.join(numbers, "call_id", how="left"), search.text.strip()), int(total))
+
+
+def _by_voice(search: CallSearch) -> bool:
+    return search.longest_wait_ms.is_set or search.interruptions.is_set or search.dead_air.is_set
 
 
 def snippet(text: str | None, term: str, width: int = SNIPPET_CHARS, before: int = SNIPPET_BEFORE) -> str | None:
