@@ -142,6 +142,6 @@ st.caption(drift_words.MEASURES["errors"][2])
 
 st.subheader("Talking over")
 label, unit, help_text = drift_words.MEASURES["interruptions"]
-chart(drift.interruptions(grain), "interruption_rate", unit,
-      f"{label.capitalize()} since {drift.summaries.first_day:%d %b}", GROUPS[group])
+chart(drift.interruptions(grain, filters.start), "interruption_rate", unit,
+      f"{label.capitalize()} since {max(filters.start, drift.summaries.first_day):%d %b}", GROUPS[group])
 st.caption(help_text)

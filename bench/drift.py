@@ -106,9 +106,8 @@ def main() -> None:
             if args.db:
                 compare(args.db.resolve(), before, args.repeat, args.db.name)
                 return
-            db = Path(folder) / "bench.duckdb"
             for calls in (int(n) for n in args.calls.split(",")):
-                db.unlink(missing_ok=True)
+                db = Path(folder) / f"bench-{calls}.duckdb"
                 started = time.perf_counter()
                 build(db, calls)
                 print(f"built {calls:,} calls in {time.perf_counter() - started:.1f} s")

@@ -172,7 +172,7 @@ def test_the_week_after_the_model_switch_flags_salon_latency_and_cost(demo_wareh
 
 def test_the_talking_over_trend_matches_the_overviews_definition(demo_warehouse: Path) -> None:
     history = drift_history(Filters(PLAN.end_day, PLAN.end_day), "agent", THRESHOLDS)
-    weekly = history.interruptions("week")
+    weekly = history.interruptions("week", PLAN.first_day)
     monday = PLAN.end_day - timedelta(days=PLAN.end_day.weekday() + 7)  # a whole week inside the flags' days
     overview = conversation_by_week(Filters(monday, monday + timedelta(days=6)))
     for row in overview.iter_rows(named=True):

@@ -215,11 +215,13 @@ class DriftHistory:
     weeks: list[DriftFlags]
     summaries: DriftSummaries
 
-    def interruptions(self, grain: str) -> pl.DataFrame:
+    def interruptions(self, grain: str, start: date) -> pl.DataFrame:
         """The share of calls with talking over per bucket (day, or the Monday of its week) and
-        group, over the days the flags read: bucket, group, voice_calls, interruption_rate."""
+        group, from `start` over the days the flags read: bucket, group, voice_calls,
+        interruption_rate."""
         days = self.summaries.moments.filter(pl.col("measure") == "interruptions")
         days = days.with_columns(bucket=pl.lit(self.summaries.end) - pl.duration(days=pl.col("back")))
+        days = days.filter(pl.col("bucket") >= start)
         if grain == "week":
             days = days.with_columns(bucket=pl.col("bucket").dt.truncate("1w"))
         shares = days.group_by("bucket", "group").agg(voice_calls=pl.col("n").sum(), talked_over=pl.col("total").sum())
