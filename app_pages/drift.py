@@ -88,26 +88,27 @@ trends = data.drift_trends(filters, grain, group)
 markers = data.change_markers()
 if filters.agents:
     markers = markers.filter(pl.col("agent").is_in(filters.agents))
-st.caption("Dashed lines: a prompt version, a model or an end-of-turn setting went live.")
+st.caption("Dashed lines: a prompt version, a model or an end-of-turn setting went live (named on the wide charts; "
+           "hover a line on the others).")
 
 
-def chart(frame: pl.DataFrame, value: str, unit: str, title: str, legend: str) -> None:
+def chart(frame: pl.DataFrame, value: str, unit: str, title: str, legend: str, labelled: bool = False) -> None:
     if frame.is_empty():
         st.info(f"No data for {title.lower()} in this period.")
         return
-    charts.show(drift_words.trend_by_group(frame, value, unit, title, markers, legend), title=title,
+    charts.show(drift_words.trend_by_group(frame, value, unit, title, markers, legend, labelled=labelled), title=title,
                 caption=f"{GRAINS[grain]} · by {legend.lower()} · {filters.describe()}", key=f"drift-{title}")
 
 
-def latency_chart(measure: str) -> None:
+def latency_chart(measure: str, labelled: bool = False) -> None:
     label, unit, help_text = drift_words.MEASURES[measure]
     frame = trends.latency.filter(pl.col("measure") == measure)
-    chart(frame, percentile, unit, f"{percentile} {label}", GROUPS[group])
+    chart(frame, percentile, unit, f"{percentile} {label}", GROUPS[group], labelled)
     st.caption(help_text)
 
 
 st.subheader("Caller wait")
-latency_chart("reply")
+latency_chart("reply", labelled=True)
 stages = data.wait_stages_by_week(filters)
 if stages.is_empty():
     st.info("No reply in this period has the spans to split its wait into stages.")
@@ -143,5 +144,6 @@ st.caption(drift_words.MEASURES["errors"][2])
 st.subheader("Talking over")
 label, unit, help_text = drift_words.MEASURES["interruptions"]
 chart(drift.interruptions(grain, filters.start), "interruption_rate", unit,
-      f"{label.capitalize()} since {max(filters.start, drift.summaries.first_day):%d %b}", GROUPS[group])
+      f"{label.capitalize()} since {max(filters.start, drift.summaries.first_day):%d %b}", GROUPS[group],
+      labelled=True)
 st.caption(help_text)

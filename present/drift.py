@@ -201,8 +201,10 @@ def _markers(markers: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
 
 
 def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, markers: pl.DataFrame,
-                   legend: str, height: int = 220) -> alt.LayerChart:
-    """`value` per `bucket`, one line per `group`, with the change markers that fall in range."""
+                   legend: str, height: int = 220, labelled: bool = True) -> alt.LayerChart:
+    """`value` per `bucket`, one line per `group`, with the change markers that fall in range;
+    their labels only when `labelled` (a half-width chart has no room for them: its rules keep
+    their tooltips)."""
     data = frame.select("bucket", "group", value).drop_nulls()
     number, tip = AXIS_FORMATS.get(unit, ",.2f"), title
     if unit == "ms":
@@ -225,7 +227,7 @@ def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, marke
     base = alt.Chart(shown).encode(x=alt.X("day:T"))
     rules = base.mark_rule(color=MARKER_COLOUR, strokeDash=[4, 3]).encode(
         tooltip=[alt.Tooltip("day:T", title="Went live", format="%d %b %Y"), alt.Tooltip("label:N", title="Change")])
-    labels = [
+    labels = [] if not labelled else [
         base.transform_filter(alt.datum.left == left)
         .mark_text(align="right" if left else "left", dx=-4 if left else 4, fontSize=11, color=MARKER_COLOUR)
         .encode(y=alt.Y("row:Q", scale=None), text="label:N")

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from data.scenario import timeline
-from present.drift import sentences, stage_sentence
+from present.drift import sentences, stage_sentence, trend_by_group
 from present.formats import format_value
 from warehouse.drift.detection import SeriesVerdict, load_thresholds
 from warehouse.drift.queries import change_markers, drift_flags, drift_history, drift_trends, wait_stages_by_week
@@ -180,3 +180,12 @@ def test_the_talking_over_trend_matches_the_overviews_definition(demo_warehouse:
         assert mine["voice_calls"] == row["voice_calls"]
         assert mine["interruption_rate"] == pytest.approx(row["interruption_rate"])
     assert history.summaries.first_day == PLAN.end_day - timedelta(days=15 * 7 - 1)
+
+
+def test_half_width_charts_mark_changes_without_labels(demo_warehouse: Path) -> None:
+    trends = drift_trends(Filters(date(2026, 10, 1), date(2026, 11, 22)), "week", "agent")
+    frame = trends.usage.rename({"cost_per_call_usd": "value"})
+    markers = change_markers()
+    wide = trend_by_group(frame, "value", "usd", "Cost", markers, "Agent")
+    narrow = trend_by_group(frame, "value", "usd", "Cost", markers, "Agent", labelled=False)
+    assert len(wide.layer) == 4 and len(narrow.layer) == 2  # lines, rules (+ labels left and right)
