@@ -68,7 +68,13 @@ url_params.remember(params)
 found = data.search_calls(filters, search)
 shown = found.calls.height
 listed = f", the newest {shown} are listed" if found.total > shown else ""
-st.caption(f"{escape_markdown(filters.describe())} · {found.total:,} calls match{listed}. "
+narrowed = [*(OUTCOMES[o] for o in outcomes), *(VERDICTS[v] for v in verdicts), *modes,
+            *(f"{label} {low:g}–{high:g}{'+' if high == top else ''}"
+              for label, (low, high), top in (("longest wait (s)", wait, WAIT_TOP_S),
+                                              ("interruptions", interruptions, COUNT_TOP),
+                                              ("dead air", dead_air, COUNT_TOP)) if low > 0 or high < top)]
+narrowing = f" · narrowed to {', '.join(narrowed)}" if narrowed else ""
+st.caption(f"{escape_markdown(filters.describe() + narrowing)} · {found.total:,} calls match{listed}. "
            "Click a row to open the call.")
 if found.total == 0:
     st.info("No call in this period matches. Widen the period in the sidebar, or search for less.")

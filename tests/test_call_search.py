@@ -221,3 +221,9 @@ def test_cells_of_a_listed_table_cannot_reorder_their_neighbours() -> None:
     frame = pl.DataFrame({"agent": [f"agent{override} x"], "labels": [[f"mode{override}"]], "n": [1]})
     shown = plain_table(frame)
     assert shown.row(0) == ("agent x", ["mode"], 1)
+
+
+def test_the_caption_names_what_narrows_the_list(fresh_cache: Path) -> None:
+    at = _calls_page(verdict="fail", dead_air_min="1", outcome="booked")
+    caption = next(c.value for c in at.caption if "calls match" in c.value)
+    assert "narrowed to Booked, Judge\\: fail, dead air 1–5\\+" in caption  # escaped Markdown
