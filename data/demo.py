@@ -5,6 +5,8 @@ survey exports and prompt files; the real ingest code loads them; the offline ru
 pre-annotates every call. The warehouse is built in a temporary file and moved into place at the
 end, so an interrupted build never leaves a half-filled demo behind.
 
+Two finished weekly reviews (data/review_sessions.py) are scored by a PM and an engineer.
+
 Then the calls of the demo's last 14 days get recordings you can listen to (data/audio.py): they
 are synthesized in the background, newest first, while the dashboard is already usable; the
 Ingest page shows how far it has got. `--no-audio` skips them, and so does a machine without
@@ -24,6 +26,7 @@ from typing import TypeVar
 
 from data import audio
 from data.generate import generate
+from data.review_sessions import add_review_sessions
 from ingest.outcomes import ingest_outcomes
 from ingest.prompts import ingest_prompts
 from ingest.traces import ingest_traces
@@ -66,8 +69,10 @@ def build(db_path: Path, calls: int = DEFAULT_CALLS, seed: int = 7, files_dir: P
             relabel_sources(con, runs, "the demo's generated files (not kept; --files keeps them)")
     period = Selection(start=date.fromisoformat(made["first_day"]), end=date.fromisoformat(made["last_day"]))
     judged = timed("judge", lambda: run_plan(plan_run(load_judge("rules"), period, path=partial), None, path=partial))
+    reviewed = timed("reviews", lambda: add_review_sessions(partial, period.end, seed))
     partial.replace(db_path)
-    return {"calls": made["calls"], "spans": made["spans"], "judged": judged.judged, "seconds": seconds}
+    return {"calls": made["calls"], "spans": made["spans"], "judged": judged.judged, "reviewed": reviewed,
+            "seconds": seconds}
 
 
 def _ingest(files: Path, db_path: Path) -> list[str]:

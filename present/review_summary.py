@@ -27,6 +27,21 @@ def _table(frame: pl.DataFrame, columns: dict[str, str], percent: tuple[str, ...
     return lines
 
 
+def _reviewer_lines(summary: SessionSummary) -> list[str]:
+    pair = summary.reviewers
+    if pair is None:
+        return ["Only one person scored these calls."]
+    kappa = "—" if pair.kappa is None else f"{pair.kappa:.2f}"
+    lines = [f"{_cell(pair.first)} and {_cell(pair.second)}: same pass / fail on {pair.agreed} of {pair.calls} "
+             f"calls, κ = {kappa}.", ""]
+    verdict = {True: "pass", False: "fail"}
+    return lines + [
+        f"- #{row['position']} {code_span(row['call_id'])}: {_cell(pair.first)} {row['score']}/5 "
+        f"{verdict[row['passed']]}, {_cell(pair.second)} {row['score_2']}/5 {verdict[row['passed_2']]}"
+        for row in pair.disagreements.iter_rows(named=True)
+    ]
+
+
 def to_markdown(summary: SessionSummary) -> str:
     """The summary as Markdown."""
     s = summary.session
@@ -54,6 +69,10 @@ def to_markdown(summary: SessionSummary) -> str:
                                      "agreement": "Agreement, all calls", "sample_agreement": "In this sample"},
                  percent=("agreement", "sample_agreement"))
           if summary.agreement.height else ["No scored call has a judgement yet."]),
+        "",
+        "## Where the reviewers disagree",
+        "",
+        *_reviewer_lines(summary),
         "",
         "## Make these test cases",
         "",

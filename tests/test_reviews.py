@@ -238,3 +238,22 @@ def test_the_exports_carry_the_figures_and_escape_table_text(session: reviews.Re
     csv = csv_bytes(summary.calls).decode().splitlines()
     assert csv[0].startswith("position,call_id,weight,stratum,reviewer,score,passed,labels,notes,test_case")
     assert len(csv) >= 31 and csv[2].startswith(f"2,{session.call_ids[1]},")
+
+
+def test_two_reviewers_disagreements_and_kappa_match_a_hand_computation(session: reviews.ReviewSession) -> None:
+    pm = [(4, True), (2, False), (5, True), (1, False), (3, True), (4, True), (2, False), (5, True), (3, False)]
+    eng = [(4, True), (3, False), (3, True), (2, True), (3, False), (4, True), (1, False), (5, True), (3, False)]
+    for n, ((pm_score, pm_pass), (eng_score, eng_pass)) in enumerate(zip(pm, eng, strict=True), start=1):
+        save(session, n, "Priya (PM)", pm_score, pm_pass, at=2 * n)
+        save(session, n, "Tom (engineer)", eng_score, eng_pass, at=2 * n + 1)
+    save(session, 10, "Priya (PM)", 2, False, at=30)  # scored by one reviewer only: not compared
+    pair = review_summary.session_summary(session.session_id).reviewers
+    assert (pair.first, pair.second, pair.calls) == ("Priya (PM)", "Tom (engineer)", 9)
+    same = sum(a[1] == b[1] for a, b in zip(pm, eng, strict=True))
+    p_pm, p_eng = sum(not a[1] for a in pm) / 9, sum(not b[1] for b in eng) / 9
+    chance = p_pm * p_eng + (1 - p_pm) * (1 - p_eng)
+    assert pair.agreed == same == 7
+    assert pair.kappa == pytest.approx((same / 9 - chance) / (1 - chance))
+    assert pair.disagreements["position"].to_list() == [3, 4, 5], "3: scores 5 vs 3; 4 and 5: verdicts differ"
+    markdown = to_markdown(review_summary.session_summary(session.session_id))
+    assert f"same pass / fail on 7 of 9 calls, κ = {pair.kappa:.2f}" in markdown

@@ -102,6 +102,36 @@ def show_agreement(summary: SessionSummary) -> None:
     )  # fmt: skip
 
 
+def show_reviewers(summary: SessionSummary) -> None:
+    """Where the two reviewers (say the PM and the engineer) disagree, and how far they agree."""
+    pair = summary.reviewers
+    st.subheader("Where the reviewers disagree")
+    if pair is None:
+        st.caption("Only one person has scored these calls. When a second scores the same calls on their own, "
+                   "this shows where the two disagree.")
+        return
+    first, second = escape_markdown(pair.first), escape_markdown(pair.second)
+    kappa = "—" if pair.kappa is None else f"{pair.kappa:.2f}"
+    agree, together, split = st.columns(3)
+    agree.metric("Same pass / fail", f"{pair.agreed} of {pair.calls}")
+    together.metric("Agreement beyond chance (κ)", kappa, help="Cohen's kappa on pass / fail: 0 is what two people "
+                    "guessing at these rates would reach, 1 is full agreement. Below 0.4, agree what “pass” means "
+                    "before trusting one person's scores.")  # fmt: skip
+    split.metric("Calls to talk about", pair.disagreements.height)
+    st.caption(f"{first} and {second}, on the {pair.calls} calls both gave a pass or fail; listed: a different "
+               f"verdict, or scores {review_summary.SCORE_GAP} or more apart.")
+    if pair.disagreements.height:
+        show_table(
+            pair.disagreements, "reviewer disagreements", _caption(summary), hide_index=True, width="stretch",
+            column_config={
+                "position": "Call", "call_id": "Call id",
+                "score": f"{pair.first}: score", "passed": f"{pair.first}: pass",
+                "notes": f"{pair.first}: notes", "score_2": f"{pair.second}: score",
+                "passed_2": f"{pair.second}: pass", "notes_2": f"{pair.second}: notes",
+            },
+        )  # fmt: skip
+
+
 def show_test_cases(summary: SessionSummary) -> None:
     st.subheader("Make these test cases")
     if summary.test_cases.is_empty():
@@ -175,6 +205,7 @@ def show_summary(summary: SessionSummary) -> None:
         show_failure_modes(summary)
     with agreement:
         show_agreement(summary)
+    show_reviewers(summary)
     show_test_cases(summary)
     show_decisions(summary)
     show_actions(summary)

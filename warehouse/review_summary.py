@@ -17,10 +17,24 @@ from pathlib import Path
 import ibis
 import polars as pl
 
-from warehouse import metrics, review_metrics, stats
+from warehouse import calibration_math, metrics, review_metrics, stats
 from warehouse.db import connect
 from warehouse.reviews import OUTCOMES, ReviewSession, get_session
 from warehouse.tables import duckdb_tables
+
+
+@dataclass(frozen=True)
+class ReviewerAgreement:
+    """Two reviewers who scored the same calls independently (the PM and the engineer): on how many
+    calls they gave the same pass/fail, Cohen's kappa for it (calibration_math: agreement beyond
+    chance), and the calls where they disagree (verdict, or scores two or more apart)."""
+
+    first: str
+    second: str
+    calls: int  # calls both gave a pass or fail
+    agreed: int
+    kappa: float | None
+    disagreements: pl.DataFrame  # position, call_id, and each reviewer's score, verdict and notes
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,7 @@ class SessionSummary:
     failure_modes: pl.DataFrame  # label, calls
     agreement: pl.DataFrame  # see agreement_table
     calls: pl.DataFrame  # one row per drawn call: the CSV export
+    reviewers: ReviewerAgreement | None = None  # when two people scored the same calls
 
     @property
     def test_cases(self) -> pl.DataFrame:
@@ -117,6 +132,35 @@ def _per_call(session: ReviewSession, verdicts: ibis.Table, judged: ibis.Table) 
     ).order_by("position")  # fmt: skip
 
 
+SCORE_GAP = 2  # scores this far apart count as a disagreement even with the same verdict
+
+
+def reviewer_agreement(current: pl.DataFrame, positions: dict[str, int]) -> ReviewerAgreement | None:
+    """The two reviewers who scored the most calls, compared on the calls both gave a pass or fail
+    (`current`: each reviewer's newest review per call); None when no call has two reviewers."""
+    decided = current.filter(pl.col("passed").is_not_null())
+    counts = decided.group_by("reviewer").len().sort(["len", "reviewer"], descending=[True, False])
+    if counts.height < 2:
+        return None
+    first, second = counts["reviewer"][0], counts["reviewer"][1]
+    columns = ["call_id", "score", "passed", "notes"]
+    a = decided.filter(pl.col("reviewer") == first).select(columns)
+    b = decided.filter(pl.col("reviewer") == second).select(columns)
+    pairs = a.join(b, on="call_id", suffix="_2")
+    if pairs.is_empty():
+        return None
+    fails_a, fails_b = ~pairs["passed"].to_numpy(), ~pairs["passed_2"].to_numpy()
+    split = pairs.filter((pl.col("passed") != pl.col("passed_2"))
+                         | ((pl.col("score") - pl.col("score_2")).abs() >= SCORE_GAP))
+    disagreements = split.with_columns(
+        position=pl.col("call_id").replace_strict(positions, return_dtype=pl.Int64)
+    ).sort("position").select("position", "call_id", "score", "passed", "notes", "score_2", "passed_2", "notes_2")
+    return ReviewerAgreement(
+        first=first, second=second, calls=pairs.height, agreed=int((fails_a == fails_b).sum()),
+        kappa=calibration_math.confusion(fails_a, fails_b).kappa, disagreements=disagreements,
+    )
+
+
 def session_summary(session_id: str, path: Path | None = None) -> SessionSummary | None:
     """The figures of one session, or None when there is no such session."""
     session = get_session(session_id, path)
@@ -131,6 +175,8 @@ def session_summary(session_id: str, path: Path | None = None) -> SessionSummary
         modes = review_metrics.label_counts(verdicts).to_polars()
         pairs = review_metrics.agreement_pairs(verdicts, t).to_polars()
         calls = _per_call(session, verdicts, metrics.latest_judgement_per_call(t)).to_polars()
+        current = review_metrics.current_reviews(reviews).select("call_id", "reviewer", "score", "passed",
+                                                                 "notes").to_polars()
     decided, passed = int(counts["decided"] or 0), int(counts["passed"] or 0)
     strata = population_strata(calls)
     population = stats.stratified_share(strata)
@@ -146,6 +192,7 @@ def session_summary(session_id: str, path: Path | None = None) -> SessionSummary
         failure_modes=modes,
         agreement=agreement_table(pairs, calls),
         calls=calls,
+        reviewers=reviewer_agreement(current, {call_id: n for n, call_id in enumerate(session.call_ids, start=1)}),
     )
 
 

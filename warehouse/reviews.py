@@ -266,18 +266,23 @@ def _check(review: Review, known_labels: set[str]) -> str:
 
 def save_review(review: Review, path: Path | None = None) -> str:
     """Store one save of a review as a new row (never an update) and return its id."""
-    review_id = uuid.uuid4().hex
+    return save_reviews([review], path)[0]
+
+
+def save_reviews(saves: list[Review], path: Path | None = None) -> list[str]:
+    """Store several saves in one transaction (all or none), each checked as `save_review` checks it."""
+    ids = [uuid.uuid4().hex for _ in saves]
     with transaction(path) as con:
         known = {row[0] for row in con.execute("SELECT name FROM failure_modes").fetchall()}
-        reviewer = _check(review, known)
-        con.execute(
+        rows = [[review_id, r.session_id, r.call_id, _check(r, known), r.score, r.passed, list(r.labels), r.notes,
+                 r.test_case, r.created_at] for review_id, r in zip(ids, saves, strict=True)]
+        con.executemany(
             """INSERT INTO reviews (review_id, session_id, call_id, reviewer, score, passed, labels, notes,
                                     test_case, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [review_id, review.session_id, review.call_id, reviewer, review.score, review.passed,
-             list(review.labels), review.notes, review.test_case, review.created_at],
+            rows,
         )
-    return review_id
+    return ids
 
 
 def current_reviews(session_id: str, path: Path | None = None) -> pl.DataFrame:
