@@ -40,9 +40,7 @@ def build(path: Path, calls: int) -> None:
         con.execute("SELECT setseed(0.42)")
         con.execute(
             """
-            INSERT INTO calls (call_id, trace_id, agent, prompt_version, model, started_at, ended_at, day, duration_ms,
-                               turn_count, span_count, error_count, input_tokens, output_tokens, cost_usd,
-                               recording_url, source, updated_at)
+            INSERT INTO calls
             SELECT printf('call-%08d', i), printf('%032x', i),
                    ['clinic-scheduler', 'estate-qualifier', 'salon-booker'][1 + i % 3],
                    ['v1', 'v2'][1 + (i // 7) % 2], ['gpt-4.1', 'gpt-4.1-mini', 'claude-haiku-4-5'][1 + (i // 3) % 3],

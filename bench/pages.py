@@ -9,8 +9,9 @@ model; 90 days), for this tree and for `--baseline-ref` (default main) checked o
 `git worktree`; each tree runs in its own process on the same warehouse file, and the ratio is this
 tree's median over the baseline's. Pages whose reads do not depend on the sidebar (Review calls,
 Review summary, Judges, Failure-mode list, Prompt versions, Ingest, Export) are not listed; Drift
-is bench/drift's. With --app-memory, it serves this tree's app on the largest warehouse, opens every
-page in headless Chromium and prints the server's peak memory.
+is bench/drift's. With --app-memory, it serves this tree's app on the last warehouse built, opens
+every page in headless Chromium (bench/overview.py's `app_peak_memory_mib`) and prints the server's
+peak memory.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("Overview", "Compare versions", "Failure modes", "Judge calibration", "Calls")
-URL_PATHS = ("home", "review", "review-summary", "calls", "failure-modes", "calibration", "failure-mode-list",
-             "judges", "drift", "prompts", "compare", "ingest", "export")  # fmt: skip
 
 
 def _reads(page: str) -> Callable | None:
@@ -96,39 +95,6 @@ def _run_in(tree: Path, warehouse: Path, repeat: int) -> dict[str, float | None]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def app_peak_memory_mib(warehouse: Path) -> float:
-    """Serve the app on `warehouse`, open every page in headless Chromium, return the server's peak RSS."""
-    from playwright.sync_api import sync_playwright
-
-    from bench.overview import LAST_DAY
-
-    port = "8766"
-    env = {**os.environ, "CALLBOARD_DB": str(warehouse)}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", port,
-                               "--server.headless", "true"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page()
-            for path in URL_PATHS:
-                url = f"http://localhost:{port}/{path}?start={LAST_DAY - timedelta(days=27)}&end={LAST_DAY}"
-                for _ in range(100):
-                    try:
-                        page.goto(url)
-                        break
-                    except Exception:
-                        time.sleep(0.2)
-                page.wait_for_timeout(1000)
-                page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=300_000)
-            browser.close()
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 def _print(calls: int, now: dict, before: dict, ref: str) -> None:
     print(f"\n{calls:,} calls: median seconds per filter change (this tree | {ref} | ratio)")
     for page in PAGES:
@@ -147,7 +113,9 @@ def main() -> None:
     parser.add_argument("--app-memory", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from bench.overview import build
+    from bench.drift import PAGES as EVERY_PAGE
+    from bench.overview import LAST_DAY, app_peak_memory_mib, build
+    from warehouse.filters import Filters
 
     with tempfile.TemporaryDirectory() as folder:
         baseline = Path(folder) / "baseline"
@@ -162,8 +130,8 @@ def main() -> None:
                 now, before = _run_in(ROOT, warehouse, args.repeat), _run_in(baseline, warehouse, args.repeat)
                 _print(calls, now, before, args.baseline_ref)
             if args.app_memory:
-                print(f"\napp peak memory, every page opened at {max(args.calls):,} calls: "
-                      f"{app_peak_memory_mib(warehouse):.0f} MiB")  # fmt: skip
+                peak = app_peak_memory_mib(warehouse, Filters(LAST_DAY - timedelta(days=27), LAST_DAY), EVERY_PAGE)
+                print(f"\napp peak memory, every page opened at {args.calls[-1]:,} calls: {peak:.0f} MiB")
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, check=True)
 
