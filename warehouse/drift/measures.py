@@ -147,7 +147,7 @@ def rate_values(t: Tables, f: Filters, start: date, end: date, group: str, dead_
     tools = s.filter(s.kind == "tool", s.tool_name.notnull())
     models = s.filter(s.kind == "llm", s.step_model.notnull())
     calls = grouped_calls(t, f, start, end)
-    talk = metrics.conversation_per_call(t.turns.semi_join(calls, "call_id"), dead_air_ms)
+    talk = metrics.conversation_per_call(metrics.scoped_turns(t, f, start, end), dead_air_ms)
     c = calls.select("call_id", "day", group).inner_join(talk, "call_id")
     interrupted = (c.caller_barge_ins + c.agent_talk_overs) > 0
     return (_values(tools, "errors", tools.tool_name, tools.is_error)
