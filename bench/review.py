@@ -1,6 +1,6 @@
 """How fast is a weekly review in the meeting? Plays a whole review in Chromium, scored by keyboard.
 
-    .venv/bin/python bench/review.py [--db var/callboard.duckdb] [--calls 50] [--baseline-root DIR]
+    .venv/bin/python bench/review.py [--db var/callboard.duckdb] [--calls 50]
 
 Serves the app (`streamlit run`, as `make run` does) on a copy of the demo warehouse (so the demo
 keeps no bench reviews), opens the Weekly review at 1280x720 (a meeting-room projector), draws a
@@ -9,17 +9,19 @@ fifth call N, a note and Esc (notes), then S (save and next). It prints the medi
 
 - score / verdict / notes: from the key press until the form has rerun (Streamlit idle again);
 - save and next: from S until the next call's title and the first words of its transcript show;
-- whole page (baseline, measured in the same run): Streamlit's own rerun key R on the same call, the
-  cost every click had when each one reran the whole page. Ratios are interaction ÷ baseline.
+- whole page (baseline, measured in the same run): after the review, ← back through the last ten
+  calls, each a run of the whole page for a call already read (cached): what every click cost when
+  each one reran the whole page. Ratios are interaction ÷ baseline.
 
-With `--baseline-root` (a checkout from before the change, e.g. `git worktree add /tmp/before <commit>`),
-the same review is also played on that checkout's app, on its own copy of the warehouse, and its medians
-are printed beside these (the old form has no keys, so there it clicks the same controls).
+Keys go a moment (PAUSE_MS) after the screen settles, as a person's would. A key that starts no run
+within 5 s is pressed again and counted: a control changed in the instant a rerun's result arrives can
+lose its change in Streamlit's frontend, and the count says how often that happened.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -148,15 +150,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=ROOT / "var" / "callboard.duckdb")
     parser.add_argument("--calls", type=int, default=50)
-    parser.add_argument("--baseline-root", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="callboard-bench-review-") as scratch:
         db = _copy(args.db, Path(scratch), "after")
+        load_before = os.getloadavg()[0]
         with served_app(db) as url:
             started = time.perf_counter()
             after, missed = play(url, db, args.calls)
             took = time.perf_counter() - started
-    print(f"A review of {args.calls} calls scored by keyboard at {WIDTH}x{HEIGHT} ({took:.0f} s in all), medians:")
+    print(f"A review of {args.calls} calls scored by keyboard at {WIDTH}x{HEIGHT} ({took:.0f} s in all; load average "
+          f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores), medians:")
     if missed:
         print(f"  keys pressed again after starting no run within 5 s: {len(missed)} ({' '.join(missed)})")
     baseline = statistics.median(after["whole page (baseline)"])
