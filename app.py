@@ -9,9 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from present.markdown import escape_markdown
+from ui import projector
 from warehouse.errors import CallboardError
 
-st.set_page_config(page_title="Callboard", page_icon=":material/call:", layout="wide")
+projector.set_up()  # the page's config, before anything is drawn
 
 OVERVIEW = "app_pages/overview.py"
 PAGES = {

@@ -19,6 +19,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 SLIDE_WIDTH = 960  # px at 1x; about 10 inches of a 13.3-inch wide 16:9 slide
 SLIDE_HEIGHT = 420
 TITLE_PX, CAPTION_PX, AXIS_PX = 22, 16, 16  # read from the back of a meeting room
+ROOM_PX = 18  # projector mode: no chart text smaller than this on a 1280×720 projector
 CAPTION_COLOUR = "#555555"
 
 
@@ -75,6 +76,15 @@ def trend(frame: pl.DataFrame, key: str, unit: str, title: str, height: int = 14
     band = alt.Chart(data, height=height).mark_area(color=PALETTE[0], opacity=0.15).encode(
         x=x, y=alt.Y("low:Q", title=None), y2=alt.Y2("high:Q"), tooltip=tooltip)
     return alt.LayerChart(layer=[band, line])
+
+
+def for_room(chart: AnyChart) -> AnyChart:
+    """The chart with every text at least `ROOM_PX` (axes, legends, titles, text marks that set no
+    size of their own), for projector mode."""
+    return (chart.configure_axis(labelFontSize=ROOM_PX, titleFontSize=ROOM_PX)
+            .configure_legend(labelFontSize=ROOM_PX, titleFontSize=ROOM_PX)
+            .configure_title(fontSize=ROOM_PX + 4, subtitleFontSize=ROOM_PX)
+            .configure_text(fontSize=ROOM_PX))
 
 
 def for_slide(chart: AnyChart, title: str, caption: str, width: int = SLIDE_WIDTH,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from present.charts import PALETTE
+from present.charts import AXIS_PX, PALETTE
 from present.formats import format_value
 from present.markdown import escape_markdown
 from warehouse.calls import SLOW_SPAN_MS
@@ -52,10 +52,11 @@ def waterfall(spans: pl.DataFrame) -> alt.LayerChart:
     """Bars from each span's start to its end (seconds since the call started), coloured by kind;
     failed and slow spans get a thick vermilion outline and a label after the bar."""
     data = _rows(spans)
-    y = alt.Y("step:N", sort=None, title=None, axis=alt.Axis(labelFontSize=15, labelLimit=260))
-    x = alt.X("start_s:Q", title="Seconds since the call started", axis=alt.Axis(labelFontSize=15, titleFontSize=15))
+    y = alt.Y("step:N", sort=None, title=None, axis=alt.Axis(labelFontSize=AXIS_PX, labelLimit=260))
+    x = alt.X("start_s:Q", title="Seconds since the call started",
+              axis=alt.Axis(labelFontSize=AXIS_PX, titleFontSize=AXIS_PX))
     kinds = [k for k in KIND_NAMES.values() if k in set(data["kind_name"])]
-    colour = alt.Color("kind_name:N", title="Step", legend=alt.Legend(orient="top", labelFontSize=15, title=None),
+    colour = alt.Color("kind_name:N", title="Step", legend=alt.Legend(orient="top", labelFontSize=AXIS_PX, title=None),
                        scale=alt.Scale(domain=kinds, range=[KIND_COLOURS[k] for k in KIND_NAMES
                                                             if KIND_NAMES[k] in kinds]))  # fmt: skip
     flagged = alt.datum.flag != ""
@@ -74,7 +75,7 @@ def waterfall(spans: pl.DataFrame) -> alt.LayerChart:
         ],
     )  # fmt: skip
     labels = alt.Chart(data).transform_filter(flagged).mark_text(
-        align="left", dx=6, fontSize=15, fontWeight="bold", color=FLAG_COLOUR
+        align="left", dx=6, fontSize=AXIS_PX, fontWeight="bold", color=FLAG_COLOUR
     ).encode(x="end_s:Q", y=y, text="flag:N")
     return alt.LayerChart(layer=[bars, labels]).properties(height=alt.Step(ROW_PX))
 

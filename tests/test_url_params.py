@@ -4,6 +4,7 @@ page says so in one plain sentence instead of showing a traceback."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -131,3 +132,18 @@ def test_a_call_outside_the_session_lands_on_a_real_one(
     assert f"which has calls 1 to 3: showing call {shown}." in said(at)
     assert at.title[0].value.startswith(f"Call {shown} of 3")
     assert param(at, "call") == [str(shown)]
+
+
+@pytest.mark.parametrize(("value", "on", "message"), [
+    ("on", True, None), ("off", False, None),
+    ("maybe", False, "The link asks for projector mode “maybe”"),
+])  # fmt: skip
+def test_a_links_projector_mode_is_on_off_or_said_and_left_out(synthetic_warehouse: Path, value: str, on: bool,
+                                                                  message: str | None) -> None:
+    at = open_page("app_pages/overview.py", {"projector": value})
+    assert at.toggle(key="projector_mode").value is on
+    assert (message in said(at)) if message else "projector" not in said(at)
+    charts = at.get("vega_lite_chart")
+    assert charts, "the overview draws its trend charts"
+    config = json.loads(charts[0].proto.spec).get("config", {})
+    assert (config.get("axis", {}).get("labelFontSize", 0) >= 16) is on

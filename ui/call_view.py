@@ -17,7 +17,7 @@ from present.call_header import Figure, call_figures, clock, conversation_figure
 from present.formats import format_value
 from present.markdown import code_span, escape_markdown, plain_text
 from present.waterfall import SELECTION, step_facts, steps, waterfall
-from ui import data
+from ui import data, projector
 from ui.call_player import recording_of, show_player
 from warehouse.calls import CallDetail
 from warehouse.metrics import dead_air_threshold_ms
@@ -152,7 +152,7 @@ def show_steps(detail: CallDetail, key: str) -> None:
         return
     slow, failed = int(detail.spans["is_slow"].sum()), int(detail.spans["is_error"].sum())
     st.markdown(f"**Steps** · {detail.spans.height} spans, {slow} slow, {failed} failed · click one to see it")
-    event = st.altair_chart(waterfall(detail.spans), theme=None, width="stretch", on_select="rerun",
+    event = st.altair_chart(projector.chart(waterfall(detail.spans)), theme=None, width="stretch", on_select="rerun",
                             key=f"{key}_waterfall")
     listed = steps(detail.spans)
     labels = dict(zip(listed["span_id"], listed["step"], strict=True))
@@ -209,7 +209,19 @@ def show_message(message: Message) -> None:
 
 def show_call(detail: CallDetail, key: str, aside: Callable[[], None] | None = None, large: bool = False) -> None:
     """The whole call view. `aside` draws beside the transcript (the review's scoring form);
-    `key` keeps this view's widgets apart from another call's; `large` is the presenter's type size."""
+    `key` keeps this view's widgets apart from another call's; `large` is the presenter's layout:
+    the form at the top right, beside the call's figures, so it and Save are on screen without
+    scrolling on a 1280×720 projector."""
+    if large and aside is not None:
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            show_header(detail)
+            show_judgement(detail)
+            show_conversation(detail, key, large)
+        with right:
+            aside()
+        show_steps(detail, key)
+        return
     show_header(detail)
     left, right = st.columns([3, 2], gap="large")
     with left:

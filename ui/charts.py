@@ -8,12 +8,13 @@ import streamlit as st
 from export import images
 from export.table_files import file_stem
 from present.charts import AnyChart, for_slide
+from ui import projector
 
 
 def show(chart: AnyChart, *, title: str, caption: str, key: str) -> None:
     """Draw a chart with downloads of it as a slide-ready PNG (2x) and SVG, titled and captioned
     with the period and filters. The images are rendered only when a button is clicked."""
-    st.altair_chart(chart, theme=None, width="stretch")
+    st.altair_chart(projector.chart(chart), theme=None, width="stretch")
     slide = for_slide(chart, title, caption)
     stem = file_stem(title)
     with st.popover("Download", icon=":material/download:"):

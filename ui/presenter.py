@@ -58,7 +58,7 @@ def navigation_bar(session: ReviewSession, at: int, scored: int, this_scored: bo
     """"Call 17 of 50 · 12 / 50 scored", previous / next (← →) and jump to N."""
     total = len(session.call_ids)
     with st.container(key="review_nav"):
-        title, back, ahead, jump = st.columns([6, 1.3, 1.3, 1.2], vertical_alignment="bottom")
+        title, back, ahead, jump = st.columns([4, 1.6, 1.6, 1.2], vertical_alignment="bottom")
         mark = " ✓" if this_scored else ""
         title.title(f"Call {at} of {total}{mark}")
         title.markdown(f"**{scored} / {total} scored** · {escape_markdown(session.name)}")

@@ -10,11 +10,11 @@ import streamlit as st
 
 from export import table_files
 from export.redaction import redact
-from present.charts import PALETTE
+from present.charts import AXIS_PX, PALETTE
 from present.formats import percent
 from present.markdown import escape_markdown
 from present.review_summary import to_markdown
-from ui import charts
+from ui import charts, projector
 from ui.tables import show_table
 from warehouse import drafts, review_summary, reviews
 from warehouse.errors import CallboardError
@@ -56,8 +56,9 @@ def _mode_chart(modes: pl.DataFrame) -> alt.Chart:
         alt.Chart(modes, height=alt.Step(40))
         .mark_bar(color=PALETTE[5], height=28)
         .encode(
-            x=alt.X("calls:Q", title="Calls", axis=alt.Axis(tickMinStep=1, labelFontSize=15, titleFontSize=15)),
-            y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelFontSize=16, labelLimit=300)),
+            x=alt.X("calls:Q", title="Calls",
+                    axis=alt.Axis(tickMinStep=1, labelFontSize=AXIS_PX, titleFontSize=AXIS_PX)),
+            y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelFontSize=AXIS_PX, labelLimit=300)),
             tooltip=["label", "calls"],
         )
     )
@@ -200,7 +201,9 @@ def show_summary(summary: SessionSummary) -> None:
                f"{len(s.call_ids)} calls drawn {STRATEGIES[s.strategy].lower()}, seed {s.seed} · "
                f"{'open' if s.is_open else 'closed'}")
     show_figures(summary)
-    modes, agreement = st.columns(2, gap="large")
+    # Side by side on a wide screen; one under the other on a projector, where the agreement table
+    # needs the whole width to show every column.
+    modes, agreement = (st.container(), st.container()) if projector.active() else st.columns(2, gap="large")
     with modes:
         show_failure_modes(summary)
     with agreement:

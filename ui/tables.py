@@ -11,6 +11,7 @@ import streamlit as st
 
 from export import table_files
 from present.markdown import escape_markdown
+from ui import projector
 
 
 def downloads(frame: pl.DataFrame, name: str, caption: str, key: str | None = None) -> None:
@@ -28,7 +29,13 @@ def downloads(frame: pl.DataFrame, name: str, caption: str, key: str | None = No
 
 def show_table(frame: pl.DataFrame, name: str, caption: str, **dataframe_kwargs: Any) -> Any:
     """`st.dataframe(frame, **dataframe_kwargs)` with downloads of the frame under it; returns
-    what st.dataframe returns (the selection, when the table is selectable)."""
+    what st.dataframe returns (the selection, when the table is selectable). In projector mode a
+    plain table without selection or column settings is drawn as a static table instead, whose
+    text wraps at the page's type size rather than scrolling sideways out of sight."""
+    if projector.active() and not {"on_select", "column_config"} & set(dataframe_kwargs):
+        shown = st.table(frame)
+        downloads(frame, name, caption, key=dataframe_kwargs.get("key"))
+        return shown
     shown = st.dataframe(frame, **dataframe_kwargs)
     downloads(frame, name, caption, key=dataframe_kwargs.get("key"))
     return shown

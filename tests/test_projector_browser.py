@@ -1,0 +1,128 @@
+"""Projector mode in Debian's Chromium at 1280×720, a meeting-room projector: the presenter view,
+the review summary and Compare versions cut nothing (no text wider than its box, none outside the
+screen), the scoring form and Save are on screen without scrolling, and every chart's text is at
+least 16 px. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.served_app import screenshot, served_app, settle, start_review
+
+pytestmark = pytest.mark.browser
+
+WIDTH, HEIGHT = 1280, 720
+MIN_CHART_PX = 16
+
+# Every element of the page's main area that holds text of its own: its text must fit its box
+# (scrollWidth within clientWidth, for HTML boxes that have a width) and lie inside the screen's width;
+# an interactive table (drawn on a canvas) must not scroll sideways.
+_CLIPPED = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll('[data-testid="stMain"] *')) {
+    const own = [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+    if (!own || !el.checkVisibility()) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    const text = el.textContent.trim().slice(0, 60);
+    const where = el.closest("[data-testid]")?.dataset.testid;
+    const boxed = !(el instanceof SVGElement) && el.clientWidth > 0;  // chart text: sizes checked apart
+    if (boxed && el.scrollWidth > el.clientWidth + 1) found.push(`cut (${where}): ${text}`);
+    if (box.left < -1 || box.right > window.innerWidth + 1) found.push(`off screen (${where}): ${text}`);
+  }
+  for (const grid of document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"] .dvn-scroller')) {
+    const table = grid.closest('[data-testid="stDataFrame"]').innerText.slice(0, 60);
+    if (grid.scrollWidth > grid.clientWidth + 1) found.push(`table scrolls sideways: ${table}`);
+  }
+  return found;
+}"""
+_CHART_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] svg text')]
+  .filter(t => t.textContent.trim() && t.checkVisibility())
+  .map(t => [t.textContent.trim(), parseFloat(getComputedStyle(t).fontSize)])"""
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_build: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    warehouse = tmp_path_factory.mktemp("projector") / "callboard.duckdb"
+    shutil.copyfile(demo_build[0], warehouse)  # the review below writes
+    with served_app(warehouse) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    yield context.new_page()
+    context.close()
+
+
+def open_in_projector_mode(page: Page, url: str) -> None:
+    page.goto(url + ("&" if "?" in url else "?") + "projector=on")
+    settle(page)
+    page.wait_for_timeout(500)  # charts and fonts settle after the script has run
+
+
+def assert_nothing_cut(page: Page, name: str) -> None:
+    screenshot(page, f"projector-{name}")
+    assert page.evaluate(_CLIPPED) == []
+    small = [(text, px) for text, px in page.evaluate(_CHART_TEXT) if px < MIN_CHART_PX]
+    assert small == [], f"chart text under {MIN_CHART_PX} px"
+
+
+def test_the_presenter_view_fits_a_projector_with_the_form_and_save_on_screen(page: Page, app_url: str) -> None:
+    start_review(page, app_url, 5)
+    open_in_projector_mode(page, page.url)
+    assert page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count() == 0, "the sidebar is open"
+    assert_nothing_cut(page, "presenter")
+    for control in (page.get_by_role("textbox", name="Reviewer"), page.get_by_role("radio", name="4", exact=True),
+                    page.get_by_role("button", name="Save", exact=True),
+                    page.get_by_role("button", name="Save and next →")):
+        box = control.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT, control
+        assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH, control
+    assert page.evaluate(_CHART_TEXT), "the presenter view has its steps chart (the waterfall)"
+    page.get_by_role("textbox", name="Reviewer").fill("Ana")
+    page.get_by_role("textbox", name="Reviewer").press("Enter")
+    settle(page)
+    page.get_by_role("radio", name="2", exact=True).click()
+    settle(page)
+    page.get_by_role("radio", name="Fail", exact=True).click()
+    settle(page)
+    page.get_by_role("button", name="Save", exact=True).click()
+    settle(page)
+    assert page.get_by_text("Saved: 2 / 5, fail, by Ana").is_visible()
+
+
+def test_the_review_summary_fits_a_projector(page: Page, app_url: str) -> None:
+    open_in_projector_mode(page, f"{app_url}/review-summary")
+    assert page.get_by_role("heading", name="Summary:").first.is_visible()
+    assert_nothing_cut(page, "summary")
+    download = page.get_by_role("button", name="Download summary (Markdown)")
+    download.scroll_into_view_if_needed()
+    box = download.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= WIDTH
+
+
+def test_compare_versions_fits_a_projector_with_its_verdicts_in_view(page: Page, app_url: str) -> None:
+    open_in_projector_mode(page, f"{app_url}/compare")
+    verdicts = page.locator('[data-testid="stTable"] td:last-child')
+    assert verdicts.count() >= 5
+    assert_nothing_cut(page, "compare")
+    for verdict in verdicts.all():
+        verdict.scroll_into_view_if_needed()
+        box = verdict.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= WIDTH
+    page.mouse.wheel(0, 2000)
+    assert page.evaluate(_CLIPPED) == []
+
+
+def test_overview_charts_are_readable_from_the_back_of_the_room(page: Page, app_url: str) -> None:
+    open_in_projector_mode(page, f"{app_url}/overview")
+    sizes = page.evaluate(_CHART_TEXT)
+    assert sizes and min(px for _, px in sizes) >= MIN_CHART_PX
+    screenshot(page, "projector-overview")
