@@ -7,12 +7,15 @@ once on it stays on from page to page for this browser tab."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from present.charts import AnyChart, for_room
 from ui import url_params
 
 PARAMETER, STATE = "projector", "projector_mode"
+FAVICON = Path(__file__).parent / "assets" / "favicon.png"  # in the repo: a Material icon is fetched from Google
 VALUES = ("on", "off")
 
 # The presenter view (ui/presenter.py) has its own large type, so the page's base stays at 16 px
@@ -48,7 +51,7 @@ def set_up() -> bool:
     """Read the mode, lay the page out for it (before anything is drawn) and put its toggle in the
     sidebar; returns whether it is on."""
     on = is_on()
-    st.set_page_config(page_title="Callboard", page_icon=":material/call:", layout="wide",
+    st.set_page_config(page_title="Callboard", page_icon=str(FAVICON), layout="wide",
                        initial_sidebar_state="collapsed" if on else "auto")
     if on:
         st.html(_STYLE)
