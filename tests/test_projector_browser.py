@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
 
+from data.scenario import DEMO_END_DAY
 from tests.served_app import screenshot, served_app, settle, start_review
 
 pytestmark = pytest.mark.browser
@@ -109,7 +111,9 @@ def test_the_review_summary_fits_a_projector(page: Page, app_url: str) -> None:
 
 
 def test_compare_versions_fits_a_projector_with_its_verdicts_in_view(page: Page, app_url: str) -> None:
-    open_in_projector_mode(page, f"{app_url}/compare")
+    first = DEMO_END_DAY - timedelta(days=89)  # both prompt versions of clinic-scheduler in the period
+    open_in_projector_mode(page, f"{app_url}/compare?start={first}&end={DEMO_END_DAY}")
+    screenshot(page, "projector-compare")
     verdicts = page.locator('[data-testid="stTable"] td:last-child')
     assert verdicts.count() >= 5
     assert_nothing_cut(page, "compare")

@@ -30,12 +30,39 @@ def downloads(frame: pl.DataFrame, name: str, caption: str, key: str | None = No
 def show_table(frame: pl.DataFrame, name: str, caption: str, **dataframe_kwargs: Any) -> Any:
     """`st.dataframe(frame, **dataframe_kwargs)` with downloads of the frame under it; returns
     what st.dataframe returns (the selection, when the table is selectable). In projector mode a
-    plain table without selection or column settings is drawn as a static table instead, whose
-    text wraps at the page's type size rather than scrolling sideways out of sight."""
-    if projector.active() and not {"on_select", "column_config"} & set(dataframe_kwargs):
-        shown = st.table(frame)
+    table without selection whose columns are plain text and numbers is drawn as a static table
+    instead, whose text wraps at the page's type size rather than scrolling sideways out of sight."""
+    labels = _plain_labels(dataframe_kwargs.get("column_config") or {})
+    if projector.active() and "on_select" not in dataframe_kwargs and labels is not None:
+        shown = st.table(_as_shown(frame, labels))
         downloads(frame, name, caption, key=dataframe_kwargs.get("key"))
         return shown
     shown = st.dataframe(frame, **dataframe_kwargs)
     downloads(frame, name, caption, key=dataframe_kwargs.get("key"))
     return shown
+
+
+_STATIC_TYPES = {"text", "number"}
+
+
+def _plain_labels(column_config: dict[str, Any]) -> dict[str, str | None] | None:
+    """Each configured column's label (None: hidden) when a static table can show them all; None
+    when one needs the interactive table (a progress bar, a link, a date format)."""
+    labels: dict[str, str | None] = {}
+    for column, setting in column_config.items():
+        if setting is None or isinstance(setting, str):
+            labels[column] = setting
+        elif isinstance(setting, dict) and setting.get("type_config", {}).get("type") in _STATIC_TYPES:
+            number_format = setting["type_config"].get("format")
+            if number_format not in (None, "localized"):
+                return None
+            labels[column] = setting.get("label") or column
+        else:
+            return None
+    return labels
+
+
+def _as_shown(frame: pl.DataFrame, labels: dict[str, str | None]) -> pl.DataFrame:
+    """The frame with hidden columns left out and the others under their labels."""
+    kept = [c for c in frame.columns if labels.get(c, c) is not None]
+    return frame.select(kept).rename({c: str(labels[c]) for c in kept if c in labels and labels[c] != c})
