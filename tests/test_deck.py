@@ -225,12 +225,13 @@ def test_each_drift_is_told_once_and_no_change_gets_a_second_figure(deck: Presen
 
 def test_the_reviews_decisions_are_in_the_deck(demo_warehouse_copy: Path, quarter: Quarter) -> None:
     last = queries.filter_options().last_day
-    session = reviews.create_session(reviews.SessionSpec("Week 46", last - timedelta(days=6), last, seed=1,
+    session = reviews.create_session(reviews.SessionSpec("Deck test week", last - timedelta(days=6), last, seed=1,
                                                          sample_size=5))
     decided = "Ship prompt v3 for salon-booker; escalate the gpt-4.1-mini latency to the platform team."
     reviews.save_decisions(session, decided)
     deck = Presentation(io.BytesIO(build(DeckRequest(quarter, agents=("salon-booker",)))))
     slide = next(s for s in deck.slides if s.shapes.title.text.startswith("Weekly call reviews"))
     rows = _cells(slide)
-    assert rows[0][-1] == "Decided" and rows[1][-1].startswith("Ship prompt v3 for salon-booker;")
+    (ours,) = [row for row in rows if row[0] == "Deck test week"]
+    assert rows[0][-1] == "Decided" and ours[-1].startswith("Ship prompt v3 for salon-booker;")
     assert decided in slide.notes_slide.notes_text_frame.text
