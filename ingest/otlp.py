@@ -206,6 +206,8 @@ SELECT
     {_field("input_audio_tokens")} AS input_audio_tokens,
     {_field("output_audio_tokens")} AS output_audio_tokens,
     CASE WHEN kind IN ('llm', 'tts') THEN {_field("first_output_s")} * 1000 END AS first_output_ms,
+    {_field("end_of_turn_delay_s")} * 1000 AS end_of_turn_delay_ms,
+    {_field("transcription_delay_s")} * 1000 AS transcription_delay_ms,
     {_field("declared_call_id")} AS declared_call_id,
     {_AGENT} AS agent,
     {_AGENT_RANK} AS agent_rank,

@@ -121,20 +121,23 @@ def livekit_expected(call: Call) -> Expected:
     """LiveKit's rules: the caller speaks from the `user_turn` span's start until its end less
     `lk.end_of_turn_delay`; the agent `lk.e2e_latency` after that (which is when `agent_speaking`
     starts) until `agent_speaking` ends, its words the reply text of the `agent_turn` around it.
-    Stages: end of turn ends with `eou_detection`, LiveKit has no speech-to-text span, the model
-    ends at `llm_node`'s start plus `lk.response.ttft`. Only the LLM's usage is on a span as plain
-    attributes, so the cost is the LLM's."""
+    Stages, from the plan: LiveKit has the final transcript `stt_ms` after the caller's last word
+    (`lk.transcription_delay`) and decides the turn has ended `eot_ms` after it
+    (`lk.end_of_turn_delay`), so speech-to-text comes first and end of turn is the rest; the model
+    is the LLM's time to its first token (`lk.response.ttft`, the LLM starting as the turn ends);
+    speech synthesis is the sentence's aggregation, the TTS's first audio byte (`lk.response.ttfb`)
+    and the transport to the caller. Only the LLM's usage is on a span as plain attributes, so the
+    cost is the LLM's."""
     base, turns = make_livekit.offset(call), []
     for reply in call.replies:
         if reply.caller:
             turns.append(Turn("customer", reply.caller, base + reply.speech_start, base + reply.speech_end))
         turns.append(Turn("agent", reply.agent, base + reply.heard, base + reply.agent_end))
     replies = [r for r in call.replies if r.caller]
-    decided = [r.speech_end + r.stt_ms + make_livekit.EOU_MS for r in replies]  # eou_detection ends
     return Expected(
         call_id=make_livekit.call_id(call), agent=call.agent, turns=turns, waits=[r.wait_ms for r in replies],
-        stages=[(d - r.speech_end, 0, r.first_token - d, r.heard - r.first_token)
-                for d, r in zip(decided, replies, strict=True)],
+        stages=[(r.eot_ms - r.stt_ms, r.stt_ms, r.ttft_ms, plan.AGGREGATION_MS + r.tts_ttfb_ms + plan.TRANSPORT_MS)
+                for r in replies],
         barge_ins=sum(r.cut_after_ms is not None for r in call.replies),
         input_tokens=sum(r.tokens[0] for r in call.replies), output_tokens=sum(r.tokens[1] for r in call.replies),
         cost_usd=sum(map(_llm_cost, call.replies)), recording=call.recording,

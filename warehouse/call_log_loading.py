@@ -39,7 +39,7 @@ SELECT 'call-log:' || t.call_id AS trace_id, lpad(t.position::VARCHAR, 16, '0') 
        t.tool_name, NULL::BIGINT AS input_tokens, NULL::BIGINT AS output_tokens, NULL::DOUBLE AS cost_usd,
        false AS is_error, NULL AS error_type, NULL AS finish_reasons, t.input_text, t.output_text,
        NULL::JSON AS attributes, NULL::DOUBLE AS first_output_ms, NULL::BIGINT AS input_audio_tokens,
-       NULL::BIGINT AS output_audio_tokens
+       NULL::BIGINT AS output_audio_tokens, NULL::DOUBLE AS end_of_turn_delay_ms, NULL::DOUBLE AS transcription_delay_ms
 FROM log_tools t JOIN dated_calls c USING (call_id);
 CREATE OR REPLACE TEMP TABLE incoming_calls AS
 SELECT c.call_id, NULL::VARCHAR AS trace_id, c.agent, c.prompt_version, c.model, c.started_at, c.ended_at,

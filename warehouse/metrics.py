@@ -306,24 +306,36 @@ def wait_stages(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
     final transcript), model (→ the last LLM or tool step gives its first token, when its span says
     when (`first_output_ms`, a streaming reply is heard before it is complete), else ends) and
     speech synthesis (→ the agent is heard).
+    End of turn and speech-to-text end where the stack's own measure from the caller's last word
+    says (`end_of_turn_delay_ms`, `transcription_delay_ms`: LiveKit's `user_turn`), else where
+    their spans end. The two run in the order the stack runs them: the first to finish counts from
+    the caller's last word, the other from there (LiveKit decides the turn on the transcript, so
+    speech-to-text comes first; Pipecat and Callboard's own traces decide first).
     A stage whose span is missing is 0 and its time goes to the next one, so the four always add
     up to the wait. Replies that talk over the caller (a negative wait) have no stages."""
     replies = agent_replies(t, f, start, end).filter(_.response_latency_ms >= 0)
     replies = replies.mutate(heard_ms=_epoch_ms(replies.started_at))
     replies = replies.mutate(said_ms=replies.heard_ms - replies.response_latency_ms)
-    s = t.spans.filter(t.spans.kind.isin(["eot", "stt", "llm", "tool"]), t.spans.turn_index.notnull())
+    spans = t.spans
+    s = spans.filter(spans.kind.isin(["eot", "stt", "llm", "tool"]) | spans.end_of_turn_delay_ms.notnull()
+                     | spans.transcription_delay_ms.notnull(), spans.turn_index.notnull())
     s = s.semi_join(replies, "call_id").mutate(end_ms=_epoch_ms(_.ended_at))
     s = s.mutate(ready_ms=ibis.coalesce(_epoch_ms(s.started_at) + s.first_output_ms.round().cast("int64"), s.end_ms))
     ends = s.group_by("call_id", "turn_index").aggregate(
         eot_end=s.end_ms.max(where=s.kind == "eot"),
         stt_end=s.end_ms.max(where=s.kind == "stt"),
         model_end=s.ready_ms.max(where=s.kind.isin(["llm", "tool"])),
+        eot_after=s.end_of_turn_delay_ms.max(),
+        stt_after=s.transcription_delay_ms.max(),
     )
     r = replies.left_join(ends, ["call_id", "turn_index"])
-    eot = ibis.coalesce(r.eot_end, r.said_ms)
-    stt = ibis.coalesce(r.stt_end, eot)
-    model = ibis.coalesce(r.model_end, stt)
+    eot = ibis.coalesce(r.said_ms + r.eot_after.round().cast("int64"), r.eot_end, r.said_ms)
+    stt = ibis.coalesce(r.said_ms + r.stt_after.round().cast("int64"), r.stt_end, eot)
+    stt_first = stt < eot
+    listened = ibis.greatest(eot, stt)
+    model = ibis.coalesce(r.model_end, listened)
     return r.select(
         "call_id", "turn_index", "day", "response_latency_ms",
-        end_of_turn=eot - r.said_ms, speech_to_text=stt - eot, model=model - stt, speech_synthesis=r.heard_ms - model,
+        end_of_turn=eot - stt_first.ifelse(stt, r.said_ms), speech_to_text=stt - stt_first.ifelse(r.said_ms, eot),
+        model=model - listened, speech_synthesis=r.heard_ms - model,
     )

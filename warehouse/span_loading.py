@@ -48,6 +48,9 @@ def _utterance_columns(values: dict[str, str]) -> str:
             f"{values['reply_text']} AS reply_text")
 
 
+# A span that carries the stack's own measure of the wait's end-of-turn or speech-to-text stage
+# (`{span}` is the table's alias and a dot, or nothing).
+_TIMES_LISTENING = "({span}end_of_turn_delay_ms IS NOT NULL OR {span}transcription_delay_ms IS NOT NULL)"
 _STAGED_UTTERANCE = _utterance_columns({name: f"s.{name}" for name in _UTTERANCE_INPUTS})
 _STORED_UTTERANCE = _utterance_columns({
     **trace_mapping.utterance(trace_mapping.stored, "name"),
@@ -108,7 +111,7 @@ SELECT s.rid, coalesce(s.declared_call_id, t.trace_call_id) AS call_id, s.trace_
        CASE WHEN s.kind = 'llm' THEN s.input_text END AS input_text,
        CASE WHEN s.kind = 'llm' THEN s.output_text END AS output_text,
        s.agent, s.agent_rank, s.prompt_version, s.recording_url, s.end_reason, s.parent_span_id,
-       {_STAGED_UTTERANCE}
+       {_STAGED_UTTERANCE}, {_TIMES_LISTENING.format(span="s.")} AS times_listening
 FROM staged_arrow s
 JOIN chunk_traces t USING (trace_id)
 LEFT JOIN price p ON p.span_model = s.model AND p.span_provider IS NOT DISTINCT FROM s.provider
@@ -164,7 +167,7 @@ INSERT INTO call_spans (call_id, trace_id, span_id, kind, turn_index, started_at
                         input_tokens, output_tokens, cost_usd, unpriced, speaker, turn_text, input_text, output_text,
                         agent, agent_rank, prompt_version, recording_url, end_reason, parent_span_id, utter_speaker,
                         utter_text, utter_start, utter_end, utter_timed_end, reply_wait_ms, cut_off,
-                        reply_text)
+                        reply_text, times_listening)
 SELECT call_id, trace_id, span_id, kind, {trace_mapping.field("turn_index", trace_mapping.stored)}, started_at,
        ended_at, model, is_error, input_tokens, output_tokens, cost_usd, {STORED_SPAN_UNPRICED},
        CASE WHEN kind = 'turn' THEN lower({trace_mapping.field("speaker", trace_mapping.stored)}) END,
@@ -173,7 +176,8 @@ SELECT call_id, trace_id, span_id, kind, {trace_mapping.field("turn_index", trac
        {_STORED_AGENT}, {_STORED_AGENT_RANK},
        {trace_mapping.field("prompt_version", trace_mapping.stored, trace_mapping.stored_resource)},
        {trace_mapping.field("recording_url", trace_mapping.stored)},
-       {end_reason_sql(trace_mapping.field("end_reason", trace_mapping.stored))}, parent_span_id, {_STORED_UTTERANCE}
+       {end_reason_sql(trace_mapping.field("end_reason", trace_mapping.stored))}, parent_span_id, {_STORED_UTTERANCE},
+       {_TIMES_LISTENING.format(span="")}
 FROM spans WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL)
 """
 
@@ -183,7 +187,7 @@ SELECT s.trace_id, s.span_id, s.parent_span_id, f.call_id, s.name, s.kind, s.tur
        s.started_at, s.ended_at, a.call_start::DATE, s.duration_ms, s.provider, s.model, s.operation,
        s.tool_name, s.input_tokens, s.output_tokens, f.cost_usd, s.is_error, s.error_type, s.finish_reasons,
        s.input_text, s.output_text, s.attributes::JSON, s.first_output_ms, s.input_audio_tokens,
-       s.output_audio_tokens
+       s.output_audio_tokens, s.end_of_turn_delay_ms, s.transcription_delay_ms
 FROM staged_arrow s JOIN call_spans f USING (rid) JOIN affected a ON a.call_id = f.call_id
 """
 
@@ -262,13 +266,14 @@ INSERT INTO turns SELECT * FROM rebuilt_turns;
 """
 
 # In a call whose transcript came from a stack's speech spans, each working step (end of turn,
-# speech-to-text, LLM, tool, speech synthesis) without its own `callboard.turn.index` belongs to
-# the agent reply it leads to: the first agent turn that starts when or after the step does. That
-# is the turn index `metrics.wait_stages` splits the caller's wait by.
+# speech-to-text, LLM, tool, speech synthesis) without its own `callboard.turn.index`, and each
+# span that times the listening stages (LiveKit's `user_turn`), belongs to the agent reply it
+# leads to: the first agent turn that starts when or after the step does. That is the turn index
+# `metrics.wait_stages` splits the caller's wait by.
 _ASSIGN_STAGE_TURNS = """
 UPDATE spans SET turn_index = t.turn_index
 FROM (SELECT s.trace_id, s.span_id, t.turn_index
-      FROM (SELECT * FROM call_spans WHERE kind IN ('eot', 'stt', 'llm', 'tool', 'tts')
+      FROM (SELECT * FROM call_spans WHERE (kind IN ('eot', 'stt', 'llm', 'tool', 'tts') OR times_listening)
             AND call_id IN (SELECT call_id FROM utterance_calls)) s
       ASOF LEFT JOIN (SELECT call_id, turn_index, started_at FROM rebuilt_turns WHERE speaker = 'agent') t
         ON s.call_id = t.call_id AND s.started_at <= t.started_at

@@ -99,6 +99,12 @@ SPAN_FIELDS: dict[str, tuple[str, tuple[Attribute, ...]]] = {
     "speaker": ("VARCHAR", _names(CALLBOARD, "callboard.turn.speaker")),
     "turn_text": ("VARCHAR", _names(CALLBOARD, "callboard.turn.text")
                   + _names(OPENINFERENCE, "output.value")),
+    # On the span around a caller's turn: the wait's first two stages as the stack measured them, in
+    # seconds from the caller's last word until it decided the turn had ended (end of turn) and until
+    # it had the final transcript (speech-to-text), for a stack with no span lasting that long
+    # (LiveKit's `eou_detection` ends before its endpointing delay runs out; it has no STT span).
+    "end_of_turn_delay_s": ("DOUBLE", _names(LIVEKIT, "lk.end_of_turn_delay")),
+    "transcription_delay_s": ("DOUBLE", _names(LIVEKIT, "lk.transcription_delay")),
     # On the span around an agent's reply (a turn): the caller's wait as the stack measured it,
     # from the caller's last word to the agent's first.
     "reply_wait_s": ("DOUBLE", _names(PIPECAT, "turn.user_bot_latency_seconds")
