@@ -67,9 +67,10 @@ def build(db_path: Path, calls: int = DEFAULT_CALLS, seed: int = 7, files_dir: P
     if files_dir is None:  # the Ingest page would list a temporary folder that is gone
         with transaction(partial) as con:
             relabel_sources(con, runs, "the demo's generated files (not kept; --files keeps them)")
-    period = Selection(start=date.fromisoformat(made["first_day"]), end=date.fromisoformat(made["last_day"]))
+    last_day = date.fromisoformat(made["last_day"])
+    period = Selection(start=date.fromisoformat(made["first_day"]), end=last_day)
     judged = timed("judge", lambda: run_plan(plan_run(load_judge("rules"), period, path=partial), None, path=partial))
-    reviewed = timed("reviews", lambda: add_review_sessions(partial, period.end, seed))
+    reviewed = timed("reviews", lambda: add_review_sessions(partial, last_day, seed))
     partial.replace(db_path)
     return {"calls": made["calls"], "spans": made["spans"], "judged": judged.judged, "reviewed": reviewed,
             "seconds": seconds}

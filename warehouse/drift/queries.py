@@ -84,7 +84,7 @@ def change_markers() -> pl.DataFrame:
     label = (pl.when(pl.col("kind") == "prompt").then(pl.format("{} prompt {}", "agent", "what"))
              .when(pl.col("kind") == "end_of_turn").then(pl.format("{} end of turn: {}", "agent", "what")))
     markers = markers.with_columns(label=label.otherwise(pl.format("{} → {}", "agent", "what")))
-    return markers.sort("day", "agent")
+    return markers.sort("day", "agent", "kind", "what")  # two models can debut for an agent on one day
 
 
 def wait_stages_by_week(f: Filters) -> pl.DataFrame:
