@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from tests.review_fixture import without_reviews
 from warehouse import reviews
 from warehouse.filters import Filters
 
@@ -20,7 +21,7 @@ PERIOD = (date(2026, 10, 1), date(2026, 10, 31))
 
 def reviewed_demo(demo_db: Path, folder: Path, sample: int = 60) -> Path:
     path = folder / "reviewed.duckdb"
-    shutil.copy(demo_db, path)
+    without_reviews(Path(shutil.copy(demo_db, path)))
     spec = reviews.SessionSpec(name="Week 43", start=PERIOD[0], end=PERIOD[1], seed=4242, sample_size=sample)
     session_id = reviews.create_session(spec, path)
     con = duckdb.connect(str(path), read_only=True)

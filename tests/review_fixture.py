@@ -45,3 +45,13 @@ def make_hostile(path: Path) -> None:
     """Every caller's first words try to run a script and inject markup."""
     with transaction(path) as con:
         con.execute("UPDATE turns SET text = ? WHERE turn_index = 1", [HOSTILE])
+
+
+def without_reviews(path: Path) -> Path:
+    """The warehouse with no review sessions or scores: the demo ships two finished sessions, which a
+    test that scores calls itself and counts what it scored must not see."""
+    with transaction(path) as con:
+        con.execute("DELETE FROM reviews")
+        con.execute("DELETE FROM review_samples")
+        con.execute("DELETE FROM review_sessions")
+    return path

@@ -21,6 +21,7 @@ from judges.evaluate import judge_records, score
 from judges.providers import make_ask
 from judges.spec import load_judge
 from tests.judge_calls import call, clean_call, store
+from tests.review_fixture import without_reviews
 from tests.test_judges_providers import ok_reply
 from warehouse import reviews
 
@@ -160,8 +161,7 @@ def test_demo_reviews_marked_as_test_cases_score_the_rules_judge_as_it_judged_th
     """People agree with the rules judge on 40 demo calls (most with findings) and mark them as
     test cases: exported (redacted) and judged again from the file alone, the judge must say what it
     said from the warehouse, so every figure on its labels is perfect."""
-    db = tmp_path / "demo.duckdb"
-    shutil.copy(demo_build[0], db)
+    db = without_reviews(Path(shutil.copy(demo_build[0], tmp_path / "demo.duckdb")))
     monkeypatch.setenv("CALLBOARD_DB", str(db))
     with duckdb.connect(str(db), read_only=True) as con:
         judged = con.execute(
