@@ -34,9 +34,11 @@ def in_seconds(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 def value_axis(unit: str) -> alt.Axis:
     """The value axis of a chart of `unit`, its numbers written as the cards write them (times in
-    seconds, with the unit on every label, since the charts have no axis title)."""
+    seconds, with the unit on every label, since the charts have no axis title). Seconds keep the
+    precision Vega picks for the tick step (`datum.label`): a fixed one decimal wrote the ticks of
+    a narrow range (0.22–0.32 s) as "0.2 s" and "0.3 s" over and over."""
     if unit == "ms":
-        return alt.Axis(labelExpr="format(datum.value, '.1f') + ' s'", tickCount=4)
+        return alt.Axis(labelExpr="datum.label + ' s'", tickCount=4)
     return alt.Axis(format=AXIS_FORMATS.get(unit, ",.2f"), tickCount=4)
 
 
@@ -48,6 +50,7 @@ def callboard_theme() -> alt.theme.ThemeConfig:
             "range": {"category": PALETTE},
             "axis": {"labelFontSize": 13, "titleFontSize": 13, "gridColor": "#e6e6e6", "domain": False},
             "legend": {"labelFontSize": 13, "titleFontSize": 13},
+            "text": {"fontSize": 13},  # text marks that set no size (for_room raises it to ROOM_PX)
             "title": {"fontSize": 16, "anchor": "start"},
             "view": {"stroke": None},
         }

@@ -13,7 +13,7 @@ from itertools import groupby
 import altair as alt
 import polars as pl
 
-from present.charts import AXIS_FORMATS, in_seconds, value_axis
+from present.charts import AXIS_FORMATS, ROOM_PX, in_seconds, value_axis
 from present.formats import format_p, format_value
 from warehouse.drift.detection import SeriesVerdict
 from warehouse.drift.queries import DriftFlags
@@ -190,14 +190,17 @@ def rows(verdicts: Iterable[SeriesVerdict]) -> list[dict]:
 
 MARKER_COLOUR = "#555555"
 LABEL_ROWS = 3  # marker labels are staggered over this many rows so close ones do not overlap
+LABEL_ROW_PX = ROOM_PX + 2  # a row of room-sized text (projector mode) and a little air
 
 
 def _markers(markers: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
-    """The markers in range, each with its label's row and whether the label sits left of its
-    rule (in the right half of the chart, where a label to the right would be cut off)."""
+    """The markers in range, each with its label's row (its middle's distance from the top, in px)
+    and whether the label sits left of its rule (in the right half of the chart, where a label to
+    the right would be cut off)."""
     shown = markers.filter(pl.col("day").is_between(first, last)).sort("day")
     middle = first + (last - first) / 2
-    return shown.with_columns(row=(pl.int_range(pl.len()) % LABEL_ROWS) * 15 + 6, left=pl.col("day") > middle)
+    return shown.with_columns(row=(pl.int_range(pl.len()) % LABEL_ROWS) * LABEL_ROW_PX + LABEL_ROW_PX // 2,
+                              left=pl.col("day") > middle)
 
 
 def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, markers: pl.DataFrame,
@@ -229,7 +232,7 @@ def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, marke
         tooltip=[alt.Tooltip("day:T", title="Went live", format="%d %b %Y"), alt.Tooltip("label:N", title="Change")])
     labels = [] if not labelled else [
         base.transform_filter(alt.datum.left == left)
-        .mark_text(align="right" if left else "left", dx=-4 if left else 4, fontSize=11, color=MARKER_COLOUR)
+        .mark_text(align="right" if left else "left", dx=-4 if left else 4, color=MARKER_COLOUR)
         .encode(y=alt.Y("row:Q", scale=None), text="label:N")
         for left in (False, True)
     ]
@@ -272,7 +275,7 @@ def history_chart(history: list[DriftFlags], chosen: int) -> alt.Chart:
         "shown": [i == chosen for i in reversed(range(len(history)))],
     })
     return alt.Chart(data, height=90).mark_bar().encode(
-        x=alt.X("week:N", sort=None, title=None, axis=alt.Axis(labelAngle=0, labelFontSize=12)),
+        x=alt.X("week:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("flags:Q", title=None, axis=alt.Axis(tickMinStep=1, format="d")),
         color=alt.condition(alt.datum.shown, alt.value("#9c2f2f"), alt.value("#d9a3a3")),
         tooltip=[alt.Tooltip("week:N", title="Week"), alt.Tooltip("flags:Q", title="Things that drifted")],
