@@ -1,6 +1,11 @@
 """Drawing on PowerPoint slides with python-pptx: a 16:9 presentation (or a company template's
 own size, master and layouts), titles, number boxes, pictures fitted into a box, tables, bullets
-and speaker notes. Knows nothing about metrics; export/deck.py decides what goes where."""
+and speaker notes. Knows nothing about metrics; export/deck.py decides what goes where.
+
+Much of a deck's text comes from customer data (agent names, prompt versions, quotes, review notes
+and decisions, failure-mode names), so every text put on a slide or in its notes goes through
+`present.markdown.plain_text` here, the one place that writes text: no control character or
+escape sequence reaches the file, and a bidi override cannot reverse the deck's own words."""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from pptx.oxml.ns import qn
 from pptx.presentation import Presentation as Deck
 from pptx.slide import Slide, SlideLayout
 from pptx.util import Emu, Inches, Pt
+
+from present.markdown import plain_text
 
 WIDE = (Emu(12192000), Emu(6858000))  # 13.33 × 7.5 inches, 16:9
 MARGIN = Inches(0.5)
@@ -109,9 +116,9 @@ def add_slide(deck: Deck, title: str, subtitle: str | None = None, opening: bool
     for shape in list(slide.placeholders):
         kind = shape.placeholder_format.type
         if kind in _TITLES:
-            shape.text_frame.text = title
+            shape.text_frame.text = plain_text(title)
         elif kind == PP_PLACEHOLDER.SUBTITLE and subtitle:
-            shape.text_frame.text = subtitle
+            shape.text_frame.text = plain_text(subtitle)
         else:  # an empty placeholder shows "Click to add text" in PowerPoint
             shape.element.getparent().remove(shape.element)
     return slide
@@ -135,7 +142,7 @@ def add_text(slide: Slide, box: Box, lines: list[Line], *, anchor: MSO_ANCHOR = 
         paragraph.alignment = align
         paragraph.space_after = Pt(options.get("space_after", 6))
         run = paragraph.add_run()
-        run.text = text
+        run.text = plain_text(text)
         run.font.size, run.font.bold, run.font.italic = Pt(size), options.get("bold"), options.get("italic")
         if colour := options.get("colour"):
             run.font.color.rgb = colour
@@ -167,7 +174,7 @@ def add_table(slide: Slide, box: Box, header: list[str], rows: list[list[str]], 
     for r, values in enumerate([header, *rows]):
         for c, value in enumerate(values):
             cell = table.cell(r, c)
-            cell.text = value
+            cell.text = plain_text(value)
             for paragraph in cell.text_frame.paragraphs:
                 for run in paragraph.runs:
                     run.font.size, run.font.bold = Pt(size), r == 0
@@ -177,7 +184,7 @@ def set_notes(slide: Slide, text: str, *, append: bool = False) -> None:
     """The slide's speaker notes become `text` (or gain it at their end, with `append`)."""
     frame = slide.notes_slide.notes_text_frame
     assert frame is not None  # python-pptx gives every notes slide it makes a body
-    frame.text = frame.text + text if append else text
+    frame.text = frame.text + plain_text(text) if append else plain_text(text)
 
 
 def to_bytes(deck: Deck) -> bytes:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
@@ -14,6 +17,7 @@ from present.formats import format_value
 from warehouse.filters import Filters
 
 FRAME = pl.DataFrame({"day": [date(2026, 10, d) for d in range(1, 29)], "rate": [0.4 + d / 100 for d in range(28)]})
+ROOT = Path(__file__).resolve().parent.parent
 CAPTION = Filters(date(2026, 10, 1), date(2026, 10, 28), agents=("salon-booker",)).describe()
 
 
@@ -53,3 +57,19 @@ def test_a_reply_time_chart_reads_in_seconds_like_its_card() -> None:
     seconds = sorted(float(label.removesuffix(" s")) for label in labels)
     assert card == "1.47 s" and len(seconds) >= 3
     assert seconds[0] <= 1.47 <= seconds[-1] < 10
+
+
+def test_a_label_with_control_characters_renders_without_taking_the_process_down() -> None:
+    """vl-convert aborts its process on a control character in a text (a failure-mode name with a
+    terminal escape sequence, downloaded as PNG, took the whole app down): images are drawn from
+    plain text. Run in a child process, so a regression fails this test rather than the test run."""
+    script = (
+        "import altair as alt, polars as pl\n"
+        "from export import images\n"
+        "frame = pl.DataFrame({'mode': ['mode\\u202e \\x1b[31mred\\x1b]0;title\\x07 \\x00end', 'b'], 'n': [3, 1]})\n"
+        "chart = alt.Chart(frame).mark_bar().encode(x='mode:N', y='n:Q')\n"
+        "svg, png = images.svg(chart), images.png(chart)\n"
+        "assert png.startswith(b'\\x89PNG') and '>mode red end<' in svg, svg\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr[-2000:]
