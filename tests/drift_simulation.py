@@ -67,9 +67,11 @@ def frame(measure: str, group: str, drawn: tuple[np.ndarray, np.ndarray]) -> pl.
     return pl.DataFrame({"measure": measure, "group": group, "back": back, "value": values})
 
 
-def summarise(latency_rows: list[pl.DataFrame], moment_rows: list[pl.DataFrame]) -> DriftSummaries:
+def summarise(latency_rows: list[pl.DataFrame], moment_rows: list[pl.DataFrame], end: date = END,
+              days: int = DAYS) -> DriftSummaries:
     """What the engine returns, computed with polars: per day (and week) n and the percentiles at
-    `SUMMARY_LEVELS` for latencies; per day n, sum and sample variance for the rest."""
+    `SUMMARY_LEVELS` for latencies; per day n, sum and sample variance for the rest (rows:
+    measure, group, back (days back from `end`), value)."""
     quantiles = []
     if latency_rows:
         values = pl.concat(latency_rows)
@@ -84,7 +86,7 @@ def summarise(latency_rows: list[pl.DataFrame], moment_rows: list[pl.DataFrame])
                 "var": pl.Float64})
     empty = pl.DataFrame(schema={"measure": pl.String, "group": pl.String, "back": pl.Int64, "n": pl.UInt32,
                                  "q": pl.List(pl.Float64), "unit": pl.String})
-    return DriftSummaries(END, DAYS, moments, pl.concat(quantiles) if quantiles else empty)
+    return DriftSummaries(end, days, moments, pl.concat(quantiles) if quantiles else empty)
 
 
 def simulate(latency_rows: list[pl.DataFrame], moment_rows: list[pl.DataFrame], thresholds: Thresholds) -> list[Series]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Generic, ParamSpec, TypeVar
 
 import polars as pl
@@ -41,6 +42,9 @@ from warehouse import (
     taxonomy,
 )
 from warehouse.drift import queries as drift
+from warehouse.drift.detection import Thresholds
+from warehouse.drift.queries import DriftHistory
+from warehouse.filters import Filters
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -108,12 +112,19 @@ overview = cached(queries.overview, spinner="Computing the metrics…")
 
 # Drift, prompts, A/B
 drift_trends = cached(drift.drift_trends, spinner="Reading the trends…")
-drift_history = cached(drift.drift_history, spinner="Testing every series for drift…")
+_drift_history = cached(drift.drift_history, spinner="Testing every series for drift…")
 wait_stages_by_week = cached(drift.wait_stages_by_week)
 change_markers = cached(drift.change_markers)
 prompt_versions = cached(prompt_history.prompt_versions)
 prompt_comments = cached(prompt_history.comments)
 compare = cached(ab.compare, spinner="Comparing…")
+
+
+def drift_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHistory:
+    """The drift flags of the weeks to the filters' last day. They read the weeks they judge, not
+    the period's first day, so moving only that day keeps them (cached once per last day)."""
+    return _drift_history(replace(f, start=f.end), group, thresholds)
+
 
 # Failure modes, calibration, taxonomy
 exploration = cached(explorer.explore, spinner="Counting failure modes…")

@@ -70,14 +70,11 @@ def _percentiles(column: ibis.NumericColumn) -> dict[str, ibis.NumericScalar]:
     return {name: column.quantile(q) for name, q in PERCENTILES.items()}
 
 
-def step_latency(steps: ibis.Table, by: Sequence[str]) -> ibis.Table:
-    """p50, p95 and p99 of the steps' durations, per group."""
-    return steps.group_by(list(by)).aggregate(n=steps.count(), **_percentiles(steps.duration_ms))
-
-
-def reply_latency(replies: ibis.Table, by: Sequence[str]) -> ibis.Table:
-    """p50, p95 and p99 of the agent's response latency (the silence the caller hears), per group."""
-    return replies.group_by(list(by)).aggregate(n=replies.count(), **_percentiles(replies.response_latency_ms))
+def latency_trend(values: ibis.Table) -> ibis.Table:
+    """p50, p95 and p99 of `latency_values` per bucket, measure and group, in one pass over the
+    replies and steps together."""
+    by = ["bucket", "measure", "group"]
+    return values.group_by(by).aggregate(n=values.count(), **_percentiles(values.value))
 
 
 def call_tokens(calls: ibis.Table) -> ibis.NumericColumn:
@@ -86,20 +83,27 @@ def call_tokens(calls: ibis.Table) -> ibis.NumericColumn:
     return calls.input_tokens.fill_null(0) + calls.output_tokens.fill_null(0)
 
 
-def usage(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
-    """Calls, cost per call (the owned metric) and tokens per call, per group."""
-    cost = metrics.call_metrics(calls, t, by).select(*by, "calls", "cost_per_call_usd")
-    tokens = calls.group_by(list(by)).aggregate(tokens_per_call=call_tokens(calls).sum() / calls.count())
-    return cost.inner_join(tokens, list(by))
+def usage(calls: ibis.Table, by: Sequence[str]) -> ibis.Table:
+    """Calls, cost per call and tokens per call, per group. Cost per call is the owned metric's
+    (`metrics.call_metrics`: the mean of the costs known, unpriced calls left out), read from the
+    calls alone: it needs none of the outcomes `call_metrics` joins for its other figures."""
+    return calls.group_by(list(by)).aggregate(calls=calls.count(), cost_per_call_usd=calls.cost_usd.mean(),
+                                               tokens_per_call=call_tokens(calls).sum() / calls.count())
 
 
 def step_errors(steps: ibis.Table, by: Sequence[str]) -> ibis.Table:
-    """Steps, failed steps and their share, per group. A step failed when its span did
+    """Steps, failed steps and their share, per group, for each tool (`of` 'tool', group: the
+    tool) and each model (`of` 'model'), in one query. A step failed when its span did
     (docs/metrics.md, `error_rate`); this counts steps where the owned metric counts calls, so a
     tool that fails often shows up even when the call carried on."""
-    return steps.group_by(list(by)).aggregate(
-        n=steps.count(), failed=steps.is_error.cast("int64").sum(), error_rate=steps.is_error.cast("float64").mean()
-    )
+    def failures(rows: ibis.Table, of: str, name: ibis.Value) -> ibis.Table:
+        rows = rows.mutate(of=ibis.literal(of), group=name)
+        return rows.group_by(["of", *by, "group"]).aggregate(
+            n=rows.count(), failed=rows.is_error.cast("int64").sum(), error_rate=rows.is_error.cast("float64").mean())
+
+    tools = steps.filter(steps.kind == "tool", steps.tool_name.notnull())
+    models = steps.filter(steps.kind == "llm", steps.step_model.notnull())
+    return failures(tools, "tool", tools.tool_name).union(failures(models, "model", models.step_model))
 
 
 def model_debuts(t: Tables) -> ibis.Table:

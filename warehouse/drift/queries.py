@@ -43,28 +43,27 @@ class DriftTrends:
 
 def drift_trends(f: Filters, grain: str, group: str) -> DriftTrends:
     """The drift page's trends for the filters' period, per `grain` ('day' or 'week') and per
-    `group` ('agent', 'model' or 'prompt')."""
+    `group` ('agent', 'model' or 'prompt'): three reads, each one pass (latency: replies and steps
+    together; usage: the calls alone; failures: tools and models together)."""
     if group not in measures.GROUPINGS:
         raise ValueError(f"Group by one of {', '.join(measures.GROUPINGS)}, not {group!r}.")
     with reading() as t:
-        steps = measures.with_bucket(measures.steps(t, f, f.start, f.end), grain)
-        replies = measures.with_bucket(measures.replies(t, f, f.start, f.end), grain)
+        values = measures.with_bucket(measures.latency_values(t, f, f.start, f.end, group), grain)
+        latency = measures.latency_trend(values).to_polars()
         calls = measures.with_bucket(measures.grouped_calls(t, f, f.start, f.end), grain)
-        step_latency = measures.step_latency(steps, ["bucket", "kind", group]).rename(measure="kind").to_polars()
-        reply_latency = measures.reply_latency(replies, ["bucket", group]).to_polars()
-        usage = measures.usage(calls, t, ["bucket", group]).to_polars()
-        tools = steps.filter(steps.kind == "tool", steps.tool_name.notnull())
-        llms = steps.filter(steps.kind == "llm", steps.step_model.notnull())
-        tool_errors = measures.step_errors(tools, ["bucket", "tool_name"]).to_polars()
-        model_errors = measures.step_errors(llms, ["bucket", "step_model"]).to_polars()
-    reply_latency = reply_latency.with_columns(measure=pl.lit("reply"))
-    latency = pl.concat([step_latency, reply_latency.select(step_latency.columns)], how="vertical_relaxed")
+        usage = measures.usage(calls, ["bucket", group]).rename(group=group).to_polars()
+        steps = measures.with_bucket(measures.steps(t, f, f.start, f.end), grain)
+        errors = measures.step_errors(steps, ["bucket"]).to_polars()
     return DriftTrends(
-        latency=latency.rename({group: "group"}).sort("bucket", "measure", "group"),
-        usage=usage.rename({group: "group"}).sort("bucket", "group"),
-        tool_errors=tool_errors.rename({"tool_name": "group"}).sort("bucket", "group"),
-        model_errors=model_errors.rename({"step_model": "group"}).sort("bucket", "group"),
+        latency=latency.sort("bucket", "measure", "group"),
+        usage=usage.sort("bucket", "group"),
+        tool_errors=_failures_of(errors, "tool"),
+        model_errors=_failures_of(errors, "model"),
     )
+
+
+def _failures_of(errors: pl.DataFrame, of: str) -> pl.DataFrame:
+    return errors.filter(pl.col("of") == of).drop("of").sort("bucket", "group")
 
 
 def change_markers() -> pl.DataFrame:
