@@ -46,8 +46,8 @@ with st.expander("Quote a caller (optional)"):
             turn = st.selectbox("Line", list(lines), format_func=lambda t: plain_text(lines[t]), key="deck_quote_turn",
                                 index=None, placeholder="Pick the line to quote, as the transcript shows it")
             if turn is not None:
-                speaker, text = quote_text(Quote(call_id, turn))
-                st.markdown(f"{escape_markdown(speaker)}: “{escape_markdown(text)}”")
+                said = quote_text(Quote(call_id, turn))
+                st.markdown(f"{escape_markdown(said.speaker)}: “{escape_markdown(said.text)}”")
                 quotes = (Quote(call_id, turn),)
 if not enabled():
     st.warning(f"PII masking is off ({SETTING}=0): the deck may show phone numbers, e-mails and card numbers.")

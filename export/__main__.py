@@ -1,5 +1,5 @@
 """`python -m export deck --quarter 2026Q3 --out deck.pptx [--template FILE.pptx] [--agent A]
-[--quote CALL_ID:TURN]`: the quarterly strategy deck from the command line. User mistakes get one
+[--quote CALL_ID@LINE]`: the quarterly strategy deck from the command line. User mistakes get one
 clear line on stderr and exit code 2 (warehouse.errors.run_cli); a bug shows its traceback."""
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ def _parser() -> argparse.ArgumentParser:
     deck.add_argument("--out", required=True, type=Path, help="Where to write the .pptx file.")
     deck.add_argument("--template", type=Path, help="A .pptx whose master and layouts the deck uses (branding).")
     deck.add_argument("--agent", action="append", default=[], help="Only this agent's calls (repeat for more).")
-    deck.add_argument("--quote", action="append", default=[], metavar="CALL_ID:TURN",
-                      help="Add a slide quoting this turn of this call (masked for PII). Repeat for more.")
+    deck.add_argument("--quote", action="append", default=[], metavar="CALL_ID@LINE",
+                      help="Add a slide quoting a line of a call's transcript, picked by its time as the "
+                           "transcript shows it: call-00042@0:07 (with the speaker when two lines start in the "
+                           "same second: 'call-00042@0:07 Caller'). Masked for PII. Repeat for more.")
     return parser
 
 
@@ -33,7 +35,7 @@ def _progress(step: str, done: float) -> None:
 
 def _deck(args: argparse.Namespace) -> int:
     request = DeckRequest(Quarter.parse(args.quarter), tuple(args.agent), args.template,
-                          tuple(Quote.parse(q) for q in args.quote))
+                          tuple(Quote.picked(q) for q in args.quote))
     pptx = build(request, _progress)
     try:
         args.out.write_bytes(pptx)

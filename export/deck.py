@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import NamedTuple
 from zipfile import BadZipFile
 
 import polars as pl
@@ -50,6 +51,7 @@ PX_PER_INCH = 96  # vl-convert's 1x pixels; the PNGs are rendered at 2x of this
 MAX_DRIFT_SENTENCES = 6
 MAX_PROMPT_ROWS = 8
 MAX_DECISION_CHARS = 90
+MAX_LISTED_CHARS = 48  # a line of a transcript, as an error lists it
 CHANGE_WORDS = {"prompt": "prompt {}", "model": "switch to {}", "end_of_turn": "end-of-turn setting {}"}
 CHANGE_WINDOW_DAYS = 28  # four whole weeks each side, so weekday mix does not move the figures
 LABEL_SOURCE = "judge"  # the failure-mode slide counts the judges' labels: every judged call, not a sample
@@ -69,12 +71,32 @@ class Quote:
     turn: int
 
     @classmethod
-    def parse(cls, text: str) -> Quote:
-        """'CALL_ID:TURN', the turn as numbered in the call view (from 0)."""
-        call_id, _, turn = text.rpartition(":")
-        if not call_id or not turn.strip().isdigit():
-            raise DeckRefused(f"'{text}' is not a quote: write the call id and the turn number, like call-00042:3.")
-        return cls(call_id.strip(), int(turn))
+    def picked(cls, text: str) -> Quote:
+        """'CALL_ID@LINE': a line of the call's transcript picked as people see it, by its time
+        ('call-00042@0:07'), with its speaker when two lines start in the same second
+        ('call-00042@0:07 Caller'); refused, with the call's lines, when no line or several match."""
+        call_id, at, line = text.rpartition("@")
+        if not at or not call_id.strip() or not line.strip():
+            raise DeckRefused(f"'{text}' is not a quote: write the call id and the line's time as its transcript "
+                              "shows it, like call-00042@0:07.")
+        call_id, wanted = call_id.strip(), " ".join(line.split())
+        lines = quote_lines(call_id)
+        found = [turn for turn, shown in lines.items() if _names(shown, wanted)]
+        if len(found) == 1:
+            return cls(call_id, found[0])
+        listed = " · ".join(_short(shown, MAX_LISTED_CHARS) for shown in lines.values())
+        if not found:
+            raise DeckRefused(f"Call {call_id} has no line at {wanted}; its lines: {listed}")
+        raise DeckRefused(f"Call {call_id} has {len(found)} lines at {wanted}: add the speaker, like "
+                          f"{call_id}@{wanted} Caller; its lines: {listed}")
+
+
+def _names(shown: str, wanted: str) -> bool:
+    """Whether a line as shown ("0:07 Caller: …") is the one `wanted` names: by its time ("0:07"),
+    or its time and speaker ("0:07 caller"), in any case."""
+    clock, _, rest = shown.partition(" ")
+    speaker = rest.partition(":")[0]
+    return wanted.casefold() in (clock, f"{clock} {speaker}".casefold())
 
 
 @dataclass(frozen=True)
@@ -389,26 +411,35 @@ def quote_lines(call_id: str) -> dict[int, str]:
                                f"{redact(row['text'])}" for row in detail.turns.iter_rows(named=True)}
 
 
-def quote_text(quote: Quote) -> tuple[str, str]:
-    """Who spoke and what they said (masked when redaction is on); refused when there is no such
-    call or turn."""
+class Said(NamedTuple):
+    """A quoted line: who spoke, what they said (masked when redaction is on), and when in the call
+    ("0:07", as its transcript shows it)."""
+
+    speaker: str
+    text: str
+    at: str
+
+
+def quote_text(quote: Quote) -> Said:
+    """The quoted line; refused when there is no such call or line."""
     detail = call_detail(quote.call_id)
     if detail is None:
         raise DeckRefused(f"There is no call {quote.call_id}.")
     turn = detail.turns.filter(pl.col("turn_index") == quote.turn)
     if turn.is_empty():
-        raise DeckRefused(f"Call {quote.call_id} has no turn {quote.turn} (it has {detail.turns.height}).")
-    return SPEAKERS.get(turn["speaker"][0], turn["speaker"][0]), redact(turn["text"][0])
+        raise DeckRefused(f"Call {quote.call_id} no longer has the line picked (it has {detail.turns.height}).")
+    row = turn.row(0, named=True)
+    return Said(SPEAKERS.get(row["speaker"], row["speaker"]), redact(row["text"]), clock(row["offset_ms"]))
 
 
 def _quote_slide(deck: Deck, quote: Quote) -> None:
-    speaker, text = quote_text(quote)
+    said = quote_text(quote)
     slide = slides.add_slide(deck, "In their words")
-    slides.set_notes(slide, f"Chosen on purpose from call {quote.call_id}, turn {quote.turn}. Phone numbers, "
-                            "e-mail addresses and card numbers are masked.")
+    slides.set_notes(slide, f"Chosen on purpose from call {quote.call_id}: the line at {said.at} of its transcript. "
+                            "Phone numbers, e-mail addresses and card numbers are masked.")
     area = slides.content_box(deck, slide)
-    slides.add_text(slide, area, [(f"“{text}”", 28, {"italic": True}),
-                                  (f"{speaker}, call {quote.call_id}", 16, {"colour": MUTED})],
+    slides.add_text(slide, area, [(f"“{said.text}”", 28, {"italic": True}),
+                                  (f"{said.speaker}, call {quote.call_id}", 16, {"colour": MUTED})],
                     anchor=MSO_ANCHOR.MIDDLE)
 
 

@@ -1,6 +1,7 @@
 """The quarterly deck, opened again with python-pptx: its slides and titles, pictures on the
 metric slides, key numbers equal to warehouse.queries.period_metrics for the quarter and the one
-before, a company template's master and layouts, and the CLI's answers to mistakes."""
+before, a company template's master and layouts, a quote picked by its line as the transcript shows it, and the
+CLI's answers to mistakes."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ from pptx.dml.color import RGBColor
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from export.__main__ import main
-from export.deck import CHANGE_METRICS, CHANGE_WINDOW_DAYS, DeckRefused, DeckRequest, build
+from export.deck import CHANGE_METRICS, CHANGE_WINDOW_DAYS, DeckRefused, DeckRequest, Quote, build, quote_text
 from export.quarter import Quarter
 from export.slides import MUTED
 from present.formats import format_value
+from ui.call_view import transcript_lines
 from warehouse import queries, reviews
+from warehouse.calls import call_detail
+from warehouse.db import connect, transaction
 from warehouse.drift.queries import change_markers
 from warehouse.filters import Filters
 from warehouse.metric_registry import GROUPS, unlikely_noise
@@ -87,9 +91,6 @@ def test_metric_definitions_are_in_the_speaker_notes(deck: Presentation) -> None
 
 
 def test_no_transcript_text_without_a_quote(deck: Presentation, demo_warehouse: Path) -> None:
-    from warehouse.calls import call_detail
-    from warehouse.db import connect
-
     with connect() as con:
         call_id = con.execute("SELECT call_id FROM calls LIMIT 1").fetchone()[0]
     said = {t for t in call_detail(call_id).turns["text"].to_list() if len(t) > 30}
@@ -116,13 +117,55 @@ def test_a_company_template_gives_its_master_and_layouts(tmp_path: Path, demo_wa
     assert (deck.slide_width, deck.slide_height) == (12192000, 6858000)
 
 
-def test_the_cli_writes_the_deck(tmp_path: Path, demo_warehouse: Path, quarter: Quarter,
-                                 capsys: pytest.CaptureFixture) -> None:
+def _a_caller_line(agent: str) -> tuple[str, str, str]:
+    """A call of `agent` in the demo, the time of its second line as its transcript in the app shows
+    it (the call view's own lines), and what the caller said there."""
+    with connect() as con:
+        (call_id,) = con.execute("SELECT call_id FROM turns JOIN calls USING (call_id) WHERE agent = ? AND "
+                                 "turn_index = 1 AND speaker = 'customer' ORDER BY call_id LIMIT 1", [agent]).fetchone()
+    line = transcript_lines(call_detail(call_id))[1]
+    assert line["who"] == "Caller"
+    return call_id, line["clock"], line["text"]
+
+
+def test_the_cli_writes_the_deck_with_a_quote_picked_by_its_line(
+    tmp_path: Path, demo_warehouse: Path, quarter: Quarter, capsys: pytest.CaptureFixture
+) -> None:
+    """The quote is picked as the transcript shows it, by the line's time: no turn number to guess."""
+    call_id, at, said = _a_caller_line("salon-booker")
     out = tmp_path / "deck.pptx"
-    assert main(["deck", "--quarter", str(quarter), "--out", str(out), "--agent", "salon-booker"]) == 0
+    assert main(["deck", "--quarter", str(quarter), "--out", str(out), "--agent", "salon-booker",
+                 "--quote", f"{call_id}@{at}"]) == 0
     deck = Presentation(out)
     assert "agent: salon-booker" in texts(deck.slides[0])[1]
+    quote = deck.slides[-1]
+    assert texts(quote) == ["In their words", f"“{said}”", f"Caller, call {call_id}"]
+    assert f"the line at {at} of its transcript" in quote.notes_slide.notes_text_frame.text
     assert "Wrote" in capsys.readouterr().out
+
+
+def test_a_wrong_line_is_refused_with_the_calls_lines(tmp_path: Path, demo_warehouse: Path, quarter: Quarter,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    call_id, at, said = _a_caller_line("clinic-scheduler")
+    assert main(["deck", "--out", str(tmp_path / "d.pptx"), "--quarter", str(quarter), "--quote",
+                 f"{call_id}@59:59"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: Call {call_id} has no line at 59:59; its lines: ") and "\n" not in error
+    lines = [f"{line['clock']} {line['who']}: " for line in transcript_lines(call_detail(call_id))]
+    assert all(line in error for line in lines) and f"{at} Caller: {said[:20]}" in error
+    assert not (tmp_path / "d.pptx").exists()
+
+
+def test_two_lines_in_the_same_second_are_told_apart_by_the_speaker(demo_warehouse_copy: Path) -> None:
+    call_id, at, said = _a_caller_line("estate-qualifier")
+    with transaction() as con:  # the agent's first line starts in the same second as the caller's second
+        con.execute("UPDATE turns SET started_at = (SELECT started_at FROM turns WHERE call_id = ? AND turn_index = 1) "
+                    "+ INTERVAL 100 MILLISECOND WHERE call_id = ? AND turn_index = 2", [call_id, call_id])
+    with pytest.raises(DeckRefused, match=f"has 2 lines at {at}: add the speaker, like {call_id}@{at} Caller"):
+        Quote.picked(f"{call_id}@{at}")
+    assert Quote.picked(f"{call_id}@{at} caller") == Quote(call_id, 1)
+    assert Quote.picked(f" {call_id} @ {at}  Agent ") == Quote(call_id, 2)
+    assert quote_text(Quote(call_id, 1)).text == said
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
@@ -131,7 +174,8 @@ def test_the_cli_writes_the_deck(tmp_path: Path, demo_warehouse: Path, quarter: 
     (["--quarter", "{quarter}", "--template", "missing.pptx"], "no template file"),
     (["--quarter", "{quarter}", "--agent", "nobody"], "No calls from agent nobody"),
     (["--quarter", "{quarter}", "--quote", "call-x"], "is not a quote"),
-    (["--quarter", "{quarter}", "--quote", "no-such-call:1"], "There is no call no-such-call"),
+    (["--quarter", "{quarter}", "--quote", "call-x:3"], "is not a quote"),
+    (["--quarter", "{quarter}", "--quote", "no-such-call@0:01"], "There is no call no-such-call"),
 ])  # fmt: skip
 def test_the_cli_answers_a_mistake_in_one_line_with_exit_2(
     arguments: list[str], message: str, tmp_path: Path, demo_warehouse: Path, quarter: Quarter,
