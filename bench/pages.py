@@ -1,5 +1,6 @@
 """What a filter change costs on each page, at 20k and at 1M calls, against a baseline commit measured
-in the same run. Builds each warehouse with bench/overview.py's `build`, then times the reads a
+in the same run. Builds each warehouse with bench/overview.py's `build` (once: kept in
+/work/bench-cache/, see `bench.overview.built`), then times the reads a
 page makes when a sidebar filter changes (its cached reads miss: new filters, new key):
 
     .venv/bin/python bench/pages.py [--calls 20000 1000000] [--repeat 3] [--baseline-ref REF] [--app-memory]
@@ -114,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from bench.drift import PAGES as EVERY_PAGE
-    from bench.overview import LAST_DAY, app_peak_memory_mib, build
+    from bench.overview import LAST_DAY, app_peak_memory_mib, built
     from warehouse.filters import Filters
 
     with tempfile.TemporaryDirectory() as folder:
@@ -123,10 +124,9 @@ def main() -> None:
                        capture_output=True)  # fmt: skip
         try:
             for calls in args.calls:
-                warehouse = Path(folder) / f"bench-{calls}.duckdb"
                 started = time.perf_counter()
-                build(warehouse, calls)
-                print(f"built {calls:,} calls in {time.perf_counter() - started:.1f} s")
+                warehouse = built(calls)
+                print(f"{calls:,} calls ready in {time.perf_counter() - started:.1f} s: {warehouse}")
                 now, before = _run_in(ROOT, warehouse, args.repeat), _run_in(baseline, warehouse, args.repeat)
                 _print(calls, now, before, args.baseline_ref)
             if args.app_memory:

@@ -29,6 +29,7 @@ from overview import median_seconds  # noqa: E402
 
 from warehouse import db  # noqa: E402
 from warehouse.call_search import CallSearch, Range, like_pattern, search_calls  # noqa: E402
+from warehouse.conversation_loading import store_conversation  # noqa: E402
 from warehouse.filters import Filters  # noqa: E402
 
 DAYS = 28
@@ -57,6 +58,7 @@ def build(path: Path, source: Path, calls: int) -> None:
             con.execute(f"INSERT INTO {table} BY NAME SELECT s.* REPLACE ({renamed}) "
                         f"FROM src.{table} AS s, range({copies}) AS r(n)")
         con.execute("DETACH src")
+        store_conversation(con)  # the source may predate its conversation columns
         con.execute("CHECKPOINT")
 
 

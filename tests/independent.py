@@ -31,26 +31,38 @@ def _mean(values: list) -> float | None:
 class Talk:
     """One call's conversation, from its turns taken one by one in the order they started."""
 
-    talked_over: bool  # someone started while the other speaker was still talking
-    dead_air: bool  # a silence of DEAD_AIR_MS or more between turns
+    barge_ins: int  # customer turns that start while the agent is still talking
+    talk_overs: int  # agent turns that start while the customer is still talking
+    longest_silence_ms: float  # the longest stretch with nobody talking between two turns (0: none)
+    dead_air: bool  # a silence of the dead-air threshold or more between turns
     agent_s: float
     speech_s: float
+    longest_wait_ms: int | None  # the longest response latency of the agent's turns
+
+    @property
+    def talked_over(self) -> bool:
+        """Someone started while the other speaker was still talking."""
+        return self.barge_ins + self.talk_overs > 0
 
 
 DEAD_AIR_MS = 3000
 
 
 def talk(turns: list[dict], dead_air_ms: int = DEAD_AIR_MS) -> Talk:
-    talked_over = dead_air = False
+    overs = {"customer": 0, "agent": 0}
+    longest = 0.0
     heard_until, previous = None, None
     for turn in sorted(turns, key=lambda t: (t["started_at"], t["turn_index"])):
         if heard_until is not None:
-            talked_over |= turn["started_at"] < heard_until and turn["speaker"] != previous
-            dead_air |= (turn["started_at"] - heard_until).total_seconds() * 1000 >= dead_air_ms
+            if turn["started_at"] < heard_until and turn["speaker"] != previous:
+                overs[turn["speaker"]] += 1
+            longest = max(longest, (turn["started_at"] - heard_until).total_seconds() * 1000)
         heard_until = max(heard_until or turn["ended_at"], turn["ended_at"])
         previous = turn["speaker"]
     seconds = [((t["ended_at"] - t["started_at"]).total_seconds(), t["speaker"]) for t in turns]
-    return Talk(talked_over, dead_air, sum(s for s, who in seconds if who == "agent"), sum(s for s, _ in seconds))
+    waits = [t["response_latency_ms"] for t in turns if t.get("response_latency_ms") is not None]
+    return Talk(overs["customer"], overs["agent"], longest, longest >= dead_air_ms,
+                sum(s for s, who in seconds if who == "agent"), sum(s for s, _ in seconds), max(waits, default=None))
 
 
 @dataclass(frozen=True)

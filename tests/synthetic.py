@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from warehouse.conversation_loading import store_conversation
 from warehouse.db import transaction
 
 AGENTS = ("clinic-scheduler", "estate-qualifier", "salon-booker")
@@ -87,5 +88,6 @@ def build(path: Path, calls: int = 600, seed: int = 1, first_day: date = date(20
     with transaction(path) as con:
         insert_rows(con, "calls", CALL_COLUMNS, call_rows)
         insert_rows(con, "turns", TURN_COLUMNS, turn_rows)
+        store_conversation(con)  # what ingest stores on each call from its turns
         insert_rows(con, "outcomes", OUTCOME_COLUMNS, outcome_rows)
         insert_rows(con, "judgements", JUDGEMENT_COLUMNS, judgement_rows)

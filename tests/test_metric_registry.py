@@ -24,7 +24,7 @@ def computed_by_the_definitions() -> set[str]:
     with queries.reading() as t:
         calls, replies = metrics.scoped_calls(t, f), metrics.agent_replies(t, f)
         frames = (metrics.call_metrics(calls, t, ["day"]), metrics.latency_metrics(replies, ["day"]),
-                  metrics.judge_metrics(calls, t, ["day"]), metrics.conversation_metrics(calls, t, ["day"], 3000))
+                  metrics.judge_metrics(calls, t, ["day"]), metrics.conversation_metrics(calls, ["day"], 3000))
         return {column for frame in frames for column in frame.columns} - {"day"}
 
 

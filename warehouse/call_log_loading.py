@@ -10,12 +10,15 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from warehouse.conversation_loading import conversation_sql
+
 # `log_calls`: call_id, agent, prompt_version, model, started_at, ended_at, input_tokens,
 # output_tokens, cost_usd, error_count, recording_url, end_reason, untimed (no time logged: started_at is the
 # file's date, and a call stored before keeps its own), n_rows (rows of the file it comes from).
 # `log_turns`: call_id, turn_index, speaker, text, started_at, ended_at, timed (the times are the
 # turn's own, not its call's start), response_latency_ms (as the log gave it, else NULL).
 # `log_tools`: call_id, position, turn_index, tool_name, input_text, output_text, started_at.
+# `incoming_calls` carries each call's conversation columns, from its incoming turns.
 _INCOMING = """
 CREATE OR REPLACE TEMP TABLE dated_calls AS
 SELECT c.* REPLACE (CASE WHEN c.untimed THEN coalesce(o.started_at, c.started_at) ELSE c.started_at END AS started_at,
@@ -46,10 +49,12 @@ SELECT c.call_id, NULL::VARCHAR AS trace_id, c.agent, c.prompt_version, c.model,
        c.started_at::DATE AS day, datediff('millisecond', c.started_at, c.ended_at) AS duration_ms,
        coalesce(t.n, 0)::INTEGER AS turn_count, coalesce(s.n, 0)::INTEGER AS span_count,
        c.error_count::INTEGER AS error_count, c.input_tokens::BIGINT AS input_tokens,
-       c.output_tokens::BIGINT AS output_tokens, c.cost_usd, c.recording_url, c.end_reason, 'call_log' AS source
+       c.output_tokens::BIGINT AS output_tokens, c.cost_usd, c.recording_url, c.end_reason, 'call_log' AS source,
+       v.* EXCLUDE (call_id)
 FROM dated_calls c
 LEFT JOIN (SELECT call_id, count(*) AS n FROM incoming_turns GROUP BY call_id) t USING (call_id)
-LEFT JOIN (SELECT call_id, count(*) AS n FROM incoming_tools GROUP BY call_id) s USING (call_id);
+LEFT JOIN (SELECT call_id, count(*) AS n FROM incoming_tools GROUP BY call_id) s USING (call_id)
+LEFT JOIN ({conversation}) v USING (call_id);
 """
 
 # A transcript's and its tool events' fingerprints, to tell a changed call from an unchanged one.
@@ -128,7 +133,7 @@ def load_call_log(con: duckdb.DuckDBPyConnection, calls: pa.Table, turns: pa.Tab
     for name, table in (("log_calls", calls), ("log_turns", turns), ("log_tools", tools)):
         con.register(name, table)
     try:
-        con.execute(_INCOMING)
+        con.execute(_INCOMING.format(conversation=conversation_sql("incoming_turns")))
         con.execute(_STATUS)
         counts = dict(con.execute("SELECT status, sum(n_rows) FROM statuses GROUP BY status").fetchall())
         con.execute(_REPLACE)

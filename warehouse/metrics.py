@@ -226,44 +226,73 @@ def turn_gaps(turns: ibis.Table) -> ibis.Table:
                         over=(timed.start_ms < timed.heard_until) & (timed.speaker != timed.previous_speaker))
 
 
-def conversation_per_call(turns: ibis.Table, dead_air_ms: int) -> ibis.Table:
-    """Per call, from its turn times: interruptions each way (`caller_barge_ins`: the caller starts
-    while the agent speaks; `agent_talk_overs`: the reverse), `dead_air` (silences between turns
-    of `dead_air_ms` or more), speaking time in seconds (the agent's and everyone's, an overlap
-    counted for both speakers) and the first agent word (ms since the epoch)."""
-    g = turn_gaps(turns)
+CONVERSATION_COLUMNS = ("caller_barge_ins", "agent_talk_overs", "longest_silence_ms", "agent_speech_s", "speech_s",
+                        "longest_wait_ms")
+
+
+def _conversation_figures(g: ibis.Table) -> dict[str, ibis.Scalar]:
+    """The per-call figures of `CONVERSATION_COLUMNS` over `turn_gaps` rows, as aggregates."""
     seconds = (g.end_ms - g.start_ms).cast("float64") / 1000
     agent = g.speaker == "agent"
+    return {
+        "caller_barge_ins": (g.over & (g.speaker == "customer")).ifelse(1, 0).sum().cast("int32"),
+        "agent_talk_overs": (g.over & agent).ifelse(1, 0).sum().cast("int32"),
+        "longest_silence_ms": (g.gap_ms > 0).ifelse(g.gap_ms, 0).max().cast("int64"),
+        "agent_speech_s": (seconds * agent.cast("float64")).sum(),  # no float literal: Spark reads those as decimals
+        "speech_s": seconds.sum(),
+        "longest_wait_ms": g.response_latency_ms.max().cast("int32"),
+    }
+
+
+def call_conversation(turns: ibis.Table) -> ibis.Table:
+    """Per call, from its turn times, what `calls` stores of its conversation (`CONVERSATION_COLUMNS`,
+    defined in migration 0011): interruptions each way (`caller_barge_ins`: the caller starts while
+    the agent speaks; `agent_talk_overs`: the reverse), the longest silence between turns (the call
+    has dead air when it reaches the threshold, `has_dead_air`), speaking time in seconds (the
+    agent's and everyone's, an overlap counted for both speakers) and the longest reply wait.
+    Ingest computes it once per call as it writes the call's turns (`warehouse/conversation_loading.py`),
+    so the metrics read the columns instead of a window over every turn."""
+    g = turn_gaps(turns)
+    return g.group_by("call_id").aggregate(**_conversation_figures(g))
+
+
+def conversation_per_call(turns: ibis.Table, dead_air_ms: int) -> ibis.Table:
+    """`call_conversation` with what depends on the dead-air setting or is only shown for one call:
+    `dead_air` (silences between turns of `dead_air_ms` or more) and the first agent word (ms since
+    the epoch). Read from the turns, so only for a few calls (the call view, the listed search hits)."""
+    g = turn_gaps(turns)
     return g.group_by("call_id").aggregate(
-        caller_barge_ins=(g.over & (g.speaker == "customer")).cast("int64").sum(),
-        agent_talk_overs=(g.over & agent).cast("int64").sum(),
-        dead_air=(g.gap_ms >= dead_air_ms).cast("int64").sum(),
-        agent_speech_s=(seconds * agent.cast("float64")).sum(),  # no float literal: Spark reads those as decimals
-        speech_s=seconds.sum(),
-        first_agent_word_ms=ibis.cases((agent, g.start_ms), else_=ibis.null("int64")).min(),
+        **_conversation_figures(g),
+        dead_air=(g.gap_ms >= dead_air_ms).ifelse(1, 0).sum(),
+        first_agent_word_ms=ibis.cases((g.speaker == "agent", g.start_ms), else_=ibis.null("int64")).min(),
     )
+
+
+def has_dead_air(calls: ibis.Table, dead_air_ms: int) -> ibis.BooleanValue:
+    """Whether a call (with turns) has a silence of `dead_air_ms` or more: its longest one reaches it."""
+    return calls.longest_silence_ms >= dead_air_ms
+
+
+def has_turns(calls: ibis.Table) -> ibis.BooleanValue:
+    """Whether a call has a transcript: its conversation columns are filled (`call_conversation`)."""
+    return calls.speech_s.notnull()
 
 
 CONVERSATION_SUMS = ("voice_calls", "interrupted_calls", "dead_air_calls", "agent_s", "speech_s", "aa", "ab", "bb")
 
 
-def conversation_sums(
-    calls: ibis.Table, t: Tables, by: Sequence[str], dead_air_ms: int, turns: ibis.Table | None = None
-) -> ibis.Table:
+def conversation_sums(calls: ibis.Table, by: Sequence[str], dead_air_ms: int) -> ibis.Table:
     """Per group, the sums the conversation metrics are made of (`CONVERSATION_SUMS`): calls with
     turns, with an interruption, with dead air, and the agent's (a) and everyone's (s) speaking
-    seconds with Σa², Σa·s, Σs². Sums add up, so a caller can read them once per day and make
-    the period's figures from the days' sums (`conversation_from_sums`) without a second pass over
-    the turns, the most expensive read on the overview. `turns` are the calls' turns when the
-    caller has them narrowed already (`scoped_turns`); by default they are found by a join."""
-    turns = t.turns.semi_join(calls, "call_id") if turns is None else turns
-    per_call = conversation_per_call(turns, dead_air_ms)
-    c = calls.select("call_id", *by).inner_join(per_call, "call_id")
+    seconds with Σa², Σa·s, Σs². Read from the calls' own conversation columns (`call_conversation`).
+    Sums add up, so a caller can read them once per day and make the period's figures from the
+    days' sums (`conversation_from_sums`)."""
+    c = calls.filter(has_turns(calls))
     a, s = c.agent_speech_s, c.speech_s
     return c.group_by(list(by)).aggregate(
         voice_calls=c.count(),
         interrupted_calls=((c.caller_barge_ins + c.agent_talk_overs) > 0).cast("int64").sum(),
-        dead_air_calls=(c.dead_air > 0).cast("int64").sum(),
+        dead_air_calls=has_dead_air(c, dead_air_ms).cast("int64").sum(),
         agent_s=a.sum(), speech_s=s.sum(), aa=(a * a).sum(), ab=(a * s).sum(), bb=(s * s).sum(),
     )
 
@@ -292,9 +321,9 @@ def conversation_from_sums(sums: ibis.Table, by: Sequence[str]) -> ibis.Table:
     ).drop(*(name for name in CONVERSATION_SUMS if name != "voice_calls"))
 
 
-def conversation_metrics(calls: ibis.Table, t: Tables, by: Sequence[str], dead_air_ms: int) -> ibis.Table:
+def conversation_metrics(calls: ibis.Table, by: Sequence[str], dead_air_ms: int) -> ibis.Table:
     """The conversation metrics of the calls that have turns, per group (`conversation_from_sums`)."""
-    return conversation_from_sums(conversation_sums(calls, t, by, dead_air_ms), by)
+    return conversation_from_sums(conversation_sums(calls, by, dead_air_ms), by)
 
 
 WAIT_STAGES = ("end_of_turn", "speech_to_text", "model", "speech_synthesis")

@@ -63,12 +63,11 @@ def filter_options() -> FilterOptions:
 
 
 def _conversation_sums(t: Tables, f: Filters, start: date, end: date) -> pl.DataFrame:
-    """The conversation sums of calls in [start, end] per period and day: one pass over the turns
+    """The conversation sums of calls in [start, end] per period and day: one pass over the calls
     that serves both the period figures and the daily trend."""
     calls = metrics.scoped_calls(t, f, start, end)
     calls = calls.mutate(period=metrics.period_label(calls.day, f))
-    turns = metrics.scoped_turns(t, f, start, end)
-    return metrics.conversation_sums(calls, t, ["period", "day"], metrics.dead_air_threshold_ms(), turns).to_polars()
+    return metrics.conversation_sums(calls, ["period", "day"], metrics.dead_air_threshold_ms()).to_polars()
 
 
 def _owned_metrics(t: Tables, f: Filters, by: str, start: date, end: date, talk: pl.DataFrame) -> pl.DataFrame:
@@ -162,5 +161,5 @@ def conversation_by_week(f: Filters) -> pl.DataFrame:
     with reading() as t:
         calls = metrics.scoped_calls(t, f)
         calls = calls.mutate(week=_week(calls.day))
-        frame = metrics.conversation_metrics(calls, t, ["week", "agent"], metrics.dead_air_threshold_ms()).to_polars()
+        frame = metrics.conversation_metrics(calls, ["week", "agent"], metrics.dead_air_threshold_ms()).to_polars()
     return frame.sort("week", "agent")

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from warehouse import trace_mapping
+from warehouse.conversation_loading import conversation_sql
 from warehouse.end_reasons import end_reason_sql
 from warehouse.prices import PRICE_MATCH, PRICE_RANK, STORED_SPAN_UNPRICED
 
@@ -284,7 +285,8 @@ WHERE spans.trace_id = t.trace_id AND spans.span_id = t.span_id
 
 # A call is the sum of its spans: rebuilt whole, so a late span updates every figure. Its agent is
 # the best-ranked any span names (the span's own, the resource's, the service's), its prompt
-# version, recording and end reason the earliest span's, whichever chunk brought them.
+# version, recording and end reason the earliest span's, whichever chunk brought them. Its
+# conversation columns come from its rebuilt turns (`conversation_loading.conversation_sql`).
 _REBUILD_CALLS = """
 INSERT INTO calls
 WITH facts AS (
@@ -300,6 +302,8 @@ WITH facts AS (
     GROUP BY call_id
 ), turn_counts AS (
     SELECT call_id, count(*) AS n FROM rebuilt_turns GROUP BY call_id
+), conversation AS (
+    {conversation}
 ), totals AS (
     SELECT call_id, arg_min(trace_id, started_at) AS trace_id, min(started_at) AS started_at,
            max(ended_at) AS ended_at, count(*) AS span_count, count(*) FILTER (WHERE is_error) AS error_count,
@@ -310,9 +314,10 @@ WITH facts AS (
 SELECT t.call_id, t.trace_id, coalesce(f.agent, a.agent), coalesce(f.prompt_version, a.prompt_version), m.model,
        t.started_at, t.ended_at, t.started_at::DATE, datediff('millisecond', t.started_at, t.ended_at),
        coalesce(n.n, 0), t.span_count, t.error_count, t.input_tokens, t.output_tokens, t.cost_usd,
-       coalesce(f.recording_url, a.recording_url), 'otlp', now()::TIMESTAMP, coalesce(f.end_reason, a.end_reason)
+       coalesce(f.recording_url, a.recording_url), 'otlp', now()::TIMESTAMP, coalesce(f.end_reason, a.end_reason),
+       v.caller_barge_ins, v.agent_talk_overs, v.longest_silence_ms, v.agent_speech_s, v.speech_s, v.longest_wait_ms
 FROM totals t JOIN affected a USING (call_id) JOIN facts f USING (call_id) LEFT JOIN models m USING (call_id)
-LEFT JOIN turn_counts n USING (call_id)
+LEFT JOIN turn_counts n USING (call_id) LEFT JOIN conversation v USING (call_id)
 """
 
 # Outcomes imported before their call arrived are linked as soon as it does.
@@ -358,7 +363,7 @@ def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: 
         con.execute(_REBUILD_TURNS)
         if _count(con, "SELECT count(*) FROM utterance_calls"):
             con.execute(_ASSIGN_STAGE_TURNS)  # an update of `spans`: only when some call needs it
-        con.execute(_REBUILD_CALLS)
+        con.execute(_REBUILD_CALLS.format(conversation=conversation_sql("rebuilt_turns")))
         con.execute(_LINK_OUTCOMES)
         return SpanLoad(loaded, skipped, int(updated), unpriced)
     finally:
