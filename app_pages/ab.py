@@ -4,6 +4,9 @@ sample sizes, 95% ranges and an honest verdict."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 import polars as pl
 import streamlit as st
 
@@ -53,27 +56,43 @@ if a == b:
 
 result = data.compare(arm_a, arm_b)
 window = None
-if result.switch_day is not None and not result.refusal:
-    days = st.segmented_control("Days compared", ["The whole period", *(f"{n} days either side" for n in WINDOWS)],
-                                default="The whole period", key="ab_window",
-                                help=f"The arms ran one after the other, switching on {result.switch_day:%d %b}. "
-                                "Fewer days around the switch leave less else that changed.")  # fmt: skip
-    if days and days != "The whole period":
-        window = int(days.split()[0])
-        result = data.compare(around_switch(arm_a, result.switch_day, window),
-                              around_switch(arm_b, result.switch_day, window))  # fmt: skip
+shown = (scope.start, scope.end)
+if result.calls_a and result.calls_b:
+    if result.switch_day is not None and not result.refusal:
+        days = st.segmented_control("Days compared",
+                                    ["The whole period", *(f"{n} days either side" for n in WINDOWS)],
+                                    default="The whole period", key="ab_window",
+                                    help=f"The arms ran one after the other, switching on {result.switch_day:%d %b}. "
+                                    "Fewer days around the switch leave less else that changed.")  # fmt: skip
+        if days and days != "The whole period":
+            window = int(days.split()[0])
+            arm_a, arm_b = (around_switch(arm, result.switch_day, window) for arm in (arm_a, arm_b))
+            result = data.compare(arm_a, arm_b)
+            shown = (arm_a.start, arm_a.end)
+else:  # the period holds one arm only: open on days that hold both, around their switch
+    ran = data.when_arms_ran(arm_a, arm_b, *data.filter_options().span)
+    if ran.window(WINDOWS[-1]) is not None:
+        missing = "B" if result.calls_a else "A"
+        window = st.segmented_control("Days compared", WINDOWS, default=WINDOWS[-1], key="ab_around",
+                                      format_func=partial(ab_words.window_label, ran),
+                                      help="The sidebar's period holds calls of one arm only, so the days "
+                                      "compared are days that hold both.") or WINDOWS[-1]  # fmt: skip
+        shown = ran.window(window) or shown
+        st.info(ab_words.outside_period_note(missing, scope, ran, window), icon=":material/date_range:")
+        arm_a, arm_b = (replace(arm, start=shown[0], end=shown[1]) for arm in (arm_a, arm_b))
+        result = data.compare(arm_a, arm_b)
 if refusal := result.refusal:
     st.warning(escape_markdown(refusal))
     st.stop()
 
-shown = around_switch(scope, result.switch_day, window) if window and result.switch_day else scope
+period = f"{shown[0]:%d %b %Y} – {shown[1]:%d %b %Y}"
 st.caption(f"A: {escape_markdown(a)}, {result.calls_a:,} calls · B: {escape_markdown(b)}, {result.calls_b:,} calls · "
-           f"{shown.start:%d %b %Y} – {shown.end:%d %b %Y}")  # fmt: skip
+           f"{period}")  # fmt: skip
 notes = [ab_words.period_note(result, window), ab_words.agent_note(result),
          *ab_words.mix_notes(result, "model" if mode == "Models" else None)]  # fmt: skip
 for note in filter(None, notes):
     st.warning(escape_markdown(note), icon=":material/warning:")
-caption = f"A: {a} · B: {b} · {shown.start:%d %b %Y} – {shown.end:%d %b %Y}"
+caption = f"A: {a} · B: {b} · {period}"
 show_table(pl.DataFrame(ab_words.rows(result)), "comparison", caption, hide_index=True, width="stretch",
            column_config={"A: n": st.column_config.NumberColumn(format="localized"),
                           "B: n": st.column_config.NumberColumn(format="localized")})  # fmt: skip

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date
 
 from present.formats import format_p, format_value
-from warehouse.ab import ALPHA, MIN_SAMPLE, ABResult, Comparison
+from warehouse.ab import ALPHA, MIN_SAMPLE, ABResult, Comparison, Ran
+from warehouse.filters import Filters
 from warehouse.metric_registry import BY_KEY
 
 
@@ -131,3 +132,21 @@ def mix_notes(result: ABResult, compared: str | None = None) -> list[str]:
         for k in result.mix_differs
         if k not in ("agent", compared)
     ]
+
+
+def window_label(ran: Ran, days: int) -> str:
+    """A choice of days that hold both arms: around their switch, or the last days both ran."""
+    return f"{days} days either side of the switch" if ran.switch_day else f"The last {2 * days} days both ran"
+
+
+def outside_period_note(missing: str, period: Filters, ran: Ran, days: int) -> str:
+    """Why the comparison is not over the sidebar's period, and which days it is over."""
+    window = ran.window(days)
+    assert window is not None and ran.days_a and ran.days_b, "a window is shown only when both arms ran"
+    (a0, a1), (b0, b1) = ran.days_a, ran.days_b
+    what = (f"the {days} days either side of the switch on {_day(ran.switch_day)}" if ran.switch_day
+            else f"the last {2 * days} days both ran")
+    asked = f"{period.start:%d %b} – {period.end:%d %b %Y}"
+    return (f"Arm {missing} has no calls in the sidebar's period ({asked}), so this compares {what}: "
+            f"{window[0]:%d %b} – {window[1]:%d %b %Y} (A ran {_day(a0)} – {_day(a1)}, B {_day(b0)} – {_day(b1)}). "
+            "Pick fewer days above, or other versions.")

@@ -3,7 +3,7 @@ they run, and show the figures computed from raw rows."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,6 +15,8 @@ from data.scenario import DEMO_END_DAY
 from present.formats import format_value
 from present.markdown import escape_markdown
 from tests.test_demo import FIRST_DAY
+from warehouse import ab
+from warehouse.filters import Filters
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -141,3 +143,65 @@ def test_the_ab_page_compares_the_model_switch_like_with_like(demo_warehouse: Pa
     assert not at.exception, [e.message for e in at.exception]
     assert "14 days either side of 28 Oct" in " ".join(w.value for w in at.warning)
     assert "14 Oct 2026 – 10 Nov 2026" in at.caption[0].value
+
+
+def _clinic_days(db: Path) -> dict[str, tuple[date, date, int]]:
+    """Each clinic prompt version's first and last day and calls, from raw rows."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("SELECT prompt_version, min(day), max(day), count(*) FROM calls "
+                           "WHERE agent = 'clinic-scheduler' GROUP BY ALL").fetchall()
+    finally:
+        con.close()
+    return {version: (first, last, n) for version, first, last, n in rows}
+
+
+def test_the_ab_page_opens_on_days_that_hold_both_versions(demo_warehouse: Path) -> None:
+    """Opened with the sidebar's default period (the last 28 days), which holds no call of clinic v1
+    (replaced on 08 Oct): the page says so and compares the 28 days either side of the switch, which
+    hold both versions, instead of stopping at "Arm A has no calls"; fewer days can be picked."""
+    days = _clinic_days(demo_warehouse)
+    (v1_first, v1_last, _), (v2_first, _, _) = days["v1"], days["v2"]
+    assert v1_last < DEMO_END_DAY - timedelta(days=27), "the default period holds no clinic v1 call"
+    at = open_page("app_pages/ab.py")
+    assert [s.value for s in at.selectbox][:2] == ["clinic-scheduler v1", "clinic-scheduler v2"]
+    assert not [w.value for w in at.warning if "has no calls" in w.value]
+    switch = v2_first
+    start, end = switch - timedelta(days=28), switch + timedelta(days=27)
+    said = " ".join(i.value for i in at.info)
+    assert (f"Arm A has no calls in the sidebar's period ({DEMO_END_DAY - timedelta(days=27):%d %b} – "
+            f"{DEMO_END_DAY:%d %b %Y}), so this compares the 28 days either side of the switch on {switch:%d %b}: "
+            f"{start:%d %b} – {end:%d %b %Y} (A ran {v1_first:%d %b} – {v1_last:%d %b}") in said
+    assert at.segmented_control(key="ab_around").value == 28
+    assert f"{start:%d %b %Y} – {end:%d %b %Y}" in at.caption[0].value
+    window = [Filters(start, end, agents=("clinic-scheduler",), prompt_versions=(v,)) for v in ("v1", "v2")]
+    expected = ab.compare(*window)
+    assert min(expected.calls_a, expected.calls_b) > 0
+    assert f"{expected.calls_a:,} calls" in at.caption[0].value and f"{expected.calls_b:,} calls" in at.caption[0].value
+    conversion = next(c for c in expected.comparisons if c.metric == "conversion_rate")
+    table = at.dataframe[0].value
+    shown = table[table["Metric"] == "Conversion rate"].iloc[0]
+    assert (shown["A: n"], shown["B: n"]) == (conversion.n_a, conversion.n_b)
+    at.segmented_control(key="ab_around").set_value(7).run()
+    assert not at.exception, [e.message for e in at.exception]
+    week = f"{switch - timedelta(days=7):%d %b %Y} – {switch + timedelta(days=6):%d %b %Y}"
+    assert week in at.caption[0].value
+    assert f"only the 7 days either side of {switch:%d %b} are compared" in " ".join(w.value for w in at.warning)
+
+
+def test_arms_never_on_the_same_days_of_one_agent_get_no_window(demo_warehouse: Path) -> None:
+    """Claude serves only the clinic agent, gpt-4.1 the others: no days hold both like with like."""
+    first, last = FIRST_DAY, DEMO_END_DAY
+    ran = ab.when_arms_ran(Filters(last, last, models=("claude-sonnet-4-5",)), Filters(last, last, models=("gpt-4.1",)),
+                           first, last)
+    assert ran.window(28) is None
+
+
+def test_when_the_arms_ran_is_read_from_every_day_on_record(demo_warehouse: Path) -> None:
+    days = _clinic_days(demo_warehouse)
+    last = DEMO_END_DAY
+    a, b = (Filters(last, last, agents=("clinic-scheduler",), prompt_versions=(v,)) for v in ("v1", "v2"))
+    ran = ab.when_arms_ran(a, b, FIRST_DAY, last)
+    assert (ran.days_a, ran.days_b) == (days["v1"][:2], days["v2"][:2])
+    assert ran.switch_day == days["v2"][0]
+    assert ran.window(14) == (ran.switch_day - timedelta(days=14), ran.switch_day + timedelta(days=13))

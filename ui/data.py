@@ -118,6 +118,7 @@ change_markers = cached(drift.change_markers)
 prompt_versions = cached(prompt_history.prompt_versions)
 prompt_comments = cached(prompt_history.comments)
 compare = cached(ab.compare, spinner="Comparing…")
+when_arms_ran = cached(ab.when_arms_ran)
 
 
 def drift_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHistory:

@@ -17,7 +17,9 @@ owned outcome, quality, cost and latency metrics side by side, like with like.
 - **Different periods.** When most of one arm's calls fall on days the other arm has none (a
   version replaced another), the arms also differ in everything else that changed over time;
   `ABResult.switch_day` names the day B took over (or A), so the page can offer the days either
-  side of it (`around_switch`).
+  side of it (`around_switch`). When the period holds only one arm (the version replaced weeks
+  ago), `when_arms_ran` finds the arms over every day on record, and `Ran.window` the days either
+  side of their switch, so the page opens on days that hold both.
 
 `ABResult.mix_distance` still measures how far the arms' agents, models and weekdays differ, as
 the total variation distance between their shares.
@@ -171,10 +173,50 @@ class ABResult:
         return [k for k, d in self.mix_distance.items() if d is not None and d > MIX_THRESHOLD]
 
 
-def around_switch(f: Filters, switch_day: date, days: int) -> Filters:
-    """The filters' period cut to the `days` days before `switch_day` and the `days` from it on."""
-    return replace(f, start=max(f.start, switch_day - timedelta(days=days)),
-                   end=min(f.end, switch_day + timedelta(days=days - 1)))  # fmt: skip
+def around_switch(f: Filters, switch_day: date, days: int, within: tuple[date, date] | None = None) -> Filters:
+    """The `days` days before `switch_day` and the `days` from it on, inside `within` (by default
+    the filters' own period)."""
+    first, last = within or (f.start, f.end)
+    return replace(f, start=max(first, switch_day - timedelta(days=days)),
+                   end=min(last, switch_day + timedelta(days=days - 1)))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Ran:
+    """When each arm ran over the days on record, whatever the period asked: for opening a
+    comparison on days that hold both arms when the period holds only one (a version replaced
+    weeks ago is not in the last 28 days)."""
+
+    first: date  # the days on record
+    last: date
+    days_a: tuple[date, date] | None  # first and last day with calls, over the agents both arms served
+    days_b: tuple[date, date] | None
+    switch_day: date | None  # the day the later arm took over, when they ran one after the other
+
+    def window(self, days: int) -> tuple[date, date] | None:
+        """Days that hold both arms: the `days` days either side of the switch, or when the arms
+        ran side by side the last 2 × `days` days both ran; inside the days on record. None when
+        an arm has no calls (of an agent the other served) on any day."""
+        if self.days_a is None or self.days_b is None:
+            return None
+        if self.switch_day is not None:
+            start, end = self.switch_day - timedelta(days=days), self.switch_day + timedelta(days=days - 1)
+        else:
+            end = min(self.days_a[1], self.days_b[1])
+            start = max(self.days_a[0], self.days_b[0], end - timedelta(days=2 * days - 1))
+        return max(self.first, start), min(self.last, end)
+
+
+def when_arms_ran(a: Filters, b: Filters, first: date, last: date) -> Ran:
+    """Each arm's days with calls from `first` to `last` (the days on record), over the agents both
+    arms served, and the switch between them (as `compare` finds it)."""
+    a, b = replace(a, start=first, end=last), replace(b, start=first, end=last)
+    with reading() as t:
+        traffic = _traffic(_arm_calls(t, a, b))
+    agents = _tally(traffic, pl.col("agent"))
+    common = set(_of(agents, "a")) & set(_of(agents, "b"))
+    days_a, days_b, switch = _periods(_tally(traffic.filter(pl.col("agent").is_in(common)), pl.col("day")))
+    return Ran(first, last, days_a, days_b, switch)
 
 
 def _of(counts: pl.DataFrame, arm: str) -> dict:
