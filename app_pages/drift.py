@@ -84,7 +84,8 @@ with st.expander(f"Every series: {drift_words.series_count(flags)}"):
                f"week {flags.recent_start:%d %b} – {flags.end:%d %b %Y} · {filters.describe()}", hide_index=True,
                width="stretch")
 
-trends = data.drift_trends(filters, grain, group)
+trends = data.drift_trends(filters, grain, group, thresholds)
+grain_words = "Daily" if grain == "day" else f"Weekly: the 7 days to {filters.end:%a %-d %b} and each 7 before"
 markers = data.change_markers()
 if filters.agents:
     markers = markers.filter(pl.col("agent").is_in(filters.agents))
@@ -97,7 +98,7 @@ def chart(frame: pl.DataFrame, value: str, unit: str, title: str, legend: str, l
         st.info(f"No data for {title.lower()} in this period.")
         return
     charts.show(drift_words.trend_by_group(frame, value, unit, title, markers, legend, labelled=labelled), title=title,
-                caption=f"{GRAINS[grain]} · by {legend.lower()} · {filters.describe()}", key=f"drift-{title}")
+                caption=f"{grain_words} · by {legend.lower()} · {filters.describe()}", key=f"drift-{title}")
 
 
 def latency_chart(measure: str, labelled: bool = False) -> None:
@@ -143,7 +144,5 @@ st.caption(drift_words.MEASURES["errors"][2])
 
 st.subheader("Talking over")
 label, unit, help_text = drift_words.MEASURES["interruptions"]
-chart(drift.interruptions(grain, filters.start), "interruption_rate", unit,
-      f"{label.capitalize()} since {max(filters.start, drift.summaries.first_day):%d %b}", GROUPS[group],
-      labelled=True)
+chart(trends.talking_over, "interruption_rate", unit, label.capitalize(), GROUPS[group], labelled=True)
 st.caption(help_text)

@@ -42,7 +42,7 @@ def by_key(rows: list[tuple]) -> dict[str, list]:
 
 def test_daily_trends_match_a_computation_over_raw_rows(demo_warehouse: Path) -> None:
     day = date(2026, 11, 4)
-    trends = drift_trends(Filters(day, day), "day", "agent")
+    trends = drift_trends(Filters(day, day), "day", "agent", THRESHOLDS)
     llm = by_key(raw(demo_warehouse, "SELECT c.agent, s.duration_ms FROM spans s JOIN calls c USING (call_id) "
                                       "WHERE s.kind = 'llm' AND c.day = ?", [day]))
     replies = by_key(raw(demo_warehouse, "SELECT c.agent, t.response_latency_ms FROM turns t JOIN calls c "
@@ -63,7 +63,7 @@ def test_daily_trends_match_a_computation_over_raw_rows(demo_warehouse: Path) ->
 
 def test_weekly_failure_rates_per_tool_match_raw_rows(demo_warehouse: Path) -> None:
     monday, sunday = date(2026, 10, 12), date(2026, 10, 18)
-    trends = drift_trends(Filters(monday, sunday), "week", "agent")
+    trends = drift_trends(Filters(monday, sunday), "week", "agent", THRESHOLDS)
     rows = by_key(raw(demo_warehouse, "SELECT s.tool_name, s.is_error FROM spans s JOIN calls c USING (call_id) "
                                        "WHERE s.kind = 'tool' AND c.day BETWEEN ? AND ?", [monday, sunday]))
     assert set(trends.tool_errors["bucket"]) == {monday}
@@ -75,7 +75,7 @@ def test_weekly_failure_rates_per_tool_match_raw_rows(demo_warehouse: Path) -> N
 
 
 def test_prompt_trends_keep_each_agents_versions_apart(demo_warehouse: Path) -> None:
-    trends = drift_trends(Filters(date(2026, 10, 1), date(2026, 10, 14)), "week", "prompt")
+    trends = drift_trends(Filters(date(2026, 10, 1), date(2026, 10, 14)), "week", "prompt", THRESHOLDS)
     assert {"clinic-scheduler v1", "clinic-scheduler v2", "salon-booker v2"} <= set(trends.usage["group"])
 
 
@@ -171,19 +171,44 @@ def test_the_week_after_the_model_switch_flags_salon_latency_and_cost(demo_wareh
 
 
 def test_the_talking_over_trend_matches_the_overviews_definition(demo_warehouse: Path) -> None:
-    history = drift_history(Filters(PLAN.end_day, PLAN.end_day), "agent", THRESHOLDS)
-    weekly = history.interruptions("week", PLAN.first_day)
-    monday = PLAN.end_day - timedelta(days=PLAN.end_day.weekday() + 7)  # a whole week inside the flags' days
-    overview = conversation_by_week(Filters(monday, monday + timedelta(days=6)))
+    monday = PLAN.end_day - timedelta(days=PLAN.end_day.weekday() + 7)
+    week = Filters(monday, monday + timedelta(days=6))
+    weekly = drift_trends(week, "week", "agent", THRESHOLDS).talking_over
+    assert set(weekly["bucket"]) == {monday}
+    overview = conversation_by_week(week)
+    assert overview.height == len(AGENTS)
     for row in overview.iter_rows(named=True):
-        mine = weekly.filter((pl.col("bucket") == monday) & (pl.col("group") == row["agent"])).row(0, named=True)
+        mine = weekly.filter(pl.col("group") == row["agent"]).row(0, named=True)
         assert mine["voice_calls"] == row["voice_calls"]
         assert mine["interruption_rate"] == pytest.approx(row["interruption_rate"])
+    history = drift_history(Filters(PLAN.end_day, PLAN.end_day), "agent", THRESHOLDS)
     assert history.summaries.first_day == PLAN.end_day - timedelta(days=15 * 7 - 1)
 
 
+def test_weekly_trends_are_the_flags_weeks(demo_warehouse: Path) -> None:
+    """A weekly point is the week the flags judged: the 7 days to the period's last day (a
+    Wednesday here), each dated by its first day, back to the week holding the period's first day."""
+    end = date(2026, 11, 4)
+    f = Filters(date(2026, 9, 30), end)  # 36 days: the oldest week starts 6 days before
+    trends = drift_trends(f, "week", "agent", THRESHOLDS)
+    weeks = sorted(set(trends.latency["bucket"]))
+    assert weeks == [end - timedelta(days=7 * w + 6) for w in range(5, -1, -1)]
+    flags = drift_flags(Filters(end, end), "agent", THRESHOLDS)
+    judged = {(v.measure, v.statistic, v.group): v for v in flags.verdicts if v.window == "week" and v.recent_value}
+    latest = trends.latency.filter(pl.col("bucket") == flags.recent_start)
+    compared = 0
+    for row in latest.iter_rows(named=True):
+        verdict = judged.get((row["measure"], "p95", row["group"]))
+        if verdict is not None:
+            assert verdict.recent_value == pytest.approx(row["p95"])
+            compared += 1
+    assert compared >= 3
+    stages = wait_stages_by_week(f)
+    assert sorted(stages["bucket"]) == weeks
+
+
 def test_half_width_charts_mark_changes_without_labels(demo_warehouse: Path) -> None:
-    trends = drift_trends(Filters(date(2026, 10, 1), date(2026, 11, 22)), "week", "agent")
+    trends = drift_trends(Filters(date(2026, 10, 1), date(2026, 11, 22)), "week", "agent", THRESHOLDS)
     frame = trends.usage.rename({"cost_per_call_usd": "value"})
     markers = change_markers()
     wide = trend_by_group(frame, "value", "usd", "Cost", markers, "Agent")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Generic, ParamSpec, TypeVar
 
 import polars as pl
@@ -43,7 +42,7 @@ from warehouse import (
 )
 from warehouse.drift import queries as drift
 from warehouse.drift.detection import Thresholds
-from warehouse.drift.queries import DriftHistory
+from warehouse.drift.queries import DriftHistory, DriftTrends
 from warehouse.filters import Filters
 
 P = ParamSpec("P")
@@ -111,7 +110,7 @@ filter_options = cached(queries.filter_options)
 overview = cached(queries.overview, spinner="Computing the metrics…")
 
 # Drift, prompts, A/B
-drift_trends = cached(drift.drift_trends, spinner="Reading the trends…")
+failure_trends = cached(drift.failure_trends, spinner="Reading the trends…")
 _drift_history = cached(drift.drift_history, spinner="Testing every series for drift…")
 wait_stages_by_week = cached(drift.wait_stages_by_week)
 change_markers = cached(drift.change_markers)
@@ -122,9 +121,14 @@ when_arms_ran = cached(ab.when_arms_ran)
 
 
 def drift_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHistory:
-    """The drift flags of the weeks to the filters' last day. They read the weeks they judge, not
-    the period's first day, so moving only that day keeps them (cached once per last day)."""
-    return _drift_history(replace(f, start=f.end), group, thresholds)
+    """The drift flags of the weeks to the filters' last day, with the summaries of the period. A
+    first day within the days the flags read anyway keeps them (`drift.history_filters`)."""
+    return _drift_history(drift.history_filters(f, thresholds), group, thresholds)
+
+
+def drift_trends(f: Filters, grain: str, group: str, thresholds: Thresholds) -> DriftTrends:
+    """The trends, from the flags' cached summaries and the period's failures (`drift.trends_from`)."""
+    return drift.trends_from(drift_history(f, group, thresholds).summaries, failure_trends(f, grain), grain, f.start)
 
 
 # Failure modes, calibration, taxonomy

@@ -31,6 +31,7 @@ PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 PERCENTILE_NEIGHBOURS = {"p50": (0.45, 0.55), "p95": (0.93, 0.97), "p99": (0.985, 0.995)}
 SUMMARY_LEVELS = tuple(sorted({q for name, q in PERCENTILES.items() for q in (q, *PERCENTILE_NEIGHBOURS[name])}))
 LATENCY_MEASURES = ("reply", *STEP_KINDS)
+WEEK = 7  # days: the flags' weeks and the trends' end on the last day judged
 
 
 def grouped_calls(t: Tables, f: Filters, start: date, end: date) -> ibis.Table:
@@ -60,35 +61,10 @@ def replies(t: Tables, f: Filters, start: date, end: date) -> ibis.Table:
     return r.inner_join(_call_groups(grouped_calls(t, f, start, end)), "call_id")
 
 
-def with_bucket(table: ibis.Table, grain: str) -> ibis.Table:
-    """`bucket`: the row's day, or the Monday of its week."""
-    return table.mutate(bucket=table.day if grain == "day" else table.day.truncate("W").cast("date"))
-
-
-def _percentiles(column: ibis.NumericColumn) -> dict[str, ibis.NumericScalar]:
-    """Exact percentiles with linear interpolation, as `metrics.latency_metrics`."""
-    return {name: column.quantile(q) for name, q in PERCENTILES.items()}
-
-
-def latency_trend(values: ibis.Table) -> ibis.Table:
-    """p50, p95 and p99 of `latency_values` per bucket, measure and group, in one pass over the
-    replies and steps together."""
-    by = ["bucket", "measure", "group"]
-    return values.group_by(by).aggregate(n=values.count(), **_percentiles(values.value))
-
-
 def call_tokens(calls: ibis.Table) -> ibis.NumericColumn:
     """A call's tokens, in and out; a call that reported none counts as 0, as its cost does in
     `cost_per_call_usd`."""
     return calls.input_tokens.fill_null(0) + calls.output_tokens.fill_null(0)
-
-
-def usage(calls: ibis.Table, by: Sequence[str]) -> ibis.Table:
-    """Calls, cost per call and tokens per call, per group. Cost per call is the owned metric's
-    (`metrics.call_metrics`: the mean of the costs known, unpriced calls left out), read from the
-    calls alone: it needs none of the outcomes `call_metrics` joins for its other figures."""
-    return calls.group_by(list(by)).aggregate(calls=calls.count(), cost_per_call_usd=calls.cost_usd.mean(),
-                                               tokens_per_call=call_tokens(calls).sum() / calls.count())
 
 
 def step_errors(steps: ibis.Table, by: Sequence[str]) -> ibis.Table:

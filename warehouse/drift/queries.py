@@ -29,41 +29,93 @@ from warehouse.queries import reading
 
 @dataclass(frozen=True)
 class DriftTrends:
-    """One row per bucket (day or week) and series: `latency` (measure 'reply' or a step kind,
-    group, n, p50, p95, p99), `usage` (group, calls, cost_per_call_usd, tokens_per_call), and
-    the failure rates of `tool_errors` (group = tool) and `model_errors` (group = model). The
-    talking-over share's trend comes with the flags (`DriftHistory.interruptions`), which read
-    it already: its turn-by-turn pass is the costliest of the page."""
+    """One row per bucket and series. A bucket is a day, or a week of the flags' (the 7 days to
+    the period's last day, and each 7 days before, back to the week holding its first day),
+    dated by its first day, so a weekly point is the figure the flags judged for that week.
+    `latency` (measure 'reply' or a step kind, group, n, p50, p95, p99), `usage` (group, calls,
+    cost_per_call_usd, tokens_per_call) and `talking_over` (group, voice_calls,
+    interruption_rate) come from the flags' summaries (`trends_from`); the failure rates of
+    `tool_errors` (group = tool) and `model_errors` (group = model) from `failure_trends`."""
 
     latency: pl.DataFrame
     usage: pl.DataFrame
+    talking_over: pl.DataFrame
     tool_errors: pl.DataFrame
     model_errors: pl.DataFrame
 
 
-def drift_trends(f: Filters, grain: str, group: str) -> DriftTrends:
-    """The drift page's trends for the filters' period, per `grain` ('day' or 'week') and per
-    `group` ('agent', 'model' or 'prompt'): three reads, each one pass (latency: replies and steps
-    together; usage: the calls alone; failures: tools and models together)."""
-    if group not in measures.GROUPINGS:
-        raise ValueError(f"Group by one of {', '.join(measures.GROUPINGS)}, not {group!r}.")
-    with reading() as t:
-        values = measures.with_bucket(measures.latency_values(t, f, f.start, f.end, group), grain)
-        latency = measures.latency_trend(values).to_polars()
-        calls = measures.with_bucket(measures.grouped_calls(t, f, f.start, f.end), grain)
-        usage = measures.usage(calls, ["bucket", group]).rename(group=group).to_polars()
-        steps = measures.with_bucket(measures.steps(t, f, f.start, f.end), grain)
-        errors = measures.step_errors(steps, ["bucket"]).to_polars()
+def period_weeks(start: date, end: date) -> int:
+    """The weeks (the 7 days to `end`, and each 7 before) that cover the days from `start`."""
+    return max(1, -(-((end - start).days + 1) // measures.WEEK))
+
+
+def _bucket(end: date, grain: str) -> pl.Expr:
+    """A summary row's bucket from its `back`: the day that many days before `end`, or the first
+    day of the week that many weeks before the one ending on `end`."""
+    days = pl.col("back") if grain == "day" else pl.col("back") * measures.WEEK + measures.WEEK - 1
+    return (pl.lit(end) - pl.duration(days=days)).alias("bucket")
+
+
+def _shown(end: date, start: date, grain: str) -> pl.Expr:
+    """The rows of the buckets that cover the period from `start` to `end`."""
+    return pl.col("back") < ((end - start).days + 1 if grain == "day" else period_weeks(start, end))
+
+
+def trends_from(summaries: DriftSummaries, failures: pl.DataFrame, grain: str, start: date) -> DriftTrends:
+    """The period's trends (from `start` to the summaries' end) out of the flags' summaries,
+    which cover it, and the failures read for it (`failure_trends`): no second pass over the
+    replies, steps or calls. Daily and weekly figures are the summaries' own: percentiles per
+    day or week as the engine computed them, means and shares from the days' counts and sums."""
+    end = summaries.end
+    quantiles = summaries.quantiles.filter(pl.col("unit") == grain, _shown(end, start, grain))
+    at = {name: pl.col("q").list.get(measures.SUMMARY_LEVELS.index(q)) for name, q in PERCENTILES.items()}
+    latency = quantiles.select(_bucket(end, grain), "measure", "group", "n", **at)
+    moments = summaries.moments
+    if grain == "week":
+        moments = moments.with_columns(pl.col("back") // measures.WEEK)
+    moments = moments.filter(_shown(end, start, grain)).group_by("measure", "group", "back").agg(
+        pl.col("n").sum(), pl.col("total").sum())
+    moments = moments.select(_bucket(end, grain), "measure", "group", "n", "total")
+
+    def share_of(measure: str) -> pl.DataFrame:
+        return moments.filter(pl.col("measure") == measure).select(
+            "bucket", "group", n="n", mean=pl.col("total") / pl.col("n"))
+
+    tokens, cost = share_of("tokens"), share_of("cost")
+    usage = tokens.join(cost.select("bucket", "group", cost_per_call_usd="mean"), on=["bucket", "group"], how="left")
+    usage = usage.select("bucket", "group", calls="n", cost_per_call_usd="cost_per_call_usd", tokens_per_call="mean")
+    talking = share_of("interruptions").select("bucket", "group", voice_calls="n", interruption_rate="mean")
+    failures = failures.select(_bucket(end, grain), "of", "group", "n", "failed", "error_rate")
     return DriftTrends(
         latency=latency.sort("bucket", "measure", "group"),
         usage=usage.sort("bucket", "group"),
-        tool_errors=_failures_of(errors, "tool"),
-        model_errors=_failures_of(errors, "model"),
+        talking_over=talking.sort("bucket", "group"),
+        tool_errors=_failures_of(failures, "tool"),
+        model_errors=_failures_of(failures, "model"),
     )
 
 
-def _failures_of(errors: pl.DataFrame, of: str) -> pl.DataFrame:
-    return errors.filter(pl.col("of") == of).drop("of").sort("bucket", "group")
+def _failures_of(failures: pl.DataFrame, of: str) -> pl.DataFrame:
+    return failures.filter(pl.col("of") == of).drop("of").sort("bucket", "group")
+
+
+def failure_trends(f: Filters, grain: str) -> pl.DataFrame:
+    """Steps, failed steps and their share per tool and per model (`of`), and per bucket (`back`:
+    days, or weeks, back from the filters' last day) over the period's days (or its weeks)."""
+    start = f.start if grain == "day" else f.end - timedelta(days=period_weeks(f.start, f.end) * measures.WEEK - 1)
+    with reading() as t:
+        steps = measures.steps(t, replace(f, start=start), start, f.end)
+        back = measures.days_back(steps.day, f.end)
+        steps = steps.mutate(back=back if grain == "day" else back // measures.WEEK)
+        return measures.step_errors(steps, ["back"]).to_polars()
+
+
+def drift_trends(f: Filters, grain: str, group: str, thresholds: Thresholds) -> DriftTrends:
+    """The drift page's trends for the filters' period, per `grain` ('day' or 'week') and per
+    `group` ('agent', 'model' or 'prompt'): the history's summaries (`drift_history`), and the
+    failures (`failure_trends`)."""
+    history = drift_history(history_filters(f, thresholds), group, thresholds)
+    return trends_from(history.summaries, failure_trends(f, grain), grain, f.start)
 
 
 def change_markers() -> pl.DataFrame:
@@ -87,13 +139,17 @@ def change_markers() -> pl.DataFrame:
 
 
 def wait_stages_by_week(f: Filters) -> pl.DataFrame:
-    """Per week (its Monday) of the filters' period: the replies and the median of each stage of
-    the caller's wait (`metrics.wait_stages`), over every agent in scope."""
+    """Per week of the trends' (`DriftTrends`: the 7 days to the period's last day and each 7
+    before; `bucket` its first day): the replies and the median of each stage of the caller's
+    wait (`metrics.wait_stages`), over every agent in scope."""
+    weeks = period_weeks(f.start, f.end)
+    scope = replace(f, start=f.end - timedelta(days=weeks * measures.WEEK - 1))
     with reading() as t:
-        stages = measures.with_bucket(metrics.wait_stages(t, f), "week")
+        stages = metrics.wait_stages(t, scope)
+        stages = stages.mutate(back=measures.days_back(stages.day, f.end) // measures.WEEK)
         medians = {stage: stages[stage].quantile(0.5) for stage in metrics.WAIT_STAGES}
-        frame = stages.group_by("bucket").aggregate(replies=stages.count(), **medians).to_polars()
-    return frame.sort("bucket")
+        frame = stages.group_by("back").aggregate(replies=stages.count(), **medians).to_polars()
+    return frame.select(_bucket(f.end, "week"), pl.exclude("back")).sort("bucket")
 
 
 RATE_MEASURES = ("errors", "interruptions")
@@ -124,7 +180,7 @@ def summarise(latency: ibis.Table, means: ibis.Table, rates: ibis.Table, end: da
         return values.filter(measures.days_back(values.day, end) < reach)
 
     daily = measures.quantile_summary(recent(latency, daily_days), end, 1).mutate(unit=ibis.literal("day"))
-    weekly = measures.quantile_summary(recent(latency, days), end, 7).mutate(unit=ibis.literal("week"))
+    weekly = measures.quantile_summary(recent(latency, days), end, measures.WEEK).mutate(unit=ibis.literal("week"))
     moments = measures.daily_summary(recent(means.union(rates), days), end).to_polars()
     return DriftSummaries(end, days, moments, daily.union(weekly).to_polars())
 
@@ -214,27 +270,15 @@ class DriftHistory:
     weeks: list[DriftFlags]
     summaries: DriftSummaries
 
-    def interruptions(self, grain: str, start: date) -> pl.DataFrame:
-        """The share of calls with talking over per bucket (day, or the Monday of its week) and
-        group, from `start` over the days the flags read: bucket, group, voice_calls,
-        interruption_rate."""
-        days = self.summaries.moments.filter(pl.col("measure") == "interruptions")
-        days = days.with_columns(bucket=pl.lit(self.summaries.end) - pl.duration(days=pl.col("back")))
-        days = days.filter(pl.col("bucket") >= start)
-        if grain == "week":
-            days = days.with_columns(bucket=pl.col("bucket").dt.truncate("1w"))
-        shares = days.group_by("bucket", "group").agg(voice_calls=pl.col("n").sum(), talked_over=pl.col("total").sum())
-        return shares.select("bucket", "group", "voice_calls", interruption_rate=pl.col("talked_over")
-                             / pl.col("voice_calls")).sort("bucket", "group")
-
 
 def drift_history(f: Filters, group: str, thresholds: Thresholds, weeks: int = HISTORY_WEEKS,
                   end: date | None = None) -> DriftHistory:
     """The flags of `weeks` weeks, newest first: the week ending on `end` (default the filters'
-    last day), the one ending 7 days before, and so on; one read of the engine for all of them."""
+    last day), the one ending 7 days before, and so on; one read of the engine for all of them.
+    Its summaries also cover the filters' period (from their first day), for `trends_from`."""
     end = end or f.end
-    reach = weeks + max(thresholds.baseline_weeks, thresholds.trend_weeks - 1)
-    daily = (weeks + thresholds.baseline_weeks) * thresholds.recent_days
+    reach = max(weeks + max(thresholds.baseline_weeks, thresholds.trend_weeks - 1), period_weeks(f.start, end))
+    daily = max(_tested_days(thresholds, weeks), (end - f.start).days + 1)
     summaries = drift_summaries(f, group, end, reach * thresholds.recent_days, daily)
     series = series_from(summaries, thresholds)
     markers = change_markers()
@@ -243,6 +287,17 @@ def drift_history(f: Filters, group: str, thresholds: Thresholds, weeks: int = H
     flags = [_flags(series, week, end - timedelta(days=week * thresholds.recent_days), markers, thresholds)
              for week in range(weeks)]
     return DriftHistory(flags, summaries)
+
+
+def _tested_days(thresholds: Thresholds, weeks: int) -> int:
+    """The days back from the end whose daily figures the last-days test reads, for `weeks` weeks."""
+    return (weeks + thresholds.baseline_weeks) * thresholds.recent_days
+
+
+def history_filters(f: Filters, thresholds: Thresholds, weeks: int = HISTORY_WEEKS) -> Filters:
+    """`f` with its first day moved back to the first one the history reads anyway, so that every
+    period within those days shares one history (and one cached read)."""
+    return replace(f, start=min(f.start, f.end - timedelta(days=_tested_days(thresholds, weeks) - 1)))
 
 
 def _flags(series: list[Series], week: int, end: date, markers: pl.DataFrame, thresholds: Thresholds) -> DriftFlags:
