@@ -273,6 +273,11 @@ def has_dead_air(calls: ibis.Table, dead_air_ms: int) -> ibis.BooleanValue:
     return calls.longest_silence_ms >= dead_air_ms
 
 
+def talked_over(calls: ibis.Table) -> ibis.BooleanValue:
+    """Whether anyone talked over the other in a call (with turns): an interruption either way."""
+    return (calls.caller_barge_ins + calls.agent_talk_overs) > 0
+
+
 def has_turns(calls: ibis.Table) -> ibis.BooleanValue:
     """Whether a call has a transcript: its conversation columns are filled (`call_conversation`)."""
     return calls.speech_s.notnull()
@@ -291,7 +296,7 @@ def conversation_sums(calls: ibis.Table, by: Sequence[str], dead_air_ms: int) ->
     a, s = c.agent_speech_s, c.speech_s
     return c.group_by(list(by)).aggregate(
         voice_calls=c.count(),
-        interrupted_calls=((c.caller_barge_ins + c.agent_talk_overs) > 0).cast("int64").sum(),
+        interrupted_calls=talked_over(c).cast("int64").sum(),
         dead_air_calls=has_dead_air(c, dead_air_ms).cast("int64").sum(),
         agent_s=a.sum(), speech_s=s.sum(), aa=(a * a).sum(), ab=(a * s).sum(), bb=(s * s).sum(),
     )

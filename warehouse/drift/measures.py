@@ -119,20 +119,19 @@ def mean_values(t: Tables, f: Filters, start: date, end: date, group: str) -> ib
     return _values(c, "cost", c[group], c.cost_usd).union(_values(c, "tokens", c[group], call_tokens(c)))
 
 
-def rate_values(t: Tables, f: Filters, start: date, end: date, group: str, dead_air_ms: int) -> ibis.Table:
+def rate_values(t: Tables, f: Filters, start: date, end: date, group: str) -> ibis.Table:
     """0/1 rows for the rates: each tool's and model's requests that failed (measure 'errors',
-    group: the tool or model) and each call with any interruption, either way (measure
-    'interruptions', `metrics.conversation_metrics`' interruption_rate, per `group`)."""
+    group: the tool or model) and each call with turns where anyone talked over the other
+    (measure 'interruptions', `metrics.conversation_metrics`' interruption_rate, per `group`),
+    read from the calls' stored conversation columns, not their turns."""
     s = steps(t, f, start, end)
     tools = s.filter(s.kind == "tool", s.tool_name.notnull())
     models = s.filter(s.kind == "llm", s.step_model.notnull())
     calls = grouped_calls(t, f, start, end)
-    talk = metrics.conversation_per_call(metrics.scoped_turns(t, f, start, end), dead_air_ms)
-    c = calls.select("call_id", "day", group).inner_join(talk, "call_id")
-    interrupted = (c.caller_barge_ins + c.agent_talk_overs) > 0
+    c = calls.filter(metrics.has_turns(calls))
     return (_values(tools, "errors", tools.tool_name, tools.is_error)
             .union(_values(models, "errors", models.step_model, models.is_error))
-            .union(_values(c, "interruptions", c[group], interrupted)))
+            .union(_values(c, "interruptions", c[group], metrics.talked_over(c))))
 
 
 def daily_summary(values: ibis.Table, end: date) -> ibis.Table:

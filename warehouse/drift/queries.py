@@ -195,7 +195,7 @@ def drift_summaries(f: Filters, group: str, end: date, days: int, daily_days: in
     with reading() as t:
         return summarise(measures.latency_values(t, scope, start, end, group),
                          measures.mean_values(t, scope, start, end, group),
-                         measures.rate_values(t, scope, start, end, group, metrics.dead_air_threshold_ms()),
+                         measures.rate_values(t, scope, start, end, group),
                          end, days, daily_days)
 
 
