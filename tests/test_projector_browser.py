@@ -1,7 +1,8 @@
 """Projector mode in Debian's Chromium at 1280×720, a meeting-room projector: the presenter view,
-the review summary and Compare versions cut nothing (no text wider than its box, none outside the
-screen), the scoring form and Save are on screen without scrolling, and every chart's text is at
-least 16 px. Screenshots go to test-artifacts/."""
+the review summary and Compare versions cut nothing (no text wider than its box or cut by a box that
+clips it, none outside the screen or under the page's header), the scoring form and Save are on screen
+without scrolling, and every chart's text is at least 16 px. The presenter view also cuts nothing at
+1280×720 without projector mode, with the sidebar open or closed. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Locator, Page
 
 from data.scenario import DEMO_END_DAY
 from tests.served_app import screenshot, served_app, settle, start_review
@@ -22,13 +23,16 @@ WIDTH, HEIGHT = 1280, 720
 MIN_CHART_PX = 16
 
 # Every element of the page's main area that holds text of its own: its text must fit its box
-# (scrollWidth within clientWidth, for HTML boxes that have a width) and lie inside the screen's width;
-# an interactive table (drawn on a canvas) must not scroll sideways.
+# (scrollWidth within clientWidth, for HTML boxes that have a width), lie inside the screen's width and
+# inside every box around it that hides what overflows it (a button's label with an ellipsis is an inline
+# <p> with no width of its own, cut by its container); an interactive table (drawn on a canvas) must not
+# scroll sideways.
 _CLIPPED = """() => {
   const found = [];
+  const hides = el => ["hidden", "clip"].includes(getComputedStyle(el).overflowX);
   for (const el of document.querySelectorAll('[data-testid="stMain"] *')) {
-    const own = [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
-    if (!own || !el.checkVisibility()) continue;
+    const own = [...el.childNodes].filter(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+    if (!own.length || !el.checkVisibility()) continue;
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) continue;
     const text = el.textContent.trim().slice(0, 60);
@@ -36,12 +40,33 @@ _CLIPPED = """() => {
     const boxed = !(el instanceof SVGElement) && el.clientWidth > 0;  // chart text: sizes checked apart
     if (boxed && el.scrollWidth > el.clientWidth + 1) found.push(`cut (${where}): ${text}`);
     if (box.left < -1 || box.right > window.innerWidth + 1) found.push(`off screen (${where}): ${text}`);
+    const range = document.createRange();
+    const spans = own.map(node => { range.selectNodeContents(node); return range.getBoundingClientRect(); });
+    const left = Math.min(...spans.map(r => r.left)), right = Math.max(...spans.map(r => r.right));
+    for (let up = el.parentElement; up && !(el instanceof SVGElement); up = up.parentElement) {
+      if (up.dataset.testid === "stMain") break;
+      const edge = up.getBoundingClientRect();
+      if (!hides(up) || (right <= edge.right + 1 && left >= edge.left - 1)) continue;
+      found.push(`cut by its box (${where}): ${text}`);
+      break;
+    }
   }
   for (const grid of document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"] .dvn-scroller')) {
     const table = grid.closest('[data-testid="stDataFrame"]').innerText.slice(0, 60);
     if (grid.scrollWidth > grid.clientWidth + 1) found.push(`table scrolls sideways: ${table}`);
   }
   return found;
+}"""
+# Text of the main area under the page's header, when the header is opaque (it is once the sidebar is
+# closed): looked for with the page scrolled to its top, where nothing should be hidden.
+_UNDER_HEADER = """() => {
+  const header = document.querySelector('header[data-testid="stHeader"]');
+  if (!header || getComputedStyle(header).backgroundColor === "rgba(0, 0, 0, 0)") return [];
+  const bottom = header.getBoundingClientRect().bottom;
+  return [...document.querySelectorAll('[data-testid="stMain"] :is(h1, h2, h3, p, label)')]
+    .filter(el => el.checkVisibility() && el.textContent.trim())
+    .filter(el => { const r = el.getBoundingClientRect(); return r.height > 0 && r.top < bottom - 1 && r.bottom > 0; })
+    .map(el => `under the header: ${el.textContent.trim().slice(0, 60)}`);
 }"""
 _CHART_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] svg text')]
   .filter(t => t.textContent.trim() && t.checkVisibility())
@@ -69,11 +94,26 @@ def open_in_projector_mode(page: Page, url: str) -> None:
     page.wait_for_timeout(500)  # charts and fonts settle after the script has run
 
 
-def assert_nothing_cut(page: Page, name: str) -> None:
-    screenshot(page, f"projector-{name}")
-    assert page.evaluate(_CLIPPED) == []
+def assert_nothing_cut(page: Page, name: str, room: bool = True) -> None:
+    """Nothing cut on the page as it opened (scrolled to its top); in projector mode (`room`) every
+    chart's text room-sized too."""
+    screenshot(page, f"projector-{name}" if room else name)
+    assert page.evaluate(_CLIPPED) + page.evaluate(_UNDER_HEADER) == []
     small = [(text, px) for text, px in page.evaluate(_CHART_TEXT) if px < MIN_CHART_PX]
-    assert small == [], f"chart text under {MIN_CHART_PX} px"
+    assert not room or small == [], f"chart text under {MIN_CHART_PX} px"
+
+
+def form_controls(page: Page) -> list[Locator]:
+    """The scoring form from its first field to Save and next."""
+    return [page.get_by_role("textbox", name="Reviewer"), page.get_by_role("radio", name="4", exact=True),
+            page.get_by_role("button", name="Save", exact=True), page.get_by_role("button", name="Save and next →")]
+
+
+def assert_on_screen(page: Page, *controls: Locator) -> None:
+    for control in controls:
+        box = control.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT, control
+        assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH, control
 
 
 def test_the_presenter_view_fits_a_projector_with_the_form_and_save_on_screen(page: Page, app_url: str) -> None:
@@ -81,12 +121,7 @@ def test_the_presenter_view_fits_a_projector_with_the_form_and_save_on_screen(pa
     open_in_projector_mode(page, page.url)
     assert page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count() == 0, "the sidebar is open"
     assert_nothing_cut(page, "presenter")
-    for control in (page.get_by_role("textbox", name="Reviewer"), page.get_by_role("radio", name="4", exact=True),
-                    page.get_by_role("button", name="Save", exact=True),
-                    page.get_by_role("button", name="Save and next →")):
-        box = control.bounding_box()
-        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT, control
-        assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH, control
+    assert_on_screen(page, *form_controls(page))
     assert page.evaluate(_CHART_TEXT), "the presenter view has its steps chart (the waterfall)"
     page.get_by_role("textbox", name="Reviewer").fill("Ana")
     page.get_by_role("textbox", name="Reviewer").press("Enter")
@@ -130,3 +165,29 @@ def test_overview_charts_are_readable_from_the_back_of_the_room(page: Page, app_
     sizes = page.evaluate(_CHART_TEXT)
     assert sizes and min(px for _, px in sizes) >= MIN_CHART_PX
     screenshot(page, "projector-overview")
+
+
+@pytest.fixture
+def fresh_page(browser: Browser) -> Iterator[Page]:
+    """A new tab at 1280×720 (projector mode starts off, the sidebar open as Streamlit opens it)."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.parametrize("sidebar", ["open", "closed"])
+def test_the_presenter_view_cuts_nothing_at_1280x720_without_projector_mode(fresh_page: Page, app_url: str,
+                                                                            sidebar: str) -> None:
+    """The room that does not switch projector mode on: with the sidebar taking 300 px of the width
+    "Save and next" was cut to "Save and n…"; with it closed the header hid the top of "Call 1 of 5"."""
+    page = fresh_page
+    start_review(page, app_url, 5)
+    sidebar_box = page.locator('[data-testid="stSidebar"]')
+    if sidebar == "closed":
+        sidebar_box.hover()
+        page.locator('[data-testid="stSidebarCollapseButton"] button').click()
+        page.wait_for_timeout(500)  # the sidebar slides away
+    assert sidebar_box.get_attribute("data-collapsed") == ("true" if sidebar == "closed" else "false")
+    assert "projector=on" not in page.url
+    assert_nothing_cut(page, f"presenter-1280x720-sidebar-{sidebar}", room=False)
+    assert_on_screen(page, *form_controls(page))

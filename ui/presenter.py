@@ -18,7 +18,11 @@ _STYLE = """<style>
 .st-key-transcript code, .st-key-presenter code { font-size: 1.1rem; }
 .st-key-presenter [data-testid="stMetricValue"] p { font-size: 2.2rem; font-weight: 600; color: #111; }
 .st-key-presenter input, .st-key-presenter textarea { font-size: 1.15rem; }
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+header[data-testid="stHeader"] { height: 2.4rem; min-height: 2.4rem; }
+[data-testid="stMainBlockContainer"] { padding: 2.5rem 1.5rem 2rem 1.5rem; max-width: 100%; }
+.st-key-presenter [data-testid="stVerticalBlock"] { gap: 0.5rem; }
+.st-key-scoring textarea { height: 4rem !important; min-height: 4rem !important; }
+.st-key-presenter button [data-testid="stMarkdownContainer"], .st-key-presenter button p { white-space: normal; }
 .st-key-presenter [data-testid="stMetricLabel"] p { font-size: 1.05rem; color: #333; }
 .st-key-presenter label p, .st-key-presenter button p { font-size: 1.2rem; }
 .st-key-review_nav h1 { font-size: 2.4rem; padding: 0; }
@@ -26,7 +30,10 @@ _STYLE = """<style>
 
 
 def presenter_style() -> None:
-    """Large type for the review's own elements only; other pages keep the normal size."""
+    """Large type for the review's own elements only; other pages keep the normal size. The page
+    also takes the whole width, its header shrinks below the title and its spacing tightens, so at
+    1280×720, projector mode or not, sidebar open or not, nothing is cut ("Save and n…", a title
+    under the header) and the form down to Save is on screen; a label wraps rather than be cut."""
     st.html(_STYLE)
 
 

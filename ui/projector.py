@@ -18,8 +18,8 @@ PARAMETER, STATE = "projector", "projector_mode"
 FAVICON = Path(__file__).parent / "assets" / "favicon.png"  # in the repo: a Material icon is fetched from Google
 VALUES = ("on", "off")
 
-# The presenter view (ui/presenter.py) has its own large type, so the page's base stays at 16 px
-# there and its spacing tightens: the scoring form and Save fit beside the call at 720 px.
+# The presenter view (ui/presenter.py) has its own large type and tight spacing, so the page's base
+# stays at 16 px there: the scoring form and Save fit beside the call at 720 px.
 _STYLE = """<style>
 html { font-size: 18px; }
 html:has(.st-key-review_nav) { font-size: 16px; }
@@ -29,8 +29,6 @@ html [data-testid="stMainBlockContainer"] { padding: 2.8rem 1.5rem 2rem 1.5rem; 
 [data-testid="stTable"] td, [data-testid="stTable"] th { white-space: normal; overflow-wrap: anywhere; }
 button p { white-space: normal; }
 html .st-key-review_nav h1 { font-size: 1.8rem; }
-.st-key-presenter [data-testid="stVerticalBlock"] { gap: 0.5rem; }
-.st-key-scoring textarea { height: 4rem !important; min-height: 4rem !important; }
 </style>"""
 
 

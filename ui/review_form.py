@@ -176,7 +176,7 @@ def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Call
                      placeholder="What went wrong or right, what to fix", on_change=_keep_draft, args=draft)
         st.checkbox("Make this a test case", key=_key("test_case", session_id, call_id), on_change=_keep_draft,
                     args=draft)
-        save, save_next = st.columns(2)
+        save, save_next = st.columns([2, 3])  # "Save and next →" is the longer label: one line at 1280 px
         save.button("Save", key="rv_save", type="primary", width="stretch",
                     on_click=_save, args=(session_id, call_id, reviewer, None))
         save_next.button("Save and next →", key="rv_save_next", width="stretch",
