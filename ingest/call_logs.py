@@ -3,29 +3,35 @@ its transcript in one column, or one row per turn) through a TOML mapping into `
 `turns`, for teams whose voice platform exports calls rather than traces, and for dialogue
 datasets. docs/call-logs.md is the format.
 
-Values are checked in polars before the warehouse is opened; a row that cannot be read is
+Values are checked in polars before the warehouse is opened, chunk by chunk, and staged on disk
+in pieces by call (ingest/pieces.py), so memory stays bounded whatever the file's size and a
+call's rows are combined wherever in the file they are; a row that cannot be read is
 quarantined with the reason and the others load. A bad value of the call itself (its start, its
 agent's tokens) refuses the whole call, since loading it without would misstate it; a bad turn
 refuses only the turn. Times are optional: a call without any is dated by the file, keeps its
-first date on later loads, and has no response latency. The file is merged in one transaction.
+first date on later loads, and has no response latency. The file is merged piece by piece, each
+piece in a transaction of its own with its counts.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import orjson
 import polars as pl
 
 from ingest import dates
 from ingest.errors import IngestError
-from ingest.formats import sniffed_formats
+from ingest.formats import Survey, surveyed
 from ingest.mapping import date_rules, file_options, mapped_columns, read_mapping, require_columns, source_name
+from ingest.pieces import piece_count, read_piece, stage, staged
 from ingest.run_log import recorded_run
 from ingest.summary import IngestSummary
-from ingest.tables import FileOptions, collected, opened_table
+from ingest.tables import FileOptions, OpenedTable, opened_table
 from warehouse.call_log_loading import calls_from_traces, load_call_log
 from warehouse.db import transaction
 from warehouse.end_reasons import END_REASONS, end_reason
@@ -124,39 +130,70 @@ def ingest_call_log(path: Path, mapping: Path, *, db_path: Path | None = None) -
     """Load one call-log export; loading it again changes nothing, a changed call is replaced."""
     path = Path(path)
     spec = load_call_log_mapping(Path(mapping))
-    with opened_table(path, spec.file) as table:
-        require_columns(spec, table.columns(path), path)
-        day_first = sniffed_formats(table, path, {n: spec.columns[n] for n in _TIMES
-                                                  if n in spec.columns and n not in spec.dates}, {})
-        rows = _typed(collected(table.frame, path), spec, day_first)
     undated = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None, microsecond=0)
-    if spec.layout == "calls":
-        calls, turns, tools, bad = _from_call_rows(rows, spec, undated)
-    else:
-        calls, turns, tools, bad = _from_turn_rows(rows, undated)
-    source_file = str(path.resolve())
-    with recorded_run("calls", [path], db_path, unit="rows") as summary, transaction(db_path) as con:
-        traced = calls_from_traces(con, calls["call_id"].to_list())
-        if traced:
-            taken = rows.filter(pl.col("call_id").is_in(list(traced)) & pl.col("reason").is_null())
-            bad = pl.concat([bad, _rejects(taken.with_columns(
-                reason=pl.format("call {} is already loaded from traces; a call log does not replace it",
-                                 "call_id")))])
-            calls, turns, tools = (f.filter(~pl.col("call_id").is_in(list(traced))) for f in (calls, turns, tools))
-        load = load_call_log(con, calls.to_arrow(), turns.to_arrow(), tools.to_arrow())
-        refused = quarantine(con, summary.run_id, source_file, bad.sort("row_number").drop("row_number").to_arrow())
-        add_counts(con, summary.run_id, read=rows.height, loaded=load.loaded, updated=load.updated,
-                   unchanged=load.unchanged, quarantined=refused)
-        summary.add(read=rows.height, loaded=load.loaded, updated=load.updated, unchanged=load.unchanged,
-                    quarantined=refused)
-        summary.untimed_calls = int(calls["untimed"].sum())
+    with opened_table(path, spec.file) as table, tempfile.TemporaryDirectory(prefix="callboard-") as scratch:
+        survey = surveyed(table, path, {n: spec.columns[n] for n in _TIMES
+                                        if n in spec.columns and n not in spec.dates}, {})
+        require_columns(spec, survey.columns, path)
+        folder = Path(scratch)
+        _stage(table, spec, survey, folder)
+        pieces = staged(folder)
+        for number, piece in enumerate(pieces):
+            _assemble(read_piece(piece), spec, undated, folder / f"calls-{number:05d}")
+        source_file = str(path.resolve())
+        with recorded_run("calls", [path], db_path, unit="rows") as summary:
+            for number, piece in enumerate(pieces):
+                with transaction(db_path) as con:
+                    _load_piece(con, summary, piece, folder / f"calls-{number:05d}", source_file)
     return summary
 
 
-def _typed(frame: pl.DataFrame, spec: CallLogMapping, day_first: dict[str, object]) -> pl.DataFrame:
-    """Our columns, typed, plus `row_number`, `call_reason` (a value of the call itself cannot be
-    read), `reason` (that, or a value of the turn; NULL when the row is fine) and `record` (the
-    row as read, masked when the mapping redacts)."""
+def _stage(table: OpenedTable, spec: CallLogMapping, survey: Survey, folder: Path) -> None:
+    """Type the file chunk by chunk into pieces by call, refused rows too (a call's values may
+    come from any of its rows, and a refused row refuses its call), so every row of a call meets
+    the others however far apart the file has them."""
+    pieces, read = piece_count(survey.frame_bytes), 0
+    for number, chunk in enumerate(table.chunks(survey.columns)):
+        stage(_typed(chunk, spec, survey.formats, first_row=read + 1), "call_id", pieces, folder, number)
+        read += chunk.height
+
+
+_PARTS = ("calls", "turns", "tools", "refused")
+
+
+def _assemble(rows: pl.DataFrame, spec: CallLogMapping, undated: datetime, folder: Path) -> None:
+    """One piece's calls, turns, tool events and refused rows, written to `folder` before the
+    warehouse is opened."""
+    parts = _from_call_rows(rows, spec, undated) if spec.layout == "calls" else _from_turn_rows(rows, undated)
+    folder.mkdir()
+    for name, frame in zip(_PARTS, parts, strict=True):
+        frame.write_parquet(folder / f"{name}.parquet")
+
+
+def _load_piece(con: duckdb.DuckDBPyConnection, summary: IngestSummary, piece: str, folder: Path,
+                source_file: str) -> None:
+    """Merge one piece's calls and quarantine its refused rows in the caller's transaction, with
+    the piece's counts (so the run balances after every piece)."""
+    calls, turns, tools, bad = (pl.read_parquet(folder / f"{name}.parquet") for name in _PARTS)
+    traced = calls_from_traces(con, calls["call_id"].to_list())
+    if traced:
+        taken = read_piece(piece).filter(pl.col("call_id").is_in(list(traced)) & pl.col("reason").is_null())
+        bad = pl.concat([bad, _rejects(taken.with_columns(
+            reason=pl.format("call {} is already loaded from traces; a call log does not replace it", "call_id")))])
+        calls, turns, tools = (f.filter(~pl.col("call_id").is_in(list(traced))) for f in (calls, turns, tools))
+    load = load_call_log(con, calls.to_arrow(), turns.to_arrow(), tools.to_arrow())
+    refused = quarantine(con, summary.run_id, source_file, bad.sort("row_number").drop("row_number").to_arrow())
+    read = pl.scan_parquet(piece).select(pl.len()).collect().item()
+    add_counts(con, summary.run_id, read=read, loaded=load.loaded, updated=load.updated, unchanged=load.unchanged,
+               quarantined=refused)
+    summary.add(read=read, loaded=load.loaded, updated=load.updated, unchanged=load.unchanged, quarantined=refused)
+    summary.untimed_calls += int(calls["untimed"].sum())
+
+
+def _typed(frame: pl.DataFrame, spec: CallLogMapping, day_first: dict[str, object], first_row: int) -> pl.DataFrame:
+    """Our columns, typed, plus `row_number` (counted from `first_row`), `call_reason` (a value of
+    the call itself cannot be read), `reason` (that, or a value of the turn; NULL when the row is
+    fine) and `record` (the row as read, masked when the mapping redacts)."""
     text = frame.with_columns(pl.all().str.strip_chars())
     theirs = spec.columns
     if spec.redact:
@@ -173,7 +210,7 @@ def _typed(frame: pl.DataFrame, spec: CallLogMapping, day_first: dict[str, objec
         value, problems = _value(name, pl.col(theirs[name]), spec, bool(day_first.get(name, False)))
         ours.append(value.alias(name))
         (call_problems if name in CALL_FIELDS else turn_problems).extend(problems)
-    typed = text.with_row_index("row_number", offset=1).select(
+    typed = text.with_row_index("row_number", offset=first_row).select(
         "row_number", *ours, pl.coalesce(call_problems).alias("call_reason"),
         pl.coalesce(turn_problems or [pl.lit(None, pl.String)]).alias("turn_reason"),
         pl.struct(text.columns).struct.json_encode().alias("record"))

@@ -1,11 +1,12 @@
 """Load a CRM or survey export (CSV, Parquet, JSON) through its TOML mapping into `outcomes`.
 docs/outcomes.md is the format.
 
-The values are checked in polars before the warehouse is opened, streamed through a Parquet file
-so a large export never sits in memory whole: a row whose value cannot be read as ours (a word
-the mapping does not list, NPS 11, a date that is not one) is quarantined with the reason, and
-the others load. Rows for one record (the export's own id, else the call) are combined by the
-rule in docs/outcomes.md. Columns the mapping does not name are kept in `outcomes.extra`.
+The values are checked in polars before the warehouse is opened, chunk by chunk, and staged on
+disk in pieces by record (ingest/pieces.py), so memory stays bounded whatever the export's size:
+a row whose value cannot be read as ours (a word the mapping does not list, NPS 11, a date that
+is not one) is quarantined with the reason, and the others load. Rows for one record (the
+export's own id, else the call) are combined by the rule in docs/outcomes.md, wherever in the
+file they are. Columns the mapping does not name are kept in `outcomes.extra`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from pathlib import Path
 import polars as pl
 
 from ingest import dates, numbers
-from ingest.formats import sniffed_formats
+from ingest.formats import Survey, surveyed
 from ingest.mapping import DEFAULT_BOOLEANS, Mapping, load_mapping, require_columns
+from ingest.pieces import piece_count, stage, staged
 from ingest.run_log import recorded_run
 from ingest.summary import IngestSummary
-from ingest.tables import OpenedTable, collected, opened_table, sink
+from ingest.tables import OpenedTable, opened_table
 from warehouse.db import transaction
 from warehouse.ingest_runs import add_counts, quarantine
-from warehouse.outcome_loading import load_outcomes
+from warehouse.outcome_loading import load_outcomes, unmatched_keys
 from warehouse.pii import redact_expression
 
 FIELDS = ("record_id", "call_id", "trace_id", "booked", "stage", "deal_value_usd", "nps", "csat", "resolved",
@@ -36,42 +38,64 @@ _DATES = ("recorded_at",)
 
 
 def ingest_outcomes(path: Path, mapping: Path, *, db_path: Path | None = None) -> IngestSummary:
-    """Load one export; re-importing it changes nothing, and a changed record replaces its row."""
+    """Load one export; re-importing it changes nothing, and a changed record replaces its row.
+    Each piece is merged in a transaction of its own (with its counts, so the run's balance at
+    any moment), keeping the warehouse free for others between pieces; a run stopped half-way
+    is completed by running the file again."""
     path = Path(path)
     spec = load_mapping(Path(mapping), FIELDS, JOIN_KEYS, _DATES)
     with opened_table(path, spec.file) as table, tempfile.TemporaryDirectory(prefix="callboard-") as scratch:
-        require_columns(spec, table.columns(path), path)
-        staged = Path(scratch) / "outcomes.parquet"
-        sink(_typed(table.frame, spec, _formats(table, spec, path)), staged, path)
-        counted = collected(pl.scan_parquet(staged).select(pl.len().alias("read")), path)
-        read = int(counted["read"][0])
-        bad = collected(pl.scan_parquet(staged).filter(pl.col("reason").is_not_null()).select(
-            pl.format("row {}", "row_number").alias("location"), "reason", "record"), path)
+        survey = _survey(table, spec, path)
+        require_columns(spec, survey.columns, path)
+        folder = Path(scratch)
+        _stage(table, spec, survey, folder)
         source_file = str(path.resolve())
         with recorded_run("outcomes", [path], db_path, unit="rows") as summary:
-            with transaction(db_path) as con:
-                load = load_outcomes(con, staged, source=spec.source, join_on=spec.join_on, source_file=source_file)
-                refused = quarantine(con, summary.run_id, source_file, bad.to_arrow())
-                add_counts(con, summary.run_id, read=read, loaded=load.loaded, updated=load.updated,
-                           unchanged=load.unchanged, quarantined=refused)
-            summary.add(read=read, loaded=load.loaded, updated=load.updated, unchanged=load.unchanged,
-                        quarantined=refused)
-            summary.unmatched = load.unmatched
-            summary.unmatched_keys = load.unmatched_keys
+            for number, rows in enumerate(staged(folder)):
+                with transaction(db_path) as con:
+                    load = load_outcomes(con, rows, source=spec.source, join_on=spec.join_on, source_file=source_file,
+                                         unmatched=folder / f"unmatched-{number:05d}.parquet")
+                    add_counts(con, summary.run_id, read=load.read, loaded=load.loaded, updated=load.updated,
+                               unchanged=load.unchanged, quarantined=0)
+                summary.add(read=load.read, loaded=load.loaded, updated=load.updated, unchanged=load.unchanged)
+            for rejects in sorted(folder.glob("refused-*.parquet")):
+                with transaction(db_path) as con:
+                    refused = quarantine(con, summary.run_id, source_file, pl.read_parquet(rejects).to_arrow())
+                    add_counts(con, summary.run_id, read=refused, loaded=0, updated=0, quarantined=refused)
+                summary.add(read=refused, quarantined=refused)
+            summary.unmatched, summary.unmatched_keys = unmatched_keys(sorted(folder.glob("unmatched-*.parquet")))
     return summary
 
 
-def _formats(table: OpenedTable, spec: Mapping, path: Path) -> dict[str, object]:
-    """Day-first dates and decimal marks, for the columns whose mapping does not say."""
+def _survey(table: OpenedTable, spec: Mapping, path: Path) -> Survey:
+    """The file's size and columns, and day-first dates and decimal marks for the columns whose
+    mapping does not say."""
     theirs = spec.columns
-    return sniffed_formats(
+    return surveyed(
         table, path, {n: theirs[n] for n in _DATES if n in theirs and n not in spec.dates},
         {n: theirs[n] for n in _NUMBERS if n in theirs and spec.decimal is None})
 
 
-def _typed(frame: pl.LazyFrame, spec: Mapping, formats: dict[str, object]) -> pl.LazyFrame:
-    """Our columns, typed, plus `record_key` (what rows combine by), `reason` (NULL when the row
-    is fine) and `record` (the row as read, for refused rows only)."""
+def _stage(table: OpenedTable, spec: Mapping, survey: Survey, scratch: Path) -> None:
+    """Type the file chunk by chunk: good rows go to pieces by record (so a record's rows meet
+    again however far apart the file has them), refused rows to `refused-N.parquet` with their
+    reasons."""
+    pieces, read = piece_count(survey.frame_bytes), 0
+    for number, chunk in enumerate(table.chunks(survey.columns)):
+        typed = _typed(chunk.lazy(), spec, survey.formats, first_row=read + 1).collect()
+        read += chunk.height
+        refused = typed.filter(pl.col("reason").is_not_null())
+        if not refused.is_empty():
+            refused.select(pl.format("row {}", "row_number").alias("location"), "reason", "record").write_parquet(
+                scratch / f"refused-{number:06d}.parquet")
+        stage(typed.filter(pl.col("reason").is_null()).drop("reason", "record"), "record_key", pieces, scratch,
+              number)
+
+
+def _typed(frame: pl.LazyFrame, spec: Mapping, formats: dict[str, object], first_row: int) -> pl.LazyFrame:
+    """Our columns, typed, plus `row_number` (counted from `first_row`), `record_key` (what rows
+    combine by), `reason` (NULL when the row is fine) and `record` (the row as read, for refused
+    rows only)."""
     text = frame.with_columns(pl.all().str.strip_chars())
     theirs = spec.columns
     if spec.redact:  # free text the mapping does not type: notes, names, addresses
@@ -94,7 +118,7 @@ def _typed(frame: pl.LazyFrame, spec: Mapping, formats: dict[str, object]) -> pl
     columns = text.collect_schema().names()
     unmapped = [c for c in columns if c not in set(theirs.values())]
     extra = pl.struct(unmapped).struct.json_encode() if unmapped else pl.lit(None, pl.String)
-    return text.with_row_index("row_number", offset=1).with_columns(
+    return text.with_row_index("row_number", offset=first_row).with_columns(
         value.alias(f"value:{name}") for name, value in values.items()).with_columns(
         reason=pl.coalesce(problems)).select(
         "row_number", record_key.alias("record_key"), *ours, extra.alias("extra"), "reason",

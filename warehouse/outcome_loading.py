@@ -5,9 +5,11 @@ Several rows of one export for one record are combined, never dropped: any booki
 resolution, or escalation) counts, the highest survey answer and deal value are kept, and the
 stage, link and unmapped columns are the latest row's (by `recorded_at`, then file order).
 
-This is the table's one writer, and it keeps `outcome_id` unique itself (a changed record's row is
-deleted and inserted again in the caller's transaction): the table has no key index, which DuckDB
-would hold in memory, unspillable, for every row (migration 0007).
+An export is merged piece by piece (ingest/pieces.py: every row of a record in one piece), each
+in its own short transaction, so the grouping's memory is a piece's, not the file's. This is the
+table's one writer, and it keeps `outcome_id` unique itself (a changed record's row is deleted and
+inserted again in the caller's transaction): the table has no key index, which DuckDB would hold
+in memory, unspillable, for every row (migration 0007).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ WITH records AS (
            max(nps) AS nps, max(csat) AS csat, max(resolved) AS resolved, max(escalated) AS escalated,
            arg_max(stage, {_NEWEST}) FILTER (WHERE stage IS NOT NULL) AS stage,
            arg_max(extra, {_NEWEST}) AS extra
-    FROM read_parquet($rows) WHERE reason IS NULL GROUP BY record_key
+    FROM read_parquet($rows) GROUP BY record_key
 ), by_trace AS (
     SELECT DISTINCT trace_id, call_id FROM spans
     WHERE trace_id IN (SELECT lower(external_key) FROM records) AND $join_on = 'trace_id'
@@ -64,8 +66,8 @@ SELECT i.outcome_id, i.n_rows,
 FROM incoming i LEFT JOIN outcomes o USING (outcome_id)
 """
 
-# A large export is grouped and merged within this much memory; DuckDB spills the rest to disk.
-LOAD_MEMORY = "1GB"
+# A piece of an export is grouped and merged within this much memory (DuckDB spills the rest).
+LOAD_MEMORY = "512MB"
 UNMATCHED_SHOWN = 10  # keys of records matching no call, in the run's report
 
 _COLUMNS = ("outcome_id, call_id, trace_id, external_key, source, recorded_at, booked, deal_value_usd, nps, csat, "
@@ -74,31 +76,48 @@ _COLUMNS = ("outcome_id, call_id, trace_id, external_key, source, recorded_at, b
 
 @dataclass(frozen=True)
 class OutcomeLoad:
+    read: int  # rows of the piece
     loaded: int  # rows of records new to the warehouse
     updated: int  # rows of records that replaced a different stored one
     unchanged: int  # rows of records stored already as they are
-    unmatched: int  # distinct call (or trace) keys of records matching no call yet
-    unmatched_keys: list[str]  # the first few of them, to show: a 10M-row export may match nothing
 
 
 def load_outcomes(
-    con: duckdb.DuckDBPyConnection, rows: Path, *, source: str, join_on: str, source_file: str
+    con: duckdb.DuckDBPyConnection, rows: str, *, source: str, join_on: str, source_file: str, unmatched: Path
 ) -> OutcomeLoad:
-    """Upsert the rows of the Parquet file `rows` (our columns, `record_key`, `external_key`,
-    `row_number`, `extra` as JSON text, `reason` NULL for good rows) inside the caller's
-    transaction. Records matching no call are kept with call_id NULL and reported."""
+    """Upsert one piece of an export inside the caller's transaction: `rows` is the glob of its
+    Parquet files (our columns, `record_key`, `external_key`, `row_number`, `extra` as JSON text),
+    which hold every row of their records, so combining the piece's rows is combining the file's.
+    Records matching no call are kept with call_id NULL, and their keys written to `unmatched`."""
     con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
     con.execute("SET preserve_insertion_order = false")  # the rows' order is in row_number; keeping it costs memory
-    con.execute(_STAGE, {"rows": str(rows), "source": source, "join_on": join_on, "source_file": source_file})
+    con.execute(_STAGE, {"rows": rows, "source": source, "join_on": join_on, "source_file": source_file})
     con.execute(_STATUS)
     counts = dict(con.execute("SELECT status, sum(n_rows) FROM statuses GROUP BY status").fetchall())
     con.execute("DELETE FROM outcomes WHERE outcome_id IN (SELECT outcome_id FROM statuses WHERE status = 'changed')")
     con.execute(f"INSERT INTO outcomes ({_COLUMNS}) SELECT {_COLUMNS} FROM incoming "
                 "SEMI JOIN (SELECT outcome_id FROM statuses WHERE status <> 'unchanged') USING (outcome_id)")
-    unmatched = "FROM incoming WHERE call_id IS NULL"
-    (count,) = con.execute(f"SELECT count(DISTINCT external_key) {unmatched}").fetchall()[0]
-    shown = con.execute(f"SELECT DISTINCT external_key {unmatched} ORDER BY external_key LIMIT $n",
-                        {"n": UNMATCHED_SHOWN}).fetchall()
-    return OutcomeLoad(loaded=int(counts.get("new", 0)), updated=int(counts.get("changed", 0)),
-                       unchanged=int(counts.get("unchanged", 0)), unmatched=int(count),
-                       unmatched_keys=[key for (key,) in shown])
+    con.execute(f"COPY (SELECT DISTINCT external_key FROM incoming WHERE call_id IS NULL) TO '{_quoted(unmatched)}' "
+                "(FORMAT parquet)")
+    loaded, updated, unchanged = (int(counts.get(s, 0)) for s in ("new", "changed", "unchanged"))
+    return OutcomeLoad(loaded + updated + unchanged, loaded, updated, unchanged)
+
+
+def unmatched_keys(files: list[Path]) -> tuple[int, list[str]]:
+    """How many distinct keys the `unmatched` files of a run's pieces hold (a key may be in
+    several: records of one call can land in different pieces), and the first few to show.
+    Counted in a scratch database, not the warehouse: a 10M-row export may match nothing."""
+    if not files:
+        return 0, []
+    with duckdb.connect() as con:
+        con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
+        keys = {"files": [str(f) for f in files], "n": UNMATCHED_SHOWN}
+        (count,) = con.execute("SELECT count(DISTINCT external_key) FROM read_parquet($files)",
+                               {"files": keys["files"]}).fetchall()[0]
+        shown = con.execute("SELECT DISTINCT external_key FROM read_parquet($files) ORDER BY 1 LIMIT $n",
+                            keys).fetchall()
+    return int(count), [key for (key,) in shown]
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
