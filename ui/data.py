@@ -111,13 +111,22 @@ overview = cached(queries.overview, spinner="Computing the metrics…")
 
 # Drift, prompts, A/B
 failure_trends = cached(drift.failure_trends, spinner="Reading the trends…")
-_drift_history = cached(drift.drift_history, spinner="Testing every series for drift…")
 wait_stages_by_week = cached(drift.wait_stages_by_week)
 change_markers = cached(drift.change_markers)
 prompt_versions = cached(prompt_history.prompt_versions)
 prompt_comments = cached(prompt_history.comments)
 compare = cached(ab.compare, spinner="Comparing…")
 when_arms_ran = cached(ab.when_arms_ran)
+
+
+def _judged_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHistory:
+    """`drift.drift_history` with the change markers read once per write (`change_markers`), not
+    once per filter change: they do not depend on the filters, and finding them reads every
+    end-of-turn span."""
+    return drift.drift_history(f, group, thresholds, markers=change_markers())
+
+
+_drift_history = cached(_judged_history, spinner="Testing every series for drift…")
 
 
 def drift_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHistory:

@@ -272,16 +272,17 @@ class DriftHistory:
 
 
 def drift_history(f: Filters, group: str, thresholds: Thresholds, weeks: int = HISTORY_WEEKS,
-                  end: date | None = None) -> DriftHistory:
+                  end: date | None = None, markers: pl.DataFrame | None = None) -> DriftHistory:
     """The flags of `weeks` weeks, newest first: the week ending on `end` (default the filters'
     last day), the one ending 7 days before, and so on; one read of the engine for all of them.
-    Its summaries also cover the filters' period (from their first day), for `trends_from`."""
+    Its summaries also cover the filters' period (from their first day), for `trends_from`.
+    `markers`: the `change_markers` when the caller has them already."""
     end = end or f.end
     reach = max(weeks + max(thresholds.baseline_weeks, thresholds.trend_weeks - 1), period_weeks(f.start, end))
     daily = max(_tested_days(thresholds, weeks), (end - f.start).days + 1)
     summaries = drift_summaries(f, group, end, reach * thresholds.recent_days, daily)
     series = series_from(summaries, thresholds)
-    markers = change_markers()
+    markers = change_markers() if markers is None else markers
     if f.agents:
         markers = markers.filter(pl.col("agent").is_in(f.agents))
     flags = [_flags(series, week, end - timedelta(days=week * thresholds.recent_days), markers, thresholds)
