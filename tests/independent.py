@@ -35,6 +35,7 @@ class Talk:
     talk_overs: int  # agent turns that start while the customer is still talking
     longest_silence_ms: float  # the longest stretch with nobody talking between two turns (0: none)
     dead_air: bool  # a silence of the dead-air threshold or more between turns
+    dead_air_count: int  # how many silences between turns reach the threshold
     agent_s: float
     speech_s: float
     longest_wait_ms: int | None  # the longest response latency of the agent's turns
@@ -50,18 +51,19 @@ DEAD_AIR_MS = 3000
 
 def talk(turns: list[dict], dead_air_ms: int = DEAD_AIR_MS) -> Talk:
     overs = {"customer": 0, "agent": 0}
-    longest = 0.0
+    longest, dead_air_count = 0.0, 0
     heard_until, previous = None, None
     for turn in sorted(turns, key=lambda t: (t["started_at"], t["turn_index"])):
         if heard_until is not None:
             if turn["started_at"] < heard_until and turn["speaker"] != previous:
                 overs[turn["speaker"]] += 1
-            longest = max(longest, (turn["started_at"] - heard_until).total_seconds() * 1000)
+            silence = (turn["started_at"] - heard_until).total_seconds() * 1000
+            longest, dead_air_count = max(longest, silence), dead_air_count + (silence >= dead_air_ms)
         heard_until = max(heard_until or turn["ended_at"], turn["ended_at"])
         previous = turn["speaker"]
     seconds = [((t["ended_at"] - t["started_at"]).total_seconds(), t["speaker"]) for t in turns]
     waits = [t["response_latency_ms"] for t in turns if t.get("response_latency_ms") is not None]
-    return Talk(overs["customer"], overs["agent"], longest, longest >= dead_air_ms,
+    return Talk(overs["customer"], overs["agent"], longest, longest >= dead_air_ms, dead_air_count,
                 sum(s for s, who in seconds if who == "agent"), sum(s for s, _ in seconds), max(waits, default=None))
 
 

@@ -136,6 +136,10 @@ def test_conversation_ranges_agree_with_a_second_computation(demo_warehouse: Pat
         c for c, ms in longest.items() if ms is not None and 2500 <= ms <= 4000}
     quiet = _found(demo_warehouse, interruptions=Range(None, 0), dead_air=Range(None, 0))
     assert quiet == {c for c, t in talks.items() if not t.talked_over and not t.dead_air}
+    # a count other than "none" or "at least one" is counted from the turns of the calls with dead air
+    twice = {c for c, t in talks.items() if t.dead_air_count >= 2}
+    assert twice and _found(demo_warehouse, dead_air=Range(2, None)) == twice
+    assert _found(demo_warehouse, dead_air=Range(None, 1)) == {c for c, t in talks.items() if t.dead_air_count <= 1}
 
 
 def test_the_list_is_newest_first_and_counts_every_match(demo_warehouse: Path) -> None:

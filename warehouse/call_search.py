@@ -12,8 +12,10 @@ offline (FACTS.md). The period bounds the scan (turns and spans are read by day)
 grows with the calls in the period, not in the warehouse; docs/calls.md has the measured figures.
 
 Everything after the text match is the metrics' own definitions (`warehouse/metrics.py`): the
-sidebar scope, each call's outcome, its latest judgement and its conversation figures
-(`conversation_per_call`), so a call's numbers here are the Overview's."""
+sidebar scope, each call's outcome, its latest judgement and its conversation figures (the columns
+ingest stores on `calls`, `call_conversation`; the count of dead-air silences, which depends on the
+threshold, from `conversation_per_call` over the turns of the calls that have dead air at all), so
+a call's numbers here are the Overview's."""
 
 from __future__ import annotations
 
@@ -153,29 +155,32 @@ FROM ({hits}) GROUP BY call_id"""
 
 _CANDIDATES = """
 CREATE OR REPLACE TEMP TABLE search_candidates AS
-SELECT s.call_id, s.started_at, s.day, s.agent, s.prompt_version, s.duration_ms, s.cost_usd, {hit_columns}
+SELECT s.call_id, s.started_at, s.day, s.agent, s.prompt_version, s.duration_ms, s.cost_usd, s.longest_wait_ms,
+       (s.caller_barge_ins + s.agent_talk_overs)::BIGINT AS interruptions, s.speech_s IS NOT NULL AS has_turns,
+       s.longest_silence_ms >= $dead_air_ms AS has_dead_air, {hit_columns}
 FROM ({scope}) s {hits}"""
 
-# The rows the definitions read, for the calls in `search_ids` only (their days bound the scans).
+# The rows the definitions read, for the calls in `search_ids` only (their days bound the scans);
+# turns only of the calls with dead air (a call without has none to count).
 _RESTRICTED = {
     "search_outcomes": "SELECT * FROM outcomes WHERE call_id IN (SELECT call_id FROM search_ids)",
     "search_judgements": "SELECT * FROM judgements WHERE call_id IN (SELECT call_id FROM search_ids)",
     "search_turns": "SELECT * FROM turns WHERE day BETWEEN (SELECT min(day) FROM search_ids) "
-                    "AND (SELECT max(day) FROM search_ids) AND call_id IN (SELECT call_id FROM search_ids)",
+                    "AND (SELECT max(day) FROM search_ids) "
+                    "AND call_id IN (SELECT call_id FROM search_ids JOIN search_candidates USING (call_id) "
+                    "WHERE has_dead_air)",
 }
 
 _ANNOTATED = """
 CREATE OR REPLACE TEMP TABLE search_annotated AS
 SELECT c.*, o.booked, o.resolved, o.escalated, o.call_id IS NOT NULL AS has_outcome,
        CASE j.passed WHEN true THEN 'pass' WHEN false THEN 'fail' END AS verdict, j.call_id IS NOT NULL AS judged,
-       j.score AS judge_score, j.labels AS judge_labels, w.longest_wait_ms,
-       (v.caller_barge_ins + v.agent_talk_overs)::BIGINT AS interruptions, v.dead_air::BIGINT AS dead_air
+       j.score AS judge_score, j.labels AS judge_labels,
+       CASE WHEN c.has_dead_air THEN v.dead_air WHEN c.has_turns THEN 0 END::BIGINT AS dead_air
 FROM search_ids i JOIN search_candidates c USING (call_id)
 LEFT JOIN ({outcome}) o ON o.call_id = c.call_id
 LEFT JOIN ({judged}) j ON j.call_id = c.call_id
-LEFT JOIN ({conversation}) v ON v.call_id = c.call_id
-LEFT JOIN (SELECT call_id, max(response_latency_ms) AS longest_wait_ms FROM search_turns GROUP BY call_id) w
-  ON w.call_id = c.call_id"""
+LEFT JOIN ({conversation}) v ON v.call_id = c.call_id"""
 
 _OUTCOME_HOLDS = {
     "booked": "coalesce(booked, false)",
@@ -243,77 +248,117 @@ def _hits(con, filters: Filters, text: str) -> tuple[str, dict[str, object]]:
     return _HITS.format(hits=" UNION ALL ".join(hits)), params
 
 
-def _conditions(search: CallSearch) -> tuple[list[str], dict[str, object]]:
-    """The outcome, verdict, failure-mode and conversation filters as conditions on
-    `search_annotated` (fixed SQL; the modes and range ends are parameters)."""
-    conditions: list[str] = []
-    params: dict[str, object] = {}
+@dataclass
+class _Conditions:
+    """The search's filters as SQL: on `search_candidates`' own columns (the stored conversation
+    figures, and what a call must have for the other filters to hold: a judgement, an outcome),
+    and on `search_annotated` (outcome, verdict, modes, a count of dead-air silences), with their
+    parameters and which figures the second kind reads for every candidate."""
+
+    on_calls: list[str] = field(default_factory=list)
+    on_figures: list[str] = field(default_factory=list)
+    params: dict[str, object] = field(default_factory=dict)
+    reads: set[str] = field(default_factory=set)  # of _RESTRICTED's tables
+
+    def add_range(self, wanted: Range, column: str, on_figures: bool = False) -> None:
+        more, values = wanted.where("search_annotated" if on_figures else "search_candidates", column)
+        (self.on_figures if on_figures else self.on_calls).extend(more)
+        self.params |= values
+
+
+def _conditions(search: CallSearch) -> _Conditions:
+    """The outcome, verdict, failure-mode and conversation filters (fixed SQL; the modes and range
+    ends are parameters)."""
+    c = _Conditions()
     if search.outcomes:
-        conditions.append("(" + " OR ".join(_OUTCOME_HOLDS[key] for key in search.outcomes) + ")")
+        c.on_figures.append("(" + " OR ".join(_OUTCOME_HOLDS[key] for key in search.outcomes) + ")")
+        c.reads.add("search_outcomes")
+        if "none" not in search.outcomes:
+            c.on_calls.append("call_id IN (SELECT call_id FROM outcomes)")
+    if search.verdicts or search.modes:
+        c.reads.add("search_judgements")
+        if "unjudged" not in search.verdicts:
+            c.on_calls.append("call_id IN (SELECT call_id FROM judgements WHERE status = 'ok')")
     if search.verdicts:
-        conditions.append("(" + " OR ".join(_VERDICT_HOLDS[key] for key in search.verdicts) + ")")
+        c.on_figures.append("(" + " OR ".join(_VERDICT_HOLDS[key] for key in search.verdicts) + ")")
     if search.modes:
-        conditions.append(_MODES_HOLD)
-        params["modes"] = list(search.modes)
-    for column, wanted in (("longest_wait_ms", search.longest_wait_ms), ("interruptions", search.interruptions),
-                           ("dead_air", search.dead_air)):
+        c.on_figures.append(_MODES_HOLD)
+        c.params["modes"] = list(search.modes)
+    for column, wanted in (("longest_wait_ms", search.longest_wait_ms), ("interruptions", search.interruptions)):
         if wanted.is_set:
-            more, values = wanted.where("search_annotated", column)
-            conditions += more
-            params |= values
-    return conditions, params
+            c.add_range(wanted, column)
+    if search.dead_air.is_set:
+        _dead_air(search.dead_air, c)
+    return c
 
 
-def _candidates(con, filters: Filters, text: str, definitions: _Definitions) -> None:
+def _dead_air(wanted: Range, c: _Conditions) -> None:
+    """A range of dead-air silences. "At least one" and "none" are read off the call's longest
+    silence (`has_dead_air`); any other count is counted from the turns of the calls with dead air."""
+    low, high = wanted.low or 0, wanted.high
+    if low > 0:
+        c.on_calls.append("has_dead_air")
+    if high is not None and 0 <= high < 1 and low <= 0:
+        c.on_calls.append("has_turns AND NOT has_dead_air")
+    elif low > 1 or high is not None:
+        c.add_range(wanted, "dead_air", on_figures=True)
+        c.reads.add("search_turns")
+
+
+def _candidates(con, filters: Filters, text: str, definitions: _Definitions, dead_air_ms: int) -> None:
     """Fill `search_candidates`: the calls in the sidebar's scope that the text finds (all of
     them when there is no text)."""
     hits, hit_columns = "", "NULL::VARCHAR AS matched_on, NULL::VARCHAR AS snippet"
-    params: dict[str, object] = {}
+    params: dict[str, object] = {"dead_air_ms": dead_air_ms}
     if text:
-        hits_sql, params = _hits(con, filters, text)
-        hits, hit_columns = f"JOIN ({hits_sql}) h ON h.call_id = s.call_id", "h.matched_on, h.snippet"
+        hits_sql, found = _hits(con, filters, text)
+        hits, hit_columns, params = f"JOIN ({hits_sql}) h ON h.call_id = s.call_id", "h.matched_on, h.snippet", \
+            params | found
     scope = _sql(metrics.scoped_calls(definitions.tables, filters))
     con.execute(_CANDIDATES.format(hit_columns=hit_columns, scope=scope, hits=hits), params)
 
 
-def _annotate(con, ids: str, definitions: _Definitions, voice: bool = True) -> None:
+def _annotate(con, ids: str, definitions: _Definitions, reads: set[str] | None = None,
+              params: dict[str, object] | None = None) -> None:
     """Fill `search_annotated` for the calls `ids` (a query over `search_candidates`) with their
-    outcome, latest judgement and (when `voice`) conversation figures, read from their own rows only."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE search_ids AS {ids}")
+    outcome, latest judgement and dead-air count, read from their own rows only (`reads`: only
+    those of `_RESTRICTED`'s tables; default all)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE search_ids AS {ids}", _used(ids, params or {}))
     for name, rows in _RESTRICTED.items():
-        kept = "" if voice or name != "search_turns" else " AND false"
+        kept = "" if reads is None or name in reads else " AND false"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {rows}{kept}")
     con.execute(_ANNOTATED.format(outcome=definitions.outcome, judged=definitions.judged,
                                   conversation=definitions.conversation))
 
 
+def _used(sql: str, params: dict[str, object]) -> dict[str, object]:
+    """The parameters `sql` names (DuckDB refuses any it does not)."""
+    return {name: value for name, value in params.items() if re.search(rf"\${name}\b", sql)}
+
+
 def search_calls(filters: Filters, search: CallSearch, path=None, limit: int = RESULTS_SHOWN) -> SearchResult:
     """The calls in the sidebar's scope that match `search`, newest first (at most `limit`), with
-    how many match in all. Outcome, judgement and conversation figures are read for every
-    candidate only when a filter asks for them (the conversation only for a range), then for the
-    calls listed."""
-    conditions, params = _conditions(search)
+    how many match in all. The stored conversation figures filter the candidates directly; the
+    outcome, judgement and dead-air count are read for every remaining candidate only when a filter
+    asks for them, then for the calls listed."""
+    c = _conditions(search)
+    dead_air_ms = metrics.dead_air_threshold_ms()
     with connect(path) as con:
-        definitions = _definitions(con, metrics.dead_air_threshold_ms())
-        _candidates(con, filters, search.text.strip(), definitions)
-        newest = _NEWEST.format(table="search_candidates", where="", limit=int(limit))
-        if conditions:  # the figures decide which calls match: read them for every candidate
-            _annotate(con, "SELECT call_id, day FROM search_candidates", definitions, voice=_by_voice(search))
-            where = "WHERE " + " AND ".join(conditions)
-            total = con.sql(f"SELECT count(*) FROM search_annotated {where}", params=params).fetchall()[0][0]
-            con.execute("CREATE OR REPLACE TEMP TABLE search_listed AS "
-                        + _NEWEST.format(table="search_annotated", where=where, limit=int(limit)), params)
-            newest = "SELECT * FROM search_listed"
+        definitions = _definitions(con, dead_air_ms)
+        _candidates(con, filters, search.text.strip(), definitions, dead_air_ms)
+        on_calls = "WHERE " + " AND ".join(c.on_calls) if c.on_calls else ""
+        if c.on_figures:  # the figures decide which calls match: read them for every candidate left
+            _annotate(con, f"SELECT call_id, day FROM search_candidates {on_calls}", definitions, c.reads, c.params)
+            table, where = "search_annotated", "WHERE " + " AND ".join(c.on_figures)
         else:
-            total = con.sql("SELECT count(*) FROM search_candidates").fetchall()[0][0]
-        _annotate(con, newest, definitions)
+            table, where = "search_candidates", on_calls
+        total = con.sql(f"SELECT count(*) FROM {table} {where}", params=_used(where, c.params)).fetchall()[0][0]
+        con.execute("CREATE OR REPLACE TEMP TABLE search_listed AS "
+                    + _NEWEST.format(table=table, where=where, limit=int(limit)), _used(where, c.params))
+        _annotate(con, "SELECT * FROM search_listed", definitions)
         frame = con.sql("SELECT * FROM search_annotated ORDER BY started_at DESC, call_id").pl()
         numbers = con.sql(_CALLER_NUMBERS).pl()
     return SearchResult(_presentable(frame.join(numbers, "call_id", how="left"), search.text.strip()), int(total))
-
-
-def _by_voice(search: CallSearch) -> bool:
-    return search.longest_wait_ms.is_set or search.interruptions.is_set or search.dead_air.is_set
 
 
 def snippet(text: str | None, term: str, width: int = SNIPPET_CHARS, before: int = SNIPPET_BEFORE) -> str | None:

@@ -90,6 +90,12 @@ def _nps_answer(nps: ibis.NumericColumn) -> ibis.FloatingValue:
     return ((nps >= 9).cast("float64") - (nps <= 6).cast("float64")) * 100
 
 
+def with_outcomes(calls: ibis.Table, t: Tables) -> ibis.Table:
+    """Each of `calls` with its outcome's columns (`outcome_per_call`; NULL when it has none)."""
+    outcomes = outcome_per_call(t, calls.select("call_id"))
+    return calls.left_join(outcomes, calls.call_id == outcomes.call_id)
+
+
 def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
     """Calls, conversion, NPS, resolution, error rate and cost per call, per group.
 
@@ -103,8 +109,12 @@ def call_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
       unpriced_calls instead;
     - hang_up_rate: calls the caller hung up on / calls whose source says how they ended (ended_calls).
     """
-    outcomes = outcome_per_call(t, calls.select("call_id"))
-    c = calls.left_join(outcomes, calls.call_id == outcomes.call_id)
+    return call_figures(with_outcomes(calls, t), by)
+
+
+def call_figures(c: ibis.Table, by: Sequence[str]) -> ibis.Table:
+    """`call_metrics` per group of calls that carry their outcome already (`with_outcomes`): a
+    caller that groups the same calls two ways joins their outcomes once."""
     nps, cost = _nps_answer(c.nps), c.cost_usd
     return c.group_by(list(by)).aggregate(
         calls=c.count(),
@@ -144,13 +154,21 @@ QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95}
 def _pooled_quantiles(replies: ibis.Table, pooled_within: Sequence[str]) -> ibis.Table:
     """Each reply with the percentiles of all the replies given (`pooled_p50` …), or of those
     sharing its `pooled_within` columns: one pass that groups them, joined back."""
-    latency = replies.response_latency_ms
-    if not pooled_within:
-        return replies.mutate(**{f"pooled_{name}": latency.quantile(q) for name, q in QUANTILES.items()})
-    pooled = replies.group_by(list(pooled_within)).aggregate(
-        **{f"pooled_{name}": latency.quantile(q) for name, q in QUANTILES.items()}
-    )
+    pooled = _with_percentiles(replies, pooled_within, "pooled_{}")
+    if not pooled_within:  # one row, aggregated (as a window over every reply it ran on one thread)
+        return replies.cross_join(pooled)
     return replies.inner_join(pooled, list(pooled_within))
+
+
+def _with_percentiles(rows: ibis.Table, by: Sequence[str], name: str, **more: ibis.Scalar) -> ibis.Table:
+    """Per group of `by`, the `QUANTILES` of the replies' latency as columns `name.format(p50)` …,
+    computed together (one list of percentiles: one sort of each group's replies, not three), and
+    the aggregates `more`."""
+    percentiles = rows.response_latency_ms.quantile(list(QUANTILES.values()))
+    grouped = rows.group_by(list(by)) if by else rows
+    table = grouped.aggregate(_percentiles=percentiles, **more)
+    return table.mutate(**{name.format(key): table._percentiles[i] for i, key in enumerate(QUANTILES)}).drop(
+        "_percentiles")
 
 
 def agent_replies_of(t: Tables, calls: ibis.Table) -> ibis.Table:
@@ -174,17 +192,23 @@ def latency_metrics(
     latency = table.response_latency_ms
     shares = {f"latency_{name}_share_above_pooled": _rate(latency > table[f"pooled_{name}"])
               for name in QUANTILES if noise_shares}  # fmt: skip
-    return table.group_by(list(by)).aggregate(
-        replies=table.count(),
-        **{f"latency_{name}_ms": latency.quantile(q) for name, q in QUANTILES.items()},
-        **shares,
-    )
+    figures = _with_percentiles(table, by, "latency_{}_ms", replies=table.count(), **shares)
+    return figures.select(*by, "replies", *(f"latency_{name}_ms" for name in QUANTILES), *shares)
+
+
+def judged_calls(calls: ibis.Table, t: Tables) -> ibis.Table:
+    """The `calls` that have a successful judgement, each with its latest (`latest_judgement_per_call`)."""
+    return calls.inner_join(latest_judgement_per_call(t, calls.select("call_id")), "call_id")
 
 
 def judge_metrics(calls: ibis.Table, t: Tables, by: Sequence[str]) -> ibis.Table:
     """Mean eval score (1–5) and the share of calls flagged as hallucinating, over the calls that
     have a successful judgement (each call counts once: its latest judgement)."""
-    j = calls.select("call_id", *by).inner_join(latest_judgement_per_call(t, calls.select("call_id")), "call_id")
+    return judge_figures(judged_calls(calls.select("call_id", *by), t), by)
+
+
+def judge_figures(j: ibis.Table, by: Sequence[str]) -> ibis.Table:
+    """`judge_metrics` per group of `judged_calls`."""
     return j.group_by(list(by)).aggregate(
         judged_calls=j.count(),
         eval_score=j.score.mean(),

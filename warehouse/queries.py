@@ -3,7 +3,7 @@ opens the warehouse only for as long as it runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -11,7 +11,6 @@ from typing import Any
 
 import ibis
 import polars as pl
-from ibis import _
 
 from warehouse import metric_registry, metrics
 from warehouse.engines import tables_for
@@ -62,33 +61,53 @@ def filter_options() -> FilterOptions:
         )
 
 
-def _conversation_sums(t: Tables, f: Filters, start: date, end: date) -> pl.DataFrame:
-    """The conversation sums of calls in [start, end] per period and day: one pass over the calls
-    that serves both the period figures and the daily trend."""
-    calls = metrics.scoped_calls(t, f, start, end)
+Grouping = tuple[str, date]  # group by 'period' or 'day', over the days from this one on
+_KEYS = {"period": ibis.null("string"), "day": ibis.null("date")}
+
+
+def _since(rows: ibis.Table, first: date, start: date) -> ibis.Table:
+    return rows if first <= start else rows.filter(rows.day >= ibis.literal(first, type="date"))
+
+
+def _each_way(figures: Callable[[ibis.Table, list[str]], ibis.Table], rows: ibis.Table, start: date,
+              groupings: Sequence[Grouping]) -> list[pl.DataFrame]:
+    """`figures` of `rows` for each grouping, in one query: a union of the groupings over `rows`
+    once (DuckDB computes a subquery used twice once), so a join that makes `rows` is paid once."""
+    parts = []
+    for by, first in groupings:
+        part = figures(_since(rows, first, start), [by]).mutate(**{k: v for k, v in _KEYS.items() if k != by})
+        part = part.select(*_KEYS, *(c for c in part.columns if c not in _KEYS))
+        parts.append(part.cast({key: value.type() for key, value in _KEYS.items()}))  # both nullable
+    frame = ibis.union(*parts).to_polars() if len(parts) > 1 else parts[0].to_polars()
+    return [frame.filter(pl.col("day").is_null() if by == "period" else pl.col("day").is_not_null())
+            .drop(next(k for k in _KEYS if k != by)) for by, _ in groupings]
+
+
+def _owned_metrics(t: Tables, f: Filters, start: date, groupings: Sequence[Grouping]) -> list[pl.DataFrame]:
+    """Every owned metric for the calls from `start` to the filters' end, one frame per grouping.
+    Each kind of figure is one query for every grouping (`_each_way`): joining the calls to their
+    outcomes is the costly part at a million calls."""
+    calls = metrics.scoped_calls(t, f, start, f.end)
     calls = calls.mutate(period=metrics.period_label(calls.day, f))
-    return metrics.conversation_sums(calls, ["period", "day"], metrics.dead_air_threshold_ms()).to_polars()
-
-
-def _owned_metrics(t: Tables, f: Filters, by: str, start: date, end: date, talk: pl.DataFrame) -> pl.DataFrame:
-    """Every owned metric grouped by `by` ('period' or 'day'), for calls in [start, end]; the
-    conversation metrics from `talk` (`_conversation_sums` over at least those days)."""
-    calls = metrics.scoped_calls(t, f, start, end)
-    replies = metrics.agent_replies(t, f, start, end)
-    if by == "period":
-        calls = calls.mutate(period=metrics.period_label(_.day, f))
-        replies = replies.mutate(period=metrics.period_label(_.day, f))
-    days = talk.filter(pl.col("day").is_between(start, end))
-    frames = [
-        metrics.call_metrics(calls, t, [by]).to_polars(),
-        metrics.latency_metrics(replies, [by], noise_shares=by == "period").to_polars(),
-        metrics.judge_metrics(calls, t, [by]).to_polars(),
-        metrics.conversation_from_sums(ibis.memtable(days), [by]).to_polars(),
+    replies = metrics.agent_replies(t, f, start, f.end)
+    replies = replies.mutate(period=metrics.period_label(replies.day, f))
+    dead_air_ms = metrics.dead_air_threshold_ms()
+    kinds = [
+        _each_way(metrics.call_figures, metrics.with_outcomes(calls, t), start, groupings),
+        _each_way(metrics.judge_figures, metrics.judged_calls(calls.select("call_id", "day", "period"), t), start,
+                  groupings),
+        _each_way(lambda c, by: metrics.conversation_metrics(c, by, dead_air_ms), calls, start, groupings),
+        [metrics.latency_metrics(_since(replies, first, start), [by], noise_shares=by == "period").to_polars()
+         for by, first in groupings],
     ]
-    merged = frames[0]
-    for frame in frames[1:]:
-        merged = merged.join(frame, on=by, how="full", coalesce=True)
-    return merged.sort(by)
+    frames = []
+    for grouping, parts in zip(groupings, zip(*kinds, strict=True), strict=True):
+        by = grouping[0]
+        merged = parts[0]
+        for frame in parts[1:]:
+            merged = merged.join(frame, on=by, how="full", coalesce=True)
+        frames.append(merged.sort(by))
+    return frames
 
 
 @dataclass(frozen=True)
@@ -122,18 +141,15 @@ def overview(f: Filters, previous_start: date | None = None) -> Overview:
     from `previous_start` up to the day before the period (the deck's previous quarter)."""
     start = previous_start or f.previous().start
     with reading() as t:
-        talk = _conversation_sums(t, f, start, f.end)
-        return Overview(
-            by_period=_owned_metrics(t, f, "period", start, f.end, talk),
-            by_day=_owned_metrics(t, f, "day", f.start, f.end, talk),
-        )
+        by_period, by_day = _owned_metrics(t, f, start, [("period", start), ("day", f.start)])
+    return Overview(by_period=by_period, by_day=by_day)
 
 
 def period_metrics(f: Filters) -> dict[str, float | int | None]:
     """Every owned metric for the filters' period, keyed and ordered as the registry
     (`metric_registry.KEYS`); None where there is no data to compute it from."""
     with reading() as t:
-        frame = _owned_metrics(t, f, "period", f.start, f.end, _conversation_sums(t, f, f.start, f.end))
+        (frame,) = _owned_metrics(t, f, f.start, [("period", f.start)])
     row = frame.row(0, named=True) if frame.height else {}
     result: dict[str, float | int | None] = {key: row.get(key) for key in metric_registry.KEYS}
     result["calls"] = result["calls"] or 0
