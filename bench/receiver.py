@@ -8,6 +8,8 @@ made by the SDK beforehand, so the figure is the exporter's and the receiver's, 
 In the same run, the same spans written as an OTLP/JSON lines file are loaded by
 `python -m ingest traces`'s library call: the file path is the baseline the ratio is against.
 
+Each run also sends the same spans to a server on the same stack that reads each body and
+discards it: the SDK's own ceiling on this machine, which shares the two cores with the receiver.
 Then, against one idle receiver: the latency of a 1-span export (the SDK's whole request), and
 50 exporters sending at once (each on its own thread and connection): spans/s, p95 request
 latency, connection errors (resets) and spans lost. Medians of `--repeat` runs are quoted with
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -144,6 +147,40 @@ class Receiver:
         return stored
 
 
+class Discard:
+    """A server on the same stack (uvicorn, Starlette) that reads each body and answers 200 with
+    an empty `ExportTraceServiceResponse`, storing nothing: the SDK's own ceiling on this machine."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, __file__, "--serve-discard"], cwd=ROOT,
+                                        stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+
+
+def serve_discard() -> None:
+    """`--serve-discard`: the discarding server, on a free loopback port it prints."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def discard(request: Request) -> Response:
+        await request.body()
+        return Response(b"", 200, media_type="application/x-protobuf")
+
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/v1/traces", discard, methods=["POST"])]),
+                                           lifespan="off", log_level="warning"))
+    listening = socket.create_server(("127.0.0.1", 0))
+    print(f"http://127.0.0.1:{listening.getsockname()[1]}/v1/traces", flush=True)
+    server.run(sockets=[listening])
+
+
 def _children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
@@ -162,23 +199,41 @@ class Run:
     server_cpu_s: float  # the receiver's process and its loader's
 
 
-def send_and_load(spans: list[ReadableSpan], folder: Path) -> Run:
-    receiver = Receiver(folder)
-    processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=receiver.url), max_queue_size=len(spans),
+def send(spans: list[ReadableSpan], url: str) -> tuple[float, float]:
+    """Hand `spans` to a `BatchSpanProcessor` exporting to `url`: seconds until the last answer,
+    and this process's CPU seconds meanwhile (the SDK's batching, encoding and HTTP)."""
+    processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=url), max_queue_size=len(spans),
                                    max_export_batch_size=BATCH)
     try:
-        began, cpu, server_cpu = time.perf_counter(), time.process_time(), receiver.cpu_seconds()
+        began, cpu = time.perf_counter(), time.process_time()
         for span in spans:
             processor.on_end(span)
         assert processor.force_flush(600_000)
-        answered, client_cpu = time.perf_counter() - began, time.process_time() - cpu
+        return time.perf_counter() - began, time.process_time() - cpu
+    finally:
+        processor.shutdown()
+
+
+def send_and_load(spans: list[ReadableSpan], folder: Path) -> Run:
+    receiver = Receiver(folder)
+    try:
+        began, server_cpu = time.perf_counter(), receiver.cpu_seconds()
+        answered, client_cpu = send(spans, receiver.url)
         receiver.wait_loaded(len(spans))
         queryable, server_cpu = time.perf_counter() - began, receiver.cpu_seconds() - server_cpu
     finally:
-        processor.shutdown()
         stored = receiver.stop()
     assert stored == len(spans), (stored, len(spans))
     return Run(answered, queryable, client_cpu, server_cpu)
+
+
+def send_and_discard(spans: list[ReadableSpan]) -> tuple[float, float]:
+    """The SDK sending `spans` to `Discard`: seconds until the last answer and its CPU seconds."""
+    server = Discard()
+    try:
+        return send(spans, server.url)
+    finally:
+        server.stop()
 
 
 def file_load(spans: list[ReadableSpan], folder: Path) -> tuple[float, float]:
@@ -252,8 +307,9 @@ def concurrent_exporters(receiver: Receiver, spans: list[ReadableSpan], exporter
     return {"seconds": seconds, "latencies": latencies, "errors": errors, "failed_spans": sum(failed)}
 
 
-def report(count: int, runs: list[Run], files: list[tuple[float, float]]) -> None:
-    """Medians of the runs; the ratio is file seconds over receiver seconds, run by run."""
+def report(count: int, runs: list[Run], files: list[tuple[float, float]], discards: list[tuple[float, float]]) -> None:
+    """Medians of the runs; the ratios are file seconds, and the SDK's seconds against a server
+    that discards, over receiver seconds, run by run."""
     queryable, file_s = median(r.queryable_s for r in runs), median(f for f, _ in files)
     ratios = [f / r.queryable_s for (f, _), r in zip(files, runs, strict=True)]
     micros = 1e6 / count
@@ -264,6 +320,12 @@ def report(count: int, runs: list[Run], files: list[tuple[float, float]]) -> Non
     print(f"{'':>9}  CPU per span: SDK exporter {median(r.client_cpu_s for r in runs) * micros:.1f} µs, "
           f"receiver + loader {median(r.server_cpu_s for r in runs) * micros:.1f} µs, "
           f"file ingest {median(c for _, c in files) * micros:.1f} µs", flush=True)
+    ceiling = median(d for d, _ in discards)
+    shares = [d / r.queryable_s for (d, _), r in zip(discards, runs, strict=True)]
+    print(f"{'':>9}  the SDK against a server that discards (the ceiling): median {ceiling:.2f} s = "
+          f"{count / ceiling:>7,.0f} spans/s, SDK CPU {median(c for _, c in discards) * micros:.1f} µs per span; "
+          f"the receiver reaches {median(shares):.0%} of it (runs: {', '.join(f'{r:.0%}' for r in shares)})",
+          flush=True)
 
 
 def main() -> None:
@@ -280,10 +342,12 @@ def main() -> None:
         for count in sorted(args.spans):
             runs: list[Run] = []
             files: list[tuple[float, float]] = []
+            discards: list[tuple[float, float]] = []
             for _ in range(args.repeat):
                 files.append(file_load(spans[:count], folder))
                 runs.append(send_and_load(spans[:count], folder))
-            report(count, runs, files)
+                discards.append(send_and_discard(spans[:count]))
+            report(count, runs, files, discards)
         receiver = Receiver(folder)
         try:
             single = one_span_latency(receiver.url, make_spans(50))
@@ -304,4 +368,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    serve_discard() if sys.argv[1:] == ["--serve-discard"] else main()

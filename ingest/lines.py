@@ -26,16 +26,18 @@ CHUNK_BYTES = 32 * 1024 * 1024  # Arrow's 32-bit string offsets allow up to 2 Gi
 CUT_OFF = ("the gzip file ends early (cut short or damaged here): this line is incomplete and nothing after it "
            "can be read")
 BOM = b"\xef\xbb\xbf"
+NOT_UTF8 = "not valid UTF-8"
 
 
 @dataclass(frozen=True)
 class LineChunk:
-    """Lines `first_line`.. of a file: the readable ones as (`line`, `doc`), the rest as bytes;
-    in the last chunk of a damaged gzip file, `cut_off` is the line the damage cut (its number
-    and whatever of it could be read), refused with the reason `CUT_OFF`."""
+    """Lines `first_line`.. of a file: the readable ones as (`line`, `doc`) (or requests decoded
+    from protobuf: `ingest.otlp_protobuf.requests_table`), the rest as (line, reason, bytes); in
+    the last chunk of a damaged gzip file, `cut_off` is the line the damage cut (its number and
+    whatever of it could be read), refused with the reason `CUT_OFF`."""
 
     lines: pa.Table
-    invalid_utf8: list[tuple[int, bytes]]
+    unreadable: list[tuple[int, str, bytes]]
     bytes_read: int
     cut_off: tuple[int, bytes] | None = None
 
@@ -44,7 +46,7 @@ class DamagedGzip(IngestError):
     """A gzip file cut short (a copy or download that stopped) or corrupt inside."""
 
 
-class _Gunzipped(gzip.GzipFile):
+class Gunzipped(gzip.GzipFile):
     """A gzip file read up to its damage, if any (a copy cut short, corrupt bytes): reads return
     what comes before it and then end, and `damage` says what was wrong, so a file of lines loads
     its records up to the damage. Reading in pieces (`read1`) loses none of them."""
@@ -69,26 +71,30 @@ class _Gunzipped(gzip.GzipFile):
     def whole(self) -> bytes:
         """Every byte, for formats read in one piece: their damage is one clear line."""
         data = self.read()
+        self.refuse_damage()
+        return data
+
+    def refuse_damage(self) -> None:
+        """Once read to its end: a file whose damage cannot be loaded around is one clear line."""
         if self.damage is not None:
             raise DamagedGzip(
                 f"{self.name} is a damaged gzip file ({self.damage}): it ends early or is corrupt. Nothing of it "
                 "was loaded; a file of JSON lines would load up to the damage."
             )
-        return data
 
 
 def open_binary(path: Path) -> BinaryIO:
     """The file's bytes, gunzipped when it is gzip (by its magic number, not its name)."""
     handle = path.open("rb")
     if handle.peek(2)[:2] == b"\x1f\x8b":
-        return _Gunzipped(fileobj=handle)  # type: ignore[return-value]
+        return Gunzipped(fileobj=handle)  # type: ignore[return-value]
     return handle
 
 
 def read_whole(path: Path) -> bytes:
     """The file's bytes (gunzipped), a damaged gzip file refused with `DamagedGzip`."""
     with open_binary(path) as stream:
-        return stream.whole() if isinstance(stream, _Gunzipped) else stream.read()
+        return stream.whole() if isinstance(stream, Gunzipped) else stream.read()
 
 
 def int64_array(values: np.ndarray) -> pa.Array:
@@ -109,7 +115,7 @@ def _split(data: bytes, first_line: int) -> LineChunk:
         ends = np.append(ends, len(data))
     offsets = np.concatenate(([0], ends)).astype(np.int32)
     numbers = np.arange(first_line, first_line + len(ends), dtype=np.int64)
-    invalid: list[tuple[int, bytes]] = []
+    invalid: list[tuple[int, str, bytes]] = []
     try:
         if not data.isascii():  # far cheaper than decoding, and enough for most exports
             data.decode("utf-8")
@@ -121,7 +127,7 @@ def _split(data: bytes, first_line: int) -> LineChunk:
                 line.decode("utf-8")
             except UnicodeDecodeError:
                 keep[i] = False
-                invalid.append((int(numbers[i]), line.rstrip(b"\r\n")))
+                invalid.append((int(numbers[i]), NOT_UTF8, line.rstrip(b"\r\n")))
         pieces = [data[offsets[i] : offsets[i + 1]] for i in np.flatnonzero(keep)]
         numbers = numbers[keep]
         docs = pa.array([p.decode("utf-8") for p in pieces], type=pa.string())
@@ -141,7 +147,7 @@ def read_line_chunks(stream: BinaryIO, chunk_bytes: int | None = None) -> Iterat
     while True:
         block = stream.read(chunk_bytes)
         data = rest + block
-        damaged = not block and isinstance(stream, _Gunzipped) and stream.damage is not None
+        damaged = not block and isinstance(stream, Gunzipped) and stream.damage is not None
         if not data and not damaged:
             return
         cut = data.rfind(b"\n") + 1 if block or damaged else len(data)
@@ -151,8 +157,8 @@ def read_line_chunks(stream: BinaryIO, chunk_bytes: int | None = None) -> Iterat
         data, rest = data[:cut], data[cut:]
         chunk = _split(data, first_line) if data else LineChunk(line_table(np.zeros(0), pa.array([], pa.string())),
                                                                  [], 0)
-        first_line += chunk.lines.num_rows + len(chunk.invalid_utf8)
+        first_line += chunk.lines.num_rows + len(chunk.unreadable)
         if damaged:
-            yield LineChunk(chunk.lines, chunk.invalid_utf8, chunk.bytes_read + len(rest), (first_line, rest))
+            yield LineChunk(chunk.lines, chunk.unreadable, chunk.bytes_read + len(rest), (first_line, rest))
             return
         yield chunk

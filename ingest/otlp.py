@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from ingest import otlp_protobuf
 from warehouse import trace_mapping
 from warehouse.db import set_session
 from warehouse.end_reasons import end_reason_sql
@@ -62,13 +64,14 @@ CREATE OR REPLACE MACRO otlp_scalar(v) AS CASE
     WHEN v.kvlistValue IS NOT NULL THEN to_json(pii(v.kvlistValue::VARCHAR))::VARCHAR
     ELSE 'null'
 END;
+CREATE OR REPLACE MACRO otlp_array(a) AS CASE WHEN json_type(a) = 'OBJECT' THEN '[' || array_to_string(
+    list_transform(coalesce(from_json(a, '__ARRAY__').values, []), lambda e: otlp_scalar(e)), ',') || ']' END;
+CREATE OR REPLACE MACRO otlp_kvlist(kv) AS CASE WHEN json_type(kv) = 'OBJECT' THEN '{' || array_to_string(
+    list_transform(coalesce(from_json(kv, '__KVLIST__').values, []),
+                   lambda e: to_json(e.key) || ':' || otlp_scalar(e.value)), ',') || '}' END;
 CREATE OR REPLACE MACRO otlp_json(v) AS CASE
-    WHEN v.arrayValue IS NOT NULL THEN CASE WHEN json_type(v.arrayValue) = 'OBJECT' THEN '[' || array_to_string(
-        list_transform(coalesce(from_json(v.arrayValue, '__ARRAY__').values, []), lambda e: otlp_scalar(e)), ',')
-        || ']' END
-    WHEN v.kvlistValue IS NOT NULL THEN CASE WHEN json_type(v.kvlistValue) = 'OBJECT' THEN '{' || array_to_string(
-        list_transform(coalesce(from_json(v.kvlistValue, '__KVLIST__').values, []),
-                       lambda e: to_json(e.key) || ':' || otlp_scalar(e.value)), ',') || '}' END
+    WHEN v.arrayValue IS NOT NULL THEN otlp_array(v.arrayValue)
+    WHEN v.kvlistValue IS NOT NULL THEN otlp_kvlist(v.kvlistValue)
     ELSE otlp_scalar(v)
 END;
 CREATE OR REPLACE MACRO attribute_problem(attributes, plains) AS list_filter(list_transform(attributes,
@@ -86,6 +89,18 @@ CREATE OR REPLACE MACRO otlp_id(x, nbytes) AS CASE
                                                   THEN lower(hex(from_base64(x))) END)
 END;
 CREATE OR REPLACE MACRO valid_id(id) AS id IS NOT NULL AND ltrim(id, '0') <> '';
+CREATE OR REPLACE MACRO pb_id(x, nbytes) AS CASE WHEN octet_length(x) = nbytes THEN lower(hex(x)) END;
+CREATE OR REPLACE MACRO pb_json(v) AS CASE
+    WHEN v.string_value IS NOT NULL THEN to_json(pii(v.string_value))::VARCHAR
+    WHEN v.int_value IS NOT NULL THEN v.int_value::VARCHAR
+    WHEN v.double_value IS NOT NULL THEN CASE WHEN isfinite(v.double_value) THEN v.double_value::VARCHAR
+        WHEN isnan(v.double_value) THEN '"NaN"' WHEN v.double_value > 0 THEN '"Infinity"' ELSE '"-Infinity"' END
+    WHEN v.bool_value IS NOT NULL THEN v.bool_value::VARCHAR
+    WHEN v.bytes_value IS NOT NULL THEN to_json(to_base64(v.bytes_value))::VARCHAR
+    WHEN v.array_value IS NOT NULL THEN otlp_array(otlp_array_json(v.array_value."values")::JSON)
+    WHEN v.kvlist_value IS NOT NULL THEN otlp_kvlist(otlp_kvlist_json(v.kvlist_value."values")::JSON)
+    ELSE 'null'
+END;
 """.replace("__MAX__", str(MAX_ATTRIBUTE_BYTES)).replace(
     "__ARRAY__", json.dumps({"values": [_ANY_VALUE]})).replace("__KVLIST__", json.dumps({"values": _ATTRIBUTES}))
 
@@ -111,47 +126,95 @@ _AGENT, _AGENT_RANK = trace_mapping.agent(_attr, _resource)
 _UTTERANCE = trace_mapping.utterance(_attr, "f.name")
 
 
+@dataclass(frozen=True)
+class _Front:
+    """How one input form (OTLP/JSON text, or protobuf decoded into Arrow structs) reaches the
+    shared rows: where its requests come from, and how a span's fields read."""
+
+    requests: str  # a query: line, piece (its row), doc, line_reason, resource_list, the bases (see Piece)
+    value_json: str  # an attribute's value (`a.value`) as JSON text
+    scope_spans: str  # the resource's list of scope spans
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    parent_given: str  # whether the span names a parent at all (so an unreadable one is refused)
+    start_ns: str
+    end_ns: str
+    status_error: str
+    record: str  # a refused span as text (NULL: filled in afterwards from the request)
+
+
 # A line that is not an export keeps one row (its list replaced by [NULL]) to carry its reason.
-_PARSE = f"""
-WITH lines AS (
-    SELECT line, doc, TRY(from_json(doc, '{_DOC_TYPE}')).resourceSpans AS resource_list FROM chunk
-    WHERE starts_with(doc, '{{') OR trim(doc, ' \t\r\n') <> ''  -- blank lines are nothing, not a record
-), checked AS (
-    SELECT line, doc, CASE WHEN resource_list IS NOT NULL THEN resource_list ELSE [NULL] END AS resource_list,
+_JSON = _Front(
+    requests=f"""
+    SELECT line, line AS piece, doc, resource_list, 0 AS resource_base, 0 AS scope_base, 0 AS span_base,
            CASE WHEN resource_list IS NOT NULL THEN NULL WHEN json_valid(doc) THEN
                'not an OTLP trace export (no "resourceSpans" list)' ELSE 'not valid JSON' END AS line_reason
-    FROM lines
+    FROM (SELECT line, doc, TRY(from_json(doc, '{_DOC_TYPE}')).resourceSpans AS resource_list FROM chunk
+          WHERE starts_with(doc, '{{') OR trim(doc, ' \t\r\n') <> '')  -- blank lines are nothing, not a record
+    """,
+    value_json="otlp_json(a.value)", scope_spans="r.scopeSpans",
+    trace_id="otlp_id(f.traceId, 16)", span_id="otlp_id(f.spanId, 8)", parent_span_id="otlp_id(f.parentSpanId, 8)",
+    parent_given="coalesce(f.parentSpanId, '') <> ''",
+    start_ns="TRY_CAST(f.startTimeUnixNano AS HUGEINT)", end_ns="TRY_CAST(f.endTimeUnixNano AS HUGEINT)",
+    status_error="coalesce(f.status.code IN ('2', 'STATUS_CODE_ERROR'), false)",
+    record="json_extract(doc, '$.resourceSpans[' || (ri0 - 1) || '].scopeSpans[' || (si0 - 1) || '].spans[' "
+           "|| (k0 - 1) || ']')::VARCHAR",
+)
+_PROTOBUF = _Front(
+    requests="""
+    SELECT line, piece, NULL AS doc, resource_spans AS resource_list, resource_base, scope_base, span_base,
+           NULL::VARCHAR AS line_reason
+    FROM chunk
+    """,
+    value_json="pb_json(a.value)", scope_spans="r.scope_spans",
+    trace_id="pb_id(f.trace_id, 16)", span_id="pb_id(f.span_id, 8)", parent_span_id="pb_id(f.parent_span_id, 8)",
+    parent_given="octet_length(f.parent_span_id) > 0",
+    start_ns="f.start_time_unix_nano::HUGEINT", end_ns="f.end_time_unix_nano::HUGEINT",
+    status_error="coalesce(f.status.code = 2, false)",
+    record="NULL",
+)
+
+
+def _parse_sql(front: _Front) -> str:
+    """One row per span of the chunk, in order (or per unreadable line), with its reason if refused.
+    `ri0`/`si0`/`k0` count within the request as it is; `ri`/`si`/`k` from its message's start."""
+    return f"""
+WITH checked AS (
+    SELECT line, piece, doc, line_reason, resource_base, scope_base, span_base,
+           CASE WHEN line_reason IS NULL THEN resource_list ELSE [NULL] END AS resource_list
+    FROM ({front.requests})
 ), resources AS (
-    SELECT line, doc, line_reason, unnest(resource_list) AS r, generate_subscripts(resource_list, 1) AS ri
+    SELECT * EXCLUDE (resource_list), unnest(resource_list) AS r, generate_subscripts(resource_list, 1) AS ri0
     FROM checked
 ), resource_plain AS (
-    SELECT *, list_transform(r.resource.attributes, lambda a: otlp_json(a.value)) AS rp FROM resources
+    SELECT *, list_transform(r.resource.attributes, lambda a: {front.value_json}) AS rp FROM resources
 ), resource_objects AS (
-    SELECT line, doc, line_reason, ri, object_text(r.resource.attributes, rp) AS ro,
+    SELECT line, piece, doc, line_reason, scope_base, span_base, ri0, ri0 + resource_base AS ri,
+           object_text(r.resource.attributes, rp) AS ro,
            'resource ' || attribute_problem(r.resource.attributes, rp) AS resource_problem,
-           CASE WHEN line_reason IS NULL THEN r.scopeSpans ELSE [NULL] END AS scope_list
+           CASE WHEN line_reason IS NULL THEN {front.scope_spans} ELSE [NULL] END AS scope_list
     FROM resource_plain
 ), resource_values AS (
     SELECT *, json_extract_string(ro, {_paths(RESOURCE_KEYS)}) AS rx FROM resource_objects
 ), scopes AS (
-    SELECT * EXCLUDE (scope_list), unnest(scope_list) AS sc, generate_subscripts(scope_list, 1) AS si
+    SELECT * EXCLUDE (scope_list), unnest(scope_list) AS sc, generate_subscripts(scope_list, 1) AS si0
     FROM resource_values
 ), spans AS (
-    SELECT * EXCLUDE (sc), unnest(CASE WHEN line_reason IS NULL THEN sc.spans ELSE [NULL] END) AS f,
-           generate_subscripts(CASE WHEN line_reason IS NULL THEN sc.spans ELSE [NULL] END, 1) AS k
+    SELECT * EXCLUDE (sc), si0 + CASE WHEN ri0 = 1 THEN scope_base ELSE 0 END AS si,
+           unnest(CASE WHEN line_reason IS NULL THEN sc.spans ELSE [NULL] END) AS f,
+           generate_subscripts(CASE WHEN line_reason IS NULL THEN sc.spans ELSE [NULL] END, 1) AS k0
     FROM scopes
 ), span_plain AS (
-    SELECT *, list_transform(f.attributes, lambda a: otlp_json(a.value)) AS sp FROM spans
+    SELECT *, k0 + CASE WHEN ri0 = 1 AND si0 = 1 THEN span_base ELSE 0 END AS k,
+           list_transform(f.attributes, lambda a: {front.value_json}) AS sp FROM spans
 ), span_objects AS (
     SELECT *, object_text(f.attributes, sp) AS so, attribute_problem(f.attributes, sp) AS attr_problem
     FROM span_plain
 ), extracted AS (
     SELECT *, json_extract_string(so, {_paths(SPAN_KEYS)}) AS x,
-           otlp_id(f.traceId, 16) AS trace_id, otlp_id(f.spanId, 8) AS span_id,
-           otlp_id(f.parentSpanId, 8) AS parent_span_id,
-           TRY_CAST(f.startTimeUnixNano AS HUGEINT) AS start_ns,
-           TRY_CAST(f.endTimeUnixNano AS HUGEINT) AS end_ns,
-           coalesce(f.status.code IN ('2', 'STATUS_CODE_ERROR'), false) AS status_error
+           {front.trace_id} AS trace_id, {front.span_id} AS span_id, {front.parent_span_id} AS parent_span_id,
+           {front.start_ns} AS start_ns, {front.end_ns} AS end_ns, {front.status_error} AS status_error
     FROM span_objects
 ), judged AS (
     SELECT *, coalesce(
@@ -159,8 +222,7 @@ WITH lines AS (
         CASE WHEN f IS NULL THEN 'span is not a JSON object' END,
         CASE WHEN NOT valid_id(trace_id) THEN 'missing or malformed traceId' END,
         CASE WHEN NOT valid_id(span_id) THEN 'missing or malformed spanId' END,
-        CASE WHEN parent_span_id IS NULL AND coalesce(f.parentSpanId, '') <> ''
-             THEN 'malformed parentSpanId' END,
+        CASE WHEN parent_span_id IS NULL AND {front.parent_given} THEN 'malformed parentSpanId' END,
         CASE WHEN start_ns IS NULL OR end_ns IS NULL
              THEN 'missing or unreadable startTimeUnixNano/endTimeUnixNano' END,
         CASE WHEN start_ns NOT BETWEEN {EARLIEST_NS} AND {LATEST_NS} OR end_ns NOT BETWEEN {EARLIEST_NS} AND {LATEST_NS}
@@ -177,9 +239,9 @@ SELECT
         CASE WHEN ri > 1 THEN ', resource ' || ri ELSE '' END || CASE WHEN si > 1 THEN ', scope ' || si ELSE '' END
         || ', span ' || k END END AS location,
     reason,
-    CASE WHEN line_reason IS NOT NULL THEN rtrim(doc, chr(13) || chr(10)) WHEN reason IS NOT NULL THEN json_extract(doc,
-        '$.resourceSpans[' || (ri - 1) || '].scopeSpans[' || (si - 1) || '].spans[' || (k - 1) || ']')::VARCHAR
+    CASE WHEN line_reason IS NOT NULL THEN rtrim(doc, chr(13) || chr(10)) WHEN reason IS NOT NULL THEN {front.record}
     END AS record,
+    CASE WHEN reason IS NOT NULL THEN [piece, ri0, si0, k0] END AS request_place,
     trace_id, span_id, parent_span_id,
     f.name AS name,
     kind,
@@ -228,7 +290,11 @@ SELECT
 FROM kinded
 """
 
+
+_PARSE_JSON, _PARSE_PROTOBUF = _parse_sql(_JSON), _parse_sql(_PROTOBUF)
+
 _REJECT_COLUMNS = ("location", "reason", "record")
+_BLOBS = duckdb.list_type(duckdb.sqltype("BLOB"))
 
 
 @dataclass(frozen=True)
@@ -251,6 +317,9 @@ def open_scratch(redactions: tuple[tuple[str, str], ...] = ()) -> duckdb.DuckDBP
     for pattern, mask in redactions:
         masked = f"regexp_replace({masked}, {_literal(pattern)}, {_literal(mask)}, 'g')"
     con.execute(f"CREATE MACRO pii(t) AS {masked}")
+    varchar = duckdb.sqltype("VARCHAR")
+    con.create_function("otlp_array_json", otlp_protobuf.array_json, [_BLOBS], varchar)
+    con.create_function("otlp_kvlist_json", otlp_protobuf.kvlist_json, [_BLOBS], varchar)
     con.execute(_MACROS)
     return con
 
@@ -260,16 +329,34 @@ def _literal(text: str) -> str:
 
 
 def parse_spans(scratch: duckdb.DuckDBPyConnection, chunk: pa.Table) -> ParsedChunk:
-    """Flatten `chunk` (columns `line` BIGINT, `doc` VARCHAR: one OTLP/JSON export per row) into
-    span rows, in file order. Safe to call from several threads at once."""
+    """Flatten `chunk` into span rows, in order: either OTLP/JSON text (columns `line` BIGINT,
+    `doc` VARCHAR: one export per row) or decoded protobuf (`otlp_protobuf.requests_table`).
+    Safe to call from several threads at once."""
+    protobuf = "resource_spans" in chunk.column_names
     cursor = scratch.cursor()
     try:
         cursor.register("chunk", chunk)
-        rows = cursor.sql(_PARSE).to_arrow_table()
+        rows = cursor.sql(_PARSE_PROTOBUF if protobuf else _PARSE_JSON).to_arrow_table()
     finally:
         cursor.close()
     good = pc.is_null(rows.column("reason"))
-    rejects = rows.filter(pc.invert(good)).select(list(_REJECT_COLUMNS)) if rows.column("reason").null_count < \
-        rows.num_rows else rows.slice(0, 0).select(list(_REJECT_COLUMNS))
+    refused = rows.column("reason").null_count < rows.num_rows
+    rejects = rows.filter(pc.invert(good)) if refused else rows.slice(0, 0)
+    if protobuf and rejects.num_rows:
+        rejects = _with_span_records(rejects, chunk)
     spans = rows if not rejects.num_rows else rows.filter(good)
-    return ParsedChunk(spans.drop_columns(list(_REJECT_COLUMNS)), rejects, rows.num_rows)
+    return ParsedChunk(spans.drop_columns([*_REJECT_COLUMNS, "request_place"]), rejects.select(list(_REJECT_COLUMNS)),
+                       rows.num_rows)
+
+
+def _with_span_records(rejects: pa.Table, chunk: pa.Table) -> pa.Table:
+    """Refused protobuf spans with their record: the span as OTLP/JSON, read again from its request."""
+    bodies = chunk.column("body")
+    requests: dict[int, ExportTraceServiceRequest | None] = {}
+    records = []
+    for piece, resource, scope, span in rejects.column("request_place").to_pylist():
+        if piece not in requests:
+            requests[piece] = otlp_protobuf.parse_request(bodies[piece].as_py())
+        request = requests[piece]
+        records.append(None if request is None else otlp_protobuf.span_json(request, resource, scope, span))
+    return rejects.set_column(rejects.schema.get_field_index("record"), "record", pa.array(records, pa.string()))

@@ -44,6 +44,7 @@ from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ingest.errors import IngestError
+from ingest.otlp_protobuf import varint
 from ingest.receiver_checks import EMPTY, Checked, Refused, check_json, check_protobuf, read_body
 from ingest.spool import JSON, MAX_SPOOL_BYTES, PROTOBUF, LoaderProcess, Spool, SpoolFull, default_spool
 
@@ -166,17 +167,8 @@ def status_body(status: HTTPStatus, message: str, media_type: str) -> bytes:
     written by hand rather than pulling in googleapis-common-protos for them."""
     if media_type == PROTOBUF_TYPE:
         text = message.encode()
-        return b"\x08" + _varint(status.value) + b"\x12" + _varint(len(text)) + text
+        return b"\x08" + varint(status.value) + b"\x12" + varint(len(text)) + text
     return orjson.dumps({"code": status.value, "message": message})
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        out.append(low | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def success_body(checked: Checked, media_type: str) -> bytes:

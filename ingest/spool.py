@@ -11,7 +11,7 @@ The spool has a byte budget: once the bodies waiting reach it, `Spool.write` ref
 `SpoolFull` and the receiver answers 503 with Retry-After until the loader catches up.
 
 The loader turns batches of the oldest files into chunks (one line per request; protobuf is
-converted to OTLP/JSON here, off the request path), so each batch is parsed by DuckDB at once,
+decoded into Arrow columns here, off the request path), so each batch is parsed by DuckDB at once,
 and deletes the files only after the transaction holding them has committed. A
 file merged but not deleted when the process dies is merged again on restart: its spans are
 skipped as already stored.
@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from ingest.lines import LineChunk, line_table
 from ingest.otlp import open_scratch
-from ingest.otlp_protobuf import parse_request, request_to_json
+from ingest.otlp_protobuf import Piece, requests_table
 from ingest.run_log import begin_run, end_run
 from ingest.summary import IngestSummary
 from ingest.traces import load_chunks
@@ -139,14 +139,15 @@ class Spool:
         return final
 
     def next_batch(self, max_bytes: int = BATCH_BYTES, skip: Set[Path] = frozenset()) -> list[Path]:
-        """The oldest spooled files not in `skip`, up to `max_bytes` (at least one)."""
+        """The oldest spooled files not in `skip`, up to `max_bytes` (at least one), all of one
+        encoding (the two are parsed differently)."""
         batch: list[Path] = []
         total = 0
         for path in waiting(self.folder):
             if path in skip:
                 continue
             size = path.stat().st_size
-            if batch and total + size > max_bytes:
+            if batch and (total + size > max_bytes or path.suffix != batch[0].suffix):
                 break
             batch.append(path)
             total += size
@@ -162,15 +163,10 @@ class Spool:
         self._count(-freed)
 
 
-def request_line(path: Path) -> bytes:
-    """A spooled body as one line of OTLP/JSON (UTF-8). A protobuf body that no longer parses (the
-    file was damaged on disk) becomes a line the parser refuses, so it is quarantined, not retried
-    forever."""
+def _json_line(path: Path) -> bytes:
+    """A spooled OTLP/JSON body as one line (UTF-8); bytes that are not UTF-8 (a file damaged on
+    disk) are replaced, so the line is refused by the parser, not retried forever."""
     data = path.read_bytes()
-    if path.suffix == PROTOBUF:
-        request = parse_request(data)
-        if request is not None:
-            return request_to_json(request)
     if not data.isascii():
         data = data.decode("utf-8", "replace").encode()
     # JSON strings cannot hold raw newlines, so joining the lines keeps the document intact.
@@ -178,10 +174,16 @@ def request_line(path: Path) -> bytes:
 
 
 def batch_chunk(files: list[Path]) -> LineChunk:
-    """The batch as one chunk, line N being the Nth request. The lines are joined into one buffer
-    and wrapped as an Arrow string column without a Python string each (`pa.array` would also
-    import pandas, a second of the loader's CPU, to check it was not handed a Series)."""
-    lines = [request_line(path) for path in files]
+    """The batch (all protobuf or all JSON, see `Spool.next_batch`) as one chunk, line N being
+    the Nth request. Protobuf bodies are decoded straight into Arrow columns; one that no longer
+    decodes (damaged on disk) is a refused line. JSON bodies are joined into one buffer and wrapped
+    as an Arrow string column without a Python string each (`pa.array` would also import pandas,
+    a second of the loader's CPU, to check it was not handed a Series)."""
+    if files[0].suffix == PROTOBUF:
+        bodies = [path.read_bytes() for path in files]
+        table, bad = requests_table([Piece(body, number) for number, body in enumerate(bodies, 1)])
+        return LineChunk(table, bad, sum(len(body) for body in bodies))
+    lines = [_json_line(path) for path in files]
     offsets = np.zeros(len(lines) + 1, dtype=np.int32)
     np.cumsum([len(line) for line in lines], out=offsets[1:])
     docs = pa.StringArray.from_buffers(len(lines), pa.py_buffer(offsets), pa.py_buffer(b"".join(lines)))

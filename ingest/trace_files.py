@@ -14,8 +14,8 @@ import orjson
 import pyarrow as pa
 
 from ingest.errors import IngestError
-from ingest.lines import BOM, LineChunk, open_binary, read_line_chunks, read_whole
-from ingest.otlp_protobuf import protobuf_to_json_lines
+from ingest.lines import BOM, NOT_UTF8, LineChunk, open_binary, read_line_chunks, read_whole
+from ingest.protobuf_files import read_protobuf_chunks
 
 TRACE_SUFFIXES = (".jsonl", ".json", ".ndjson", ".pb", ".binpb", ".protobuf", ".gz")
 _PROTOBUF_SUFFIXES = (".pb", ".binpb", ".protobuf")
@@ -78,15 +78,13 @@ def read_trace_chunks(path: Path, file_format: str) -> Iterator[LineChunk]:
         with open_binary(path) as stream:
             yield from read_line_chunks(stream)
         return
-    data = read_whole(path).removeprefix(BOM)
-    if file_format == "json_document":
-        # JSON strings cannot hold raw newlines, so joining the lines keeps the document intact.
-        one_line = data.replace(b"\r", b" ").replace(b"\n", b" ")
-        yield _single(one_line, len(data))
+    if file_format == "protobuf":
+        yield from read_protobuf_chunks(path)
         return
-    lines = protobuf_to_json_lines(data, str(path))
-    table = pa.table({"line": pa.array(range(1, len(lines) + 1), pa.int64()), "doc": pa.array(lines, pa.string())})
-    yield LineChunk(table, [], len(data))
+    data = read_whole(path).removeprefix(BOM)
+    # JSON strings cannot hold raw newlines, so joining the lines keeps the document intact.
+    one_line = data.replace(b"\r", b" ").replace(b"\n", b" ")
+    yield _single(one_line, len(data))
 
 
 def _single(document: bytes, nbytes: int) -> LineChunk:
@@ -94,5 +92,5 @@ def _single(document: bytes, nbytes: int) -> LineChunk:
         text = document.decode("utf-8")
     except UnicodeDecodeError:
         return LineChunk(pa.table({"line": pa.array([], pa.int64()), "doc": pa.array([], pa.string())}),
-                         [(1, document)], nbytes)
+                         [(1, NOT_UTF8, document)], nbytes)
     return LineChunk(pa.table({"line": pa.array([1], pa.int64()), "doc": pa.array([text], pa.string())}), [], nbytes)

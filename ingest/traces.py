@@ -163,7 +163,7 @@ def _parse(scratch: duckdb.DuckDBPyConnection, source: str, chunk: LineChunk, re
     rejects = parsed.rejects.select(["location", "reason", "record"]).cast(_TEXT_REJECTS)
     if redact:
         rejects = redact_columns(rejects, ("record",))
-    unreadable = [(number, "not valid UTF-8", raw) for number, raw in chunk.invalid_utf8]
+    unreadable = list(chunk.unreadable)
     if chunk.cut_off is not None:
         unreadable.append((chunk.cut_off[0], CUT_OFF, chunk.cut_off[1]))
     if unreadable:

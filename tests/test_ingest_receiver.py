@@ -27,7 +27,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from ingest import receiver
-from ingest.otlp_protobuf import request_to_json
 from ingest.spool import JSON, PROTOBUF, Spool, SpoolLoader, batch_chunk
 from tests.otlp import protobuf_request
 from warehouse.db import connect
@@ -222,21 +221,28 @@ def test_a_port_in_use_is_one_clear_line(warehouse_file: Path) -> None:
 
 def test_the_loader_keeps_damaged_spool_files_as_refused_lines_and_loads_the_rest(warehouse_file: Path) -> None:
     """Bodies damaged on disk after their answer (a protobuf that no longer parses, JSON with bytes that
-    are not UTF-8 and raw newlines) become one refused line each; the good body beside them loads."""
+    are not UTF-8 and raw newlines) become one refused line each, kept byte for byte or as text; the
+    good body beside them loads. Protobuf and JSON bodies go in separate batches."""
     with connect(warehouse_file):
         pass
     good = TRACES.joinpath("genai_hex.jsonl").read_bytes().splitlines()[0]
+    damaged = b"\x0a\xff\xfe\n\x12 not a request"
     spool = Spool(warehouse_file.parent / "spool")
     spool.write(protobuf_request(good).SerializeToString(), PROTOBUF)
-    spool.write(b"\x0a\xff\xfe\n\x12 not a request", PROTOBUF)
+    spool.write(damaged, PROTOBUF)
     spool.write(b'{"resourceSpans": [\n{"scopeSpans": \xff}]}', JSON)
-    lines = batch_chunk(spool.next_batch()).lines.column("doc").to_pylist()
-    assert len(lines) == 3 and all("\n" not in line for line in lines)
-    assert json.loads(lines[0]) == json.loads(request_to_json(protobuf_request(good)))
+    first = spool.next_batch()
+    assert [path.suffix for path in first] == [PROTOBUF, PROTOBUF]
+    assert [(line, record) for line, _, record in batch_chunk(first).unreadable] == [(2, damaged)]
+    second = spool.next_batch(skip=set(first))
+    assert [path.suffix for path in second] == [JSON]
+    assert "\n" not in batch_chunk(second).lines.column("doc")[0].as_py()
     loader = SpoolLoader(spool, threading.Event(), threading.Event(), db_path=warehouse_file, log=lambda line: None)
     loader.load_waiting()
     stored = rows(warehouse_file, "SELECT count(*) FROM spans")[0][0]
     assert stored == len(json.loads(good)["resourceSpans"][0]["scopeSpans"][0]["spans"])
-    assert [location for (location,) in rows(warehouse_file, "SELECT location FROM quarantine ORDER BY location")] \
-        == ["line 2", "line 3"]
+    refused = rows(warehouse_file, "SELECT location, reason, record FROM quarantine ORDER BY reason")
+    assert [(location, reason.split(" (")[0]) for location, reason, _ in refused] == [
+        ("line 2", "not an OTLP protobuf ExportTraceServiceRequest"), ("line 1", "not valid JSON")]
+    assert refused[0][2] == damaged
     assert not spool.next_batch()

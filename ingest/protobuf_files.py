@@ -1,0 +1,190 @@
+"""Read an OTLP protobuf trace file in pieces of bounded size, never whole.
+
+A file holds one `ExportTraceServiceRequest`, or several each preceded by its length as a 4-byte
+big-endian integer (the Collector file exporter's `proto` format). A message up to `PIECE_BYTES`
+is read as it is. A larger one is cut at the wire level, without decoding it: its resource spans
+are taken a few at a time; one too large for that is cut into runs of its scope spans, and a scope
+spans into runs of its spans, each run wrapped in its own resource and scope (found first, in a
+pass that skips the spans, since protobuf allows fields in any order). Every piece is then a valid
+request of about `PIECE_BYTES` at most (a single span larger than that is a piece of its own), so
+memory stays at a chunk of pieces whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from ingest.lines import Gunzipped, LineChunk, open_binary
+from ingest.otlp_protobuf import Piece, requests_table, varint
+
+PIECE_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024  # pieces parsed at once (about 90,000 spans)
+_CUT_FIELDS = (1, 2, 2)  # what is cut at each depth: request.resource_spans, .scope_spans, .spans
+_LENGTH_DELIMITED = 2
+DAMAGED = ("the protobuf is damaged or cut short here: nothing after this point of the message can be read "
+           "(the record holds its first bytes)")
+
+
+class _Damaged(Exception):
+    """The message's fields do not add up (the file is cut short or corrupt) at `offset`."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(offset)
+        self.offset = offset
+
+
+def _read_varint(stream: BinaryIO) -> int:
+    result = shift = 0
+    while shift < 64:
+        byte = stream.read(1)
+        if not byte:
+            raise _Damaged(stream.tell())
+        result |= (byte[0] & 0x7F) << shift
+        if byte[0] < 0x80:
+            return result
+        shift += 7
+    raise _Damaged(stream.tell())
+
+
+def _fields(stream: BinaryIO, start: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
+    """(number, wire type, field start, value start, end) of each field of the message at
+    [start, end), reading only the fields' headers. A field's end may lie past `end` (the message
+    is cut short): the caller decides what can still be read."""
+    at = start
+    while at < end:
+        stream.seek(at)
+        tag = _read_varint(stream)
+        number, wire = tag >> 3, tag & 7
+        if wire == _LENGTH_DELIMITED:
+            length = _read_varint(stream)
+            value = stream.tell()
+            value_end = value + length
+        elif wire == 0:
+            _read_varint(stream)
+            value = value_end = stream.tell()
+        elif wire in (1, 5):
+            value = stream.tell()
+            value_end = value + (8 if wire == 1 else 4)
+        else:
+            raise _Damaged(at)
+        yield number, wire, at, value, value_end
+        at = value_end
+
+
+def _read(stream: BinaryIO, start: int, end: int) -> bytes:
+    """The bytes at [start, end); an `end` before `start` is a field that runs past its message."""
+    if end < start:
+        raise _Damaged(start)
+    stream.seek(start)
+    data = stream.read(end - start)
+    if len(data) != end - start:
+        raise _Damaged(start + len(data))
+    return data
+
+
+def _pieces(stream: BinaryIO, start: int, end: int, depth: int) -> Iterator[tuple[bytes, tuple[int, ...]]]:
+    """The message at [start, end) (a request at depth 0, a resource spans at 1, a scope spans at
+    2) as pieces of the same type: (serialized piece, how many of its resources, scopes and spans
+    came before it, for the depths from `depth` down)."""
+    below = (0,) * (2 - depth)
+    if end - start <= PIECE_BYTES:
+        yield _read(stream, start, end), (0, *below)
+        return
+    cut = _CUT_FIELDS[depth]
+    context = b"".join(_read(stream, field, field_end if field_end <= end else -1) for number, wire, field, _, field_end
+                       in _fields(stream, start, end) if (number, wire) != (cut, _LENGTH_DELIMITED))
+    group: list[bytes] = []
+    size = first = index = 0
+    for number, wire, field, value, field_end in _fields(stream, start, end):
+        if (number, wire) != (cut, _LENGTH_DELIMITED):
+            continue
+        # a child cut short is opened to read what it holds; a span cut short is the damage
+        descend = depth < 2 and (field_end - value > PIECE_BYTES or field_end > end)
+        if field_end > end and not descend:
+            raise _Damaged(field)
+        field_end = min(field_end, end)
+        if group and (size + field_end - field > PIECE_BYTES or descend):
+            yield context + b"".join(group), (first, *below)
+            group, size = [], 0
+        if descend:
+            for piece, bases in _pieces(stream, value, field_end, depth + 1):
+                yield context + varint(cut << 3 | _LENGTH_DELIMITED) + varint(len(piece)) + piece, (index, *bases)
+        else:
+            if not group:
+                first = index
+            group.append(_read(stream, field, field_end))
+            size += field_end - field
+        index += 1
+    if group:
+        yield context + b"".join(group), (first, *below)
+
+
+def _frames(stream: BinaryIO, size: int) -> list[tuple[int, int]] | None:
+    """The messages of a length-prefixed file as (start, end), or None when it is not one (each
+    message must also start as a request does, with a resource spans field)."""
+    frames, at = [], 0
+    while at < size:
+        stream.seek(at)
+        head = stream.read(5)
+        length = int.from_bytes(head[:4], "big")
+        if len(head) < 4 or at + 4 + length > size or (length and head[4:5] != b"\x0a"):
+            return None
+        frames.append((at + 4, at + 4 + length))
+        at += 4 + length
+    return frames or None
+
+
+def _requests(stream: BinaryIO, size: int) -> Iterator[Piece | tuple[int, str, bytes]]:
+    """Every piece of every message in the file, in order, and for a damaged message what could
+    not be read: (message number, reason, its first bytes)."""
+    for line, (start, end) in enumerate(_frames(stream, size) or [(0, size)], 1):
+        try:
+            for body, (resource, scope, span) in _pieces(stream, start, end, 0):
+                yield Piece(body, line, resource, scope, span)
+        except _Damaged as damage:
+            stream.seek(damage.offset)
+            yield line, DAMAGED, stream.read(min(PIECE_BYTES, end - damage.offset))
+
+
+@contextlib.contextmanager
+def _seekable(path: Path) -> Iterator[BinaryIO]:
+    """The file, or for gzip its content unzipped into a temporary file (seeking back in a gzip
+    stream would unzip it again from the start); a damaged gzip file is refused whole."""
+    with open_binary(path) as stream:
+        if not isinstance(stream, Gunzipped):
+            yield stream
+            return
+        with tempfile.TemporaryFile() as unzipped:
+            shutil.copyfileobj(stream, unzipped, 1024 * 1024)
+            stream.refuse_damage()
+            yield unzipped
+
+
+def read_protobuf_chunks(path: Path) -> Iterator[LineChunk]:
+    """The file as chunks of decoded requests, about `CHUNK_BYTES` of protobuf each."""
+    with _seekable(path) as stream:
+        size = stream.seek(0, 2)
+        pieces: list[Piece] = []
+        unreadable: list[tuple[int, str, bytes]] = []
+        held = 0
+        for item in _requests(stream, size):
+            if isinstance(item, Piece):
+                pieces.append(item)
+                held += len(item.body)
+            else:
+                unreadable.append(item)
+            if held >= CHUNK_BYTES or unreadable:
+                yield _chunk(pieces, unreadable)
+                pieces, unreadable, held = [], [], 0
+        if pieces or not size:
+            yield _chunk(pieces, unreadable)
+
+
+def _chunk(pieces: list[Piece], unreadable: list[tuple[int, str, bytes]]) -> LineChunk:
+    table, bad = requests_table(pieces)
+    return LineChunk(table, [*bad, *unreadable], sum(len(p.body) for p in pieces) + sum(len(u[2]) for u in unreadable))
