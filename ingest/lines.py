@@ -8,7 +8,10 @@ the whole column), each with its line number, so they can be quarantined.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import shutil
+import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,6 +98,20 @@ def read_whole(path: Path) -> bytes:
     """The file's bytes (gunzipped), a damaged gzip file refused with `DamagedGzip`."""
     with open_binary(path) as stream:
         return stream.whole() if isinstance(stream, Gunzipped) else stream.read()
+
+
+@contextlib.contextmanager
+def seekable(path: Path) -> Iterator[BinaryIO]:
+    """The file, or for gzip its content unzipped into a temporary file (seeking back in a gzip
+    stream would unzip it again from the start); a damaged gzip file is refused whole."""
+    with open_binary(path) as stream:
+        if not isinstance(stream, Gunzipped):
+            yield stream
+            return
+        with tempfile.TemporaryFile() as unzipped:
+            shutil.copyfileobj(stream, unzipped, 1024 * 1024)
+            stream.refuse_damage()
+            yield unzipped
 
 
 def int64_array(values: np.ndarray) -> pa.Array:

@@ -17,11 +17,13 @@ import json
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ingest import otlp_protobuf
+from ingest.lines import int64_array
 from warehouse import trace_mapping
 from warehouse.db import set_session
 from warehouse.end_reasons import end_reason_sql
@@ -147,10 +149,10 @@ class _Front:
 # A line that is not an export keeps one row (its list replaced by [NULL]) to carry its reason.
 _JSON = _Front(
     requests=f"""
-    SELECT line, line AS piece, doc, resource_list, 0 AS resource_base, 0 AS scope_base, 0 AS span_base,
+    SELECT line, line AS piece, doc, resource_list, resource_base, scope_base, span_base,
            CASE WHEN resource_list IS NOT NULL THEN NULL WHEN json_valid(doc) THEN
                'not an OTLP trace export (no "resourceSpans" list)' ELSE 'not valid JSON' END AS line_reason
-    FROM (SELECT line, doc, TRY(from_json(doc, '{_DOC_TYPE}')).resourceSpans AS resource_list FROM chunk
+    FROM (SELECT *, TRY(from_json(doc, '{_DOC_TYPE}')).resourceSpans AS resource_list FROM chunk
           WHERE starts_with(doc, '{{') OR trim(doc, ' \t\r\n') <> '')  -- blank lines are nothing, not a record
     """,
     value_json="otlp_json(a.value)", scope_spans="r.scopeSpans",
@@ -330,9 +332,14 @@ def _literal(text: str) -> str:
 
 def parse_spans(scratch: duckdb.DuckDBPyConnection, chunk: pa.Table) -> ParsedChunk:
     """Flatten `chunk` into span rows, in order: either OTLP/JSON text (columns `line` BIGINT,
-    `doc` VARCHAR: one export per row) or decoded protobuf (`otlp_protobuf.requests_table`).
+    `doc` VARCHAR: one export per row, and for pieces of a larger export the bases of
+    `otlp_protobuf.Piece`) or decoded protobuf (`otlp_protobuf.requests_table`).
     Safe to call from several threads at once."""
     protobuf = "resource_spans" in chunk.column_names
+    if "resource_base" not in chunk.column_names:  # each line a whole export
+        zeros = int64_array(np.zeros(chunk.num_rows, np.int64))
+        chunk = chunk.append_column("resource_base", zeros).append_column("scope_base", zeros) \
+            .append_column("span_base", zeros)
     cursor = scratch.cursor()
     try:
         cursor.register("chunk", chunk)

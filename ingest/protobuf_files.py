@@ -12,18 +12,15 @@ memory stays at a chunk of pieces whatever the file's size.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ingest.lines import Gunzipped, LineChunk, open_binary
+from ingest.lines import LineChunk, seekable
 from ingest.otlp_protobuf import Piece, requests_table, varint
 
 PIECE_BYTES = 4 * 1024 * 1024
-CHUNK_BYTES = 16 * 1024 * 1024  # pieces parsed at once (about 90,000 spans)
+CHUNK_BYTES = 8 * 1024 * 1024  # pieces parsed at once: peak memory flat from 40 MB to 200 MB files
 _CUT_FIELDS = (1, 2, 2)  # what is cut at each depth: request.resource_spans, .scope_spans, .spans
 _LENGTH_DELIMITED = 2
 DAMAGED = ("the protobuf is damaged or cut short here: nothing after this point of the message can be read "
@@ -151,23 +148,9 @@ def _requests(stream: BinaryIO, size: int) -> Iterator[Piece | tuple[int, str, b
             yield line, DAMAGED, stream.read(min(PIECE_BYTES, end - damage.offset))
 
 
-@contextlib.contextmanager
-def _seekable(path: Path) -> Iterator[BinaryIO]:
-    """The file, or for gzip its content unzipped into a temporary file (seeking back in a gzip
-    stream would unzip it again from the start); a damaged gzip file is refused whole."""
-    with open_binary(path) as stream:
-        if not isinstance(stream, Gunzipped):
-            yield stream
-            return
-        with tempfile.TemporaryFile() as unzipped:
-            shutil.copyfileobj(stream, unzipped, 1024 * 1024)
-            stream.refuse_damage()
-            yield unzipped
-
-
 def read_protobuf_chunks(path: Path) -> Iterator[LineChunk]:
     """The file as chunks of decoded requests, about `CHUNK_BYTES` of protobuf each."""
-    with _seekable(path) as stream:
+    with seekable(path) as stream:
         size = stream.seek(0, 2)
         pieces: list[Piece] = []
         unreadable: list[tuple[int, str, bytes]] = []

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pyarrow as pa
 
 from ingest.errors import IngestError
-from ingest.lines import BOM, NOT_UTF8, LineChunk, open_binary, read_line_chunks, read_whole
+from ingest.json_documents import read_document_chunks
+from ingest.lines import BOM, LineChunk, open_binary, read_line_chunks
 from ingest.protobuf_files import read_protobuf_chunks
 
 TRACE_SUFFIXES = (".jsonl", ".json", ".ndjson", ".pb", ".binpb", ".protobuf", ".gz")
@@ -73,7 +73,8 @@ def _is_text(head: bytes) -> bool:
 
 
 def read_trace_chunks(path: Path, file_format: str) -> Iterator[LineChunk]:
-    """The file as chunks of (`line`, `doc`) rows, one OTLP/JSON export per row."""
+    """The file as chunks of rows to parse (`ingest.otlp.parse_spans`), memory bounded whatever
+    its size: lines of JSON, pieces of a JSON document, pieces of protobuf decoded."""
     if file_format == "json_lines":
         with open_binary(path) as stream:
             yield from read_line_chunks(stream)
@@ -81,16 +82,6 @@ def read_trace_chunks(path: Path, file_format: str) -> Iterator[LineChunk]:
     if file_format == "protobuf":
         yield from read_protobuf_chunks(path)
         return
-    data = read_whole(path).removeprefix(BOM)
-    # JSON strings cannot hold raw newlines, so joining the lines keeps the document intact.
-    one_line = data.replace(b"\r", b" ").replace(b"\n", b" ")
-    yield _single(one_line, len(data))
+    yield from read_document_chunks(path)
 
 
-def _single(document: bytes, nbytes: int) -> LineChunk:
-    try:
-        text = document.decode("utf-8")
-    except UnicodeDecodeError:
-        return LineChunk(pa.table({"line": pa.array([], pa.int64()), "doc": pa.array([], pa.string())}),
-                         [(1, NOT_UTF8, document)], nbytes)
-    return LineChunk(pa.table({"line": pa.array([1], pa.int64()), "doc": pa.array([text], pa.string())}), [], nbytes)
