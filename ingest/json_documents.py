@@ -17,7 +17,7 @@ break loads and the rest is one refused record holding its first `PIECE_BYTES`.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -233,65 +233,45 @@ class _Piece:
     bases: tuple[int, int, int]
 
 
-def _runs(structure: _Structure, spans: array) -> Iterator[tuple[int, list[bytes]]]:
-    """The scope's spans in runs of about `PIECE_BYTES`: (index of the first, their texts)."""
-    run: list[bytes] = []
+def _packed(items: Iterable[tuple[int, bytes | Iterator[_Piece]]], wrap: Callable[[list[bytes]], bytes],
+            bases: Callable[[int], tuple[int, int, int]]) -> Iterator[_Piece]:
+    """Items in order: whole ones (text) packed into pieces of about `PIECE_BYTES`, each `wrap`ped
+    and placed by `bases` of its first item's index; an item already cut (its pieces) in between."""
+    group: list[bytes] = []
     size = first = 0
-    for index in range(len(spans) // 2):
-        text = structure.read(spans[2 * index], spans[2 * index + 1]).strip()
-        if not text:
+    for index, item in items:
+        if isinstance(item, bytes) and not (group and size + len(item) > PIECE_BYTES):
+            first = first if group else index
+            group.append(item)
+            size += len(item)
             continue
-        if run and size + len(text) > PIECE_BYTES:
-            yield first, run
-            run, size = [], 0
-        first = first if run else index
-        run.append(text)
-        size += len(text)
-    if run:
-        yield first, run
+        if group:
+            yield _Piece(wrap(group), bases(first))
+            group, size = [], 0
+        if isinstance(item, bytes):
+            first, group, size = index, [item], len(item)
+        else:
+            yield from item
+    if group:
+        yield _Piece(wrap(group), bases(first))
 
 
 def _pieces(structure: _Structure) -> Iterator[_Piece]:
-    group: list[bytes] = []
-    size = first = 0
-    for r, resource in enumerate(structure.resources):
-        if not resource.scopes:
-            text = structure.read(resource.start, resource.end)
-            if group and size + len(text) > PIECE_BYTES:
-                yield _Piece(_wrap([], None, group), (first, 0, 0))
-                group, size = [], 0
-            first = first if group else r
-            group.append(text)
-            size += len(text)
-            continue
-        if group:
-            yield _Piece(_wrap([], None, group), (first, 0, 0))
-            group, size = [], 0
-        yield from _resource_pieces(structure, r, resource)
-    if group:
-        yield _Piece(_wrap([], None, group), (first, 0, 0))
+    resources = ((r, _resource_pieces(structure, r, resource) if resource.scopes
+                  else structure.read(resource.start, resource.end)) for r, resource in enumerate(structure.resources))
+    return _packed(resources, lambda group: _wrap([], None, group), lambda first: (first, 0, 0))
 
 
 def _resource_pieces(structure: _Structure, r: int, resource: _Resource) -> Iterator[_Piece]:
-    scopes: list[bytes] = []
-    size = first = 0
-    for s, scope in enumerate(resource.scopes):
-        if not len(scope.spans) and not scope.context:
-            text = structure.read(scope.start, scope.end)
-            if scopes and size + len(text) > PIECE_BYTES:
-                yield _Piece(_wrap(resource.context, None, scopes), (r, first, 0))
-                scopes, size = [], 0
-            first = first if scopes else s
-            scopes.append(text)
-            size += len(text)
-            continue
-        if scopes:
-            yield _Piece(_wrap(resource.context, None, scopes), (r, first, 0))
-            scopes, size = [], 0
-        for k, run in _runs(structure, scope.spans):
-            yield _Piece(_wrap(resource.context, scope.context, run), (r, s, k))
-    if scopes:
-        yield _Piece(_wrap(resource.context, None, scopes), (r, first, 0))
+    def cut(s: int, scope: _Scope) -> Iterator[_Piece]:
+        spans = ((k, structure.read(scope.spans[2 * k], scope.spans[2 * k + 1]).strip())
+                 for k in range(len(scope.spans) // 2))
+        return _packed(((k, text) for k, text in spans if text),
+                       lambda group: _wrap(resource.context, scope.context, group), lambda first: (r, s, first))
+
+    scopes = ((s, cut(s, scope) if len(scope.spans) or scope.context else structure.read(scope.start, scope.end))
+              for s, scope in enumerate(resource.scopes))
+    return _packed(scopes, lambda group: _wrap(resource.context, None, group), lambda first: (r, first, 0))
 
 
 def _chunk(pieces: list[_Piece], unreadable: list[tuple[int, str, bytes]]) -> LineChunk:
