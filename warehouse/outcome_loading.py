@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.db import set_session
+
 # The latest row of a record: by recorded_at (a row without one is the oldest), then file order.
 # A plain arg_max, not an ordered aggregate, so a large export's grouping can spill to disk.
 _NEWEST = "(coalesce(recorded_at, '-infinity'::TIMESTAMP), row_number)"
@@ -110,6 +112,7 @@ def unmatched_keys(files: list[Path]) -> tuple[int, list[str]]:
     if not files:
         return 0, []
     with duckdb.connect() as con:
+        set_session(con)
         con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
         keys = {"files": [str(f) for f in files], "n": UNMATCHED_SHOWN}
         (count,) = con.execute("SELECT count(DISTINCT external_key) FROM read_parquet($files)",
