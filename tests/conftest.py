@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anthropic
@@ -16,6 +18,14 @@ from tests import synthetic
 from tests.served_app import chromium
 
 DEMO_CALLS = 3_000
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files that drive Chromium or start a Spark JVM run first. `make test` hands each file whole to
+    one of two pytest-xdist workers in this order (`--no-loadscope-reorder`): a long file started
+    last would leave the other worker idle at the end."""
+    slow = {item.path for item in items if item.get_closest_marker("browser") or "spark" in item.fixturenames}
+    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.fixture(autouse=True)
@@ -49,12 +59,31 @@ def warehouse_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """The folder `build` filled, built once per run: under pytest-xdist (`make test` runs two workers)
+    the first worker to ask builds it in the run's shared folder while the others wait on a file lock,
+    then all of them read it. A warehouse in it is opened by no test: each worker takes its own copy,
+    since DuckDB lets only one process open a file that any process writes."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    folder = tmp_path_factory.getbasetemp().parent / name  # the controller's folder for this run
+    with open(folder.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not folder.with_suffix(".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            folder.with_suffix(".built").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def synthetic_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The synthetic warehouse, built once per session; tests read or change copies of it."""
-    path = tmp_path_factory.mktemp("synthetic") / "callboard.duckdb"
-    synthetic.build(path)
-    return path
+    """The synthetic warehouse, built once per run; tests read or change copies of it."""
+    return built_once(tmp_path_factory, "synthetic", lambda folder: synthetic.build(folder / "callboard.duckdb")) \
+        / "callboard.duckdb"
 
 
 @pytest.fixture
@@ -66,12 +95,15 @@ def synthetic_warehouse(synthetic_template: Path, warehouse_file: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A small demo warehouse built once per test session by the real pipeline (generator, ingest,
+    """A small demo warehouse built once per test run by the real pipeline (generator, ingest,
     rules judge), and the folder of generated files it was built from."""
-    folder = tmp_path_factory.mktemp("demo")
-    db, files = folder / "callboard.duckdb", folder / "files"
-    demo.build(db, calls=DEMO_CALLS, files_dir=files)
-    return db, files
+    def build(folder: Path) -> None:
+        demo.build(folder / "callboard.duckdb", calls=DEMO_CALLS, files_dir=folder / "files")
+
+    built = built_once(tmp_path_factory, "demo", build)
+    db = tmp_path_factory.mktemp("demo") / "callboard.duckdb"  # this worker's own: tests open it
+    shutil.copyfile(built / "callboard.duckdb", db)
+    return db, built / "files"
 
 
 @pytest.fixture

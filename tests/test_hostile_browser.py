@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route
 
 from tests import hostile_fixture
-from tests.served_app import chromium, screenshot, served_app, settle
+from tests.served_app import screenshot, served_app, settle
 
 pytestmark = pytest.mark.browser
 
@@ -48,12 +48,6 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     warehouse, session_id, position = hostile_fixture.build(tmp_path_factory.mktemp("hostile"))
     with served_app(warehouse) as url:
         yield url, session_id, position
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")

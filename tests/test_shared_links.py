@@ -6,16 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
-from tests.served_app import chromium, screenshot, served_app, settle
+from tests.served_app import screenshot, served_app, settle
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize(("link", "heading"), [("drift", "Cost & latency drift"), ("overview", "Overview")])
-def test_a_deep_link_on_a_fresh_server_opens_inside_the_frame(synthetic_warehouse: Path, link: str,
+def test_a_deep_link_on_a_fresh_server_opens_inside_the_frame(synthetic_warehouse: Path, browser: Browser, link: str,
                                                               heading: str) -> None:
     """Overview is the default page (served at the root): its own address opens it too, not "Page not found"."""
-    with served_app(synthetic_warehouse) as url, chromium() as browser:
+    with served_app(synthetic_warehouse) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{url}/{link}?start=2026-10-01&end=2026-10-28")
         settle(page)
