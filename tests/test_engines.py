@@ -311,19 +311,22 @@ def test_a_wrong_engine_setting_is_one_readable_line(
 def test_drift_summaries_are_equal_on_every_engine(
     spark: None, shared_lake: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The drift flags' summaries (per day and week: counts, sums, variances, exact percentiles)
-    and change markers come out the same on every engine, so the flags do too."""
+    """The drift flags' summaries (per day and week: counts, sums, variances, exact percentiles),
+    the change markers and the wait's stages per week come out the same on every engine, so the
+    flags and the trends made from them do too."""
     end = date(2026, 10, 19)
 
-    def summaries() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    def summaries() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         s = drift.drift_summaries(Filters(end, end), "agent", end, 105, 84)
         quantiles = s.quantiles.with_columns(level=pl.lit(list(SUMMARY_LEVELS))).explode("q", "level")
         key = ["measure", "group", "back"]
         return (s.moments.sort(key), quantiles.sort([*key, "unit", "level"]),
-                drift.change_markers().sort("day", "agent", "kind"))
+                drift.change_markers().sort("day", "agent", "kind"),
+                drift.wait_stages_by_week(Filters(date(2026, 9, 10), end)))
 
     results = on_each_engine(monkeypatch, summaries)
-    moments, quantiles, markers = results["duckdb"]
+    moments, quantiles, markers, stages = results["duckdb"]
+    assert stages.height == 6 and stages["replies"].min() > 0  # 40 days: six weeks to 19 Oct
     assert moments["measure"].unique().sort().to_list() == ["cost", "interruptions", "tokens"]
     assert set(quantiles["unit"]) == {"day", "week"} and quantiles.height > 0
     for engine in ("lake", "spark"):
@@ -334,3 +337,4 @@ def test_drift_summaries_are_equal_on_every_engine(
         assert_frame_equal(theirs[1].drop("q"), quantiles.drop("q"), check_dtypes=False)
         assert_frame_equal(theirs[1].select("q"), quantiles.select("q"), check_exact=False, rel_tol=1e-12)
         assert_frame_equal(theirs[2], markers, check_dtypes=False)
+        assert_frame_equal(theirs[3], stages, check_dtypes=False, check_exact=False, rel_tol=1e-12)

@@ -176,8 +176,8 @@ def summarise(latency: ibis.Table, means: ibis.Table, rates: ibis.Table, end: da
     """Run the summaries on the engine: values of the `days` days up to `end` in, a few hundred
     rows per series family out. Latency percentiles per day, the costliest part, only for the
     `daily_days` the tests of the last days read."""
-    def recent(values: ibis.Table, reach: int) -> ibis.Table:
-        return values.filter(measures.days_back(values.day, end) < reach)
+    def recent(values: ibis.Table, reach: int) -> ibis.Table:  # by date: `back` is computed once, later
+        return values.filter(values.day > ibis.literal(end - timedelta(days=reach), type="date"))
 
     daily = measures.quantile_summary(recent(latency, daily_days), end, 1).mutate(unit=ibis.literal("day"))
     weekly = measures.quantile_summary(recent(latency, days), end, measures.WEEK).mutate(unit=ibis.literal("week"))
