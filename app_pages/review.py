@@ -8,7 +8,7 @@ import streamlit as st
 
 from present.markdown import escape_markdown
 from ui import data
-from ui.call_view import show_call
+from ui.call_view import read_ahead, show_call
 from ui.presenter import navigation_bar, position, presenter_style
 from ui.review_form import review_aside
 from ui.session_picker import new_session_form, session_list
@@ -32,9 +32,8 @@ if session is None:
 presenter_style()
 at = position(session)
 call_id = session.call_ids[at - 1]
-scored = data.scored_calls(session.session_id)
 with st.container(key="presenter"):
-    navigation_bar(session, at, len(scored), call_id in scored)
+    navigation_bar(session, at)
     if not session.is_open:
         st.info("This session is closed. You can still look at the calls; reopen it on the summary page to score.")
     detail = data.call_detail(call_id)
@@ -44,4 +43,4 @@ with st.container(key="presenter"):
     show_call(detail, key=f"review_{session.session_id}", aside=partial(review_aside, session, at, call_id),
               large=True)
     if at < len(session.call_ids):
-        data.warm_call(session.call_ids[at])  # the next call, read before "Save and next" asks for it
+        read_ahead(session.call_ids[at])  # the next call, read before "Save and next" asks for it

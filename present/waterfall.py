@@ -21,6 +21,10 @@ KIND_NAMES = {"call": "Whole call", "turn": "Turn", "eot": "End of turn", "stt":
 SELECTION = "step"
 FLAG_COLOUR = PALETTE[5]  # vermilion: reads as "problem" to colour-blind viewers too
 ROW_PX = 26
+# What the chart shows of each span. The values travel in the spec itself rather than as a data frame,
+# so building the spec needs none of Altair's global data transformers, which Streamlit swaps while it
+# draws a chart: the call view builds the next call's waterfall in a background thread (ui/call_view.py).
+_SHOWN = ("span_id", "step", "kind_name", "start_s", "end_s", "seconds", "flag", "model", "cost_usd", "error_type")
 
 
 def step_label() -> pl.Expr:
@@ -52,6 +56,7 @@ def waterfall(spans: pl.DataFrame) -> alt.LayerChart:
     """Bars from each span's start to its end (seconds since the call started), coloured by kind;
     failed and slow spans get a thick vermilion outline and a label after the bar."""
     data = _rows(spans)
+    values = {"values": data.select(_SHOWN).to_dicts()}  # plain values: built without a data transformer
     y = alt.Y("step:N", sort=None, title=None, axis=alt.Axis(labelFontSize=AXIS_PX, labelLimit=260))
     x = alt.X("start_s:Q", title="Seconds since the call started",
               axis=alt.Axis(labelFontSize=AXIS_PX, titleFontSize=AXIS_PX))
@@ -61,7 +66,7 @@ def waterfall(spans: pl.DataFrame) -> alt.LayerChart:
                                                             if KIND_NAMES[k] in kinds]))  # fmt: skip
     flagged = alt.datum.flag != ""
     pick = alt.selection_point(name=SELECTION, fields=["span_id"], on="click", clear="dblclick")
-    bars = alt.Chart(data).mark_bar(height=ROW_PX - 8, cornerRadius=2, cursor="pointer").add_params(pick).encode(
+    bars = alt.Chart(values).mark_bar(height=ROW_PX - 8, cornerRadius=2, cursor="pointer").add_params(pick).encode(
         x=x,
         x2="end_s:Q",
         y=y,
@@ -74,7 +79,7 @@ def waterfall(spans: pl.DataFrame) -> alt.LayerChart:
             alt.Tooltip("cost_usd:Q", title="Cost", format="$.4f"), alt.Tooltip("error_type:N", title="Error"),
         ],
     )  # fmt: skip
-    labels = alt.Chart(data).transform_filter(flagged).mark_text(
+    labels = alt.Chart(values).transform_filter(flagged).mark_text(
         align="left", dx=6, fontSize=AXIS_PX, fontWeight="bold", color=FLAG_COLOUR
     ).encode(x="end_s:Q", y=y, text="flag:N")
     return alt.LayerChart(layer=[bars, labels]).properties(height=alt.Step(ROW_PX))

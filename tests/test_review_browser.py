@@ -3,12 +3,14 @@ served by `streamlit run` on localhost."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests import review_fixture, synthetic
 from tests.served_app import screenshot, served_app, settle, start_review, watched_page
@@ -176,3 +178,42 @@ def test_keys_do_nothing_while_typing_notes_then_score_and_save(page: Page, app_
     assert (saved["reviewer"], saved["score"], saved["passed"], saved["notes"]) == (
         "Tom", 5, False, "p5fs: quoted 45 minutes")
     assert checked(page) == [], "the next call starts with an empty form"
+
+
+def test_a_plain_save_reruns_the_form_and_the_headers_count_not_the_call(page: Page, app_url: str) -> None:
+    page.add_init_script(RECEIVED)
+    start_review(page, app_url, size=3)
+    name_reviewer(page, "Lea")
+    header = page.locator(".st-key-review_nav")
+    assert header.get_by_text("0 / 3 scored").is_visible() and "✓" not in call_title(page)
+    for key in ("3", "p"):
+        page.keyboard.press(key)
+        settle(page)
+    page.evaluate("window.__received = []")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_selector("text=Saved: 3 / 5, pass, by Lea")
+    settle(page)
+    assert header.get_by_text("1 / 3 scored").is_visible(), "the count follows a plain Save at once"
+    assert call_title(page) == "Call 1 of 3 ✓"
+    assert "[**Caller**]" not in "\n".join(page.evaluate("window.__received")), "Save reran the transcript"
+
+
+def test_every_key_acts_once_even_when_pressed_without_waiting(page: Page, app_url: str, warehouse: Path) -> None:
+    """Keys as fast as a keyboard sends them: a score and a verdict pressed while the form is still
+    rerunning, and the next call's pressed while the page is still drawing it after S. A key that acts
+    on the form being replaced, or on none, is lost: its call is then saved without it (or not at all)."""
+    start_review(page, app_url, size=4)
+    name_reviewer(page, "Kim")
+    pressed = [(2, False), (5, True), (3, False), (4, True)]
+    for score, passed in pressed:
+        page.keyboard.press(str(score))
+        page.keyboard.press("p" if passed else "f")
+        page.keyboard.press("s")
+    with contextlib.suppress(PlaywrightTimeout):  # keys lost: the comparison below says on which calls
+        page.locator(".st-key-review_nav").get_by_text("4 / 4 scored").wait_for(timeout=20_000)
+    settle(page)
+    session_id = parse_qs(urlparse(page.url).query)["session"][0]
+    order = reviews.get_session(session_id, warehouse).call_ids
+    saved = {row["call_id"]: (row["score"], row["passed"])
+             for row in reviews.current_reviews(session_id, warehouse).iter_rows(named=True)}
+    assert [saved.get(call_id) for call_id in order] == pressed

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from present.call_header import Figure, call_figures, clock, conversation_figures
+from present.charts import for_room
 from present.formats import format_value
 from present.markdown import code_span, escape_markdown, plain_text
 from present.waterfall import SELECTION, step_facts, steps, waterfall
@@ -112,20 +113,32 @@ def transcript_lines(detail: CallDetail) -> list[dict]:
     return lines
 
 
+def _turn_markdown(line: dict) -> str:
+    speaker = f":{SPEAKER_COLORS[line['side']]}[**{escape_markdown(line['who'])}**]"
+    waited = f" · :red[{line['note']}]" if line["note"] else ""
+    return f"`{line['clock']}` {speaker}{waited}  \n{escape_markdown(line['text'])}"
+
+
 def show_transcript(lines: list[dict]) -> None:
-    """The transcript on its own (no recording to play): turns the judge cited are boxed with the quote."""
+    """The transcript on its own (no recording to play): turns the judge cited are boxed with the quote.
+    The turns between boxes are one Markdown element, a paragraph each (every turn escaped on its own,
+    so none can reach into the next): one element rather than one per turn is what the browser
+    redraws when the review moves to the next call."""
     with st.container(key="transcript"):
+        plain: list[str] = []
         for line in lines:
-            speaker = f":{SPEAKER_COLORS[line['side']]}[**{escape_markdown(line['who'])}**]"
-            waited = f" · :red[{line['note']}]" if line["note"] else ""
-            text = f"`{line['clock']}` {speaker}{waited}  \n{escape_markdown(line['text'])}"
             if not line["evidence"]:
-                st.markdown(text)
+                plain.append(_turn_markdown(line))
                 continue
+            if plain:
+                st.markdown("\n\n".join(plain))
+                plain = []
             with st.container(border=True):
-                st.markdown(text)
+                st.markdown(_turn_markdown(line))
                 for quote in line["evidence"]:
                     st.markdown(f"► **Judge's evidence:** “{escape_markdown(quote)}”")
+        if plain:
+            st.markdown("\n\n".join(plain))
 
 
 def show_conversation(detail: CallDetail, key: str, large: bool) -> None:
@@ -143,6 +156,27 @@ def show_conversation(detail: CallDetail, key: str, large: bool) -> None:
     show_transcript(lines)
 
 
+def _waterfall_spec(call_id: str, room: bool) -> dict | None:
+    """The call's waterfall as a Vega-Lite spec (room-sized in projector mode, as `projector.chart`
+    makes it). Building it with Altair costs 0.1–0.3 s, most of what drawing a call costs, so it is
+    built once per call, cached like a read, and built ahead for the review's next call (`read_ahead`)."""
+    detail = data.call_detail(call_id)
+    if detail is None or detail.spans.is_empty():
+        return None
+    figure = waterfall(detail.spans)
+    return (for_room(figure) if room else figure).to_dict(validate=False)  # tests/test_span_detail.py validates it
+
+
+waterfall_spec = data.cached(_waterfall_spec, kept=data.KEPT_CALLS)
+
+
+def read_ahead(call_id: str) -> None:
+    """Read and build the call's view in the background (the review's next call), so that moving to
+    it finds everything cached instead of waiting in front of the room."""
+    room = projector.active()  # read here: the background thread has no page to ask
+    data.warm_call(call_id, lambda: waterfall_spec(call_id, room))
+
+
 @st.fragment
 def show_steps(detail: CallDetail, key: str) -> None:
     """The waterfall, and below it the step clicked in it (or picked from the list) in full. A
@@ -152,8 +186,8 @@ def show_steps(detail: CallDetail, key: str) -> None:
         return
     slow, failed = int(detail.spans["is_slow"].sum()), int(detail.spans["is_error"].sum())
     st.markdown(f"**Steps** · {detail.spans.height} spans, {slow} slow, {failed} failed · click one to see it")
-    event = st.altair_chart(projector.chart(waterfall(detail.spans)), theme=None, width="stretch", on_select="rerun",
-                            key=f"{key}_waterfall")
+    spec = waterfall_spec(detail.call["call_id"], projector.active())
+    event = st.vega_lite_chart(spec=spec, theme=None, width="stretch", on_select="rerun", key=f"{key}_waterfall")
     listed = steps(detail.spans)
     labels = dict(zip(listed["span_id"], listed["step"], strict=True))
     picker = f"{key}_step"

@@ -43,6 +43,7 @@ from warehouse import (
 from warehouse.drift import queries as drift
 from warehouse.drift.detection import Thresholds
 from warehouse.drift.queries import DriftHistory, DriftTrends
+from warehouse.errors import CallboardError
 from warehouse.filters import Filters
 
 P = ParamSpec("P")
@@ -185,13 +186,19 @@ def call_history(call_id: str) -> pl.DataFrame:
     return _history(call_id, _saves_here.get(call_id, 0))
 
 
-def warm_call(call_id: str) -> None:
-    """Read a call's view and review history in a background thread, so that moving to it (the
-    review's next call) finds them cached instead of waiting for the warehouse in front of the room."""
+def warm_call(call_id: str, *also: Callable[[], object]) -> None:
+    """Read a call's view and review history, then `also` (what the page builds from them), in a
+    background thread, so that moving to it (the review's next call) finds them cached instead of
+    waiting for the warehouse in front of the room."""
     def read() -> None:
         time.sleep(WARM_AFTER_S)
-        call_detail(call_id)
-        call_history(call_id)
+        try:
+            call_detail(call_id)
+            call_history(call_id)
+            for build in also:
+                build()
+        except CallboardError:  # a busy warehouse: the page reads it when it is asked for, and says so then
+            return
 
     threading.Thread(target=read, name=f"warm-{call_id}", daemon=True).start()
 

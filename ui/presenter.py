@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from present.markdown import escape_markdown
-from ui import url_params
+from ui import data, url_params
 from warehouse.reviews import ReviewSession
 
 _STYLE = """<style>
@@ -27,6 +27,7 @@ header[data-testid="stHeader"] { height: 2.4rem; min-height: 2.4rem; }
 .st-key-presenter label p, .st-key-presenter button p { font-size: 1.2rem; }
 .st-key-review_nav h1 { font-size: 2.4rem; padding: 0; }
 </style>"""
+PROGRESS = "review_progress"  # the header's progress, a fragment a Save reruns by name
 
 
 def presenter_style() -> None:
@@ -61,14 +62,23 @@ def _jump(total: int) -> None:
     _go(min(max(int(st.session_state["rv_jump"]), 1), total))
 
 
-def navigation_bar(session: ReviewSession, at: int, scored: int, this_scored: bool) -> None:
+@st.fragment(key=PROGRESS)
+def _progress(session: ReviewSession, at: int) -> None:
+    """"Call 17 of 50 ✓ · 12 / 50 scored": a fragment, so that a Save reruns it with the form
+    (ui/review_form.py) and the count is never behind what was saved."""
+    total, scored = len(session.call_ids), data.scored_calls(session.session_id)
+    mark = " ✓" if session.call_ids[at - 1] in scored else ""
+    st.title(f"Call {at} of {total}{mark}")
+    st.markdown(f"**{len(scored)} / {total} scored** · {escape_markdown(session.name)}")
+
+
+def navigation_bar(session: ReviewSession, at: int) -> None:
     """"Call 17 of 50 · 12 / 50 scored", previous / next (← →) and jump to N."""
     total = len(session.call_ids)
     with st.container(key="review_nav"):
         title, back, ahead, jump = st.columns([4, 1.6, 1.6, 1.2], vertical_alignment="bottom")
-        mark = " ✓" if this_scored else ""
-        title.title(f"Call {at} of {total}{mark}")
-        title.markdown(f"**{scored} / {total} scored** · {escape_markdown(session.name)}")
+        with title:
+            _progress(session, at)
         back.button("← Previous", key="rv_prev", shortcut="Left", disabled=at <= 1, on_click=_go, args=(at - 1,),
                     width="stretch")
         ahead.button("Next →", key="rv_next", shortcut="Right", disabled=at >= total, on_click=_go, args=(at + 1,),

@@ -22,7 +22,7 @@ import streamlit as st
 from present.failure_modes import OWNER_NAMES
 from present.markdown import escape_markdown, one_line
 from ui import data
-from ui.presenter import advance
+from ui.presenter import PROGRESS, advance
 from ui.review_keys import scoring_keys
 from ui.reviewer import reviewer_picker
 from ui.tables import show_table
@@ -34,6 +34,7 @@ FIELDS = ("score", "verdict", "labels", "notes", "test_case")
 EMPTY: dict[str, object] = {"score": None, "verdict": None, "labels": [], "notes": "", "test_case": False}
 MESSAGE = "rv_message"
 UNNAMED_DRAFTS = "rv_unnamed_drafts"  # session state: what this browser typed before naming a reviewer
+FORM = "review_form"  # the form's fragment, rerun by name with the header's progress after a Save
 
 
 def _key(field: str, session_id: str, call_id: str) -> str:
@@ -103,8 +104,10 @@ def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[]
     who = escape_markdown(reviewer)
     st.session_state[MESSAGE] = ("success", f"Saved: {v['score']} / 5, {v['verdict'].lower()}, by {who} "
                                             f"at {review.created_at:%H:%M} UTC.")
-    if then is not None:
-        then()
+    if then is None:  # the form and the header's progress ("12 / 50 scored", ✓), not the call beside them
+        st.rerun([FORM, PROGRESS])
+    then()
+    st.rerun()  # the next call: a run of the whole page, at once rather than after a run of the form
 
 
 def _add_mode(session_id: str, call_id: str, reviewer: str | None) -> None:
@@ -190,13 +193,11 @@ def scoring_form(session_id: str, call_id: str, reviewer: str | None, then: Call
     _history(history, session_id, reviewer)
 
 
-@st.fragment
+@st.fragment(key=FORM)
 def review_aside(session: reviews.ReviewSession, at: int, call_id: str) -> None:
-    """Who is reviewing and the form for call number `at` of the session, rerun on their own.
-    "Save and next" points the URL at the next call; a fragment cannot redraw the call beside it, so
-    then it hands over to a run of the whole page, which draws that call."""
-    if st.query_params.get("call", "1") != str(at):
-        st.rerun(scope="app")
+    """Who is reviewing and the form for call number `at` of the session, rerun on their own (and,
+    after a Save, with the header's progress). "Save and next" points the URL at the next call and
+    reruns the whole page, which draws that call."""
     reviewer = reviewer_picker()
     if session.is_open:
         scoring_form(session.session_id, call_id, reviewer, then=lambda: advance(session))

@@ -208,6 +208,8 @@
     fitFrame();
   }
 
+  const PAGE_KEYS = /^(ArrowLeft|ArrowRight|[1-5pfnsPFNS])$/;
+
   function typingIn(target) {
     if (!target || !target.closest) return false;
     return !!target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true'], " +
@@ -226,8 +228,11 @@
   }
 
   function passOnNavigation(event) {
-    /* ← and → belong to the review's call navigation, which listens on the page around this frame. */
-    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+    /* ← and → belong to the review's call navigation, and 1–5, P, F, N, S to its scoring keys
+       (ui/review_keys.py), which listen on the page around this frame: while this frame has the focus
+       (after a click on the waveform or a line) they would otherwise never reach them. */
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+    if (!PAGE_KEYS.test(event.key) || typingIn(event.target)) return;
     try {
       window.parent.document.dispatchEvent(new KeyboardEvent("keydown", { key: event.key, code: event.code, bubbles: true }));
       event.preventDefault();
