@@ -77,14 +77,14 @@ def trends_from(summaries: DriftSummaries, failures: pl.DataFrame, grain: str, s
         pl.col("n").sum(), pl.col("total").sum())
     moments = moments.select(_bucket(end, grain), "measure", "group", "n", "total")
 
-    def share_of(measure: str) -> pl.DataFrame:
+    def mean_of(measure: str) -> pl.DataFrame:
         return moments.filter(pl.col("measure") == measure).select(
             "bucket", "group", n="n", mean=pl.col("total") / pl.col("n"))
 
-    tokens, cost = share_of("tokens"), share_of("cost")
+    tokens, cost = mean_of("tokens"), mean_of("cost")
     usage = tokens.join(cost.select("bucket", "group", cost_per_call_usd="mean"), on=["bucket", "group"], how="left")
     usage = usage.select("bucket", "group", calls="n", cost_per_call_usd="cost_per_call_usd", tokens_per_call="mean")
-    talking = share_of("interruptions").select("bucket", "group", voice_calls="n", interruption_rate="mean")
+    talking = mean_of("interruptions").select("bucket", "group", voice_calls="n", interruption_rate="mean")
     failures = failures.select(_bucket(end, grain), "of", "group", "n", "failed", "error_rate")
     return DriftTrends(
         latency=latency.sort("bucket", "measure", "group"),
@@ -174,8 +174,8 @@ class DriftSummaries:
 def summarise(latency: ibis.Table, means: ibis.Table, rates: ibis.Table, end: date, days: int,
               daily_days: int) -> DriftSummaries:
     """Run the summaries on the engine: values of the `days` days up to `end` in, a few hundred
-    rows per series family out. Latency percentiles per day, the costliest part, only for the
-    `daily_days` the tests of the last days read."""
+    rows per series family out. Latency percentiles per day, the costliest part, only for the last
+    `daily_days` (the days the last-days test reads, and the period's for the daily trends)."""
     def recent(values: ibis.Table, reach: int) -> ibis.Table:  # by date: `back` is computed once, later
         return values.filter(values.day > ibis.literal(end - timedelta(days=reach), type="date"))
 
