@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from present.formats import format_p, format_value
+from present.formats import format_p, format_value, seconds
 from warehouse.ab import ALPHA, MIN_SAMPLE, ABResult, Comparison, Ran
 from warehouse.filters import Filters
 from warehouse.metric_registry import BY_KEY
@@ -24,17 +24,18 @@ def _signed(x: float, unit: str) -> str:
     if unit == "nps":
         return f"{x:+.1f}"
     if unit == "ms":
-        return f"{x:+,.0f}"
+        return seconds(x, sign=True)
     if unit == "usd":
         return f"{'+' if x >= 0 else '−'}${abs(x):.3f}"
     return f"{x:+.2f}"
 
 
-_UNIT_AFTER = {"pct": " pts", "nps": " pts", "ms": " ms"}
+_UNIT_AFTER = {"pct": " pts", "nps": " pts", "ms": " s"}
 
 
 def difference_text(c: Comparison, interval: tuple[float, float] | None = None) -> str:
-    """B − A with its unit, and its 95% range when there is one: "+13.6 pts (+11.3 to +15.9)"."""
+    """B − A with its unit, and its 95% range when there is one: "+13.6 pts (+11.3 to +15.9)"; a reply
+    time in seconds, as its two values are written ("+0.10 s (+0.04 to +0.17)")."""
     unit = BY_KEY[c.metric].unit
     if c.difference is None:
         return "—"

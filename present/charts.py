@@ -10,6 +10,8 @@ from typing import TypeAlias
 import altair as alt
 import polars as pl
 
+from present.formats import MS_PER_SECOND
+
 # Every kind of chart Altair builds and Streamlit draws.
 AnyChart: TypeAlias = (alt.Chart | alt.LayerChart | alt.HConcatChart | alt.VConcatChart | alt.ConcatChart
                        | alt.FacetChart | alt.RepeatChart)
@@ -24,7 +26,6 @@ CAPTION_COLOUR = "#555555"
 
 
 AXIS_FORMATS = {"pct": ".0%", "ms": ",.0f", "usd": "$.3f", "score": ".1f", "nps": "+.0f", "count": ",.0f"}
-MS_PER_SECOND = 1000
 
 
 def in_seconds(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:

@@ -8,6 +8,8 @@ from typing import Literal
 from warehouse.metric_registry import CHANGE_LEVEL, Metric, Row, number, unlikely_noise
 from warehouse.stats import TestResult
 
+MS_PER_SECOND = 1000
+
 
 def format_value(value: float | int | None, unit: str) -> str:
     if value is None or value != value:  # None or NaN
@@ -15,7 +17,7 @@ def format_value(value: float | int | None, unit: str) -> str:
     if unit == "pct":
         return f"{value:.1%}"
     if unit == "ms":
-        return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+        return f"{seconds(value)} s"
     if unit == "usd":
         return f"${value:.3f}"
     if unit == "score":
@@ -23,6 +25,16 @@ def format_value(value: float | int | None, unit: str) -> str:
     if unit == "nps":
         return f"{round(value):+d}" if round(value) else "0"
     return f"{value:,.0f}"
+
+
+def seconds(ms: float, sign: bool = False) -> str:
+    """A duration stored in milliseconds as a number of seconds, without the unit ("1.26", "0.83",
+    "+0.10"): every duration in words reads in seconds, as the charts' axes do, so a sentence never
+    sets "1.26 s" beside "826 ms". Two decimals; three under a tenth of a second, where two would
+    write a 4 ms step as nothing."""
+    value = ms / MS_PER_SECOND
+    digits = 3 if 0 < abs(value) < 0.1 else 2
+    return f"{value:{'+' if sign else ''}.{digits}f}"
 
 
 def percent(value: float | None) -> str:

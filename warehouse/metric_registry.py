@@ -26,7 +26,7 @@ NEEDS_JUDGEMENTS = "Joint"  # the owner whose figures exist only once a judge ha
 
 UNITS = {  # how a value is stored, which also decides how it is shown (present's format_value)
     "pct": "share, shown as %",
-    "ms": "milliseconds, shown as ms or s",
+    "ms": "milliseconds, shown in seconds",
     "usd": "US dollars",
     "score": "judge score, 1–5",
     "nps": "NPS points, −100 to 100",
