@@ -184,6 +184,40 @@ def test_a_busy_warehouse_on_save_says_so_and_keeps_what_was_typed(
     assert reviews.current_reviews(session_id)["notes"].to_list() == ["typed while ingest held the file"]
 
 
+def test_a_busy_warehouse_on_save_and_next_comes_back_to_the_call_with_what_was_typed(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"Save and next" writes while the next call is drawn: when the write fails, the room is taken
+    back to the call, its score and notes still there, the reason beside Save, nothing counted."""
+    at = open_review()
+    session_id = draw(at)
+    at.text_input(key="reviewer").input("Ana").run()
+    at.button(key="rv_next").click().run()  # the next call read once, so only the save needs the file
+    at.button(key="rv_prev").click().run()
+    score(at, 3, "Fail", notes="typed before the save failed")
+    with busy.held(warehouse, monkeypatch):
+        at.button(key="rv_save_next").click().run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert title(at) == "Call 1 of 5" and param(at, "call") == "1"
+        assert any("The warehouse is busy" in e.value for e in at.error), [e.value for e in at.error]
+        assert "**0 / 5 scored**" in shown_text(at)
+        assert (field(at, "score").value, field(at, "notes").value) == (3, "typed before the save failed")
+    assert reviews.current_reviews(session_id).is_empty()
+    at.button(key="rv_save_next").click().run()
+    assert title(at) == "Call 2 of 5" and at.success[0].value.startswith("Saved: 3 / 5, fail, by Ana")
+    assert reviews.current_reviews(session_id)["notes"].to_list() == ["typed before the save failed"]
+
+
+def test_an_incomplete_review_is_refused_on_save_and_next_without_moving_on(warehouse: Path) -> None:
+    at = open_review()
+    session_id = draw(at)
+    at.text_input(key="reviewer").input("Ana").run()
+    field(at, "score").set_value(4).run()
+    at.button(key="rv_save_next").click().run()
+    assert title(at) == "Call 1 of 5" and "say whether the call passes or fails" in at.error[0].value
+    assert field(at, "score").value == 4 and reviews.current_reviews(session_id).is_empty()
+
+
 def test_a_busy_warehouse_on_save_decisions_says_so_and_keeps_the_text(
     warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,6 +34,7 @@ FIELDS = ("score", "verdict", "labels", "notes", "test_case")
 EMPTY: dict[str, object] = {"score": None, "verdict": None, "labels": [], "notes": "", "test_case": False}
 MESSAGE = "rv_message"
 UNNAMED_DRAFTS = "rv_unnamed_drafts"  # session state: what this browser typed before naming a reviewer
+SAVING = "rv_saving"  # session state: the saves "Save and next" started, as (review, future)
 FORM = "review_form"  # the form's fragment, rerun by name with the header's progress after a Save
 
 
@@ -88,26 +89,57 @@ def _discard_draft(session_id: str, call_id: str, reviewer: str) -> None:
     st.session_state.get(UNNAMED_DRAFTS, {}).pop(_unnamed(session_id, call_id), None)
 
 
-def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[], None] | None) -> None:
+def _review(session_id: str, call_id: str, reviewer: str | None) -> reviews.Review:
     v = _values(session_id, call_id)
-    review = reviews.Review(
+    return reviews.Review(
         session_id=session_id, call_id=call_id, reviewer=reviewer, score=v["score"],
         passed=None if v["verdict"] is None else v["verdict"] == VERDICTS[0],
         labels=tuple(v["labels"]), notes=v["notes"].strip(), test_case=v["test_case"],
     )  # fmt: skip
+
+
+def _saved(review: reviews.Review, save: Callable[[], object]) -> bool:
+    """Run (or wait for) `save` and say beside Save how it went; a saved review's draft is dropped,
+    a refused or failed one's kept."""
     try:
-        data.save_review(review)
-    except CallboardError as error:  # refused, or the warehouse busy: said beside Save; the draft stays
+        save()
+    except CallboardError as error:  # refused, or the warehouse busy
+        st.session_state[MESSAGE] = ("error", drafts.not_saved(error))
+        return False
+    _discard_draft(review.session_id or "", review.call_id, review.reviewer or "")
+    verdict = VERDICTS[0] if review.passed else VERDICTS[1]
+    st.session_state[MESSAGE] = ("success", f"Saved: {review.score} / 5, {verdict.lower()}, by "
+                                            f"{escape_markdown(review.reviewer)} at {review.created_at:%H:%M} UTC.")
+    return True
+
+
+def _save(session_id: str, call_id: str, reviewer: str | None, then: Callable[[], None] | None) -> None:
+    """Save; with `then` ("Save and next"), check the review here, then write it while the next call
+    is drawn: the next call's form waits for the write (`_finish_saving`)."""
+    review = _review(session_id, call_id, reviewer)
+    if then is None:
+        if _saved(review, lambda: data.save_review(review)):
+            st.rerun([FORM, PROGRESS])  # the form and the header's progress ("12 / 50 scored", ✓), not the call
+        return
+    try:
+        data.check_review(review)
+    except CallboardError as error:  # refused ("give the call a score"): said beside Save, on this call
         st.session_state[MESSAGE] = ("error", drafts.not_saved(error))
         return
-    _discard_draft(session_id, call_id, review.reviewer or "")
-    who = escape_markdown(reviewer)
-    st.session_state[MESSAGE] = ("success", f"Saved: {v['score']} / 5, {v['verdict'].lower()}, by {who} "
-                                            f"at {review.created_at:%H:%M} UTC.")
-    if then is None:  # the form and the header's progress ("12 / 50 scored", ✓), not the call beside them
-        st.rerun([FORM, PROGRESS])
+    st.session_state.setdefault(SAVING, []).append((review, data.save_review_in_background(review)))
     then()
     st.rerun()  # the next call: a run of the whole page, at once rather than after a run of the form
+
+
+def _finish_saving(session: reviews.ReviewSession) -> None:
+    """Wait for the saves "Save and next" started (the call beside the form is drawn by now) and
+    say how they went. One that failed (a busy warehouse) takes the room back to its call, where
+    what was typed is still there, with the reason beside Save."""
+    started = st.session_state.pop(SAVING, [])
+    failed = [review.call_id for review, saving in started if not _saved(review, saving.result)]
+    if failed:
+        st.query_params["call"] = str(session.call_ids.index(failed[0]) + 1)
+        st.rerun()
 
 
 def _add_mode(session_id: str, call_id: str, reviewer: str | None) -> None:
@@ -198,6 +230,7 @@ def review_aside(session: reviews.ReviewSession, at: int, call_id: str) -> None:
     """Who is reviewing and the form for call number `at` of the session, rerun on their own (and,
     after a Save, with the header's progress). "Save and next" points the URL at the next call and
     reruns the whole page, which draws that call."""
+    _finish_saving(session)
     reviewer = reviewer_picker()
     if session.is_open:
         scoring_form(session.session_id, call_id, reviewer, then=lambda: advance(session))

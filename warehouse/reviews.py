@@ -249,7 +249,7 @@ def reopen_session(session_id: str, path: Path | None = None) -> None:
     )
 
 
-def _check(review: Review, known_labels: set[str]) -> str:
+def check_review(review: Review, known_labels: set[str]) -> str:
     """The reviewer's name, trimmed, once the review is complete; otherwise why it is not saved."""
     reviewer = (review.reviewer or "").strip()
     if not reviewer:
@@ -274,7 +274,7 @@ def save_reviews(saves: list[Review], path: Path | None = None) -> list[str]:
     ids = [uuid.uuid4().hex for _ in saves]
     with transaction(path) as con:
         known = {row[0] for row in con.execute("SELECT name FROM failure_modes").fetchall()}
-        rows = [[review_id, r.session_id, r.call_id, _check(r, known), r.score, r.passed, list(r.labels), r.notes,
+        rows = [[review_id, r.session_id, r.call_id, check_review(r, known), r.score, r.passed, list(r.labels), r.notes,
                  r.test_case, r.created_at] for review_id, r in zip(ids, saves, strict=True)]
         con.executemany(
             """INSERT INTO reviews (review_id, session_id, call_id, reviewer, score, passed, labels, notes,
