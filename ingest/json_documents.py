@@ -25,7 +25,7 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from ingest.lines import BOM, NOT_UTF8, LineChunk, int64_array, seekable
+from ingest.lines import BOM, NOT_UTF8, LineChunk, bytes_array, int64_array, seekable
 
 PIECE_BYTES = 4 * 1024 * 1024
 # Pieces parsed at once: peak memory stays flat from 40 MB to 200 MB documents at 8 MiB (it grew
@@ -279,14 +279,15 @@ def _chunk(pieces: list[_Piece], unreadable: list[tuple[int, str, bytes]]) -> Li
     for piece in pieces:
         one_line = piece.text.replace(b"\r", b" ").replace(b"\n", b" ")
         try:
-            texts.append(one_line.decode("utf-8"))
+            one_line.decode("utf-8")
         except UnicodeDecodeError:
             bad.append((1, NOT_UTF8, one_line))
             continue
+        texts.append(one_line)
         bases.append(piece.bases)
     numbers = np.array(bases, dtype=np.int64).reshape(-1, 3)
     table = pa.Table.from_arrays(
-        [int64_array(np.ones(len(texts))), pa.array(texts, pa.string()), int64_array(numbers[:, 0]),
+        [int64_array(np.ones(len(texts))), bytes_array(texts, pa.string()), int64_array(numbers[:, 0]),
          int64_array(numbers[:, 1]), int64_array(numbers[:, 2])],
         names=["line", "doc", "resource_base", "scope_base", "span_base"])
     return LineChunk(table, bad, sum(len(p.text) for p in pieces) + sum(len(u[2]) for u in unreadable))

@@ -13,7 +13,7 @@ import gzip
 import shutil
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -119,6 +119,15 @@ def int64_array(values: np.ndarray) -> pa.Array:
     second, to check whether it was handed a pandas Series.)"""
     values = np.ascontiguousarray(values, dtype=np.int64)
     return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def bytes_array(parts: Sequence[bytes], kind: pa.DataType | None = None) -> pa.Array:
+    """`parts` as one Arrow binary array (or `kind`, say string for UTF-8 parts), wrapped around one
+    joined buffer without a Python object each (and without `pa.array`, which imports pandas)."""
+    offsets = np.zeros(len(parts) + 1, dtype=np.int32)
+    np.cumsum([len(part) for part in parts], out=offsets[1:])
+    return pa.Array.from_buffers(kind or pa.binary(), len(parts), [None, pa.py_buffer(offsets),
+                                                                    pa.py_buffer(b"".join(parts))])
 
 
 def line_table(numbers: np.ndarray, docs: pa.Array) -> pa.Table:

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ingest import otlp_protobuf
-from ingest.lines import int64_array
+from ingest.lines import bytes_array, int64_array
 from warehouse import trace_mapping
 from warehouse.db import set_session
 from warehouse.end_reasons import end_reason_sql
@@ -365,5 +365,5 @@ def _with_span_records(rejects: pa.Table, chunk: pa.Table) -> pa.Table:
         if piece not in requests:
             requests[piece] = otlp_protobuf.parse_request(bodies[piece].as_py())
         request = requests[piece]
-        records.append(None if request is None else otlp_protobuf.span_json(request, resource, scope, span))
-    return rejects.set_column(rejects.schema.get_field_index("record"), "record", pa.array(records, pa.string()))
+        records.append(b"" if request is None else otlp_protobuf.span_json(request, resource, scope, span).encode())
+    return rejects.set_column(rejects.schema.get_field_index("record"), "record", bytes_array(records, pa.string()))

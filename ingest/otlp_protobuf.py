@@ -27,7 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from ingest.lines import int64_array
+from ingest.lines import bytes_array, int64_array
 
 NOT_A_REQUEST = "not an OTLP protobuf ExportTraceServiceRequest"
 
@@ -89,9 +89,9 @@ def requests_table(pieces: Sequence[Piece]) -> tuple[pa.Table, list[tuple[int, s
     numbers = np.array([(p.line, p.resource_base, p.scope_base, p.span_base) for p in pieces], np.int64).reshape(-1, 4)
     columns = {"line": int64_array(numbers[:, 0]), "piece": int64_array(np.arange(len(pieces))),
                "resource_base": int64_array(numbers[:, 1]), "scope_base": int64_array(numbers[:, 2]),
-               "span_base": int64_array(numbers[:, 3]), "body": pa.array([p.body for p in pieces], pa.binary()),
+               "span_base": int64_array(numbers[:, 3]), "body": bytes_array([p.body for p in pieces]),
                "resource_spans": resource_spans}
-    return pa.table(columns), bad
+    return pa.Table.from_arrays(list(columns.values()), names=list(columns)), bad
 
 
 def varint(value: int) -> bytes:

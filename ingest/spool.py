@@ -38,7 +38,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ingest.lines import LineChunk, line_table
+from ingest.lines import LineChunk, bytes_array, line_table
 from ingest.otlp import open_scratch
 from ingest.otlp_protobuf import Piece, requests_table
 from ingest.run_log import begin_run, end_run
@@ -46,6 +46,7 @@ from ingest.summary import IngestSummary
 from ingest.traces import load_chunks
 from warehouse.db import WarehouseBusy, warehouse_path
 from warehouse.pii import PATTERNS
+from warehouse.span_loading import compile_ahead
 
 PROTOBUF, JSON = ".pb", ".json"
 BATCH_BYTES = 8 * 1024 * 1024  # bodies per parse chunk: 20-30k spans, so parsing and merging overlap
@@ -176,18 +177,14 @@ def _json_line(path: Path) -> bytes:
 def batch_chunk(files: list[Path]) -> LineChunk:
     """The batch (all protobuf or all JSON, see `Spool.next_batch`) as one chunk, line N being
     the Nth request. Protobuf bodies are decoded straight into Arrow columns; one that no longer
-    decodes (damaged on disk) is a refused line. JSON bodies are joined into one buffer and wrapped
-    as an Arrow string column without a Python string each (`pa.array` would also import pandas,
-    a second of the loader's CPU, to check it was not handed a Series)."""
+    decodes (damaged on disk) is a refused line. JSON bodies become one Arrow string column."""
     if files[0].suffix == PROTOBUF:
         bodies = [path.read_bytes() for path in files]
         table, bad = requests_table([Piece(body, number) for number, body in enumerate(bodies, 1)])
         return LineChunk(table, bad, sum(len(body) for body in bodies))
     lines = [_json_line(path) for path in files]
-    offsets = np.zeros(len(lines) + 1, dtype=np.int32)
-    np.cumsum([len(line) for line in lines], out=offsets[1:])
-    docs = pa.StringArray.from_buffers(len(lines), pa.py_buffer(offsets), pa.py_buffer(b"".join(lines)))
-    return LineChunk(line_table(np.arange(1, len(lines) + 1), docs), [], int(offsets[-1]))
+    docs = bytes_array(lines, pa.string())
+    return LineChunk(line_table(np.arange(1, len(lines) + 1), docs), [], sum(len(line) for line in lines))
 
 
 class SpoolLoader:
@@ -256,7 +253,10 @@ class SpoolLoader:
                     scratch=self._scratch)
 
     def run(self) -> None:
-        """Load until stopped, then close the run."""
+        """Load until stopped, then close the run. What the first load would otherwise pay for, on
+        the clock of the first requests, is done first: the parsing database and the merge's SQL."""
+        self._scratch = open_scratch(PATTERNS if self.redact else ())
+        compile_ahead()
         while not self._stopping.is_set():
             if not waiting(self.folder):
                 self._wake.wait(self.poll_s)

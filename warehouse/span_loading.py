@@ -336,6 +336,12 @@ class SpanLoad:
     unpriced_models: list[tuple[str | None, str | None]]  # (provider, model) of new spans without a price
 
 
+def compile_ahead() -> None:
+    """Compile now what `load_spans` compiles on its first call (the conversation figures' SQL, from
+    ibis: about two seconds of imports), so a long-lived loader does not pay it on its first merge."""
+    conversation_sql("rebuilt_turns")
+
+
 def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: datetime) -> SpanLoad:
     """Add `spans` (rows of `ingest.otlp.parse_spans`) to the warehouse inside the
     caller's transaction; spans it already holds are skipped, so loading twice changes nothing."""
