@@ -1,4 +1,4 @@
-"""Receiver benchmark: `python bench/receiver.py [--spans 20000 200000] [--repeat 3]`.
+"""Receiver benchmark: `python bench/receiver.py [--spans 20000 200000] [--repeat 3] [--loader-alone]`.
 
 The real OpenTelemetry SDK (a `BatchSpanProcessor` over the OTLP/HTTP protobuf exporter, batches
 of 512, one request at a time) sends N voice-call spans to `python -m ingest serve` running in its
@@ -307,6 +307,35 @@ def concurrent_exporters(receiver: Receiver, spans: list[ReadableSpan], exporter
     return {"seconds": seconds, "latencies": latencies, "errors": errors, "failed_spans": sum(failed)}
 
 
+def loader_alone(spans: list[ReadableSpan], repeat: int) -> None:
+    """`--loader-alone`: the spool loader's CPU per span, in this process, loading the spans spooled
+    as the SDK's 512-span protobuf bodies into a fresh warehouse (what it does once it is started,
+    without the receiver or the SDK sharing the cores). Run this file from a checkout of an older
+    commit (copy it there) for the baseline."""
+    import warehouse.span_loading
+    from ingest.spool import PROTOBUF, Spool, SpoolLoader
+
+    getattr(warehouse.span_loading, "compile_ahead", lambda: None)()  # the loader does it when it starts
+    bodies = [encode_spans(spans[i:i + BATCH]).SerializeToString() for i in range(0, len(spans), BATCH)]
+    micros = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="callboard-bench-") as name:
+            db = Path(name) / "loader.duckdb"
+            with connect(db):
+                pass
+            spool = Spool(Path(name) / "spool")
+            for body in bodies:
+                spool.write(body, PROTOBUF)
+            loader = SpoolLoader(spool, threading.Event(), threading.Event(), db_path=db, log=lambda line: None)
+            cpu = time.process_time()
+            loader.load_waiting()
+            micros.append((time.process_time() - cpu) * 1e6 / len(spans))
+            with connect(db) as con:
+                assert con.execute("SELECT count(*) FROM spans").fetchone() == (len(spans),)
+    print(f"{ROOT}: the loader alone, {len(spans):,} spans: median {median(micros):.1f} µs CPU per span "
+          f"(runs: {', '.join(f'{m:.1f}' for m in micros)})")
+
+
 def report(count: int, runs: list[Run], files: list[tuple[float, float]], discards: list[tuple[float, float]]) -> None:
     """Medians of the runs; the ratios are file seconds, and the SDK's seconds against a server
     that discards, over receiver seconds, run by run."""
@@ -333,7 +362,11 @@ def main() -> None:
     parser.add_argument("--spans", type=int, nargs="+", default=[20_000, 200_000])
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, alternating; medians are quoted")
     parser.add_argument("--exporters", type=int, default=50)
+    parser.add_argument("--loader-alone", action="store_true", help="only the loader's CPU per span (see loader_alone)")
     args = parser.parse_args()
+    if args.loader_alone:
+        loader_alone(make_spans(max(args.spans)), args.repeat)
+        return
     load_before = os.getloadavg()[0]
     print(f"{os.cpu_count()} cores, load average {load_before:.1f} before", flush=True)
     with tempfile.TemporaryDirectory(prefix="callboard-bench-") as name:
