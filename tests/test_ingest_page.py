@@ -56,7 +56,7 @@ def test_each_runs_counts_add_up_in_its_unit(warehouse_file: Path) -> None:
 @pytest.mark.parametrize(("pid", "finished", "expected"), [
     (os.getpid(), False, "Making the demo's recordings, newest calls first: 1,200 of 3,055 calls · 2 failed"),
     (2**22 + 12_345, False, "Making the demo's recordings stopped at 1,200 of 3,055 calls · 2 failed"),
-])  # fmt: skip
+], ids=["running", "stopped"])  # fmt: skip (ids without the pid: pytest-xdist's workers must collect the same names)
 def test_the_demo_recordings_progress_is_shown_while_they_are_made(
         pid: int, finished: bool, expected: str, warehouse_file: Path) -> None:
     folder = warehouse_file.parent / "recordings"
