@@ -251,9 +251,8 @@ def _hits(con, filters: Filters, text: str) -> tuple[str, dict[str, object]]:
 @dataclass
 class _Conditions:
     """The search's filters as SQL: on `search_candidates`' own columns (the stored conversation
-    figures, and what a call must have for the other filters to hold: a judgement, an outcome),
-    and on `search_annotated` (outcome, verdict, modes, a count of dead-air silences), with their
-    parameters and which figures the second kind reads for every candidate."""
+    figures) and on `search_annotated` (outcome, verdict, modes, a count of dead-air silences),
+    with their parameters and which figures the second kind reads for every candidate."""
 
     on_calls: list[str] = field(default_factory=list)
     on_figures: list[str] = field(default_factory=list)
@@ -273,12 +272,8 @@ def _conditions(search: CallSearch) -> _Conditions:
     if search.outcomes:
         c.on_figures.append("(" + " OR ".join(_OUTCOME_HOLDS[key] for key in search.outcomes) + ")")
         c.reads.add("search_outcomes")
-        if "none" not in search.outcomes:
-            c.on_calls.append("call_id IN (SELECT call_id FROM outcomes)")
     if search.verdicts or search.modes:
         c.reads.add("search_judgements")
-        if "unjudged" not in search.verdicts:
-            c.on_calls.append("call_id IN (SELECT call_id FROM judgements WHERE status = 'ok')")
     if search.verdicts:
         c.on_figures.append("(" + " OR ".join(_VERDICT_HOLDS[key] for key in search.verdicts) + ")")
     if search.modes:
