@@ -38,7 +38,7 @@ def surveyed(table: OpenedTable, path: Path, date_columns: dict[str, str],
     columns: dict[str, None] = {}
     counts: dict[str, int] = {}
     for chunk in table.chunks():
-        rows, frame_bytes = rows + chunk.height, frame_bytes + chunk.estimated_size()
+        rows, frame_bytes = rows + chunk.height, frame_bytes + int(chunk.estimated_size())
         columns.update(dict.fromkeys(chunk.columns))
         if probes:
             present = chunk.with_columns(pl.lit(None, pl.String).alias(c) for c in probed if c not in chunk.columns)
