@@ -127,6 +127,11 @@ def test_keys_play_and_skip_turns_and_leave_the_arrows_to_the_review(page: Page,
     page.wait_for_selector("h1:has-text('Call 2 of 3')")
     settle(page)
     assert player(page).locator(".line").count() > 0
+    player(page).locator(".line").nth(0).click()
+    for key in ("3", "f"):  # the scoring keys reach the form around the player too
+        page.keyboard.press(key)
+        settle(page)
+    assert page.locator(".st-key-scoring [role=radio][aria-checked=true]").all_inner_texts() == ["3", "Fail"]
     screenshot(page, "call-player-presenter-1280")
 
 
