@@ -27,7 +27,7 @@ import polars as pl
 from ingest import dates
 from ingest.errors import IngestError
 from ingest.formats import Survey, surveyed
-from ingest.mapping import date_rules, file_options, mapped_columns, read_mapping, require_columns, source_name
+from ingest.mapping import date_rules, file_options, mapped_columns, read_mapping, source_name
 from ingest.pieces import piece_count, read_piece, stage, staged
 from ingest.run_log import recorded_run
 from ingest.summary import IngestSummary
@@ -132,9 +132,8 @@ def ingest_call_log(path: Path, mapping: Path, *, db_path: Path | None = None) -
     spec = load_call_log_mapping(Path(mapping))
     undated = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None, microsecond=0)
     with opened_table(path, spec.file) as table, tempfile.TemporaryDirectory(prefix="callboard-") as scratch:
-        survey = surveyed(table, path, {n: spec.columns[n] for n in _TIMES
+        survey = surveyed(table, path, spec, {n: spec.columns[n] for n in _TIMES
                                         if n in spec.columns and n not in spec.dates}, {})
-        require_columns(spec, survey.columns, path)
         folder = Path(scratch)
         _stage(table, spec, survey, folder)
         pieces = staged(folder)

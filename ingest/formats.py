@@ -11,6 +11,7 @@ import polars as pl
 
 from ingest import dates, numbers
 from ingest.errors import IngestError
+from ingest.mapping import NamesColumns, require_columns
 from ingest.tables import OpenedTable
 
 
@@ -26,24 +27,29 @@ class Survey:
     formats: dict[str, object]
 
 
-def surveyed(table: OpenedTable, path: Path, date_columns: dict[str, str],
+def surveyed(table: OpenedTable, path: Path, mapping: NamesColumns, date_columns: dict[str, str],
              number_columns: dict[str, str]) -> Survey:
     """Per field (ours -> their column): day-first (bool) for `date_columns`, the decimal mark
-    for `number_columns`. A date column that could be read either way stops the run with one
-    sentence saying what to add to the mapping."""
+    for `number_columns`. A column the mapping names and the file lacks stops the run (at the
+    first chunk, unless it is JSON lines, whose later lines may bring new keys), and so does a
+    date column that could be read either way, with one sentence saying what to add to the
+    mapping."""
     probed = [*date_columns.values(), *number_columns.values()]
     probes = [e for column in date_columns.values() for e in dates.sniff_day_first(column)]
     probes += [e for column in number_columns.values() for e in numbers.sniff_decimal(column)]
     rows = frame_bytes = 0
     columns: dict[str, None] = {}
     counts: dict[str, int] = {}
-    for chunk in table.chunks():
+    for number, chunk in enumerate(table.chunks()):
+        if number == 0 and table.kind != "ndjson":
+            require_columns(mapping, chunk.columns, path)
         rows, frame_bytes = rows + chunk.height, frame_bytes + int(chunk.estimated_size())
         columns.update(dict.fromkeys(chunk.columns))
         if probes:
             present = chunk.with_columns(pl.lit(None, pl.String).alias(c) for c in probed if c not in chunk.columns)
             for name, value in present.select(probes).row(0, named=True).items():
                 counts[name] = counts.get(name, 0) + int(value or 0)
+    require_columns(mapping, list(columns), path)
     for name, column in date_columns.items():
         if problem := dates.ambiguity(column, counts, name, column):
             raise IngestError(f"{path}: {problem}")

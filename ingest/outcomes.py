@@ -18,7 +18,7 @@ import polars as pl
 
 from ingest import dates, numbers
 from ingest.formats import Survey, surveyed
-from ingest.mapping import DEFAULT_BOOLEANS, Mapping, load_mapping, require_columns
+from ingest.mapping import DEFAULT_BOOLEANS, Mapping, load_mapping
 from ingest.pieces import piece_count, stage, staged
 from ingest.run_log import recorded_run
 from ingest.summary import IngestSummary
@@ -46,7 +46,6 @@ def ingest_outcomes(path: Path, mapping: Path, *, db_path: Path | None = None) -
     spec = load_mapping(Path(mapping), FIELDS, JOIN_KEYS, _DATES)
     with opened_table(path, spec.file) as table, tempfile.TemporaryDirectory(prefix="callboard-") as scratch:
         survey = _survey(table, spec, path)
-        require_columns(spec, survey.columns, path)
         folder = Path(scratch)
         _stage(table, spec, survey, folder)
         source_file = str(path.resolve())
@@ -72,7 +71,7 @@ def _survey(table: OpenedTable, spec: Mapping, path: Path) -> Survey:
     mapping does not say."""
     theirs = spec.columns
     return surveyed(
-        table, path, {n: theirs[n] for n in _DATES if n in theirs and n not in spec.dates},
+        table, path, spec, {n: theirs[n] for n in _DATES if n in theirs and n not in spec.dates},
         {n: theirs[n] for n in _NUMBERS if n in theirs and spec.decimal is None})
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from ingest import outcomes, pieces, tables
 from ingest.call_logs import ingest_call_log
+from ingest.errors import IngestError
 from ingest.outcomes import ingest_outcomes
 from tests.export_files import balanced, reasons, rows, write
 
@@ -201,3 +202,17 @@ def test_a_large_export_loads_in_bounded_memory(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), sum(booked::INT), sum(nps) FROM outcomes").fetchone() == (
             400_000, 200_000, sum(i % 11 for i in range(400_000)))
+
+
+def test_a_column_the_mapping_names_is_missed_at_the_first_chunk(tmp_path: Path, small_pieces: list) -> None:
+    """The mistake is named before the rest of a large file is read: here the rest cannot be
+    read at all, and the column is still what the run says."""
+    lines = ["Call,Score"] + [f"c-{i},{i % 11}" for i in range(200)] + ['c-x,"unterminated']
+    mapping = write(tmp_path, "m.toml", '[source]\nname = "crm"\njoin_on = "call_id"\n[columns]\ncall_id = "Call"\n'
+                    'nps = "NPS"\n')
+    with pytest.raises(IngestError, match="has no column 'NPS'"):
+        ingest_outcomes(write(tmp_path, "x.csv", "\n".join(lines) + "\n"), mapping, db_path=tmp_path / "w.duckdb")
+    with pytest.raises(IngestError, match="could not be read"):  # what reading it all would have said
+        ingest_outcomes(write(tmp_path, "x.csv", "\n".join(lines) + "\n"), write(tmp_path, "ok.toml", (
+            '[source]\nname = "crm"\njoin_on = "call_id"\n[columns]\ncall_id = "Call"\nnps = "Score"\n')),
+            db_path=tmp_path / "w.duckdb")
