@@ -2,7 +2,9 @@
 the review summary and Compare versions cut nothing (no text wider than its box or cut by a box that
 clips it, none outside the screen or under the page's header), the scoring form and Save are on screen
 without scrolling, and every chart's text is at least 16 px. The presenter view also cuts nothing at
-1280×720 without projector mode, with the sidebar open or closed. Screenshots go to test-artifacts/."""
+1280×720 without projector mode, with the sidebar open or closed, and no table of the review summary
+scrolls sideways at 1280×720 in or out of projector mode, sidebar open or closed. Screenshots go to
+test-artifacts/."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from playwright.sync_api import Browser, Locator, Page
 
 from data.scenario import DEMO_END_DAY
 from tests.served_app import screenshot, served_app, settle, start_review
+from warehouse import reviews
 
 pytestmark = pytest.mark.browser
 
@@ -25,8 +28,9 @@ MIN_CHART_PX = 16
 # Every element of the page's main area that holds text of its own: its text must fit its box
 # (scrollWidth within clientWidth, for HTML boxes that have a width), lie inside the screen's width and
 # inside every box around it that hides what overflows it (a button's label with an ellipsis is an inline
-# <p> with no width of its own, cut by its container); an interactive table (drawn on a canvas) must not
-# scroll sideways.
+# <p> with no width of its own, cut by its container). No table may scroll sideways: an interactive one
+# is drawn on a canvas, so its cells are not elements; what shows its columns cut is its scroller (the
+# grid's `.dvn-scroller`, a static table's scrolling wrapper) holding more than its width.
 _CLIPPED = """() => {
   const found = [];
   const hides = el => ["hidden", "clip"].includes(getComputedStyle(el).overflowX);
@@ -51,10 +55,15 @@ _CLIPPED = """() => {
       break;
     }
   }
-  for (const grid of document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"] .dvn-scroller')) {
-    const table = grid.closest('[data-testid="stDataFrame"]').innerText.slice(0, 60);
-    if (grid.scrollWidth > grid.clientWidth + 1) found.push(`table scrolls sideways: ${table}`);
-  }
+  const main = document.querySelector('[data-testid="stMain"]');
+  const scrollers = [...main.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')].concat(
+    [...main.querySelectorAll('[data-testid="stTable"] *')]
+      .filter(el => ["auto", "scroll"].includes(getComputedStyle(el).overflowX)));
+  scrollers.forEach((box, i) => {
+    const table = box.closest('[data-testid="stDataFrame"], [data-testid="stTable"]');
+    const named = `${table.dataset.testid} ${i + 1}: ${table.innerText.trim().slice(0, 40)}`;
+    if (box.scrollWidth > box.clientWidth + 1) found.push(`table scrolls sideways (${named})`);
+  });
   return found;
 }"""
 # Text of the main area under the page's header, when the header is opaque (it is once the sidebar is
@@ -68,6 +77,9 @@ _UNDER_HEADER = """() => {
     .filter(el => { const r = el.getBoundingClientRect(); return r.height > 0 && r.top < bottom - 1 && r.bottom > 0; })
     .map(el => `under the header: ${el.textContent.trim().slice(0, 60)}`);
 }"""
+_TABLE_IN_VIEW = """() => [...document.querySelectorAll(
+    '[data-testid="stMain"] :is([data-testid="stDataFrame"], [data-testid="stTable"])')]
+  .some(t => { const r = t.getBoundingClientRect(); return r.height > 0 && r.top < innerHeight && r.bottom > 0; })"""
 _CHART_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] svg text')]
   .filter(t => t.textContent.trim() && t.checkVisibility())
   .map(t => [t.textContent.trim(), parseFloat(getComputedStyle(t).fontSize)])"""
@@ -191,3 +203,46 @@ def test_the_presenter_view_cuts_nothing_at_1280x720_without_projector_mode(fres
     assert "projector=on" not in page.url
     assert_nothing_cut(page, f"presenter-1280x720-sidebar-{sidebar}", room=False)
     assert_on_screen(page, *form_controls(page))
+
+
+def set_sidebar(page: Page, wanted: str) -> None:
+    """Open or close the sidebar as a presenter would, with its own buttons."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    if (sidebar.get_attribute("data-collapsed") == "true") != (wanted == "closed"):
+        if wanted == "closed":
+            sidebar.hover()
+            page.locator('[data-testid="stSidebarCollapseButton"] button').click()
+        else:
+            page.locator('[data-testid="stExpandSidebarButton"]').click()
+        page.wait_for_timeout(500)  # the sidebar slides
+    assert sidebar.get_attribute("data-collapsed") == ("true" if wanted == "closed" else "false")
+
+
+@pytest.fixture(scope="module")
+def finished_session(demo_build: tuple[Path, Path]) -> str:
+    """The demo's newest finished session (two reviewers, so both tables), not one a test here drew."""
+    return str(reviews.list_sessions(demo_build[0])["session_id"][0])
+
+
+@pytest.mark.parametrize("sidebar", ["open", "closed"])
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_no_table_of_the_review_summary_scrolls_sideways_at_1280x720(fresh_page: Page, app_url: str,
+                                                                     finished_session: str, mode: str,
+                                                                     sidebar: str) -> None:
+    """Out of projector mode the agreement table (beside the failure-mode chart) and the reviewers'
+    disagreements (eight columns, the notes cut) scrolled sideways with the sidebar open, the
+    agreement table with it closed; in projector mode with the sidebar opened again, the agreement
+    table did. Tables are drawn as they come near the screen, so each is scrolled to and looked at."""
+    page = fresh_page
+    page.goto(f"{app_url}/review-summary?session={finished_session}&projector={mode}")
+    settle(page)
+    page.wait_for_timeout(500)
+    set_sidebar(page, sidebar)
+    for heading in ("Agreement with the judge", "Where the reviewers disagree"):
+        page.get_by_role("heading", name=heading).scroll_into_view_if_needed()
+        page.mouse.move(WIDTH - 20, HEIGHT // 2)  # over the page, not the sidebar
+        page.mouse.wheel(0, HEIGHT // 2)  # the table under the heading
+        page.wait_for_function(_TABLE_IN_VIEW, timeout=30_000)  # drawn once near the screen
+        page.wait_for_timeout(500)  # an interactive table lays its columns out
+        screenshot(page, f"summary-1280x720-projector-{mode}-sidebar-{sidebar}-{heading.split()[0].lower()}")
+        assert page.evaluate(_CLIPPED) == [], heading

@@ -14,7 +14,7 @@ from present.charts import AXIS_PX, PALETTE
 from present.formats import percent
 from present.markdown import escape_markdown
 from present.review_summary import to_markdown
-from ui import charts, projector
+from ui import charts
 from ui.tables import show_table
 from warehouse import drafts, review_summary, reviews
 from warehouse.errors import CallboardError
@@ -91,14 +91,18 @@ def show_agreement(summary: SessionSummary) -> None:
         "agreement with the judge", _caption(summary),
         hide_index=True,
         width="stretch",
-        column_config={
+        column_config={  # short headers (the help says the rest): every column in view at 1280×720
             "label": "Label",
             "agreement": st.column_config.ProgressColumn("Agreement, all calls", format="percent", min_value=0,
                                                          max_value=1),
             "range": "95% range",
-            "sample_agreement": st.column_config.NumberColumn("In this sample", format="percent"),
-            "agreed": "Agreed", "calls": "Calls compared", "human_yes": "Reviewers said yes",
-            "judge_yes": "Judge said yes",
+            "sample_agreement": st.column_config.NumberColumn("In sample", format="percent",
+                                                              help="Agreement in this sample, as drawn."),
+            "agreed": "Agreed",
+            "calls": st.column_config.NumberColumn("Of", help="Calls compared: scored by the reviewers and judged."),
+            "human_yes": st.column_config.NumberColumn("Reviewers: yes", help="Calls the reviewers said the label "
+                                                       "applies to."),
+            "judge_yes": st.column_config.NumberColumn("Judge: yes", help="Calls the judge said the label applies to."),
         },
     )  # fmt: skip
 
@@ -122,15 +126,25 @@ def show_reviewers(summary: SessionSummary) -> None:
     st.caption(f"{first} and {second}, on the {pair.calls} calls both gave a pass or fail; listed: a different "
                f"verdict, or scores {review_summary.SCORE_GAP} or more apart.")
     if pair.disagreements.height:
+        # Each reviewer's score and verdict share a cell and the notes wrap, so a room reads every
+        # note in full at 1280×720; the downloads keep the score and verdict columns apart.
+        shown = pair.disagreements.with_columns(verdict=_verdict("score", "passed"),
+                                                verdict_2=_verdict("score_2", "passed_2")).select(
+            "position", "call_id", "verdict", "notes", "verdict_2", "notes_2", "score", "passed", "score_2", "passed_2")
         show_table(
-            pair.disagreements, "reviewer disagreements", _caption(summary), hide_index=True, width="stretch",
+            shown, "reviewer disagreements", _caption(summary), wrap=True, hide_index=True, width="stretch",
             column_config={
-                "position": "Call", "call_id": "Call id",
-                "score": f"{pair.first}: score", "passed": f"{pair.first}: pass",
-                "notes": f"{pair.first}: notes", "score_2": f"{pair.second}: score",
-                "passed_2": f"{pair.second}: pass", "notes_2": f"{pair.second}: notes",
+                "position": "Call", "call_id": "Call id", "score": None, "passed": None, "score_2": None,
+                "passed_2": None, "verdict": pair.first, "notes": f"{pair.first}: notes", "verdict_2": pair.second,
+                "notes_2": f"{pair.second}: notes",
             },
         )  # fmt: skip
+
+
+def _verdict(score: str, passed: str) -> pl.Expr:
+    """'3 / 5, fail': a reviewer's score and pass or fail in words ('—' for what they left out)."""
+    words = pl.when(pl.col(passed)).then(pl.lit("pass")).when(pl.col(passed).not_()).then(pl.lit("fail"))
+    return pl.concat_str(pl.col(score).cast(pl.String).fill_null("—"), pl.lit(" / 5, "), words.fill_null("—"))
 
 
 def show_test_cases(summary: SessionSummary) -> None:
@@ -201,13 +215,10 @@ def show_summary(summary: SessionSummary) -> None:
                f"{len(s.call_ids)} calls drawn {STRATEGIES[s.strategy].lower()}, seed {s.seed} · "
                f"{'open' if s.is_open else 'closed'}")
     show_figures(summary)
-    # Side by side on a wide screen; one under the other on a projector, where the agreement table
-    # needs the whole width to show every column.
-    modes, agreement = (st.container(), st.container()) if projector.active() else st.columns(2, gap="large")
-    with modes:
-        show_failure_modes(summary)
-    with agreement:
-        show_agreement(summary)
+    # One under the other: the agreement table needs the whole width to show every column at
+    # 1280×720 (beside the chart it scrolled sideways, with the sidebar open or closed).
+    show_failure_modes(summary)
+    show_agreement(summary)
     show_reviewers(summary)
     show_test_cases(summary)
     show_decisions(summary)

@@ -27,13 +27,15 @@ def downloads(frame: pl.DataFrame, name: str, caption: str, key: str | None = No
                            on_click="ignore")
 
 
-def show_table(frame: pl.DataFrame, name: str, caption: str, **dataframe_kwargs: Any) -> Any:
+def show_table(frame: pl.DataFrame, name: str, caption: str, wrap: bool = False, **dataframe_kwargs: Any) -> Any:
     """`st.dataframe(frame, **dataframe_kwargs)` with downloads of the frame under it; returns
-    what st.dataframe returns (the selection, when the table is selectable). In projector mode a
-    table without selection whose columns are plain text and numbers is drawn as a static table
-    instead, whose text wraps at the page's type size rather than scrolling sideways out of sight."""
+    what st.dataframe returns (the selection, when the table is selectable). In projector mode (or
+    always, with `wrap`: a short list the room reads whole, such as reviewers' notes) a table
+    without selection whose columns are plain text and numbers is drawn as a static table instead,
+    whose text wraps at the page's type size rather than scrolling sideways out of sight."""
     labels = _plain_labels(dataframe_kwargs.get("column_config") or {})
-    if projector.active() and "on_select" not in dataframe_kwargs and labels is not None:
+    if (wrap or projector.active()) and "on_select" not in dataframe_kwargs and labels is not None:
+        st.html(_WRAPPED)
         shown = st.table(_as_shown(frame, labels))
         downloads(frame, name, caption, key=dataframe_kwargs.get("key"))
         return shown
@@ -43,6 +45,9 @@ def show_table(frame: pl.DataFrame, name: str, caption: str, **dataframe_kwargs:
 
 
 _STATIC_TYPES = {"text", "number"}
+_WRAPPED = """<style>
+[data-testid="stTable"] td, [data-testid="stTable"] th { white-space: normal; overflow-wrap: anywhere; }
+</style>"""
 
 
 def _plain_labels(column_config: dict[str, Any]) -> dict[str, str | None] | None:
@@ -63,6 +68,9 @@ def _plain_labels(column_config: dict[str, Any]) -> dict[str, str | None] | None
 
 
 def _as_shown(frame: pl.DataFrame, labels: dict[str, str | None]) -> pl.DataFrame:
-    """The frame with hidden columns left out and the others under their labels."""
+    """The frame with hidden columns left out and the others under their labels, text and labels
+    escaped: a static table renders Markdown in its cells (a note's "[link](…)" became a link and
+    "![…](…)" an image), and its cells hold customer text and reviewers' names."""
     kept = [c for c in frame.columns if labels.get(c, c) is not None]
-    return frame.select(kept).rename({c: str(labels[c]) for c in kept if c in labels and labels[c] != c})
+    escaped = frame.select(kept).with_columns(pl.col(pl.String).map_elements(escape_markdown, return_dtype=pl.String))
+    return escaped.rename({c: escape_markdown(str(labels.get(c, c))) for c in kept})
