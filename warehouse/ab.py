@@ -69,11 +69,12 @@ def _tally(traffic: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
     return traffic.group_by("arm", key=key).agg(n=pl.col("n").sum())
 
 
-def _per_agent(t: Tables, calls: ibis.Table) -> pl.DataFrame:
+def _per_agent(t: Tables, calls: ibis.Table, a: Filters, b: Filters) -> pl.DataFrame:
     """Every compared figure per arm and agent, with its n and spread, as the owned definitions
     compute them; reply percentiles pooled within each agent for Mood's test."""
     by = ["arm", "agent"]
-    replies = metrics.agent_replies_of(t, calls.select("call_id", "arm", "agent"))
+    days = min(a.start, b.start), max(a.end, b.end)
+    replies = metrics.agent_replies_of(t, calls.select("call_id", "arm", "agent"), *days)
     frames = [
         metrics.call_metrics(calls, t, by).to_polars(),
         metrics.judge_metrics(calls, t, by).to_polars(),
@@ -252,7 +253,7 @@ def compare(a: Filters, b: Filters) -> ABResult:
         traffic = _traffic(calls)
         agents = _tally(traffic, pl.col("agent"))
         common = sorted(set(_of(agents, "a")) & set(_of(agents, "b")))
-        per_agent = _per_agent(t, calls.filter(calls.agent.isin(common))) if common else pl.DataFrame()
+        per_agent = _per_agent(t, calls.filter(calls.agent.isin(common)), a, b) if common else pl.DataFrame()
     weekday = pl.col("day").dt.weekday().sub(1).replace_strict(dict(enumerate(WEEKDAYS)), return_dtype=pl.String)
     mix = {"agent": agents, "model": _tally(traffic, pl.col("model")), "weekday": _tally(traffic, weekday)}
     by_arm = {k: (_of(v, "a"), _of(v, "b")) for k, v in mix.items()}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from datetime import date
 
 import ibis
 from ibis import _
@@ -171,9 +172,12 @@ def _with_percentiles(rows: ibis.Table, by: Sequence[str], name: str, **more: ib
         "_percentiles")
 
 
-def agent_replies_of(t: Tables, calls: ibis.Table) -> ibis.Table:
-    """Agent turns with a response latency in the given calls, each with the calls' columns."""
-    turns = t.turns.filter(t.turns.speaker == "agent", t.turns.response_latency_ms.notnull())
+def agent_replies_of(t: Tables, calls: ibis.Table, start: date, end: date) -> ibis.Table:
+    """Agent turns with a response latency in the given calls (whose days lie in [start, end]),
+    each with the calls' columns. A turn's `day` is its call's day, so the turns are narrowed to
+    those days before the join: a 28-day comparison reads 28 days of turns, not every turn."""
+    turns = t.turns.filter(_in_period(t.turns.day, start, end), t.turns.speaker == "agent",
+                           t.turns.response_latency_ms.notnull())  # fmt: skip
     return turns.select("call_id", "response_latency_ms").inner_join(calls, "call_id")
 
 
