@@ -3,6 +3,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sys
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -35,6 +36,14 @@ def no_api_keys(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setattr("judges.providers.SECRETS_PATH", tmp_path / "no-secrets.toml")
+
+
+@pytest.fixture(autouse=True)
+def main_module_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamlit's AppTest leaves its temporary page script in `sys.modules["__main__"]`; a process
+    started later with multiprocessing's spawn (the receiver's loader) would then run that script
+    and die. Each test gets the real `__main__` back afterwards."""
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
 
 
 @pytest.fixture(autouse=True)
