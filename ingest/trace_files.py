@@ -1,8 +1,9 @@
-"""Recognise a trace file's format and read it as chunks of OTLP/JSON lines.
+"""Recognise a trace file's format and read it as chunks for the parser (`ingest.otlp.parse_spans`).
 
-Three shapes reach the same JSON path: JSON lines (the Collector's file exporter writes one
-`ExportTraceServiceRequest` per line), one pretty-printed JSON document, and OTLP protobuf
-(converted to JSON first). Gzip is undone by its magic number whatever the file is called.
+Three shapes: JSON lines (the Collector's file exporter writes one `ExportTraceServiceRequest` per
+line), one pretty-printed JSON document (read in pieces of one-line exports,
+`ingest.json_documents`), and OTLP protobuf (decoded into Arrow columns, never JSON,
+`ingest.protobuf_files`). Gzip is undone by its magic number whatever the file is called.
 """
 
 from __future__ import annotations

@@ -1,0 +1,97 @@
+"""Trace files that are cut short or are not OTLP at all, past the size read in one piece: every
+span before the damage loads, the rest is one refused record, and nothing is neither."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import duckdb
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from ingest import protobuf_files
+from ingest.traces import ingest_traces
+
+NS = 1_760_000_000_000_000_000
+SPANS = 60
+
+
+def _scope_of_spans(first_call: int = 0) -> bytes:
+    """One request: one resource, one scope, `SPANS` spans of one call (a root naming it, turns)."""
+    request = ExportTraceServiceRequest()
+    resource = request.resource_spans.add()
+    pair = resource.resource.attributes.add()
+    pair.key, pair.value.string_value = "service.name", "salon"
+    scope = resource.scope_spans.add()
+    scope.scope.name = "test"
+    for k in range(SPANS):
+        span = scope.spans.add()
+        span.trace_id = (first_call + 1).to_bytes(16, "big")
+        span.span_id = (first_call * 1000 + k + 1).to_bytes(8, "big")
+        span.name = "turn" if k else "call"
+        span.start_time_unix_nano, span.end_time_unix_nano = NS + k, NS + k + 1
+        pair = span.attributes.add()
+        pair.key, pair.value.string_value = ("session.id", f"call-{first_call}") if not k else ("note", "x" * 40)
+    return request.SerializeToString()
+
+
+def _span_fields(body: bytes) -> list[tuple[int, int]]:
+    """(start, end) in `body` of each span field, tag included."""
+    stream = io.BytesIO(body)
+    ((*_, resource, resource_end),) = [f[2:] for f in protobuf_files._fields(stream, 0, len(body))]
+    ((*_, scope, scope_end),) = [f[2:] for f in protobuf_files._fields(stream, resource, resource_end) if f[0] == 2]
+    return [(f[2], f[4]) for f in protobuf_files._fields(stream, scope, scope_end) if f[0] == 2]
+
+
+def _quarantine(db: Path) -> list[tuple[str, str, bytes]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT location, reason, record FROM quarantine").fetchall()
+
+
+@pytest.mark.parametrize("where", ["inside a span", "inside a span's header", "between two spans"])
+def test_a_cut_short_message_loads_every_span_before_the_cut(
+        where: str, tmp_path: Path, warehouse_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spans read since the last piece was sent are a piece too, and the record holds the bytes
+    from the first span that could not be read; a cut between spans is said, with an empty record."""
+    monkeypatch.setattr(protobuf_files, "PIECE_BYTES", 2_000)
+    body = _scope_of_spans()
+    spans = _span_fields(body)
+    start, end = spans[39]
+    cut = {"inside a span": start + (end - start) // 2, "inside a span's header": start + 1,
+           "between two spans": start}[where]
+    path = tmp_path / "traces.pb"
+    path.write_bytes(body[:cut])
+    summary = ingest_traces([path], db_path=warehouse_file)
+    assert (summary.loaded, summary.quarantined) == (39, 1)
+    ((location, reason, record),) = _quarantine(warehouse_file)
+    assert location == "line 1" and reason == protobuf_files.DAMAGED
+    assert bytes(record) == body[start:cut]
+
+
+@pytest.mark.parametrize("piece_bytes", [2_000, 100_000])
+def test_a_length_prefixed_file_whose_last_message_is_cut_short_loads_the_others(
+        piece_bytes: int, tmp_path: Path, warehouse_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the Collector's file exporter leaves a file when it stops while writing: the whole messages
+    load, and the last one up to the cut, whether or not it is larger than a piece."""
+    monkeypatch.setattr(protobuf_files, "PIECE_BYTES", piece_bytes)
+    bodies = [_scope_of_spans(first_call) for first_call in range(3)]
+    framed = b"".join(len(body).to_bytes(4, "big") + body for body in bodies)
+    path = tmp_path / "traces.pb"
+    kept = len(bodies[2]) * 2 // 3  # of the last message
+    path.write_bytes(framed[: len(framed) - len(bodies[2]) + kept])
+    summary = ingest_traces([path], db_path=warehouse_file)
+    whole = [end for _, end in _span_fields(bodies[2]) if end <= kept]
+    assert (summary.loaded, summary.quarantined) == (2 * SPANS + len(whole), 1)
+    assert _quarantine(warehouse_file) == [("line 3", protobuf_files.DAMAGED, bodies[2][whole[-1]:kept])]
+
+
+def test_a_length_prefixed_file_cut_inside_a_length_loads_the_messages_before_it(
+        tmp_path: Path, warehouse_file: Path) -> None:
+    bodies = [_scope_of_spans(first_call) for first_call in range(3)]
+    framed = b"".join(len(body).to_bytes(4, "big") + body for body in bodies)
+    path = tmp_path / "traces.pb"
+    path.write_bytes(framed[: len(framed) - len(bodies[2]) - 2])
+    summary = ingest_traces([path], db_path=warehouse_file)
+    assert (summary.loaded, summary.quarantined) == (2 * SPANS, 1)
+    assert _quarantine(warehouse_file) == [("line 3", protobuf_files.DAMAGED, len(bodies[2]).to_bytes(4, "big")[:2])]
