@@ -11,7 +11,8 @@ document is then cut into pieces of about `PIECE_BYTES`: whole items, or runs of
 wrapped in their resource and scope (whatever order the fields came in), each one line of
 OTLP/JSON read back from the file. A refused span's location counts from the document's start.
 Where the document is broken (cut short, or brackets that do not match), what ended before the
-break loads and the rest is one refused record holding its first `PIECE_BYTES`.
+break loads and the rest is one refused record holding its first `PIECE_BYTES`; a document without
+a `resourceSpans` list is refused whole, as one read at once is.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ PIECE_BYTES = 4 * 1024 * 1024
 # by 220 MB at 32 MiB, the JSON lines chunk), for 15-30% more CPU per span.
 CHUNK_BYTES = 8 * 1024 * 1024
 _WINDOW_BYTES = 4 * 1024 * 1024
+NOT_AN_EXPORT = 'not an OTLP trace export (no "resourceSpans" list)'
 BROKEN = ("the JSON document is cut short or its brackets do not match here: nothing after this point can be read "
           "(the record holds its first bytes)")
 _OPEN, _CLOSE = b"{[", b"}]"
@@ -123,6 +125,7 @@ class _Structure:
         self.stream = stream
         self.resources: list[_Resource] = []
         self.broken_at: int | None = None
+        self.is_export = False  # whether the document has a `resourceSpans` list at its top
         self._keys: dict[int, bytes] = {}  # depth → key of the member open there
         self._member_start: dict[int, int] = {}  # depth → where the member open there starts
 
@@ -168,6 +171,7 @@ class _Structure:
             raise _Broken(position)
         if char == ord(":"):
             self._keys[depth] = self.read(self._member_start.get(depth, position), position).strip()
+            self.is_export = self.is_export or (depth == 1 and self._keys[1] == b'"resourceSpans"')
             return
         path = tuple(self._keys.get(d) for d in (1, 3, 5))
         if path[0] == b'"resourceSpans"' and depth >= 2:
@@ -314,7 +318,9 @@ def read_document_chunks(path: Path) -> Iterator[LineChunk]:
                 yield _chunk(pieces, [])
                 pieces, held = [], 0
         unreadable = []
-        if structure.broken_at is not None:
+        if not structure.is_export:  # refused whole, as one read at once is
+            unreadable.append((1, NOT_AN_EXPORT, structure.read(start, start + PIECE_BYTES)))
+        elif structure.broken_at is not None:
             unreadable.append((1, BROKEN, structure.read(structure.broken_at, structure.broken_at + PIECE_BYTES)))
         if pieces or unreadable:
             yield _chunk(pieces, unreadable)

@@ -4,13 +4,14 @@ span before the damage loads, the rest is one refused record, and nothing is nei
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import duckdb
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from ingest import protobuf_files
+from ingest import json_documents, protobuf_files
 from ingest.traces import ingest_traces
 
 NS = 1_760_000_000_000_000_000
@@ -95,3 +96,16 @@ def test_a_length_prefixed_file_cut_inside_a_length_loads_the_messages_before_it
     summary = ingest_traces([path], db_path=warehouse_file)
     assert (summary.loaded, summary.quarantined) == (2 * SPANS, 1)
     assert _quarantine(warehouse_file) == [("line 3", protobuf_files.DAMAGED, len(bodies[2]).to_bytes(4, "big")[:2])]
+
+
+def test_a_large_json_document_without_resource_spans_is_refused_as_a_small_one_is(
+        tmp_path: Path, warehouse_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(json_documents, "PIECE_BYTES", 3_000)
+    path = tmp_path / "traces.json"
+    path.write_text(json.dumps({"data": [{"traceId": "1" * 32, "n": n} for n in range(200)]}, indent=2))
+    assert path.stat().st_size > 3 * json_documents.PIECE_BYTES
+    summary = ingest_traces([path], db_path=warehouse_file)
+    assert (summary.read, summary.loaded, summary.quarantined) == (1, 0, 1)
+    ((location, reason, record),) = _quarantine(warehouse_file)
+    assert location == "line 1" and '"resourceSpans"' in reason
+    assert bytes(record) == path.read_bytes()[: json_documents.PIECE_BYTES]
