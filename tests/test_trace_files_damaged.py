@@ -9,32 +9,17 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ingest import json_documents, protobuf_files
 from ingest.traces import ingest_traces
+from tests.test_trace_files_bounded import _request
 
-NS = 1_760_000_000_000_000_000
 SPANS = 60
 
 
 def _scope_of_spans(first_call: int = 0) -> bytes:
-    """One request: one resource, one scope, `SPANS` spans of one call (a root naming it, turns)."""
-    request = ExportTraceServiceRequest()
-    resource = request.resource_spans.add()
-    pair = resource.resource.attributes.add()
-    pair.key, pair.value.string_value = "service.name", "salon"
-    scope = resource.scope_spans.add()
-    scope.scope.name = "test"
-    for k in range(SPANS):
-        span = scope.spans.add()
-        span.trace_id = (first_call + 1).to_bytes(16, "big")
-        span.span_id = (first_call * 1000 + k + 1).to_bytes(8, "big")
-        span.name = "turn" if k else "call"
-        span.start_time_unix_nano, span.end_time_unix_nano = NS + k, NS + k + 1
-        pair = span.attributes.add()
-        pair.key, pair.value.string_value = ("session.id", f"call-{first_call}") if not k else ("note", "x" * 40)
-    return request.SerializeToString()
+    """One request: one resource, one scope, `SPANS` spans of one call."""
+    return _request(1, 1, SPANS, first_call).SerializeToString()
 
 
 def _span_fields(body: bytes) -> list[tuple[int, int]]:
