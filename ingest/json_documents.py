@@ -149,22 +149,26 @@ class _Structure:
             self.broken_at = self._keep_what_ended(broken.offset)
 
     def _keep_what_ended(self, offset: int) -> int:
-        """At a break: keep the spans that ended before it, and say where the rest starts."""
+        """At a break: keep the spans that ended before it, and say where the rest starts. A
+        resource whose own `resource` field was not read before the break (it may come after its
+        scopes) keeps nothing: its spans would load without its attributes (the service, the agent)."""
         if not self.resources or self.resources[-1].end >= 0:
             return offset
         resource = self.resources[-1]
+        rest = offset
         scope = resource.scopes[-1] if resource.scopes else None
         if scope is not None and scope.end < 0:
-            rest = scope.spans.pop() if len(scope.spans) % 2 else offset  # the span the break cut
+            if len(scope.spans) % 2:
+                rest = scope.spans.pop()  # the start of the span the break cut
             if not scope.spans:
                 resource.scopes.pop()
                 rest = scope.start
             scope.end = rest
-        if not resource.scopes:
+        if not resource.scopes or not any(member.startswith(b'"resource"') for member in resource.context):
             self.resources.pop()
             return resource.start
         resource.end = offset
-        return rest if scope is not None and scope.end == rest else offset
+        return rest
 
     def _token(self, position: int, char: int, depth: int) -> None:
         if depth < 0 or (char in _CLOSE and depth == 0):

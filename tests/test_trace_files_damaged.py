@@ -12,7 +12,7 @@ import pytest
 
 from ingest import json_documents, protobuf_files
 from ingest.traces import ingest_traces
-from tests.test_trace_files_bounded import _request
+from tests.test_trace_files_bounded import _json_document, _request
 
 SPANS = 60
 
@@ -94,3 +94,37 @@ def test_a_large_json_document_without_resource_spans_is_refused_as_a_small_one_
     ((location, reason, record),) = _quarantine(warehouse_file)
     assert location == "line 1" and '"resourceSpans"' in reason
     assert bytes(record) == path.read_bytes()[: json_documents.PIECE_BYTES]
+
+
+def _write_cut(tmp_path: Path, text: str, cut: int) -> Path:
+    path = tmp_path / "traces.json"
+    path.write_text(text[:cut])
+    return path
+
+
+def test_a_json_document_cut_between_two_scopes_loads_the_scopes_before(
+        tmp_path: Path, warehouse_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The third resource has four scopes (calls 3 to 6); the cut comes before the third of them."""
+    monkeypatch.setattr(json_documents, "PIECE_BYTES", 3_000)
+    text = json.dumps(_json_document(False), indent=2)
+    cut = text.rindex("{", 0, text.rindex('"scope"', 0, text.index('"call-5"')))
+    summary = ingest_traces([_write_cut(tmp_path, text, cut)], db_path=warehouse_file)
+    assert (summary.loaded, summary.quarantined) == (3 + 3 + 2 * 3, 1)
+    ((location, reason, record),) = _quarantine(warehouse_file)
+    assert (location, reason) == ("line 1", json_documents.BROKEN) and bytes(record).decode() in text
+
+
+def test_a_json_document_cut_before_a_resource_written_after_its_scopes_keeps_none_of_its_spans(
+        tmp_path: Path, warehouse_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fourth resource's 70 spans come before its `resource` (its service, so the calls' agent):
+    cut inside them, none loads without it; the record starts with the resource."""
+    monkeypatch.setattr(json_documents, "PIECE_BYTES", 3_000)
+    text = json.dumps(_json_document(True), indent=2)
+    cut = text.index(f'"spanId": "{7 * 1000 + 49:016x}"')
+    summary = ingest_traces([_write_cut(tmp_path, text, cut)], db_path=warehouse_file)
+    assert (summary.loaded, summary.quarantined) == (3 + 3 + 4 * 3, 1)
+    with duckdb.connect(str(warehouse_file), read_only=True) as con:
+        calls = con.execute("SELECT call_id, agent FROM calls ORDER BY call_id").fetchall()
+    assert calls == [(f"call-{c}", f"agent-{a}") for c, a in zip(range(1, 7), [0, 1, 2, 2, 2, 2], strict=True)]
+    ((_, _, record),) = _quarantine(warehouse_file)
+    assert bytes(record).decode().startswith('{\n      "scopeSpans"')
