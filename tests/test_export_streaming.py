@@ -216,3 +216,15 @@ def test_a_column_the_mapping_names_is_missed_at_the_first_chunk(tmp_path: Path,
         ingest_outcomes(write(tmp_path, "x.csv", "\n".join(lines) + "\n"), write(tmp_path, "ok.toml", (
             '[source]\nname = "crm"\njoin_on = "call_id"\n[columns]\ncall_id = "Call"\nnps = "Score"\n')),
             db_path=tmp_path / "w.duckdb")
+
+
+def test_a_call_whose_records_land_in_several_pieces_is_one_unmatched_key(tmp_path: Path,
+                                                                           small_pieces: list) -> None:
+    """Deals are records of their own (pieces by deal id), five calls share them, none is in the
+    warehouse yet: the run reports five calls matching nothing, each once, whatever the pieces."""
+    mapping = write(tmp_path, "deals.toml", CRM.replace('[columns]\n', '[columns]\nrecord_id = "Deal"\n'))
+    export = write(tmp_path, "deals.csv", "Deal;Call;Stage;Amount;NPS;Closed\r\n" + "".join(
+        f"d-{i};c-{i % 5};Closed Won;{i},00;9;{i % 28 + 1:02d}.03.2026 10:00\r\n" for i in range(60)))
+    summary = ingest_outcomes(export, mapping, db_path=tmp_path / "cut.duckdb")
+    assert len({n for _, n in small_pieces}) == 1 and min(n for _, n in small_pieces) >= 4  # cut into pieces
+    assert (summary.loaded, summary.unmatched, summary.unmatched_keys) == (60, 5, [f"c-{c}" for c in range(5)])

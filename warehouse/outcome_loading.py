@@ -118,11 +118,11 @@ def unmatched_keys(files: list[Path]) -> tuple[int, list[str]]:
         set_session(con)
         con.execute(f"SET memory_limit = '{COUNT_MEMORY}'")
         con.execute(f"SET temp_directory = '{_quoted(files[0].parent / 'spill')}'")  # beside the files, not in .tmp
-        keys = {"files": [str(f) for f in files], "n": UNMATCHED_SHOWN}
+        names = [str(f) for f in files]
         (count,) = con.execute("SELECT count(DISTINCT external_key) FROM read_parquet($files)",
-                               {"files": keys["files"]}).fetchall()[0]
+                               {"files": names}).fetchall()[0]
         shown = con.execute("SELECT DISTINCT external_key FROM read_parquet($files) ORDER BY 1 LIMIT $n",
-                            keys).fetchall()
+                            {"files": names, "n": UNMATCHED_SHOWN}).fetchall()
     return int(count), [key for (key,) in shown]
 
 
