@@ -175,9 +175,10 @@ class _Structure:
             raise _Broken(position)
         if char == ord(":"):
             self._keys[depth] = self.read(self._member_start.get(depth, position), position).strip()
-            self.is_export = self.is_export or (depth == 1 and self._keys[1] == b'"resourceSpans"')
             return
         path = tuple(self._keys.get(d) for d in (1, 3, 5))
+        if depth == 1 and char == ord("[") and path[0] == b'"resourceSpans"':
+            self.is_export = True
         if path[0] == b'"resourceSpans"' and depth >= 2:
             self._in_resource_spans(path, position, char, depth)
         if char == ord("{") or char == ord(","):  # a member starts after either

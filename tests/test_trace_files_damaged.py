@@ -83,11 +83,13 @@ def test_a_length_prefixed_file_cut_inside_a_length_loads_the_messages_before_it
     assert _quarantine(warehouse_file) == [("line 3", protobuf_files.DAMAGED, len(bodies[2]).to_bytes(4, "big")[:2])]
 
 
+@pytest.mark.parametrize("key", ["data", "resourceSpans"])
 def test_a_large_json_document_without_resource_spans_is_refused_as_a_small_one_is(
-        tmp_path: Path, warehouse_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        key: str, tmp_path: Path, warehouse_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `resourceSpans`, or one that is not a list."""
     monkeypatch.setattr(json_documents, "PIECE_BYTES", 3_000)
     path = tmp_path / "traces.json"
-    path.write_text(json.dumps({"data": [{"traceId": "1" * 32, "n": n} for n in range(200)]}, indent=2))
+    path.write_text(json.dumps({key: {str(n): {"traceId": "1" * 32, "n": n} for n in range(200)}}, indent=2))
     assert path.stat().st_size > 3 * json_documents.PIECE_BYTES
     summary = ingest_traces([path], db_path=warehouse_file)
     assert (summary.read, summary.loaded, summary.quarantined) == (1, 0, 1)
