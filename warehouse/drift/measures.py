@@ -30,7 +30,6 @@ PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 # standard error (Siddiqui's sparsity estimate; warehouse/drift/detection.py).
 PERCENTILE_NEIGHBOURS = {"p50": (0.45, 0.55), "p95": (0.93, 0.97), "p99": (0.985, 0.995)}
 SUMMARY_LEVELS = tuple(sorted({q for name, q in PERCENTILES.items() for q in (q, *PERCENTILE_NEIGHBOURS[name])}))
-LATENCY_MEASURES = ("reply", *STEP_KINDS)
 WEEK = 7  # days: the flags' weeks and the trends' end on the last day judged
 
 
