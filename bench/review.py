@@ -17,7 +17,7 @@ each call, presses 1–5 (score) and P or F (verdict); on every fifth call it al
   calls, each a run of the whole page for a call already read (cached): what every click cost when
   each one reran the whole page. Ratios are interaction ÷ baseline.
 
-A run is seen in the messages the app sends the browser (a WebSocket hook), not in the page's
+A run is seen in the messages the app sends the browser (bench/app_runs.py), not in the page's
 "running" flag: a form that reruns in a few milliseconds can finish before the browser ever draws
 that flag. A key is lost when it sends the app nothing within 5 s; at the end every call's saved
 review is checked against the keys pressed for it (a key acted on, then lost, shows there), and the
@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import Page  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
+from bench.app_runs import WATCH, wait_for_answer  # noqa: E402
 from tests.served_app import chromium, served_app, settle, start_review  # noqa: E402
 from warehouse.db import connect  # noqa: E402
 
@@ -51,48 +52,6 @@ PAUSE_MS = 700  # between one interaction's end and the next key
 QUIET_MS = 250  # no message from the app for this long after a run ended: the interaction is over
 SCORES = "34251"  # cycled through the calls: every score is used
 REVIEWER = "Bench"
-# Installed before the app loads: the time of every message to and from the app, of every change of
-# Streamlit's run state, and of the last key or pointer press.
-WATCH = """(() => {
-  window.__sent = []; window.__got = []; window.__runs = []; window.__key = 0;
-  const mark = () => { window.__key = performance.now(); };
-  document.addEventListener('keydown', mark, true);
-  document.addEventListener('pointerdown', mark, true);
-  const Native = window.WebSocket;
-  window.WebSocket = function (...args) {
-    const socket = new Native(...args);
-    const send = socket.send.bind(socket);
-    socket.send = (data) => { window.__sent.push(performance.now()); return send(data); };
-    socket.addEventListener('message', () => {
-      const at = performance.now();
-      window.__got.push(at);
-      requestAnimationFrame(() => { window.__drawn = Math.max(window.__drawn || 0, performance.now()); });
-    });
-    return socket;
-  };
-  window.WebSocket.prototype = Native.prototype;
-  Object.assign(window.WebSocket, Native);
-  new MutationObserver(() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || app.__watched) return;
-    app.__watched = true;
-    new MutationObserver(() => window.__runs.push([performance.now(), app.getAttribute('data-test-script-state')]))
-      .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-  }).observe(document, {childList: true, subtree: true});
-})()"""
-# Since the last press: how many messages went to the app, and, once it has answered and been quiet for
-# QUIET_MS with nothing running, the milliseconds until its last answer was drawn; else null.
-ANSWERED = """([quiet]) => {
-  const since = window.__key, now = performance.now();
-  const sent = window.__sent.filter((t) => t >= since).length;
-  const got = window.__got.filter((t) => t >= since);
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!sent || !got.length || app.getAttribute('data-test-script-state') !== 'notRunning') return null;
-  const last = got[got.length - 1];
-  if (now - last < quiet) return null;
-  const flips = window.__runs.filter(([t]) => t >= since).map(([t]) => t);
-  return {took: Math.max(window.__drawn || last, last, ...flips) - since, sent};
-}"""
 # Before S: look, frame by frame, for the next call's title and words from its transcript (in the
 # page, or in the player's frame when the call has a recording), drawn by this run (not stale); the
 # time of the first frame that has them, from the key.
@@ -147,7 +106,7 @@ def _answered(page: Page, what: str, review: Review, name: str | None) -> None:
     """Wait for the app's answer to the last press and keep its time under `name`; a press that sent
     nothing within 5 s is lost."""
     try:
-        answer = page.wait_for_function(ANSWERED, arg=[QUIET_MS], timeout=5_000).json_value()
+        answer = wait_for_answer(page, QUIET_MS, 5_000)
     except PlaywrightTimeout:
         review.lost.append(what)
         settle(page)

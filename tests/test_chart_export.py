@@ -73,3 +73,31 @@ def test_a_label_with_control_characters_renders_without_taking_the_process_down
     )
     ran = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stderr[-2000:]
+
+
+def test_a_page_builds_no_slide_until_a_download_is_clicked(monkeypatch) -> None:
+    """Drawing a chart leaves its slide (a copy of the whole chart, titled) to the download buttons:
+    built on every run, it cost as much as the chart itself."""
+    from streamlit.testing.v1 import AppTest
+
+    import ui.charts
+
+    built = []
+    monkeypatch.setattr(ui.charts, "for_slide", lambda *args: built.append(args) or for_slide(*args))
+
+    def page() -> None:
+        from datetime import date
+
+        import polars as pl
+
+        from present.charts import trend
+        from ui import charts
+
+        frame = pl.DataFrame({"day": [date(2026, 10, 1), date(2026, 10, 2)], "rate": [0.4, 0.5]})
+        charts.show(trend(frame, "rate", "pct", "Conversion rate"), title="Conversion rate", caption="Oct",
+                    key="rate")
+
+    at = AppTest.from_function(page, default_timeout=60).run()
+    assert not at.exception
+    assert len(at.get("vega_lite_chart")) == 1 and len(at.get("download_button")) == 2
+    assert built == []

@@ -13,12 +13,13 @@ from ui import projector
 
 def show(chart: AnyChart, *, title: str, caption: str, key: str) -> None:
     """Draw a chart with downloads of it as a slide-ready PNG (2x) and SVG, titled and captioned
-    with the period and filters. The images are rendered only when a button is clicked."""
+    with the period and filters. The slide's chart is built, and its image rendered, only when a
+    button is clicked: building it (Altair copies the whole chart) took as long as building the
+    chart itself, on every run of every page with charts."""
     st.altair_chart(projector.chart(chart), theme=None, width="stretch")
-    slide = for_slide(chart, title, caption)
     stem = file_stem(title)
     with st.popover("Download", icon=":material/download:"):
-        st.download_button("PNG for slides", data=lambda: images.png(slide), file_name=f"{stem}.png",
-                           mime="image/png", key=f"{key}-png", on_click="ignore")
-        st.download_button("SVG", data=lambda: images.svg(slide), file_name=f"{stem}.svg",
+        st.download_button("PNG for slides", data=lambda: images.png(for_slide(chart, title, caption)),
+                           file_name=f"{stem}.png", mime="image/png", key=f"{key}-png", on_click="ignore")
+        st.download_button("SVG", data=lambda: images.svg(for_slide(chart, title, caption)), file_name=f"{stem}.svg",
                            mime="image/svg+xml", key=f"{key}-svg", on_click="ignore")

@@ -1,0 +1,347 @@
+"""How long does the room wait after a filter change? On each page whose content depends on the
+sidebar's filters, times in Chromium a change of those filters until the page's run has ended and
+its charts and tables are drawn, at 20k and at 1M calls (issue 17: under 500 ms at 20k, 1.5 s at 1M).
+
+    .venv/bin/python bench/filters.py [--calls 20000 1000000] [--rounds 3] [--pages overview,drift]
+                                      [--baseline-root DIR]
+
+Serves the app (`streamlit run`, as `make run` does: tests/served_app.py) on a copy of
+bench/overview.py's warehouse of N calls (built once and kept, `bench.overview.built`; a copy, as
+opening applies migrations), a fresh server per page so that no page finds another's reads cached,
+and opens the page in headless Chromium at 1280x720 (a meeting-room projector; projector mode off).
+Then, `--rounds` times, it changes the sidebar's filters as a person does (types the period, picks
+from the lists): the period to 28 days, one agent, one model, 90 days (bench/pages.py's four). Each
+round ends a day earlier than the one before and picks another agent and model, so no change finds
+its reads cached. Between the changes the agent or model picked is cleared again: a view seen
+before, whose reads are cached, also printed (a rerun's cost without the reads).
+
+A change is timed from the press (the option clicked, Enter in the period) until the app's run has
+ended and its last message is drawn (bench/app_runs.py), and every chart and table in the page's
+main area is drawn: nothing stale, each one's SVG or canvas drawn, nothing painted or changed in the
+main area for QUIET_MS (that last paint is when it ends). Component frames (Failure modes' call
+grid, below the fold) are not waited for.
+
+The baseline, measured in the same run on the same server: the page's first full load (its link
+opened in a new tab, the default 28 days, nothing cached), so the ratio says what a filter change
+costs against opening the page, whatever the machine's load at the time. Compare versions' first
+load includes choosing "Models" (the benchmark warehouse has no prompt versions, so the page opens
+on a note): both waits are counted. With --baseline-root, another checkout (say one made with
+`git archive 4440711 | tar -x -C DIR`) is walked too, page by page in turns with this one, and the
+ratio of this tree's median change to that one's is printed as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from playwright.sync_api import Browser, Page  # noqa: E402
+
+from bench.app_runs import WATCH, wait_for_answer  # noqa: E402
+from bench.overview import LAST_DAY, built  # noqa: E402
+from tests.served_app import chromium, served_app, settle  # noqa: E402
+
+WIDTH, HEIGHT = 1280, 720
+QUIET_MS = 250  # nothing sent, painted or changed for this long: the change is over
+TIMEOUT_MS = 120_000
+POLL_MS = 100  # how often to look whether the page is drawn (the times come from the page's own hooks)
+PAUSE_MS = 500  # between one change's end and the next, as a person's would
+TICKS = os.sysconf("SC_CLK_TCK")  # CPU time in /proc/PID/stat is counted in these
+TARGET_S = {20_000: 0.5, 1_000_000: 1.5}
+CHANGES = ("28 days", "one agent", "one model", "90 days")
+SEEN = "seen before (cached)"
+CHART, TABLE = '[data-testid="stVegaLiteChart"]', '[data-testid="stDataFrame"]'
+
+# Installed before the app loads, beside bench/app_runs.py's WATCH: the time of the last paint on any
+# canvas (Streamlit's tables draw on one) and of the last change in the main area (Vega's charts are SVG).
+PAINTS = """(() => {
+  window.__painted = 0; window.__changed = 0;
+  const context = CanvasRenderingContext2D.prototype;
+  for (const name of ['clearRect', 'fillRect', 'fillText', 'fill', 'stroke', 'drawImage', 'putImageData']) {
+    const native = context[name];
+    context[name] = function (...args) { window.__painted = performance.now(); return native.apply(this, args); };
+  }
+  new MutationObserver(() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    if (!main || main.__watched) return;
+    main.__watched = true;
+    new MutationObserver(() => { window.__changed = performance.now(); })
+      .observe(main, {childList: true, subtree: true, attributes: true, characterData: true});
+  }).observe(document, {childList: true, subtree: true});
+})()"""
+# Once `shown` is in the main area, nothing is stale, every chart and table shown has drawn its SVG or canvas and
+# nothing has been painted or changed there for `quiet` ms: the milliseconds from the last press to
+# the last paint or change; else null.
+DRAWN = """([shown, quiet]) => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (!main || !main.querySelector(shown) || document.querySelector('[data-stale="true"]')) return null;
+  const painted = (el) => Array.from(el.querySelectorAll('svg.marks, canvas')).some((c) => {
+    const box = c.getBoundingClientRect();
+    return box.width > 0 && box.height > 0;
+  });
+  const drawn = Array.from(main.querySelectorAll('[data-testid="stVegaLiteChart"], [data-testid="stDataFrame"]'))
+    .filter((el) => el.checkVisibility());  // not those in a closed expander
+  if (!drawn.every(painted)) return null;
+  const last = Math.max(window.__painted, window.__changed);
+  if (performance.now() - last < quiet) return null;
+  return {last: last - window.__key, charts: main.querySelectorAll('[data-testid="stVegaLiteChart"]').length,
+          tables: main.querySelectorAll('[data-testid="stDataFrame"]').length};
+}"""
+
+LAST_MESSAGE = "() => Math.max(...window.__got.filter((t) => t >= window.__key)) - window.__key"
+
+
+@dataclass(frozen=True)
+class Ended:
+    """Seconds from a press (or the navigation) until the page was drawn, and until the app's last
+    message arrived (the app's part: its run; the rest is the browser's, drawing what it sent); and
+    the CPU seconds the app's server and Chromium spent meanwhile (the work, whatever the load)."""
+
+    took: float
+    app: float
+    app_cpu: float = 0.0
+    browser_cpu: float = 0.0
+
+    def __add__(self, other: Ended) -> Ended:
+        return Ended(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+def _family(pid: int) -> dict[int, str]:
+    """The processes descended from `pid`, with their names (this run's server, Chromium's)."""
+    parents: dict[int, list[tuple[int, str]]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        parents.setdefault(int(rest[1]), []).append((int(stat.parent.name), name))
+    found, todo = {}, [pid]
+    while todo:
+        for child, name in parents.get(todo.pop(), []):
+            found[child] = name
+            todo.append(child)
+    return found
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds so far of this run's app server (Python) and of Chromium's processes."""
+    app = browser = 0.0
+    for pid, name in _family(os.getpid()).items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / TICKS
+        if name.startswith("python"):
+            app += seconds
+        elif name.startswith("chrom"):
+            browser += seconds
+    return app, browser
+
+
+@dataclass(frozen=True)
+class Walked:
+    """A page as the benchmark walks it: its title, url path, and what is on screen once it is drawn."""
+
+    title: str
+    path: str
+    shows: str  # a selector in the main area that only a drawn page has
+    first: Callable[[Page], Ended] | None = None  # more after the link opens, counted in the first load
+
+
+def _ended(page: Page, shows: str, cpu_before: tuple[float, float]) -> Ended:
+    """When the app's run for the last press ended and the page was drawn; `cpu_before`: the
+    `_cpu_seconds` before the press."""
+    answer = wait_for_answer(page, QUIET_MS, TIMEOUT_MS, polling=POLL_MS)
+    drawn = page.wait_for_function(DRAWN, arg=[shows, QUIET_MS], timeout=TIMEOUT_MS, polling=POLL_MS).json_value()
+    page.drawn = drawn  # type: ignore[attr-defined]
+    cpu = [after - before for after, before in zip(_cpu_seconds(), cpu_before, strict=True)]
+    return Ended(max(answer["took"], drawn["last"]) / 1000, page.evaluate(LAST_MESSAGE) / 1000, *cpu)
+
+
+def _models(page: Page) -> Ended:
+    """Compare versions by model: the benchmark warehouse has models, no prompt versions."""
+    before = _cpu_seconds()
+    page.get_by_text("Models", exact=True).click()
+    return _ended(page, TABLE, before)
+
+
+PAGES = {
+    "overview": Walked("Overview", "overview", CHART),
+    "compare": Walked("Compare versions", "compare", TABLE, first=_models),
+    "failure-modes": Walked("Failure modes", "failure-modes", CHART),
+    "calibration": Walked("Judge calibration", "calibration", '[data-testid="stAlert"], ' + TABLE),
+    "calls": Walked("Calls", "calls", TABLE),
+    "drift": Walked("Cost & latency drift", "drift", CHART),
+}
+
+
+@dataclass
+class Walk:
+    """What walking one page measured."""
+
+    first_load: Ended = Ended(0.0, 0.0)
+    changes: dict[str, list[Ended]] = field(default_factory=lambda: {name: [] for name in (*CHANGES, SEEN)})
+    drawn: dict = field(default_factory=dict)  # the charts and tables of the last view
+    load: tuple[float, float] = (0.0, 0.0)  # the load average before and after
+
+    def median(self, names: tuple[str, ...] = CHANGES, part: str = "took") -> float:
+        """The median seconds of these changes (by default every one that read anew), to the page
+        drawn (`took`) or to the app's last message (`app`)."""
+        return statistics.median(getattr(e, part) for name in names for e in self.changes[name])
+
+
+def _period(page: Page, start: date, end: date) -> None:
+    """Type the period into the sidebar's date field, a day's figures at a time; the field takes it
+    when the focus leaves it (the second Tab: the first reaches its calendar button)."""
+    for end_of_range, day in (("start", start), ("end", end)):
+        page.locator(f".st-key-f_period [data-range-field='{end_of_range}'] [data-type='year']").click()
+        page.keyboard.type(f"{day:%Y%m%d}")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+
+
+def _pick(page: Page, key: str, nth: int) -> None:
+    """Open the sidebar list `key` and click its `nth` option (counting round; not "Select all")."""
+    page.locator(f".st-key-{key} button[aria-label='Open']").click()
+    options = page.get_by_role("option").filter(has_not_text="Select all")
+    options.nth(nth % options.count()).click()
+
+
+def _clear(page: Page, key: str) -> None:
+    page.keyboard.press("Escape")  # the list closes
+    page.locator(f".st-key-{key} button[aria-label='Clear all']").click()
+
+
+def _timed(page: Page, walked: Walked, walk: Walk, name: str, act: Callable[..., None], *args: object) -> None:
+    """`act(page, *args)`, timed under `name`."""
+    before = _cpu_seconds()
+    act(page, *args)
+    walk.changes[name].append(_ended(page, walked.shows, before))
+    page.wait_for_timeout(PAUSE_MS)
+
+
+def _round(page: Page, walked: Walked, walk: Walk, n: int) -> None:
+    """The four changes of round `n`: its periods end `n` days before the last day, its agent and model
+    are the lists' `n`th (counting round)."""
+    end = LAST_DAY - timedelta(days=n)
+    _timed(page, walked, walk, "28 days", _period, end - timedelta(days=27), end)
+    _timed(page, walked, walk, "one agent", _pick, "f_agent", n)
+    _timed(page, walked, walk, SEEN, _clear, "f_agent")
+    _timed(page, walked, walk, "one model", _pick, "f_model", n)
+    _timed(page, walked, walk, SEEN, _clear, "f_model")
+    _timed(page, walked, walk, "90 days", _period, end - timedelta(days=89), end)
+
+
+def walk_page(browser: Browser, url: str, walked: Walked, rounds: int) -> Walk:
+    """Open `walked` in a new tab, then change its filters `rounds` times over (see the module's doc)."""
+    walk = Walk()
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    try:
+        page = context.new_page()
+        page.add_init_script(WATCH)
+        page.add_init_script(PAINTS)
+        before = _cpu_seconds()
+        page.goto(f"{url}/{walked.path}")
+        walk.first_load = _ended(page, "*" if walked.first else walked.shows, before)
+        if walked.first:
+            walk.first_load = walk.first_load + walked.first(page)
+        page.wait_for_timeout(PAUSE_MS)
+        for n in range(1, rounds + 1):
+            _round(page, walked, walk, n)
+        walk.drawn = page.drawn  # type: ignore[attr-defined]
+    finally:
+        context.close()
+    return walk
+
+
+def _warm(browser: Browser, url: str) -> None:
+    """A first run of the app, on a page that reads little (Prompt versions), so no page's first
+    load pays for the server's imports."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/prompts")
+        settle(page)
+    finally:
+        context.close()
+
+
+def walk(browser: Browser, root: Path, db: Path, walked: Walked, rounds: int) -> Walk:
+    """`walked` on a fresh server of the checkout `root`, on a fresh copy of `db`."""
+    with tempfile.TemporaryDirectory(prefix="callboard-bench-filters-") as scratch:
+        copy = Path(scratch) / db.name
+        shutil.copy(db, copy)
+        with served_app(copy, root=root) as url:
+            _warm(browser, url)
+            before = os.getloadavg()[0]
+            done = walk_page(browser, url, walked, rounds)
+            done.load = (before, os.getloadavg()[0])
+    return done
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f}"
+
+
+def report(calls: int, walks: dict[str, Walk], baseline: dict[str, Walk]) -> None:
+    """Per page: the medians against the target and the ratio to the baseline; then where the time went."""
+    target = TARGET_S.get(calls)
+    print(f"\n{calls:,} calls at {WIDTH}x{HEIGHT}: median ms from a filter change to the page drawn, against the "
+          f"target ({_ms(target) if target else 'none'} ms) and the page's first load; load average before–after, "
+          f"{os.cpu_count()} cores")
+    versus = "  baseline root (this ÷ it)" if baseline else ""
+    print(f"  {'page':<21}{''.join(f'{name:>10}' for name in CHANGES)}{'all':>7}{'first load':>11}{'ratio':>6}"
+          f"{'load':>11}{versus}")
+    for key, done in walks.items():
+        median = done.median()
+        met = "" if target is None else ("  ok" if median <= target else "  MISS")
+        then = f"  {_ms(baseline[key].median()):>6} ({median / baseline[key].median():.2f}x)" if key in baseline else ""
+        print(f"  {PAGES[key].title:<21}{''.join(f'{_ms(done.median((name,))):>10}' for name in CHANGES)}"
+              f"{_ms(median):>7}{_ms(done.first_load.took):>11}{median / done.first_load.took:>6.2f}"
+              f"{done.load[0]:>6.1f}–{done.load[1]:<4.1f}{met}{then}")
+    print("  Where it goes, medians (ms): to the app's last message, then the browser drawing; CPU of the app "
+          "(server) and of Chromium; the same for a view seen before (reads cached)")
+    print(f"  {'page':<21}{'app':>7}{'browser':>8}{'app CPU':>8}{'Chromium':>9}   cached:{'app':>6}{'browser':>8}"
+          f"{'app CPU':>8}{'Chromium':>9}")
+    for key, done in walks.items():
+        parts = ""
+        for names in (CHANGES, (SEEN,)):
+            app, took = done.median(names, "app"), done.median(names)
+            parts += (f"{_ms(app):>7}{_ms(took - app):>8}{_ms(done.median(names, 'app_cpu')):>8}"
+                      f"{_ms(done.median(names, 'browser_cpu')):>9}") + ("   cached:" if names == CHANGES else "")
+        print(f"  {PAGES[key].title:<21}{parts}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, nargs="+", default=[20_000, 1_000_000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pages", default=",".join(PAGES), help=f"of {', '.join(PAGES)}")
+    parser.add_argument("--baseline-root", type=Path, help="another checkout to walk in turns (e.g. git archive)")
+    args = parser.parse_args()
+    keys = args.pages.split(",")
+    with chromium() as browser:
+        for calls in args.calls:
+            db = built(calls)
+            walks, baseline = {}, {}
+            for key in keys:
+                walks[key] = walk(browser, ROOT, db, PAGES[key], args.rounds)
+                if args.baseline_root:
+                    baseline[key] = walk(browser, args.baseline_root.resolve(), db, PAGES[key], args.rounds)
+            report(calls, walks, baseline)
+
+
+if __name__ == "__main__":
+    main()
