@@ -135,6 +135,26 @@ def test_keys_play_and_skip_turns_and_leave_the_arrows_to_the_review(page: Page,
     screenshot(page, "call-player-presenter-1280")
 
 
+def test_the_arrows_move_between_calls_after_a_scoring_key_pressed_in_the_player(page: Page, app_url: str) -> None:
+    """A scoring key pressed while the player (a line, the waveform) had the focus left → and ← dead:
+    the page's shortcuts saw that key go down and never come up, so they took → for a chord."""
+    start_review(page, app_url, size=3)
+    player(page).locator(".line").nth(0).click()
+    page.keyboard.press("3")
+    settle(page)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("h1:has-text('Call 2 of 3')")
+    settle(page)
+    player(page).locator("#waveform").click()
+    for key in ("5", "p", "ArrowLeft"):
+        page.keyboard.press(key)
+        settle(page)
+    page.wait_for_selector("h1:has-text('Call 1 of 3')")
+    settle(page)
+    assert page.locator(".st-key-scoring [role=radio][aria-checked=true]").all_inner_texts() == ["3"], \
+        "call 1 keeps its draft, and the keys pressed on call 2 stayed there"
+
+
 def test_call_text_in_the_player_stays_text(page: Page, app_url: str, warehouse: Path) -> None:
     call_id, day = _call(warehouse, "c.recording_url IS NOT NULL", rank=1)
     open_call(page, app_url, call_id, day)

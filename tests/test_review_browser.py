@@ -155,6 +155,36 @@ def test_a_score_key_reruns_the_form_and_not_the_call_beside_it(page: Page, app_
     assert words in received_during(page, "ArrowLeft"), "moving between calls redraws the call (the check works)"
 
 
+def test_the_arrows_move_between_calls_wherever_the_focus_is_but_in_a_text_field(page: Page, app_url: str) -> None:
+    """After a click on a score or a verdict, → moved the focus to the next option and the call stayed;
+    on the test-case checkbox the navigation's shortcuts ignored it. In the notes, ← → move the cursor."""
+    start_review(page, app_url, size=3)
+    scoring = page.locator(".st-key-scoring")
+    scoring.get_by_role("radio", name="2", exact=True).click()
+    settle(page)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("h1:has-text('Call 2 of 3')")
+    settle(page)
+    scoring.get_by_role("radio", name="Pass", exact=True).click()
+    settle(page)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector("h1:has-text('Call 1 of 3')")
+    settle(page)
+    assert checked(page) == ["2"], "the arrow moved on without choosing another option"
+    scoring.get_by_text("Make this a test case").click()
+    settle(page)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("h1:has-text('Call 2 of 3')")
+    settle(page)
+    notes = page.get_by_role("textbox", name="Notes")
+    notes.fill("ab")
+    notes.press("ArrowLeft")
+    notes.press("ArrowRight")
+    page.wait_for_timeout(500)
+    settle(page)
+    assert "Call 2 of 3" in call_title(page) and notes.evaluate("el => el === document.activeElement")
+
+
 def test_keys_do_nothing_while_typing_notes_then_score_and_save(page: Page, app_url: str, warehouse: Path) -> None:
     start_review(page, app_url, size=3)
     name_reviewer(page, "Tom")

@@ -3,7 +3,9 @@
 clicks the scoring form's own controls, so a key does what a click does and, like a click, reruns only
 the form. Streamlit's `shortcut=` works on buttons only; the score and verdict are segmented controls.
 
-The keys are shown under the form (`KEYS`); they do nothing while the focus is in a text field."""
+The keys are shown under the form (`KEYS`); they do nothing while the focus is in a text field. It also
+keeps ← → moving between calls from a score or verdict option (which would take them to move its own
+focus) and from a checkbox (which the navigation's shortcuts ignore)."""
 
 from __future__ import annotations
 

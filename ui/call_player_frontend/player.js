@@ -233,15 +233,29 @@
        (after a click on the waveform or a line) they would otherwise never reach them. */
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
     if (!PAGE_KEYS.test(event.key) || typingIn(event.target)) return;
+    if (passOn(event)) event.preventDefault();
+  }
+
+  function passOnRelease(event) {
+    /* The page's shortcuts (← →) keep a list of the keys held down and act only when the keys held
+       are exactly theirs: a key passed on going down must be passed on coming up, or after a "3" the
+       page would take → for "3 + →" and do nothing. A release the page never saw go down changes nothing. */
+    if (PAGE_KEYS.test(event.key)) passOn(event);
+  }
+
+  function passOn(event) {
     try {
-      window.parent.document.dispatchEvent(new KeyboardEvent("keydown", { key: event.key, code: event.code, bubbles: true }));
-      event.preventDefault();
-    } catch (e) { /* another origin: nothing to pass on to */ }
+      window.parent.document.dispatchEvent(new KeyboardEvent(event.type, { key: event.key, code: event.code, bubbles: true }));
+      return true;
+    } catch (e) {
+      return false;  /* another origin: nothing to pass on to */
+    }
   }
 
   $("play").addEventListener("click", togglePlay);
   document.addEventListener("keydown", onKey);
   document.addEventListener("keydown", passOnNavigation);
+  document.addEventListener("keyup", passOnRelease);
   try {
     const page = window.parent.document;
     page.addEventListener("keydown", onKey, true);

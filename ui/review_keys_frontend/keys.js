@@ -2,8 +2,11 @@
    next. Each key clicks the form's own control (or focuses the notes), so a key does exactly what the
    mouse does and reruns only the form. Keys do nothing while the focus is in a text field (notes, the
    reviewer's name, a tag search, "Jump to"), and never with Ctrl, Alt or Cmd held. The call player's
-   keys (Space, J, K) and the call navigation's (← →) are left alone; the player passes the scoring
-   keys on to this page when it has the focus.
+   keys (Space, J, K) are left alone, and so are the call navigation's (← →, the Previous and Next
+   buttons' own shortcuts) except where a control would keep them: a score or verdict option moves its
+   focus along its group on ← →, and a checkbox is skipped by the shortcuts, so there this clicks
+   Previous or Next itself. The player passes the scoring keys and the arrows on to this page when it
+   has the focus.
 
    Every key acts once, on the form on screen. A key pressed while the app is running waits for the
    run to end: after S the form belongs to the call being left until the next call's run replaces it,
@@ -11,6 +14,8 @@
 const TEXT_INPUTS = "textarea, select, [contenteditable=''], [contenteditable='true'], " +
   "input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit]):not([type=range])";
 const OURS = /^[1-5pfns]$/;
+const NAVIGATION = { ArrowLeft: "rv_prev", ArrowRight: "rv_next" };
+const KEEPS_ARROWS = "[role=radio], input[type=checkbox], input[type=radio]";
 const SETTLED_MS = 150;  /* a run that ended this long ago with no other after it has finished the save */
 const UNSEEN_MS = 2000;  /* a refused save can rerun the form too fast for its run to show */
 
@@ -99,8 +104,20 @@ function onKey(event) {
   drain();
 }
 
+function onArrow(event) {
+  const button = NAVIGATION[event.key];
+  if (!button || event.ctrlKey || event.metaKey || event.altKey || event.shiftKey || event.repeat) return;
+  const target = event.target;
+  if (!target || !target.closest || !target.closest(KEEPS_ARROWS) || typing(target)) return;
+  event.preventDefault();
+  event.stopPropagation();  /* caught on the way down: the option never sees it, so its focus stays put */
+  const navigation = document.querySelector(`.st-key-${button} button`);
+  if (navigation && !navigation.disabled) navigation.click();
+}
+
 export default function () {
   if (window.callboardReviewKeys) return;  /* one listener per page, however often the form reruns */
   window.callboardReviewKeys = true;
   document.addEventListener("keydown", onKey);
+  document.addEventListener("keydown", onArrow, true);
 }
