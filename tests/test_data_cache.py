@@ -66,3 +66,44 @@ def test_a_score_saved_here_forgets_the_review_reads_and_keeps_the_others(synthe
     assert data.current_reviews(session_id)["reviewer"].to_list() == ["Priya (PM)"]
     other("overview")
     assert calls == ["overview"], "an unrelated read is kept"
+
+
+def _session_and_a_kept_read(calls: list[str]) -> tuple[str, str, data.Read]:
+    """A session, one of its calls, and an unrelated read (the Overview, say) cached."""
+    session_id = reviews.create_session(reviews.SessionSpec("Week 1", date(2000, 1, 1), date(2100, 1, 1), seed=3))
+    call_id = data.get_session(session_id).call_ids[0]
+    other = counting_read(calls)
+    other("overview")
+    return session_id, call_id, other
+
+
+def test_a_write_by_another_process_before_a_save_here_is_not_taken_for_the_save(synthetic_warehouse: Path) -> None:
+    """Ingest loads while the room scores: the save must not adopt the new stamp as its own."""
+    calls: list[str] = []
+    session_id, call_id, other = _session_and_a_kept_read(calls)
+    code = ("from datetime import date; from warehouse import reviews; "
+            "reviews.create_session(reviews.SessionSpec('From ingest box', date(2000, 1, 1), date(2100, 1, 1), 3))")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    data.save_review(reviews.Review(session_id, call_id, "Priya (PM)", 4, True))
+    other("overview")
+    assert calls == ["overview", "overview"], "the other process's write is forgotten, not kept as the save's"
+
+
+def test_a_read_while_a_save_is_written_forgets_nothing_else(synthetic_warehouse: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """"Save and next" writes in a background thread while the page draws the next call: a read
+    that sees the save's commit before the save has taken its stamp keeps every other read."""
+    calls: list[str] = []
+    session_id, call_id, other = _session_and_a_kept_read(calls)
+    real = reviews.save_review
+
+    def save_then_read(*args: object, **kwargs: object) -> str:
+        saved = real(*args, **kwargs)  # type: ignore[arg-type]
+        other("overview")  # the page, drawing the next call meanwhile
+        return saved
+
+    monkeypatch.setattr(reviews, "save_review", save_then_read)
+    data.save_review_in_background(reviews.Review(session_id, call_id, "Priya (PM)", 4, True)).result()
+    other("overview")
+    assert calls == ["overview"], "an unrelated read is kept"
+    assert data.current_reviews(session_id)["reviewer"].to_list() == ["Priya (PM)"]

@@ -9,9 +9,10 @@ and forgets every cached read when it moved. A stamp rather than clearing after 
 most writes come from other processes (ingest, the receiver's loader, judge runs) that cannot
 reach this process's caches; it costs two `stat` calls per read. The app's own frequent writes (a
 saved review, 50 times a meeting) go through the functions at the end of this file, which forget
-only the reads that write changes and then take the new stamp as seen, so saving a score does not
-throw away the Overview's figures. The ingest log is cached for seconds, so a running load shows
-its progress."""
+only the reads that write changes and then take the new stamp as seen (`_own_write`: unless another
+process wrote first), so saving a score does not throw away the Overview's figures, not even when
+the page reads while the score is written in the background. The ingest log is cached for seconds,
+so a running load shows its progress."""
 
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ class Read(Generic[P, R]):
 
 _READS: list[Read] = []
 _seen: list[tuple[int, ...] | None] = [None]  # the write stamp the cached results were computed under
+_writing = [0]  # writes made here that hold the warehouse now: a stamp that moves meanwhile is theirs
 _stamp_lock = threading.Lock()
 
 
@@ -85,26 +87,45 @@ def cached(read: Callable[P, R], spinner: str | bool = False, kept: int = KEPT_R
 
 
 def forget_if_written() -> None:
-    """Forget every cached read when the warehouse has been written since they were computed."""
+    """Forget every cached read when the warehouse has been written since they were computed,
+    unless a write made here holds it now (a score saved in the background while the page draws
+    the next call): then the change is that write's, and `_own_write` settles it."""
     now = engines.data_version()
     with _stamp_lock:
-        if now == _seen[0]:
+        if now == _seen[0] or _writing[0]:
             return
         for read in _READS:
             read.clear()
         _seen[0] = now
 
 
-def _after_own_write(changed: Iterable[Read], before: tuple[int, ...] | None) -> None:
-    """After a write made here: forget the reads it changed and, when no other process had written
-    since the caches were filled (`before` was the stamp seen), keep the others. A write another
-    process lands in the moment between this write's commit and the stamp taken here goes unseen
-    until the next write: a window of a `stat` call, traded for not recomputing every page per score."""
+def _own_write(write: Callable[[Callable[[], None]], R], changed: Iterable[Read]) -> R:
+    """Run a write made here (`write(opened)`, which calls `opened` once it holds the warehouse:
+    `db.transaction`), then forget the reads it changed and keep the others, unless another process
+    had written before it (the stamp when it took the file is not the one the caches were computed
+    under): then the next read forgets them all. Keeping them is what spares every page a recompute
+    per score; a write another process lands between this write's end and the stamp taken after it
+    goes unseen until the next write (a window of a `stat` call)."""
+    taken: list[tuple[int, ...]] = []
+
+    def opened() -> None:
+        with _stamp_lock:
+            taken.append(engines.data_version())
+            _writing[0] += 1
+
+    try:
+        result = write(opened)
+    except BaseException:
+        with _stamp_lock:
+            _writing[0] -= len(taken)
+        raise
     for read in changed:
         read.clear()
     with _stamp_lock:
-        if _seen[0] == before:
+        _writing[0] -= len(taken)
+        if taken and _seen[0] == taken[0]:
             _seen[0] = engines.data_version()
+    return result
 
 
 # Metrics and filters (Overview, the sidebar)
@@ -251,20 +272,16 @@ def save_review_in_background(review: reviews.Review) -> Future[str]:
 def save_review(review: reviews.Review) -> str:
     """Save a score and forget the reads a score changes (the session's progress and summary, this
     call's history, the calibration and failure-mode views), so it shows at once everywhere."""
-    before = _seen[0]
-    saved = reviews.save_review(review)
+    saved = _own_write(lambda opened: reviews.save_review(review, opened=opened), REVIEW_READS)
     _saves_here[review.call_id] = _saves_here.get(review.call_id, 0) + 1
     if review.session_id is not None:
         _scored_here.setdefault(review.session_id, set()).add(review.call_id)
-    _after_own_write(REVIEW_READS, before)
     return saved
 
 
 def add_prompt_comment(agent: str, version: str, author: str, body: str) -> None:
     """Save a comment and forget the cached ones, so it shows at once."""
-    before = _seen[0]
-    prompt_history.add_comment(agent, version, author, body)
-    _after_own_write([prompt_comments], before)
+    _own_write(lambda opened: prompt_history.add_comment(agent, version, author, body, opened), [prompt_comments])
 
 
 def forget_judgements() -> None:
@@ -282,7 +299,5 @@ def forget_taxonomy() -> None:
 
 def add_failure_mode(name: str, description: str, owner: str) -> str:
     """Add a mode during a review and forget the cached taxonomy, so every page offers it at once."""
-    before = _seen[0]
-    added = reviews.add_failure_mode(name, description, owner)
-    _after_own_write([current_taxonomy, exploration, calibration_table], before)
-    return added
+    return _own_write(lambda opened: reviews.add_failure_mode(name, description, owner, opened=opened),
+                      [current_taxonomy, exploration, calibration_table])

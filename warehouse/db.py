@@ -14,7 +14,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -144,9 +144,14 @@ def connect(path: Path | None = None, wait_s: float | None = None) -> Iterator[d
 
 
 @contextmanager
-def transaction(path: Path | None = None, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Like `connect()`, inside one transaction: all of the unit's writes land, or none do."""
+def transaction(path: Path | None = None, wait_s: float | None = None,
+                opened: Callable[[], object] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Like `connect()`, inside one transaction: all of the unit's writes land, or none do.
+    `opened` is called once the file is held (no other process can write it until the end): the
+    app's caches take the warehouse's stamp there, to tell its own write from another's."""
     with connect(path, wait_s) as con:
+        if opened is not None:
+            opened()
         con.begin()
         try:
             yield con

@@ -8,6 +8,7 @@ are. Every statement binds its values as parameters.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import polars as pl
@@ -37,9 +38,9 @@ def prompt_versions(agent: str | None = None) -> pl.DataFrame:
     )
 
 
-def add_comment(agent: str, version: str, author: str, body: str) -> str:
+def add_comment(agent: str, version: str, author: str, body: str, opened: Callable[[], object] | None = None) -> str:
     """Add a comment on a prompt version and return its id. Refused with a plain reason when the
-    author or text is missing or the version does not exist."""
+    author or text is missing or the version does not exist (`opened`: see `db.transaction`)."""
     author, body = (author or "").strip(), (body or "").strip()
     if not author:
         raise CommentRefused("Say who you are: a comment needs an author.")
@@ -48,7 +49,7 @@ def add_comment(agent: str, version: str, author: str, body: str) -> str:
     if len(body) > MAX_COMMENT_CHARS:
         raise CommentRefused(f"Keep a comment under {MAX_COMMENT_CHARS:,} characters.")
     comment_id = uuid.uuid4().hex
-    with transaction() as con:
+    with transaction(opened=opened) as con:
         known = con.execute(
             "SELECT 1 FROM prompt_versions WHERE agent = ? AND version = ?", [agent, version]
         ).fetchone()

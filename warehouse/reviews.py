@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -264,15 +265,17 @@ def check_review(review: Review, known_labels: set[str]) -> str:
     return reviewer
 
 
-def save_review(review: Review, path: Path | None = None) -> str:
-    """Store one save of a review as a new row (never an update) and return its id."""
-    return save_reviews([review], path)[0]
+def save_review(review: Review, path: Path | None = None, opened: Callable[[], object] | None = None) -> str:
+    """Store one save of a review as a new row (never an update) and return its id (`opened`: see
+    `db.transaction`)."""
+    return save_reviews([review], path, opened)[0]
 
 
-def save_reviews(saves: list[Review], path: Path | None = None) -> list[str]:
+def save_reviews(saves: list[Review], path: Path | None = None,
+                 opened: Callable[[], object] | None = None) -> list[str]:
     """Store several saves in one transaction (all or none), each checked as `save_review` checks it."""
     ids = [uuid.uuid4().hex for _ in saves]
-    with transaction(path) as con:
+    with transaction(path, opened=opened) as con:
         known = {row[0] for row in con.execute("SELECT name FROM failure_modes").fetchall()}
         rows = [[review_id, r.session_id, r.call_id, check_review(r, known), r.score, r.passed, list(r.labels), r.notes,
                  r.test_case, r.created_at] for review_id, r in zip(ids, saves, strict=True)]
@@ -319,9 +322,11 @@ def failure_modes(path: Path | None = None) -> pl.DataFrame:
         ).pl()
 
 
-def add_failure_mode(name: str, description: str, owner: str, path: Path | None = None) -> str:
-    """Add a failure mode on the spot; returns its name as stored (lower case, underscores)."""
-    with transaction(path) as con:
+def add_failure_mode(name: str, description: str, owner: str, path: Path | None = None,
+                     opened: Callable[[], object] | None = None) -> str:
+    """Add a failure mode on the spot; returns its name as stored (lower case, underscores)
+    (`opened`: see `db.transaction`)."""
+    with transaction(path, opened=opened) as con:
         return insert_failure_mode(con, name, description, owner)
 
 
