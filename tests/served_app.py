@@ -12,8 +12,9 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -70,14 +71,28 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+_DIALOGS: WeakKeyDictionary[Page, list[str]] = WeakKeyDictionary()
+
+
+def scripts_ran(page: Page) -> list[str]:
+    """The messages of the dialogs scripts opened on a `watched_page` (an `alert` planted in customer
+    text that ran shows here)."""
+    return _DIALOGS[page]
+
+
 @contextmanager
 def watched_page(browser: Browser, url: str, width: int = 1600, height: int = 1000) -> Iterator[Page]:
     """A fresh page on the app's front page (the frame registers its pages on the first run; deep
-    links work after that) that records every dialog a script opens in `page.scripts_ran`."""
+    links work after that) that records every dialog a script opens (`scripts_ran`)."""
     context = browser.new_context(viewport={"width": width, "height": height})
     opened = context.new_page()
-    opened.scripts_ran = []  # type: ignore[attr-defined]
-    opened.on("dialog", lambda dialog: (opened.scripts_ran.append(dialog.message), dialog.dismiss()))
+    seen = _DIALOGS.setdefault(opened, [])
+
+    def record(dialog: Dialog) -> None:
+        seen.append(dialog.message)
+        dialog.dismiss()
+
+    opened.on("dialog", record)
     opened.goto(url)
     settle(opened)
     try:

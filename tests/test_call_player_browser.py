@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Frame, Page
 
 from data import audio, demo
 from tests import review_fixture
-from tests.served_app import screenshot, served_app, settle, start_review, watched_page
+from tests.served_app import screenshot, scripts_ran, served_app, settle, start_review, watched_page
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(bool(audio.missing_tools()),
@@ -162,7 +162,7 @@ def test_call_text_in_the_player_stays_text(page: Page, app_url: str, warehouse:
     assert frame.locator(".line").nth(1).locator(".text").inner_text() == review_fixture.HOSTILE
     assert frame.locator("img").count() == 0 and frame.locator("#transcript script").count() == 0
     assert frame.evaluate("window.__pwned") is None and page.evaluate("window.__pwned") is None
-    assert page.scripts_ran == []  # type: ignore[attr-defined]
+    assert scripts_ran(page) == []
 
 
 @pytest.mark.parametrize(("where", "caption"), [
