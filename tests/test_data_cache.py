@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import streamlit as st
 from ui import data
 from warehouse import reviews
 from warehouse.db import transaction
+from warehouse.errors import CallboardError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,3 +110,49 @@ def test_a_read_while_a_save_is_written_forgets_nothing_else(synthetic_warehouse
     other("overview")
     assert calls == ["overview"], "an unrelated read is kept"
     assert data.current_reviews(session_id)["reviewer"].to_list() == ["Priya (PM)"]
+
+
+def test_a_failed_background_save_does_not_unscore_a_call_saved_meanwhile(synthetic_warehouse: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two reviewers score one call at once: one save fails (a busy warehouse), the other lands
+    while it waits. The call stays scored."""
+    session_id = reviews.create_session(reviews.SessionSpec("Week 1", date(2000, 1, 1), date(2100, 1, 1), seed=3))
+    call_id = data.get_session(session_id).call_ids[0]
+    real = reviews.save_review
+
+    def the_other_lands_first(review: reviews.Review, *args: object, **kwargs: object) -> str:
+        if review.reviewer == "Priya (PM)":
+            monkeypatch.setattr(reviews, "save_review", real)
+            data.save_review(reviews.Review(session_id, call_id, "Sam (Eng)", 3, False))
+            raise CallboardError("The warehouse is busy.")
+        return real(review, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reviews, "save_review", the_other_lands_first)
+    assert data.scored_calls(session_id) == frozenset()  # as the page's progress read it
+    with pytest.raises(CallboardError):
+        data.save_review_in_background(reviews.Review(session_id, call_id, "Priya (PM)", 4, True)).result()
+    assert data.scored_calls(session_id) == {call_id}
+
+
+def test_saves_of_one_call_at_once_each_renew_its_history(synthetic_warehouse: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count of saves made here is part of a call's history's key: two saves at once must both
+    count, or the history read between them is kept without the second."""
+    session_id = reviews.create_session(reviews.SessionSpec("Week 1", date(2000, 1, 1), date(2100, 1, 1), seed=3))
+    call_id = data.get_session(session_id).call_ids[0]
+
+    class SlowCounts(dict):
+        def get(self, key: object, default: object = None) -> object:  # the other save gets in here
+            found = super().get(key, default)
+            time.sleep(0.2)
+            return found
+
+    monkeypatch.setattr(data, "_saves_here", SlowCounts())
+    saves = [threading.Thread(target=data.save_review, args=(reviews.Review(session_id, call_id, who, 4, True),))
+             for who in ("Priya (PM)", "Sam (Eng)")]
+    for save in saves:
+        save.start()
+    for save in saves:
+        save.join()
+    assert dict(data._saves_here) == {call_id: 2}
+    assert sorted(data.call_history(call_id)["reviewer"]) == ["Priya (PM)", "Sam (Eng)"]

@@ -187,6 +187,7 @@ REVIEW_READS = (list_sessions, current_reviews, session_summary, calibration_tab
 _saving = ThreadPoolExecutor(max_workers=1, thread_name_prefix="save-review")  # saves land in the order made
 _saves_here: dict[str, int] = {}  # per call, the saves made in this process: part of its history's key
 _scored_here: dict[str, set[str]] = {}  # per session, the calls saved in this process
+_here_lock = threading.Lock()  # the two above change in the save thread and in pages' threads (other browsers)
 
 
 def scored_calls(session_id: str) -> frozenset[str]:
@@ -253,17 +254,21 @@ def check_review(review: reviews.Review) -> None:
 def save_review_in_background(review: reviews.Review) -> Future[str]:
     """Start saving a checked score and return at once, so that "Save and next" draws the next call
     while the file is opened, written and closed (0.05–0.15 s). The session counts the call as
-    scored from now on, unless the save fails."""
-    counted = review.session_id is not None and review.call_id not in _scored_here.get(review.session_id, set())
-    if counted:
-        _scored_here.setdefault(review.session_id or "", set()).add(review.call_id)
+    scored from now on, unless the save fails and no other save of the call landed meanwhile."""
+    session = review.session_id or ""
+    with _here_lock:
+        counted = review.session_id is not None and review.call_id not in _scored_here.get(session, set())
+        if counted:
+            _scored_here.setdefault(session, set()).add(review.call_id)
+        saves = _saves_here.get(review.call_id, 0)
 
     def save() -> str:
         try:
             return save_review(review)
         except BaseException:
-            if counted:
-                _scored_here[review.session_id or ""].discard(review.call_id)
+            with _here_lock:
+                if counted and _saves_here.get(review.call_id, 0) == saves:
+                    _scored_here[session].discard(review.call_id)
             raise
 
     return _saving.submit(save)
@@ -273,9 +278,10 @@ def save_review(review: reviews.Review) -> str:
     """Save a score and forget the reads a score changes (the session's progress and summary, this
     call's history, the calibration and failure-mode views), so it shows at once everywhere."""
     saved = _own_write(lambda opened: reviews.save_review(review, opened=opened), REVIEW_READS)
-    _saves_here[review.call_id] = _saves_here.get(review.call_id, 0) + 1
-    if review.session_id is not None:
-        _scored_here.setdefault(review.session_id, set()).add(review.call_id)
+    with _here_lock:
+        _saves_here[review.call_id] = _saves_here.get(review.call_id, 0) + 1
+        if review.session_id is not None:
+            _scored_here.setdefault(review.session_id, set()).add(review.call_id)
     return saved
 
 
