@@ -158,8 +158,8 @@ def _frames(stream: BinaryIO, size: int) -> list[tuple[int, int]] | None:
     """The messages of a length-prefixed file as (start, end), or None when it is not one (each
     message must also start as a request does, with a resource spans field). The last message may
     be cut short, its end past the file's (an exporter stopped while writing it), unless the file
-    could be one request: a request starts with that field, a length prefix with a 0 byte (for a
-    message under 16 MiB)."""
+    could be one request: a request starts with that field's tag, 0x0a, which a length prefix
+    starts with only for a message of 160 MiB or more."""
     stream.seek(0)
     one_request = stream.read(1) == _RESOURCE_SPANS
     frames, at = [], 0
