@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from present.formats import format_p, format_value, seconds
+from present.formats import dollars, format_p, format_value, seconds
 from warehouse.ab import ALPHA, MIN_SAMPLE, ABResult, Comparison, Ran
 from warehouse.filters import Filters
 from warehouse.metric_registry import BY_KEY
@@ -26,21 +26,32 @@ def _signed(x: float, unit: str) -> str:
     if unit == "ms":
         return seconds(x, sign=True)
     if unit == "usd":
-        return f"{'+' if x >= 0 else '−'}${abs(x):.3f}"
+        return dollars(x, sign=True)
     return f"{x:+.2f}"
 
 
 _UNIT_AFTER = {"pct": " pts", "nps": " pts", "ms": " s"}
+SAME_NUMBER = 1e-9  # relative: two figures this close are one number summed in two orders, not a difference
+
+
+def _no_difference(c: Comparison) -> bool:
+    """B − A is zero, but for the last bits of floating-point sums (the engine adds in no set order)."""
+    scale = max(abs(c.value_a or 0.0), abs(c.value_b or 0.0))
+    return c.difference is not None and abs(c.difference) <= SAME_NUMBER * scale
 
 
 def difference_text(c: Comparison, interval: tuple[float, float] | None = None) -> str:
     """B − A with its unit, and its 95% range when there is one: "+13.6 pts (+11.3 to +15.9)"; a reply
-    time in seconds, as its two values are written ("+0.10 s (+0.04 to +0.17)")."""
+    time in seconds, as its two values are written ("+0.10 s (+0.04 to +0.17)"); a cost in dollars,
+    in as many digits as it takes to show it ("+$0.00042"). "No difference" only when it is zero."""
     unit = BY_KEY[c.metric].unit
     if c.difference is None:
         return "—"
-    around = "" if interval is None else f" ({_signed(interval[0], unit)} to {_signed(interval[1], unit)})"
-    return _signed(c.difference, unit) + _UNIT_AFTER.get(unit, "") + around
+    after = _UNIT_AFTER.get(unit, "")
+    around = "" if interval is None else f"{_signed(interval[0], unit)} to {_signed(interval[1], unit)}"
+    if _no_difference(c):
+        return "no difference" + (f" ({around}{after})" if around else "")
+    return _signed(c.difference, unit) + after + (f" ({around})" if around else "")
 
 
 def verdict(c: Comparison) -> str:

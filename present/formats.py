@@ -3,6 +3,7 @@ and directions themselves are declared in warehouse/metric_registry.py)."""
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from warehouse.metric_registry import CHANGE_LEVEL, Metric, Row, number, unlikely_noise
@@ -19,7 +20,7 @@ def format_value(value: float | int | None, unit: str) -> str:
     if unit == "ms":
         return f"{seconds(value)} s"
     if unit == "usd":
-        return f"${value:.3f}"
+        return dollars(value)
     if unit == "score":
         return f"{value:.2f} / 5"
     if unit == "nps":
@@ -35,6 +36,17 @@ def seconds(ms: float, sign: bool = False) -> str:
     value = ms / MS_PER_SECOND
     digits = 3 if 0 < abs(value) < 0.1 else 2
     return f"{value:{'+' if sign else ''}.{digits}f}"
+
+
+def dollars(value: float, sign: bool = False) -> str:
+    """An amount of money ("$0.071", "−$0.0042", "+$0.00031"): three decimals, as a call's cost reads,
+    and two significant digits below a cent, where three decimals would write a cost of $0.0004, or a
+    difference of a few hundredths of a cent between two versions, as $0.000. Zero is "$0.000"."""
+    digits = 3 if value == 0 else max(3, 1 - math.floor(math.log10(abs(value))))
+    shown = f"${abs(value):.{digits}f}"
+    if value < 0:
+        return "−" + shown
+    return "+" + shown if sign else shown
 
 
 def percent(value: float | None) -> str:
