@@ -59,7 +59,7 @@ def _mode_chart(modes: pl.DataFrame) -> alt.Chart:
             x=alt.X("calls:Q", title="Calls",
                     axis=alt.Axis(tickMinStep=1, labelFontSize=AXIS_PX, titleFontSize=AXIS_PX)),
             y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelFontSize=AXIS_PX, labelLimit=300)),
-            tooltip=["label", "calls"],
+            tooltip=[alt.Tooltip("label:N", title="Failure mode"), alt.Tooltip("calls:Q", title="Calls")],
         )
     )
 
