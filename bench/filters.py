@@ -15,11 +15,18 @@ round ends a day earlier than the one before and picks another agent and model, 
 its reads cached. Between the changes the agent or model picked is cleared again: a view seen
 before, whose reads are cached, also printed (a rerun's cost without the reads).
 
-A change is timed from the press (the option clicked, Enter in the period) until the app's run has
-ended and its last message is drawn (bench/app_runs.py), and every chart and table in the page's
-main area is drawn: nothing stale, each one's SVG or canvas drawn, nothing painted or changed in the
-main area for QUIET_MS (that last paint is when it ends). Component frames (Failure modes' call
-grid, below the fold) are not waited for.
+A change is timed from the press (the option clicked; for the period, the Tab that takes the focus
+out of the date field, which is when the field sends it) until the app's run has ended and its
+last message is drawn (bench/app_runs.py), and every chart and table in the page's main area is
+drawn: nothing stale, each one's SVG or canvas drawn, nothing painted or changed in the main area
+for QUIET_MS (that last paint is when it ends). Component frames (Failure modes' call grid, below
+the fold) are not waited for. On Compare versions (by model) the sidebar's model leaves both arms
+as they were, so "one model" finds its reads cached there.
+
+Where the time goes, also printed: the time to the app's last message (its run) and after it (the
+browser drawing what it sent), and the CPU seconds the app's server and Chromium spent per change,
+read from /proc: these move far less with the machine's load than the wall times do. Chromium's
+include animating the spinner and the running indicator while the app works.
 
 The baseline, measured in the same run on the same server: the page's first full load (its link
 opened in a new tab, the default 28 days, nothing cached), so the ratio says what a filter change
