@@ -80,6 +80,21 @@ _UNDER_HEADER = """() => {
 _TABLE_IN_VIEW = """() => [...document.querySelectorAll(
     '[data-testid="stMain"] :is([data-testid="stDataFrame"], [data-testid="stTable"])')]
   .some(t => { const r = t.getBoundingClientRect(); return r.height > 0 && r.top < innerHeight && r.bottom > 0; })"""
+# The lines each cell of a static table's column (found by its header) takes: its text's line boxes.
+_LINES_IN_COLUMN = """header => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stTable"] table')]
+  .flatMap(table => {
+    const column = [...table.querySelectorAll("thead th")].findIndex(th => th.innerText.trim() === header);
+    if (column < 0) return [];
+    return [...table.querySelectorAll("tbody tr")].map(row => {
+      const cell = row.children[column], range = document.createRange(), tops = new Set();
+      const texts = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+        range.selectNodeContents(node);
+        [...range.getClientRects()].filter(r => r.width > 0).forEach(r => tops.add(Math.round(r.top)));
+      }
+      return [cell.innerText.trim(), tops.size];
+    });
+  })"""
 _CHART_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] svg text')]
   .filter(t => t.textContent.trim() && t.checkVisibility())
   .map(t => [t.textContent.trim(), parseFloat(getComputedStyle(t).fontSize)])"""
@@ -232,7 +247,8 @@ def test_no_table_of_the_review_summary_scrolls_sideways_at_1280x720(fresh_page:
     """Out of projector mode the agreement table (beside the failure-mode chart) and the reviewers'
     disagreements (eight columns, the notes cut) scrolled sideways with the sidebar open, the
     agreement table with it closed; in projector mode with the sidebar opened again, the agreement
-    table did. Tables are drawn as they come near the screen, so each is scrolled to and looked at."""
+    table did. Tables are drawn as they come near the screen, so each is scrolled to and looked at.
+    The disagreements' call ids keep one line each (they broke at their hyphen: "call-" over "0000382")."""
     page = fresh_page
     page.goto(f"{app_url}/review-summary?session={finished_session}&projector={mode}")
     settle(page)
@@ -246,3 +262,5 @@ def test_no_table_of_the_review_summary_scrolls_sideways_at_1280x720(fresh_page:
         page.wait_for_timeout(500)  # an interactive table lays its columns out
         screenshot(page, f"summary-1280x720-projector-{mode}-sidebar-{sidebar}-{heading.split()[0].lower()}")
         assert page.evaluate(_CLIPPED) == [], heading
+    ids = page.evaluate(_LINES_IN_COLUMN, "Call id")
+    assert ids and [call_id for call_id, lines in ids if lines != 1] == []

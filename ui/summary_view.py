@@ -132,7 +132,8 @@ def show_reviewers(summary: SessionSummary) -> None:
                                                 verdict_2=_verdict("score_2", "passed_2")).select(
             "position", "call_id", "verdict", "notes", "verdict_2", "notes_2", "score", "passed", "score_2", "passed_2")
         show_table(
-            shown, "reviewer disagreements", _caption(summary), wrap=True, hide_index=True, width="stretch",
+            shown, "reviewer disagreements", _caption(summary), wrap=True, one_line=("call_id",), hide_index=True,
+            width="stretch",
             column_config={
                 "position": "Call", "call_id": "Call id", "score": None, "passed": None, "score_2": None,
                 "passed_2": None, "verdict": pair.first, "notes": f"{pair.first}: notes", "verdict_2": pair.second,

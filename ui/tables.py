@@ -27,16 +27,25 @@ def downloads(frame: pl.DataFrame, name: str, caption: str, key: str | None = No
                            on_click="ignore")
 
 
-def show_table(frame: pl.DataFrame, name: str, caption: str, wrap: bool = False, **dataframe_kwargs: Any) -> Any:
+def show_table(frame: pl.DataFrame, name: str, caption: str, wrap: bool = False, one_line: tuple[str, ...] = (),
+               **dataframe_kwargs: Any) -> Any:
     """`st.dataframe(frame, **dataframe_kwargs)` with downloads of the frame under it; returns
     what st.dataframe returns (the selection, when the table is selectable). In projector mode (or
     always, with `wrap`: a short list the room reads whole, such as reviewers' notes) a table
     without selection whose columns are plain text and numbers is drawn as a static table instead,
-    whose text wraps at the page's type size rather than scrolling sideways out of sight."""
+    whose text wraps at the page's type size rather than scrolling sideways out of sight; except
+    the `one_line` columns, such as call ids, which a break at their hyphen made two lines that no
+    longer read as one id (the other columns wrap around them)."""
     labels = _plain_labels(dataframe_kwargs.get("column_config") or {})
     if (wrap or projector.active()) and "on_select" not in dataframe_kwargs and labels is not None:
         st.html(_WRAPPED)
-        shown = st.table(_as_shown(frame, labels))
+        shown_frame = _as_shown(frame, labels)
+        key = f"static-{dataframe_kwargs.get('key') or table_files.file_stem(name)}"
+        kept = _shown_columns(frame, labels)
+        if columns := [kept.index(c) + 1 for c in one_line if c in kept]:
+            st.html(_one_line(key, columns))
+        with st.container(key=key):
+            shown = st.table(shown_frame)
         downloads(frame, name, caption, key=dataframe_kwargs.get("key"))
         return shown
     shown = st.dataframe(frame, **dataframe_kwargs)
@@ -48,6 +57,14 @@ _STATIC_TYPES = {"text", "number"}
 _WRAPPED = """<style>
 [data-testid="stTable"] td, [data-testid="stTable"] th { white-space: normal; overflow-wrap: anywhere; }
 </style>"""
+
+
+def _one_line(key: str, columns: list[int]) -> str:
+    """The style that keeps the static table's `columns` (1-based) on one line each: the cells and
+    what they hold (a cell's Markdown sets its own white-space)."""
+    cells = ", ".join(f".st-key-{key} [data-testid='stTable'] :is(td, th):nth-child({n}){inside}"
+                      for n in columns for inside in ("", " *"))
+    return f"<style>{cells} {{ white-space: nowrap; }}</style>"
 
 
 def _plain_labels(column_config: dict[str, Any]) -> dict[str, str | None] | None:
@@ -67,10 +84,15 @@ def _plain_labels(column_config: dict[str, Any]) -> dict[str, str | None] | None
     return labels
 
 
+def _shown_columns(frame: pl.DataFrame, labels: dict[str, str | None]) -> list[str]:
+    """The frame's columns the static table shows, in order (a None label hides one)."""
+    return [c for c in frame.columns if labels.get(c, c) is not None]
+
+
 def _as_shown(frame: pl.DataFrame, labels: dict[str, str | None]) -> pl.DataFrame:
     """The frame with hidden columns left out and the others under their labels, text and labels
     escaped: a static table renders Markdown in its cells (a note's "[link](…)" became a link and
     "![…](…)" an image), and its cells hold customer text and reviewers' names."""
-    kept = [c for c in frame.columns if labels.get(c, c) is not None]
+    kept = _shown_columns(frame, labels)
     escaped = frame.select(kept).with_columns(pl.col(pl.String).map_elements(escape_markdown, return_dtype=pl.String))
     return escaped.rename({c: escape_markdown(str(labels.get(c, c))) for c in kept})
