@@ -45,7 +45,8 @@ import shutil
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import astuple, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -53,10 +54,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from playwright.sync_api import Browser, Page  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from bench.app_runs import WATCH, wait_for_answer  # noqa: E402
 from bench.overview import LAST_DAY, built  # noqa: E402
-from tests.served_app import chromium, served_app, settle  # noqa: E402
+from tests.served_app import chromium, screenshot, served_app, settle  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 720
 QUIET_MS = 250  # nothing sent, painted or changed for this long: the change is over
@@ -88,7 +90,7 @@ PAINTS = """(() => {
 })()"""
 # Once `shown` is in the main area, nothing is stale, every chart and table shown has drawn its SVG or canvas and
 # nothing has been painted or changed there for `quiet` ms: the milliseconds from the last press to
-# the last paint or change; else null.
+# the last paint or change (`last`); else null.
 DRAWN = """([shown, quiet]) => {
   const main = document.querySelector('[data-testid="stMain"]');
   if (!main || !main.querySelector(shown) || document.querySelector('[data-stale="true"]')) return null;
@@ -101,8 +103,7 @@ DRAWN = """([shown, quiet]) => {
   if (!drawn.every(painted)) return null;
   const last = Math.max(window.__painted, window.__changed);
   if (performance.now() - last < quiet) return null;
-  return {last: last - window.__key, charts: main.querySelectorAll('[data-testid="stVegaLiteChart"]').length,
-          tables: main.querySelectorAll('[data-testid="stDataFrame"]').length};
+  return {last: last - window.__key};
 }"""
 
 LAST_MESSAGE = "() => Math.max(...window.__got.filter((t) => t >= window.__key)) - window.__key"
@@ -172,7 +173,6 @@ def _ended(page: Page, shows: str, cpu_before: tuple[float, float]) -> Ended:
     `_cpu_seconds` before the press."""
     answer = wait_for_answer(page, QUIET_MS, TIMEOUT_MS, polling=POLL_MS)
     drawn = page.wait_for_function(DRAWN, arg=[shows, QUIET_MS], timeout=TIMEOUT_MS, polling=POLL_MS).json_value()
-    page.drawn = drawn  # type: ignore[attr-defined]
     cpu = [after - before for after, before in zip(_cpu_seconds(), cpu_before, strict=True)]
     return Ended(max(answer["took"], drawn["last"]) / 1000, page.evaluate(LAST_MESSAGE) / 1000, *cpu)
 
@@ -200,7 +200,6 @@ class Walk:
 
     first_load: Ended = Ended(0.0, 0.0)
     changes: dict[str, list[Ended]] = field(default_factory=lambda: {name: [] for name in (*CHANGES, SEEN)})
-    drawn: dict = field(default_factory=dict)  # the charts and tables of the last view
     load: tuple[float, float] = (0.0, 0.0)  # the load average before and after
 
     def median(self, names: tuple[str, ...] = CHANGES, part: str = "took") -> float:
@@ -234,9 +233,21 @@ def _clear(page: Page, key: str) -> None:
 def _timed(page: Page, walked: Walked, walk: Walk, name: str, act: Callable[..., None], *args: object) -> None:
     """`act(page, *args)`, timed under `name`."""
     before = _cpu_seconds()
-    act(page, *args)
-    walk.changes[name].append(_ended(page, walked.shows, before))
+    with _said_if_not_drawn(page, walked, name):
+        act(page, *args)
+        walk.changes[name].append(_ended(page, walked.shows, before))
     page.wait_for_timeout(PAUSE_MS)
+
+
+@contextmanager
+def _said_if_not_drawn(page: Page, walked: Walked, what: str) -> Iterator[None]:
+    """A page that never finishes drawing (an error on it, a widget the benchmark cannot find) ends
+    the run with one line naming the page and the change, and a screenshot of it."""
+    try:
+        yield
+    except PlaywrightTimeout:
+        shot = screenshot(page, f"bench-filters-{walked.path}")
+        raise SystemExit(f"{walked.title}, {what}: not drawn within {TIMEOUT_MS / 1000:.0f} s (see {shot})") from None
 
 
 def _round(page: Page, walked: Walked, walk: Walk, n: int) -> None:
@@ -260,14 +271,14 @@ def walk_page(browser: Browser, url: str, walked: Walked, rounds: int) -> Walk:
         page.add_init_script(WATCH)
         page.add_init_script(PAINTS)
         before = _cpu_seconds()
-        page.goto(f"{url}/{walked.path}")
-        walk.first_load = _ended(page, "*" if walked.first else walked.shows, before)
-        if walked.first:
-            walk.first_load = walk.first_load + walked.first(page)
+        with _said_if_not_drawn(page, walked, "first load"):
+            page.goto(f"{url}/{walked.path}")
+            walk.first_load = _ended(page, "*" if walked.first else walked.shows, before)
+            if walked.first:
+                walk.first_load = walk.first_load + walked.first(page)
         page.wait_for_timeout(PAUSE_MS)
         for n in range(1, rounds + 1):
             _round(page, walked, walk, n)
-        walk.drawn = page.drawn  # type: ignore[attr-defined]
     finally:
         context.close()
     return walk
