@@ -35,7 +35,9 @@ def vega_lite(chart: AnyChart) -> dict[str, Any]:
     thirds of a chart page's rerun once its reads were cached (the Overview's 13 charts), and the
     charts are built by present/ (whose tests check their specs), not from input. The names are
     the datasets' order, not their contents, so a filter change that keeps a chart's shape sends
-    the same spec with new data, which the browser updates in place instead of drawing anew."""
+    the same spec with new data, which the browser updates in place instead of drawing anew.
+    Every field a chart encodes names its type ("calls:Q"): Altair cannot infer it from a named
+    dataset, and raises."""
     frames: dict[int, tuple[str, pl.DataFrame]] = {}
     spec = _named(chart, frames).to_dict(validate=False)
     spec["datasets"] = {**spec.get("datasets", {}), **dict(frames.values())}
