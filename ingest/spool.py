@@ -39,19 +39,21 @@ import numpy as np
 import pyarrow as pa
 
 from ingest.lines import LineChunk, bytes_array, line_table
-from ingest.otlp import open_scratch
+from ingest.otlp import SpanParser, open_scratch
 from ingest.otlp_protobuf import Piece, requests_table
 from ingest.run_log import begin_run, end_run
 from ingest.summary import IngestSummary
-from ingest.traces import load_chunks
+from ingest.traces import load_stream
 from warehouse.db import WarehouseBusy, warehouse_path
 from warehouse.pii import PATTERNS
 from warehouse.span_loading import compile_ahead
 
 PROTOBUF, JSON = ".pb", ".json"
 BATCH_BYTES = 8 * 1024 * 1024  # bodies per parse chunk (45,000 SDK spans), so parsing and merging overlap
-LINGER_S, LOAD_WINDOW_S = 0.3, 2.0  # see SpoolLoader.load_waiting
-MIN_BATCH_BYTES = 2 * 1024 * 1024  # a parse of fewer spans costs more per span: wait for more, briefly
+MIN_BATCH_BYTES = 2 * 1024 * 1024  # a parse of fewer spans costs more per span: wait for more while they come
+QUIET_S, QUIET_GAPS = 0.05, 3  # the exporters have paused: see burst_pause
+MAX_WAIT_S = 1.0  # the longest the first body of a batch waits for company
+MERGE_EVERY_S = 2.0  # while bodies keep coming, merges (~0.15 s of CPU each, whatever their size) are this far apart
 MAX_SPOOL_BYTES = 2_000_000_000  # bodies waiting on disk before the receiver answers 503
 
 
@@ -82,6 +84,11 @@ def _write_durably(path: Path, data: bytes) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+def spooled_at(path: Path) -> float:
+    """When a body was spooled, in seconds since the epoch (its name starts with the time)."""
+    return int(path.name.split("-", 1)[0]) / 1e9
 
 
 def waiting(folder: Path) -> list[Path]:
@@ -187,6 +194,16 @@ def batch_chunk(files: list[Path]) -> LineChunk:
     return LineChunk(line_table(np.arange(1, len(lines) + 1), docs), [], sum(len(line) for line in lines))
 
 
+def burst_pause(batch: list[Path], quiet_s: float) -> float:
+    """How long without a body means the exporters have paused: `QUIET_GAPS` of the mean gap
+    between the batch's bodies (at least `QUIET_S`), or `quiet_s` as before for one body. A
+    single exporter sending back to back on an idle machine sends every 20 ms or so; on a busy
+    one, less often and less regularly."""
+    if len(batch) < 2:
+        return quiet_s
+    return max(QUIET_S, QUIET_GAPS * (spooled_at(batch[-1]) - spooled_at(batch[0])) / (len(batch) - 1))
+
+
 class SpoolLoader:
     """Merges the spool whenever bodies arrive, until told to stop. While the warehouse is busy
     the bodies simply wait on disk; a failed load is retried after `retry_s`.
@@ -203,43 +220,47 @@ class SpoolLoader:
         self.summary: IngestSummary | None = None
         self._wake, self._stopping = wake, stopping
         self._scratch: duckdb.DuckDBPyConnection | None = None  # opened at the first load, kept for the next
+        self._parser: SpanParser | None = None  # on the scratch database, its queries prepared once
 
     @property
     def folder(self) -> Path:
         return self.spool.folder
 
     def load_waiting(self) -> None:
-        """Merge what is spooled and what arrives meanwhile, in one load of `load_chunks` (the next
-        batch is converted and parsed while the last one merges; each batch's files are deleted
-        once the transaction holding them commits). A batch smaller than `MIN_BATCH_BYTES` waits
-        up to `LINGER_S` at a time for more, and the load ends, its last transaction committing,
-        once the spool has been empty for `LINGER_S` or the load has taken bodies for
-        `LOAD_WINDOW_S`: a steady stream is parsed in chunks of thousands of spans and merged every
-        few seconds in a few transactions, instead of one small parse and merge per request (which
-        cost three times the CPU per span)."""
+        """Merge what is spooled and what arrives meanwhile, in one `load_stream`: each batch is
+        parsed as soon as it is taken and merged once the merge before it has committed (at most
+        every `MERGE_EVERY_S` while more keeps coming), its files deleted then. A batch is taken
+        once it holds `MIN_BATCH_BYTES`, once the exporters have paused (no body for `QUIET_S`, or
+        for `QUIET_GAPS` of the gaps between the batch's bodies when they send more slowly), or once
+        its first body has waited `MAX_WAIT_S`: while they keep sending, the spans are parsed in
+        chunks of thousands (a parse or a merge of a few costs several times the CPU per span);
+        once they stop, the last of them are taken at once. The load ends, its last batch merged,
+        as soon as nothing is left in the spool."""
         if self.summary is None:
             self.summary = begin_run("receiver", [self.folder], self.db_path, unit="spans")
-        if self._scratch is None:
+        if self._parser is None:
             self._scratch = open_scratch(PATTERNS if self.redact else ())
+            self._parser = SpanParser(self._scratch)
         pending: deque[list[Path]] = deque()  # batches handed over and not merged yet, in order
         merged_spans = self.summary.loaded
 
         def batches() -> Iterator[tuple[str, LineChunk]]:
             taken: set[Path] = set()
-            window_ends = time.monotonic() + LOAD_WINDOW_S
+            quiet_s = QUIET_S
             while not self._stopping.is_set():
+                self._wake.clear()  # before listing: a body spooled from now on ends the wait below
                 batch = self.spool.next_batch(skip=taken)
-                if sum(p.stat().st_size for p in batch) < MIN_BATCH_BYTES and time.monotonic() < window_ends:
-                    self._wake.clear()
-                    if self._wake.wait(LINGER_S):
-                        continue  # more arrived: a larger chunk parses for less per span
                 if not batch:
                     return
+                quiet_s = burst_pause(batch, quiet_s)
+                paused_s = time.time() - spooled_at(batch[-1])
+                if (sum(path.stat().st_size for path in batch) < MIN_BATCH_BYTES and paused_s < quiet_s
+                        and time.time() - spooled_at(batch[0]) < MAX_WAIT_S):
+                    self._wake.wait(quiet_s - paused_s)
+                    continue  # more came, or the exporters have paused: look again
                 taken.update(batch)
                 pending.append(batch)
                 yield str(self.folder), batch_chunk(batch)
-                if time.monotonic() >= window_ends:
-                    return
 
         def merged(sources: list[str]) -> None:
             nonlocal merged_spans
@@ -249,13 +270,14 @@ class SpoolLoader:
             self.log(f"loaded {self.summary.loaded - merged_spans:,} spans from {len(files):,} requests")
             merged_spans = self.summary.loaded
 
-        load_chunks(batches(), self.summary, db_path=self.db_path, redact=self.redact, on_merged=merged,
-                    scratch=self._scratch)
+        load_stream(batches(), self.summary, parser=self._parser, db_path=self.db_path, redact=self.redact,
+                    on_merged=merged, merge_every_s=MERGE_EVERY_S)
 
     def run(self) -> None:
         """Load until stopped, then close the run. What the first load would otherwise pay for, on
         the clock of the first requests, is done first: the parsing database and the merge's SQL."""
         self._scratch = open_scratch(PATTERNS if self.redact else ())
+        self._parser = SpanParser(self._scratch)
         compile_ahead()
         while not self._stopping.is_set():
             if not waiting(self.folder):
@@ -270,6 +292,8 @@ class SpoolLoader:
             except Exception as error:  # keep serving: the bodies stay spooled and are tried again
                 self.log(f"load failed, will retry: {type(error).__name__}: {error}")
                 self._stopping.wait(self.retry_s)
+        if self._parser is not None:
+            self._parser.close()
         if self._scratch is not None:
             self._scratch.close()
         if self.summary is not None:

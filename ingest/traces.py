@@ -8,20 +8,24 @@ write transaction on the warehouse, in file order). The warehouse is held only f
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from queue import Full, Queue
+from queue import Empty, Full, Queue
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from ingest.files import expand_paths
 from ingest.lines import CUT_OFF, LineChunk
-from ingest.otlp import open_scratch, parse_spans
+from ingest.otlp import ParsedChunk, SpanParser, open_scratch, parse_spans
 from ingest.progress import Progress
 from ingest.run_log import recorded_run
 from ingest.summary import IngestSummary
@@ -38,7 +42,7 @@ _PARSE_AHEAD = 2  # chunks parsed while one merges: two cores busy, memory a few
 MERGE_SPANS = 120_000
 
 
-_Item = tuple[str, LineChunk]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,38 @@ def load_chunks(
         _parse_and_merge(chunks, scratch, _Merger(summary, db_path, bar, on_merged), redact)
 
 
+def load_stream(
+    chunks: Iterable[tuple[str, LineChunk]], summary: IngestSummary, *, parser: SpanParser,
+    db_path: Path | None = None, redact: bool = False, on_merged: Callable[[list[str]], None] | None = None,
+    merge_every_s: float = 0.0,
+) -> None:
+    """Parse and merge `chunks` that come over time with no end known ahead (the receiver's spool),
+    adding the counts to `summary`. Each chunk is parsed, on a thread of its own, as soon as it
+    comes, and merged once the merge before it has committed and `merge_every_s` has passed since
+    that one began, in one transaction with whatever else has been parsed meanwhile (up to about
+    `MERGE_SPANS`); what is left when the chunks end is merged at once. So the last spans of a
+    burst are merged moments after they are parsed, a steady stream is merged every few seconds,
+    and when spans come faster than the merges, transactions grow instead of queueing.
+    `on_merged` as for `load_chunks`."""
+    merger = _Merger(summary, db_path, None, on_merged)
+    parsed = (_parse(parser, source, chunk, redact) for source, chunk in chunks)
+    last_merge = -math.inf
+    for ready in _ready_ahead(parsed, _PARSE_AHEAD):
+        for item in ready:
+            merger.add(item)
+        if time.monotonic() - last_merge >= merge_every_s:
+            last_merge = time.monotonic()
+            merger.flush()
+    merger.flush()
+
+
 def _parse_and_merge(chunks: Iterable[tuple[str, LineChunk]], scratch: duckdb.DuckDBPyConnection, merger: _Merger,
                      redact: bool) -> None:
+    parse = partial(parse_spans, scratch)  # on two threads at once: each call binds on a cursor of its own
     with ThreadPoolExecutor(_PARSE_AHEAD) as pool:
         pending: deque[Future[_Parsed]] = deque()
         for source, chunk in _read_ahead(chunks):
-            pending.append(pool.submit(_parse, scratch, source, chunk, redact))
+            pending.append(pool.submit(_parse, parse, source, chunk, redact))
             if len(pending) > _PARSE_AHEAD:
                 merger.add(pending.popleft().result())
         while pending:
@@ -119,10 +149,17 @@ def _parse_and_merge(chunks: Iterable[tuple[str, LineChunk]], scratch: duckdb.Du
         merger.flush()
 
 
-def _read_ahead(items: Iterable[_Item], depth: int = 1) -> Iterator[_Item]:
+def _read_ahead(items: Iterable[_T], depth: int = 1) -> Iterator[_T]:
     """`items`, produced on a thread of their own up to `depth` ahead: reading the next chunk
     of a file overlaps the merge of the last one, which is the pipeline's serial step."""
-    queue: Queue[tuple[_Item | None, BaseException | None]] = Queue(maxsize=depth)
+    for ready in _ready_ahead(items, depth):
+        yield from ready
+
+
+def _ready_ahead(items: Iterable[_T], depth: int) -> Iterator[list[_T]]:
+    """`items`, produced on a thread of their own up to `depth` ahead, handed over as lists of
+    those produced by the time the consumer asks (at least one)."""
+    queue: Queue[tuple[_T | None, BaseException | None, bool]] = Queue(maxsize=depth)
     done = threading.Event()
 
     def produce() -> None:
@@ -130,24 +167,32 @@ def _read_ahead(items: Iterable[_Item], depth: int = 1) -> Iterator[_Item]:
             for item in items:
                 while not done.is_set():
                     with contextlib.suppress(Full):
-                        queue.put((item, None), timeout=0.1)
+                        queue.put((item, None, False), timeout=0.1)
                         break
                 if done.is_set():
                     return
-            queue.put((None, None))
+            queue.put((None, None, True))
         except BaseException as error:  # handed to the consumer, which raises it
-            queue.put((None, error))
+            queue.put((None, error, True))
 
-    thread = threading.Thread(target=produce, name="chunk-reader", daemon=True)
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
     thread.start()
     try:
         while True:
-            item, error = queue.get()
+            ready: list[_T] = []
+            item, error, ended = queue.get()
+            while not ended:
+                ready.append(item)  # type: ignore[arg-type]
+                try:
+                    item, error, ended = queue.get_nowait()
+                except Empty:
+                    break
+            if ready:
+                yield ready
             if error is not None:
                 raise error
-            if item is None:
+            if ended:
                 return
-            yield item
     finally:
         done.set()
 
@@ -158,8 +203,8 @@ def _chunks(files: list[Path], formats: dict[Path, str]) -> Iterator[tuple[str, 
             yield str(path), chunk
 
 
-def _parse(scratch: duckdb.DuckDBPyConnection, source: str, chunk: LineChunk, redact: bool) -> _Parsed:
-    parsed = parse_spans(scratch, chunk.lines)
+def _parse(parse: Callable[[pa.Table], ParsedChunk], source: str, chunk: LineChunk, redact: bool) -> _Parsed:
+    parsed = parse(chunk.lines)
     rejects = parsed.rejects.select(["location", "reason", "record"]).cast(_TEXT_REJECTS)
     if redact:
         rejects = redact_columns(rejects, ("record",))
