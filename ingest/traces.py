@@ -158,22 +158,27 @@ def _read_ahead(items: Iterable[_T], depth: int = 1) -> Iterator[_T]:
 
 def _ready_ahead(items: Iterable[_T], depth: int) -> Iterator[list[_T]]:
     """`items`, produced on a thread of their own up to `depth` ahead, handed over as lists of
-    those produced by the time the consumer asks (at least one)."""
+    those produced by the time the consumer asks (at least one). When the consumer stops early
+    (a merge failed), the producer stops at its next item and is waited for, so what it uses (the
+    receiver's parser) is free again for the next load."""
     queue: Queue[tuple[_T | None, BaseException | None, bool]] = Queue(maxsize=depth)
     done = threading.Event()
+
+    def hand_over(entry: tuple[_T | None, BaseException | None, bool]) -> bool:
+        while not done.is_set():
+            with contextlib.suppress(Full):
+                queue.put(entry, timeout=0.1)
+                return True
+        return False
 
     def produce() -> None:
         try:
             for item in items:
-                while not done.is_set():
-                    with contextlib.suppress(Full):
-                        queue.put((item, None, False), timeout=0.1)
-                        break
-                if done.is_set():
+                if not hand_over((item, None, False)):
                     return
-            queue.put((None, None, True))
+            hand_over((None, None, True))
         except BaseException as error:  # handed to the consumer, which raises it
-            queue.put((None, error, True))
+            hand_over((None, error, True))
 
     thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
     thread.start()
@@ -195,6 +200,7 @@ def _ready_ahead(items: Iterable[_T], depth: int) -> Iterator[list[_T]]:
                 return
     finally:
         done.set()
+        thread.join()
 
 
 def _chunks(files: list[Path], formats: dict[Path, str]) -> Iterator[tuple[str, LineChunk]]:
