@@ -20,6 +20,7 @@ skipped as already stored.
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -89,6 +90,13 @@ def _write_durably(path: Path, data: bytes) -> None:
 def spooled_at(path: Path) -> float:
     """When a body was spooled, in seconds since the epoch (its name starts with the time)."""
     return int(path.name.split("-", 1)[0]) / 1e9
+
+
+def waited_s(path: Path) -> float:
+    """How long a spooled body has waited; forever if the clock says it was spooled in the future
+    (the clock was set back), so it is loaded at once rather than held until the clock catches up."""
+    waited = time.time() - spooled_at(path)
+    return waited if waited >= 0 else math.inf
 
 
 def waiting(folder: Path) -> list[Path]:
@@ -253,10 +261,10 @@ class SpoolLoader:
                 if not batch:
                     return
                 quiet_s = burst_pause(batch, quiet_s)
-                paused_s = time.time() - spooled_at(batch[-1])
+                paused_s = waited_s(batch[-1])
                 if (sum(path.stat().st_size for path in batch) < MIN_BATCH_BYTES and paused_s < quiet_s
-                        and time.time() - spooled_at(batch[0]) < MAX_WAIT_S):
-                    self._wake.wait(quiet_s - paused_s)
+                        and waited_s(batch[0]) < MAX_WAIT_S):
+                    self._wake.wait(min(quiet_s - paused_s, MAX_WAIT_S))
                     continue  # more came, or the exporters have paused: look again
                 taken.update(batch)
                 pending.append(batch)

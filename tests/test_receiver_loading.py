@@ -17,7 +17,7 @@ from ingest.lines import LineChunk, line_table
 from ingest.otlp import SpanParser, open_scratch, parse_spans
 from ingest.otlp_protobuf import Piece, requests_table
 from ingest.run_log import begin_run
-from ingest.spool import PROTOBUF, QUIET_S, Spool, SpoolLoader, burst_pause, spooled_at
+from ingest.spool import PROTOBUF, QUIET_S, Spool, SpoolLoader, burst_pause, spooled_at, waited_s
 from ingest.traces import load_stream
 from tests.otlp import protobuf_request
 from tests.test_ingest_receiver import TRACES, rows, wait_for
@@ -157,6 +157,8 @@ def test_aburst_pause_is_a_few_of_its_gaps() -> None:
         return [Path(f"{round(s * 1e9):020d}-0.pb") for s in seconds]
 
     assert spooled_at(spooled(12.5)[0]) == 12.5
+    assert 0 < waited_s(spooled(time.time() - 1)[0]) < 2
+    assert waited_s(spooled(time.time() + 3600)[0]) == float("inf")  # the clock was set back: load it now
     assert burst_pause(spooled(10.0), 0.2) == 0.2  # one body: no pace yet
     assert burst_pause(spooled(10.0, 10.01, 10.02), 0.2) == QUIET_S  # back to back: the floor
     assert abs(burst_pause(spooled(10.0, 10.1, 10.3), QUIET_S) - 3 * 0.15) < 1e-6
