@@ -183,6 +183,12 @@ def test_the_arrows_move_between_calls_wherever_the_focus_is_but_in_a_text_field
     page.wait_for_timeout(500)
     settle(page)
     assert "Call 2 of 3" in call_title(page) and notes.evaluate("el => el === document.activeElement")
+    page.get_by_role("button", name="+ New failure mode").click()
+    owners = page.get_by_role("radiogroup", name="Who owns it")
+    owners.get_by_role("radio").first.focus()  # the first owner, chosen as the popover opens
+    page.keyboard.press("ArrowRight")  # a plain radio button's arrows choose its next option
+    settle(page)
+    assert owners.get_by_role("radio").nth(1).is_checked() and "Call 2 of 3" in call_title(page)
 
 
 def test_keys_do_nothing_while_typing_notes_then_score_and_save(page: Page, app_url: str, warehouse: Path) -> None:

@@ -15,7 +15,9 @@ const TEXT_INPUTS = "textarea, select, [contenteditable=''], [contenteditable='t
   "input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit]):not([type=range])";
 const OURS = /^[1-5pfns]$/;
 const NAVIGATION = { ArrowLeft: "rv_prev", ArrowRight: "rv_next" };
-const KEEPS_ARROWS = "[role=radio], input[type=checkbox], input[type=radio]";
+/* A segmented control's option (score, verdict) and a checkbox; not a plain radio button (a new failure
+   mode's owner), on which ← → choose, as they should. */
+const KEEPS_ARROWS = "button[role=radio], input[type=checkbox]";
 const SETTLED_MS = 150;  /* a run that ended this long ago with no other after it has finished the save */
 const UNSEEN_MS = 2000;  /* a refused save can rerun the form too fast for its run to show */
 
@@ -109,10 +111,11 @@ function onArrow(event) {
   if (!button || event.ctrlKey || event.metaKey || event.altKey || event.shiftKey || event.repeat) return;
   const target = event.target;
   if (!target || !target.closest || !target.closest(KEEPS_ARROWS) || typing(target)) return;
+  const navigation = document.querySelector(`.st-key-${button} button`);
+  if (!navigation) return;  /* another page (the listener outlives the review): its radios keep their arrows */
   event.preventDefault();
   event.stopPropagation();  /* caught on the way down: the option never sees it, so its focus stays put */
-  const navigation = document.querySelector(`.st-key-${button} button`);
-  if (navigation && !navigation.disabled) navigation.click();
+  if (!navigation.disabled) navigation.click();
 }
 
 export default function () {
