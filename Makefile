@@ -21,10 +21,16 @@ QUIET_PIP := 2>&1 | sed '/is ignored: it is neither/d'
 run: install espeak $(DEMO_DB)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
+# ruff first (it takes a second); mypy beside pytest, niced so it takes only the CPU the tests leave idle
+# (the browser tests mostly wait), its report printed after theirs. The target fails if either fails.
 test: install-all chromium espeak
 	$(PY) -m ruff check .
-	$(PY) -m mypy
-	$(PY) -m pytest $(PARALLEL)
+	@report=$$(mktemp); trap 'kill $$typing 2>/dev/null; rm -f $$report' EXIT; \
+	nice -n 10 $(PY) -m mypy > $$report 2>&1 & typing=$$!; \
+	echo "$(PY) -m pytest $(PARALLEL)   (and $(PY) -m mypy beside it)"; \
+	$(PY) -m pytest $(PARALLEL); tests=$$?; \
+	wait $$typing; typed=$$?; echo "$(PY) -m mypy"; cat $$report; \
+	exit $$(( tests ? tests : typed ))
 
 install: $(VENV)/.installed
 

@@ -14,11 +14,12 @@ import openai
 import pytest
 from playwright.sync_api import Browser
 
-from data import demo
+from data import audio, demo
 from tests import synthetic
 from tests.served_app import chromium
 
 DEMO_CALLS = 3_000
+RECORDED_DAYS = 7  # a week: every call the review draws by default has a recording
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -113,6 +114,19 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     db = tmp_path_factory.mktemp("demo") / "callboard.duckdb"  # this worker's own: tests open it
     shutil.copyfile(built / "callboard.duckdb", db)
     return db, built / "files"
+
+
+@pytest.fixture(scope="session")
+def recorded_demo_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 400-call demo whose last `RECORDED_DAYS` days' calls have their recordings made (Debian's
+    espeak-ng and ffmpeg), built once per run: the folder holding its `callboard.duckdb` and, beside
+    it, `recordings/`. Tests copy the folder (the recordings are named relative to it)."""
+    def build(folder: Path) -> None:
+        db = folder / "var" / "callboard.duckdb"
+        demo.build(db, calls=400, recorded_days=RECORDED_DAYS)
+        assert audio.synthesize(db, days=RECORDED_DAYS, workers=2).failed == 0
+
+    return built_once(tmp_path_factory, "recorded-demo", build) / "var"
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ text stays text, and a call without a playable recording shows its transcript al
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import duckdb
 import pytest
 from playwright.sync_api import Browser, Frame, Page
 
-from data import audio, demo
+from data import audio
 from tests import review_fixture
 from tests.served_app import screenshot, scripts_ran, served_app, settle, start_review, watched_page
 
@@ -23,10 +24,8 @@ PLAYER = "ui.call_player.call_player"
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("player") / "var" / "callboard.duckdb"
-    demo.build(path, calls=400, recorded_days=7)
-    assert audio.synthesize(path, days=7, workers=2).failed == 0
+def warehouse(recorded_demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = shutil.copytree(recorded_demo_build, tmp_path_factory.mktemp("player") / "var") / "callboard.duckdb"
     hostile_text, _ = _call(path, "c.recording_url IS NOT NULL", rank=1)
     hostile_path, _ = _call(path, "c.recording_url IS NULL")
     with duckdb.connect(str(path)) as con:  # one call's words try to run a script, one's recording leaves the folder

@@ -26,6 +26,7 @@ from warehouse.metric_registry import METRICS
 from warehouse.tables import TABLE_NAMES
 
 ENGINES = ("duckdb", "lake", "spark")
+SPARK_SETTINGS = Path(__file__).parent / "spark"
 # Summed in whatever order the engine likes (a cost, and the spreads the noise tests read):
 # equal within 1e-9 relative.
 FLOATING_SUMS = ("cost_per_call_usd", "talk_ratio", *(m.spread_key for m in METRICS if m.spread_key))
@@ -39,8 +40,11 @@ OTHER_CASES = [f for f in CASES if f not in CLI_CASES]
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[None]:
-    """One Spark JVM for the module (it takes ~11 s to start), stopped afterwards."""
-    engines.spark_session().sparkContext.setLogLevel("ERROR")
+    """One Spark JVM for the module (it takes ~11 s to start), stopped afterwards; started with the
+    tests' JVM settings (tests/spark/spark-defaults.conf)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SPARK_CONF_DIR", str(SPARK_SETTINGS))
+        engines.spark_session().sparkContext.setLogLevel("ERROR")
     yield
     engines.stop_spark()
 
