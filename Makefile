@@ -9,9 +9,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_DB := var/callboard.duckdb
 PORT ?= 8501
-# `make test` runs the tests in two pytest-xdist workers, each file whole in one of them (its module
+# `make test` runs the tests in three pytest-xdist workers on two cores (with two, a third of the CPU sat
+# idle while the browser tests waited on a served app), each file whole in one of them (its module
 # fixtures, a served app or a Spark JVM, start once), the longest files first (tests/conftest.py).
-PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder
+PARALLEL ?= -n 3 --dist loadfile --no-loadscope-reorder
 # Editable installs: the code stays where it is; pip reads the dependencies from pyproject.toml.
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 QUIET_PIP := 2>&1 | sed '/is ignored: it is neither/d'

@@ -24,8 +24,8 @@ RECORDED_DAYS = 7  # a week: every call the review draws by default has a record
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files that drive Chromium or start a Spark JVM run first. `make test` hands each file whole to
-    one of two pytest-xdist workers in this order (`--no-loadscope-reorder`): a long file started
-    last would leave the other worker idle at the end."""
+    one of three pytest-xdist workers in this order (`--no-loadscope-reorder`): a long file started
+    last would leave the others idle at the end."""
     slow = {item.path for item in items if item.get_closest_marker("browser") or "spark" in item.fixturenames}
     items.sort(key=lambda item: item.path not in slow)
 
@@ -70,7 +70,7 @@ def warehouse_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
-    """The folder `build` filled, built once per run: under pytest-xdist (`make test` runs two workers)
+    """The folder `build` filled, built once per run: under pytest-xdist (`make test` runs three workers)
     the first worker to ask builds it in the run's shared folder while the others wait on a file lock,
     then all of them read it. A warehouse in it is opened by no test: each worker takes its own copy,
     since DuckDB lets only one process open a file that any process writes."""
