@@ -246,9 +246,7 @@ class SpoolLoader:
         as soon as nothing is left in the spool."""
         if self.summary is None:
             self.summary = begin_run("receiver", [self.folder], self.db_path, unit="spans")
-        if self._parser is None:
-            self._scratch = open_scratch(PATTERNS if self.redact else ())
-            self._parser = SpanParser(self._scratch)
+        parser = self._opened_parser()
         pending: deque[list[Path]] = deque()  # batches handed over and not merged yet, in order
         merged_spans = self.summary.loaded
 
@@ -278,14 +276,20 @@ class SpoolLoader:
             self.log(f"loaded {self.summary.loaded - merged_spans:,} spans from {len(files):,} requests")
             merged_spans = self.summary.loaded
 
-        load_stream(batches(), self.summary, parser=self._parser, db_path=self.db_path, redact=self.redact,
+        load_stream(batches(), self.summary, parser=parser, db_path=self.db_path, redact=self.redact,
                     on_merged=merged, merge_every_s=MERGE_EVERY_S)
+
+    def _opened_parser(self) -> SpanParser:
+        """The parser on the scratch database, opened at the first call and kept for every load."""
+        if self._parser is None:
+            self._scratch = open_scratch(PATTERNS if self.redact else ())
+            self._parser = SpanParser(self._scratch)
+        return self._parser
 
     def run(self) -> None:
         """Load until stopped, then close the run. What the first load would otherwise pay for, on
         the clock of the first requests, is done first: the parsing database and the merge's SQL."""
-        self._scratch = open_scratch(PATTERNS if self.redact else ())
-        self._parser = SpanParser(self._scratch)
+        self._opened_parser()
         compile_ahead()
         while not self._stopping.is_set():
             if not waiting(self.folder):

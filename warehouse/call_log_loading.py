@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.conversation_loading import conversation_sql
-from warehouse.outcome_loading import LOAD_MEMORY
+from warehouse.db import hold_memory
 
 # `log_calls`: call_id, agent, prompt_version, model, started_at, ended_at, input_tokens,
 # output_tokens, cost_usd, error_count, recording_url, end_reason, untimed (no time logged: started_at is the
@@ -130,10 +130,10 @@ def calls_from_traces(con: duckdb.DuckDBPyConnection, call_ids: list[str]) -> se
 
 def load_call_log(con: duckdb.DuckDBPyConnection, calls: pa.Table, turns: pa.Table, tools: pa.Table) -> CallLogLoad:
     """Upsert `calls`, their `turns` and `tools` (columns as described above) inside the caller's
-    transaction; the counts are in rows of the file (`n_rows`). DuckDB is held to `LOAD_MEMORY`:
+    transaction; the counts are in rows of the file (`n_rows`). DuckDB is held to `db.LOAD_MEMORY`:
     a large log is merged a piece at a time, and without a limit each piece's reads of the
     growing `turns` and `spans` would stay cached, so memory would grow with the warehouse."""
-    con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
+    hold_memory(con)
     for name, table in (("log_calls", calls), ("log_turns", turns), ("log_tools", tools)):
         con.register(name, table)
     try:

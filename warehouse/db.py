@@ -115,6 +115,17 @@ def set_session(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET enable_progress_bar = false")
 
 
+# What a large load (a piece of an export, of a call log) is merged within: DuckDB spills the rest to
+# disk. Without a limit, each piece's reads of the growing tables stay cached, so memory grows with the
+# warehouse rather than with the piece.
+LOAD_MEMORY = "512MB"
+
+
+def hold_memory(con: duckdb.DuckDBPyConnection, limit: str = LOAD_MEMORY) -> None:
+    """Hold the connection's DuckDB to `limit` of memory (it spills the rest to its temp directory)."""
+    con.execute(f"SET memory_limit = '{limit}'")
+
+
 def open_connection(path: Path | None = None, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse read-write, waiting while another process holds it, and bring its
     schema up to date. The caller must close it; prefer `connect()`."""

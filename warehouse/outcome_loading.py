@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.db import set_session
+from warehouse.db import hold_memory, set_session
 
 # The latest row of a record: by recorded_at (a row without one is the oldest), then file order.
 # A plain arg_max, not an ordered aggregate, so a large export's grouping can spill to disk.
@@ -68,8 +68,6 @@ SELECT i.outcome_id, i.n_rows,
 FROM incoming i LEFT JOIN outcomes o USING (outcome_id)
 """
 
-# A piece of an export is grouped and merged within this much memory (DuckDB spills the rest).
-LOAD_MEMORY = "512MB"
 # The run's unmatched keys are counted within this much (DuckDB spills the rest): at 512 MB,
 # counting 9.9M keys took 480 MB, more than the whole load of a piece.
 COUNT_MEMORY = "128MB"
@@ -94,7 +92,7 @@ def load_outcomes(
     Parquet files (our columns, `record_key`, `external_key`, `row_number`, `extra` as JSON text),
     which hold every row of their records, so combining the piece's rows is combining the file's.
     Records matching no call are kept with call_id NULL, and their keys written to `unmatched`."""
-    con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
+    hold_memory(con)  # a piece of an export is grouped and merged within db.LOAD_MEMORY
     con.execute("SET preserve_insertion_order = false")  # the rows' order is in row_number; keeping it costs memory
     con.execute(_STAGE, {"rows": rows, "source": source, "join_on": join_on, "source_file": source_file})
     con.execute(_STATUS)
@@ -116,7 +114,7 @@ def unmatched_keys(files: list[Path]) -> tuple[int, list[str]]:
         return 0, []
     with duckdb.connect() as con:
         set_session(con)
-        con.execute(f"SET memory_limit = '{COUNT_MEMORY}'")
+        hold_memory(con, COUNT_MEMORY)
         con.execute(f"SET temp_directory = '{_quoted(files[0].parent / 'spill')}'")  # beside the files, not in .tmp
         names = [str(f) for f in files]
         (count,) = con.execute("SELECT count(DISTINCT external_key) FROM read_parquet($files)",
