@@ -18,7 +18,11 @@ const NAVIGATION = { ArrowLeft: "rv_prev", ArrowRight: "rv_next" };
 /* A segmented control's option (score, verdict) and a checkbox; not a plain radio button (a new failure
    mode's owner), on which ← → choose, as they should. */
 const KEEPS_ARROWS = "button[role=radio], input[type=checkbox]";
-const SETTLED_MS = 150;  /* a run that ended this long ago with no other after it has finished the save */
+/* After S, a run that ended this long ago with no other after it has finished the save: soon on the last
+   call, which stays on screen; where a next call follows, only after a wait longer than the pause between
+   the save's run and the next call's run on a busy machine (keys acting on the call being left are lost). */
+const SETTLED_MS = 150;
+const SETTLED_BEFORE_NEXT_MS = 1000;
 const UNSEEN_MS = 2000;  /* a refused save can rerun the form too fast for its run to show */
 
 const waiting = [];
@@ -62,7 +66,9 @@ function act(key) {
   } else if (key === "s") {
     const save = document.querySelector(".st-key-rv_save_next button");
     if (save && !save.disabled) {
-      leaving = { form: formOnScreen(), errors: errorsShown().join("\n"), since: performance.now(), ran: null };
+      const next = document.querySelector(".st-key-rv_next button");
+      leaving = { form: formOnScreen(), errors: errorsShown().join("\n"), since: performance.now(), ran: null,
+                  settled: next && !next.disabled ? SETTLED_BEFORE_NEXT_MS : SETTLED_MS };
       save.click();
     }
   }
@@ -79,7 +85,7 @@ function ready() {
      (refused: "Not saved: …" under the form), or, when no run was seen at all, a moment. */
   const form = formOnScreen();
   const done = (form && form !== leaving.form) || errorsShown().join("\n") !== leaving.errors ||
-    (leaving.ran !== null && now - leaving.ran > SETTLED_MS) || (leaving.ran === null && now - leaving.since > UNSEEN_MS);
+    (leaving.ran !== null && now - leaving.ran > leaving.settled) || (leaving.ran === null && now - leaving.since > UNSEEN_MS);
   if (done) leaving = null;
   return done;
 }
