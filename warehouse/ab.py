@@ -34,10 +34,10 @@ from datetime import date, timedelta
 import ibis
 import polars as pl
 
-from warehouse import metrics, stats
+from warehouse import metrics, prepared, stats
+from warehouse.engines import Source, source
 from warehouse.filters import Filters
 from warehouse.metric_registry import BY_KEY
-from warehouse.queries import reading
 from warehouse.tables import Tables
 
 ALPHA = 0.05
@@ -52,16 +52,27 @@ COMPARED = (
 )  # fmt: skip
 
 
-def _arm_calls(t: Tables, a: Filters, b: Filters) -> ibis.Table:
-    """Both arms' calls with an `arm` column ('a' or 'b')."""
-    first = metrics.scoped_calls(t, a).mutate(arm=ibis.literal("a"))
-    second = metrics.scoped_calls(t, b).mutate(arm=ibis.literal("b"))
+def _arm_values(a: Filters, b: Filters) -> dict[str, object]:
+    """Both arms' filters as the values of a prepared read's parameters (`_arm_calls`)."""
+    return prepared.filter_values(a, "a") | prepared.filter_values(b, "b")
+
+
+def _arm_calls(t: Tables, params: prepared.Params) -> ibis.Table:
+    """Both arms' calls (filters `a` and `b`) with an `arm` column ('a' or 'b')."""
+    first = metrics.scoped_calls(t, prepared.filter_params(params, "a")).mutate(arm=ibis.literal("a"))
+    second = metrics.scoped_calls(t, prepared.filter_params(params, "b")).mutate(arm=ibis.literal("b"))
     return first.union(second, distinct=False)
 
 
-def _traffic(calls: ibis.Table) -> pl.DataFrame:
+def _traffic_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
+    calls = _arm_calls(t, params)
+    return [calls.group_by("arm", "agent", "model", "day").aggregate(n=calls.count())]
+
+
+def _traffic(opened: Source, a: Filters, b: Filters) -> pl.DataFrame:
     """Calls per arm, agent, model and day: every mix and period the page shows, in one read."""
-    return calls.group_by("arm", "agent", "model", "day").aggregate(n=calls.count()).to_polars()
+    (frame,) = prepared.frames(opened, _traffic_expressions, (), _arm_values(a, b))
+    return frame
 
 
 def _tally(traffic: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
@@ -69,20 +80,28 @@ def _tally(traffic: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
     return traffic.group_by("arm", key=key).agg(n=pl.col("n").sum())
 
 
-def _per_agent(t: Tables, calls: ibis.Table, a: Filters, b: Filters) -> pl.DataFrame:
-    """Every compared figure per arm and agent, with its n and spread, as the owned definitions
-    compute them; reply percentiles pooled within each agent for Mood's test."""
+def _per_agent_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
+    """`_per_agent`'s figures for the arms' calls of the `agents` given, whose days lie from
+    `first` to `last`."""
+    calls = _arm_calls(t, params)
+    calls = calls.filter(calls.agent.isin(params["agents"]))
     by = ["arm", "agent"]
-    days = min(a.start, b.start), max(a.end, b.end)
-    replies = metrics.agent_replies_of(t, calls.select("call_id", "arm", "agent"), *days)
-    frames = [
-        metrics.call_metrics(calls, t, by).to_polars(),
-        metrics.judge_metrics(calls, t, by).to_polars(),
-        metrics.latency_metrics(replies, by, pooled_within=["agent"]).to_polars(),
+    replies = metrics.agent_replies_of(t, calls.select("call_id", "arm", "agent"), params["first"], params["last"])
+    return [
+        metrics.call_metrics(calls, t, by),
+        metrics.judge_metrics(calls, t, by),
+        metrics.latency_metrics(replies, by, pooled_within=["agent"]),
     ]
+
+
+def _per_agent(opened: Source, a: Filters, b: Filters, agents: list[str]) -> pl.DataFrame:
+    """Every compared figure per arm and agent (of `agents`), with its n and spread, as the owned
+    definitions compute them; reply percentiles pooled within each agent for Mood's test."""
+    values = _arm_values(a, b) | {"agents": agents, "first": min(a.start, b.start), "last": max(a.end, b.end)}
+    frames = prepared.frames(opened, _per_agent_expressions, (), values)
     merged = frames[0]
     for frame in frames[1:]:
-        merged = merged.join(frame, on=by, how="left")
+        merged = merged.join(frame, on=["arm", "agent"], how="left")
     return merged
 
 
@@ -212,8 +231,8 @@ def when_arms_ran(a: Filters, b: Filters, first: date, last: date) -> Ran:
     """Each arm's days with calls from `first` to `last` (the days on record), over the agents both
     arms served, and the switch between them (as `compare` finds it)."""
     a, b = replace(a, start=first, end=last), replace(b, start=first, end=last)
-    with reading() as t:
-        traffic = _traffic(_arm_calls(t, a, b))
+    with source() as opened:
+        traffic = _traffic(opened, a, b)
     agents = _tally(traffic, pl.col("agent"))
     common = set(_of(agents, "a")) & set(_of(agents, "b"))
     days_a, days_b, switch = _periods(_tally(traffic.filter(pl.col("agent").is_in(common)), pl.col("day")))
@@ -248,12 +267,11 @@ def _periods(days: pl.DataFrame) -> tuple[tuple[date, date] | None, tuple[date, 
 
 def compare(a: Filters, b: Filters) -> ABResult:
     """Arm `a` against arm `b` (each a set of filters over a period)."""
-    with reading() as t:
-        calls = _arm_calls(t, a, b)
-        traffic = _traffic(calls)
+    with source() as opened:
+        traffic = _traffic(opened, a, b)
         agents = _tally(traffic, pl.col("agent"))
         common = sorted(set(_of(agents, "a")) & set(_of(agents, "b")))
-        per_agent = _per_agent(t, calls.filter(calls.agent.isin(common)), a, b) if common else pl.DataFrame()
+        per_agent = _per_agent(opened, a, b, common) if common else pl.DataFrame()
     weekday = pl.col("day").dt.weekday().sub(1).replace_strict(dict(enumerate(WEEKDAYS)), return_dtype=pl.String)
     mix = {"agent": agents, "model": _tally(traffic, pl.col("model")), "weekday": _tally(traffic, weekday)}
     by_arm = {k: (_of(v, "a"), _of(v, "b")) for k, v in mix.items()}

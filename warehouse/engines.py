@@ -17,6 +17,7 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,7 +78,8 @@ def _lake_tables(root: Path, read: Callable[[lake.LakeTable, bool], ibis.Table])
 
 
 @contextmanager
-def _duckdb_lake_tables(root: Path) -> Iterator[Tables]:
+def _duckdb_lake_tables(root: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, Tables]]:
+    """The lake's tables as views of an in-memory DuckDB, with that connection."""
     con = duckdb.connect()
     db.set_session(con)
     backend = ibis.duckdb.from_connection(con)
@@ -92,7 +94,7 @@ def _duckdb_lake_tables(root: Path) -> Iterator[Tables]:
         return backend.table(table.name)
 
     try:
-        yield _lake_tables(root, read)
+        yield con, _lake_tables(root, read)
     finally:
         con.close()
 
@@ -168,14 +170,43 @@ def data_version() -> tuple[int, ...]:
     return (*stamp, found.st_ino, found.st_mtime_ns) if found else (*stamp, 0, 0)
 
 
+@dataclass
+class Source:
+    """One unit of reading on an engine: where it reads (`place`: the warehouse file or the lake
+    folder), its named tables, and on the DuckDB engines the connection they are read through, on
+    which SQL compiled from them runs (`warehouse/prepared.py`); None on Spark. The file's tables
+    are made on first use: reading their schemas costs a query each, which a read whose SQL is
+    compiled already does without."""
+
+    engine: str
+    place: Path
+    con: duckdb.DuckDBPyConnection | None
+    make_tables: Callable[[], Tables]
+
+    @functools.cached_property
+    def tables(self) -> Tables:
+        return self.make_tables()
+
+
 @contextmanager
-def tables_for(engine: str | None = None) -> Iterator[Tables]:
-    """The named tables on `engine` (default: `CALLBOARD_ENGINE`), for one unit of reading."""
+def source(engine: str | None = None) -> Iterator[Source]:
+    """`engine` (default: `CALLBOARD_ENGINE`) for one unit of reading."""
     engine = _known(engine) if engine else configured_engine()
     if engine == "duckdb":
         with db.connect() as con:
-            yield duckdb_tables(con)
+            yield Source(engine, db.warehouse_path(), con, lambda: duckdb_tables(con))
         return
-    over_lake = _duckdb_lake_tables if engine == "lake" else _spark_lake_tables
-    with over_lake(lake_root()) as tables:
-        yield tables
+    root = lake_root()
+    if engine == "lake":
+        with _duckdb_lake_tables(root) as (con, tables):
+            yield Source(engine, root, con, lambda: tables)
+        return
+    with _spark_lake_tables(root) as tables:
+        yield Source(engine, root, None, lambda: tables)
+
+
+@contextmanager
+def tables_for(engine: str | None = None) -> Iterator[Tables]:
+    """The named tables on `engine` (default: `CALLBOARD_ENGINE`), for one unit of reading."""
+    with source(engine) as opened:
+        yield opened.tables

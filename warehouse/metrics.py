@@ -17,30 +17,44 @@ from collections.abc import Sequence
 from datetime import date
 
 import ibis
+import ibis.expr.types as ir
 from ibis import _
 
 from warehouse import end_reasons
 from warehouse.errors import CallboardError
 from warehouse.filters import Filters
+from warehouse.prepared import FilterParams
 from warehouse.tables import Tables
 
 DEAD_AIR_SECONDS = 3  # the default silence that counts as dead air
 
 
-def _in_period(day: ibis.Column, start, end) -> ibis.BooleanValue:
-    return (day >= ibis.literal(start, type="date")) & (day <= ibis.literal(end, type="date"))
+Scope = Filters | FilterParams  # the filters as values, or as parameters of a prepared read
+Day = date | ir.DateValue  # a day as a value, or as an expression (a prepared read's parameter)
 
 
-def scoped_calls(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
+def as_day(day: Day) -> ibis.DateValue:
+    """A day as an expression: a value becomes a literal, a parameter stays itself."""
+    return day if isinstance(day, ibis.Expr) else ibis.literal(day, type="date")
+
+
+def _in_period(day: ibis.Column, start: Day, end: Day) -> ibis.BooleanValue:
+    return (day >= as_day(start)) & (day <= as_day(end))
+
+
+def _picked(values: tuple[str, ...] | ibis.ArrayValue) -> bool:
+    """Whether a filter list narrows: values picked, or a parameter (bound to the values picked)."""
+    return isinstance(values, ibis.Expr) or bool(values)
+
+
+def scoped_calls(t: Tables, f: Scope, start: Day | None = None, end: Day | None = None) -> ibis.Table:
     """Calls whose day lies in [start, end] (default: the filters' period) and that match the
     filters' agents, prompt versions and models."""
-    calls = t.calls.filter(_in_period(t.calls.day, start or f.start, end or f.end))
-    if f.agents:
-        calls = calls.filter(calls.agent.isin(f.agents))
-    if f.prompt_versions:
-        calls = calls.filter(calls.prompt_version.isin(f.prompt_versions))
-    if f.models:
-        calls = calls.filter(calls.model.isin(f.models))
+    calls = t.calls.filter(_in_period(t.calls.day, f.start if start is None else start,
+                                      f.end if end is None else end))
+    for column, values in (("agent", f.agents), ("prompt_version", f.prompt_versions), ("model", f.models)):
+        if _picked(values):
+            calls = calls.filter(calls[column].isin(values))
     return calls
 
 
@@ -78,9 +92,9 @@ def _rate(condition: ibis.BooleanValue) -> ibis.FloatingScalar:
     return condition.cast("float64").mean()
 
 
-def period_label(day: ibis.Column, f: Filters) -> ibis.StringValue:
+def period_label(day: ibis.Column, f: Scope) -> ibis.StringValue:
     """'current' for days in the filters' period, 'previous' for the period of the same length before."""
-    return ibis.cases((day >= ibis.literal(f.start, type="date"), "current"), else_="previous")
+    return ibis.cases((day >= as_day(f.start), "current"), else_="previous")
 
 
 def _nps_answer(nps: ibis.NumericColumn) -> ibis.FloatingValue:
@@ -136,14 +150,14 @@ def call_figures(c: ibis.Table, by: Sequence[str]) -> ibis.Table:
     )
 
 
-def scoped_turns(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
+def scoped_turns(t: Tables, f: Scope, start: Day | None = None, end: Day | None = None) -> ibis.Table:
     """The turns of the calls in scope. A turn's `day` is its call's day, so a period alone needs
     no join (and reads only those days); the other filters do."""
-    turns = t.turns.filter(_in_period(t.turns.day, start or f.start, end or f.end))
+    turns = t.turns.filter(_in_period(t.turns.day, f.start if start is None else start, f.end if end is None else end))
     return turns.semi_join(scoped_calls(t, f, start, end), "call_id") if f.narrows_calls else turns
 
 
-def agent_replies(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
+def agent_replies(t: Tables, f: Scope, start: Day | None = None, end: Day | None = None) -> ibis.Table:
     """Agent turns with a response latency, for the calls in scope."""
     turns = scoped_turns(t, f, start, end)
     return turns.filter(turns.speaker == "agent", turns.response_latency_ms.notnull())
@@ -172,7 +186,7 @@ def _with_percentiles(rows: ibis.Table, by: Sequence[str], name: str, **more: ib
         "_percentiles")
 
 
-def agent_replies_of(t: Tables, calls: ibis.Table, start: date, end: date) -> ibis.Table:
+def agent_replies_of(t: Tables, calls: ibis.Table, start: Day, end: Day) -> ibis.Table:
     """Agent turns with a response latency in the given calls (whose days lie in [start, end]),
     each with the calls' columns. A turn's `day` is its call's day, so the turns are narrowed to
     those days before the join: a 28-day comparison reads 28 days of turns, not every turn."""
@@ -362,7 +376,7 @@ def conversation_metrics(calls: ibis.Table, by: Sequence[str], dead_air_ms: int)
 WAIT_STAGES = ("end_of_turn", "speech_to_text", "model", "speech_synthesis")
 
 
-def wait_stages(t: Tables, f: Filters, start=None, end=None) -> ibis.Table:
+def wait_stages(t: Tables, f: Scope, start: Day | None = None, end: Day | None = None) -> ibis.Table:
     """Each agent reply's caller wait split into consecutive stages, from the spans of its turn:
     end of turn (the caller's last word → end-of-turn detection decides), speech-to-text (→ the
     final transcript), model (→ the last LLM or tool step gives its first token, when its span says

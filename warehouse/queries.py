@@ -12,8 +12,8 @@ from typing import Any
 import ibis
 import polars as pl
 
-from warehouse import metric_registry, metrics
-from warehouse.engines import tables_for
+from warehouse import metric_registry, metrics, prepared
+from warehouse.engines import Source, source, tables_for
 from warehouse.filters import Filters
 from warehouse.tables import Tables
 
@@ -65,41 +65,54 @@ Grouping = tuple[str, date]  # group by 'period' or 'day', over the days from th
 _KEYS = {"period": ibis.null("string"), "day": ibis.null("date")}
 
 
-def _since(rows: ibis.Table, first: date, start: date) -> ibis.Table:
-    return rows if first <= start else rows.filter(rows.day >= ibis.literal(first, type="date"))
+def _owned_metric_expressions(t: Tables, params: prepared.Params, groupings: tuple[tuple[str, bool], ...],
+                              dead_air_ms: int) -> list[ibis.Table]:
+    """Every owned metric for the calls from `from` to the filters' (`f`) end, per grouping: one
+    expression per kind of figure for every grouping (`_each_way`: joining the calls to their
+    outcomes is the costly part at a million calls), then reply latency per grouping. A grouping
+    `(by, True)` reads only the days from its own first day (`<by>.from`)."""
+    f = prepared.filter_params(params, "f")
+
+    def since(rows: ibis.Table, by: str, narrowed: bool) -> ibis.Table:
+        return rows.filter(rows.day >= params[f"{by}.from"]) if narrowed else rows
+
+    def each_way(figures: Callable[[ibis.Table, list[str]], ibis.Table], rows: ibis.Table) -> ibis.Table:
+        """`figures` of `rows` for each grouping, in one query: a union of the groupings over `rows`
+        once (DuckDB computes a subquery used twice once), so a join that makes `rows` is paid once."""
+        parts = []
+        for by, narrowed in groupings:
+            part = figures(since(rows, by, narrowed), [by]).mutate(**{k: v for k, v in _KEYS.items() if k != by})
+            part = part.select(*_KEYS, *(c for c in part.columns if c not in _KEYS))
+            parts.append(part.cast({key: value.type() for key, value in _KEYS.items()}))  # both nullable
+        return ibis.union(*parts) if len(parts) > 1 else parts[0]
+
+    calls = metrics.scoped_calls(t, f, params["from"], f.end)
+    calls = calls.mutate(period=metrics.period_label(calls.day, f))
+    replies = metrics.agent_replies(t, f, params["from"], f.end)
+    replies = replies.mutate(period=metrics.period_label(replies.day, f))
+    return [
+        each_way(metrics.call_figures, metrics.with_outcomes(calls, t)),
+        each_way(metrics.judge_figures, metrics.judged_calls(calls.select("call_id", "day", "period"), t)),
+        each_way(lambda c, by: metrics.conversation_metrics(c, by, dead_air_ms), calls),
+        *(metrics.latency_metrics(since(replies, by, narrowed), [by], noise_shares=by == "period")
+          for by, narrowed in groupings),
+    ]
 
 
-def _each_way(figures: Callable[[ibis.Table, list[str]], ibis.Table], rows: ibis.Table, start: date,
-              groupings: Sequence[Grouping]) -> list[pl.DataFrame]:
-    """`figures` of `rows` for each grouping, in one query: a union of the groupings over `rows`
-    once (DuckDB computes a subquery used twice once), so a join that makes `rows` is paid once."""
-    parts = []
-    for by, first in groupings:
-        part = figures(_since(rows, first, start), [by]).mutate(**{k: v for k, v in _KEYS.items() if k != by})
-        part = part.select(*_KEYS, *(c for c in part.columns if c not in _KEYS))
-        parts.append(part.cast({key: value.type() for key, value in _KEYS.items()}))  # both nullable
-    frame = ibis.union(*parts).to_polars() if len(parts) > 1 else parts[0].to_polars()
+def _by_grouping(frame: pl.DataFrame, groupings: Sequence[Grouping]) -> list[pl.DataFrame]:
+    """One kind's frame (all groupings in one) split into one frame per grouping."""
     return [frame.filter(pl.col("day").is_null() if by == "period" else pl.col("day").is_not_null())
             .drop(next(k for k in _KEYS if k != by)) for by, _ in groupings]
 
 
-def _owned_metrics(t: Tables, f: Filters, start: date, groupings: Sequence[Grouping]) -> list[pl.DataFrame]:
-    """Every owned metric for the calls from `start` to the filters' end, one frame per grouping.
-    Each kind of figure is one query for every grouping (`_each_way`): joining the calls to their
-    outcomes is the costly part at a million calls."""
-    calls = metrics.scoped_calls(t, f, start, f.end)
-    calls = calls.mutate(period=metrics.period_label(calls.day, f))
-    replies = metrics.agent_replies(t, f, start, f.end)
-    replies = replies.mutate(period=metrics.period_label(replies.day, f))
-    dead_air_ms = metrics.dead_air_threshold_ms()
-    kinds = [
-        _each_way(metrics.call_figures, metrics.with_outcomes(calls, t), start, groupings),
-        _each_way(metrics.judge_figures, metrics.judged_calls(calls.select("call_id", "day", "period"), t), start,
-                  groupings),
-        _each_way(lambda c, by: metrics.conversation_metrics(c, by, dead_air_ms), calls, start, groupings),
-        [metrics.latency_metrics(_since(replies, first, start), [by], noise_shares=by == "period").to_polars()
-         for by, first in groupings],
-    ]
+def _owned_metrics(source: Source, f: Filters, start: date, groupings: Sequence[Grouping]) -> list[pl.DataFrame]:
+    """Every owned metric for the calls from `start` to the filters' end, one frame per grouping
+    (`_owned_metric_expressions`, compiled once per shape: the days and lists are parameters)."""
+    narrowed = tuple((by, first > start) for by, first in groupings)
+    values = prepared.filter_values(f, "f") | {"from": start}
+    values |= {f"{by}.from": first for by, first in groupings if first > start}
+    found = prepared.frames(source, _owned_metric_expressions, (narrowed, metrics.dead_air_threshold_ms()), values)
+    kinds = [_by_grouping(frame, groupings) for frame in found[:3]] + [found[3:]]
     frames = []
     for grouping, parts in zip(groupings, zip(*kinds, strict=True), strict=True):
         by = grouping[0]
@@ -140,16 +153,16 @@ def overview(f: Filters, previous_start: date | None = None) -> Overview:
     """The filters' period against the one before it: by default the same number of days, or
     from `previous_start` up to the day before the period (the deck's previous quarter)."""
     start = previous_start or f.previous().start
-    with reading() as t:
-        by_period, by_day = _owned_metrics(t, f, start, [("period", start), ("day", f.start)])
+    with source() as opened:
+        by_period, by_day = _owned_metrics(opened, f, start, [("period", start), ("day", f.start)])
     return Overview(by_period=by_period, by_day=by_day)
 
 
 def period_metrics(f: Filters) -> dict[str, float | int | None]:
     """Every owned metric for the filters' period, keyed and ordered as the registry
     (`metric_registry.KEYS`); None where there is no data to compute it from."""
-    with reading() as t:
-        (frame,) = _owned_metrics(t, f, f.start, [("period", f.start)])
+    with source() as opened:
+        (frame,) = _owned_metrics(opened, f, f.start, [("period", f.start)])
     row = frame.row(0, named=True) if frame.height else {}
     result: dict[str, float | int | None] = {key: row.get(key) for key in metric_registry.KEYS}
     result["calls"] = result["calls"] or 0

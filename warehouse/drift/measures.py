@@ -15,12 +15,10 @@ model or prompt version, and belong to their call's day.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
 
 import ibis
 
 from warehouse import metrics
-from warehouse.filters import Filters
 from warehouse.tables import Tables
 
 STEP_KINDS = ("stt", "llm", "tool", "tts")
@@ -33,7 +31,7 @@ SUMMARY_LEVELS = tuple(sorted({q for name, q in PERCENTILES.items() for q in (q,
 WEEK = 7  # days: the flags' weeks and the trends' end on the last day judged
 
 
-def grouped_calls(t: Tables, f: Filters, start: date, end: date) -> ibis.Table:
+def grouped_calls(t: Tables, f: metrics.Scope, start: metrics.Day, end: metrics.Day) -> ibis.Table:
     """The calls in scope with the columns a series can be grouped by; `prompt` names the agent
     with its version ('salon-booker v2'), because two agents' 'v2' are different prompts."""
     calls = metrics.scoped_calls(t, f, start, end)
@@ -44,16 +42,17 @@ def _call_groups(calls: ibis.Table) -> ibis.Table:
     return calls.select("call_id", "day", *GROUPINGS)
 
 
-def steps(t: Tables, f: Filters, start: date, end: date) -> ibis.Table:
+def steps(t: Tables, f: metrics.Scope, start: metrics.Day, end: metrics.Day) -> ibis.Table:
     """Pipeline steps of the calls in scope, with their call's day and groups. Spans are read a
     day past the period for calls that run over midnight."""
     s = t.spans
-    s = s.filter(s.kind.isin(STEP_KINDS), s.day >= start, s.day <= end + timedelta(days=1))
+    day_after = (metrics.as_day(end) + ibis.interval(days=1)).cast("date")
+    s = s.filter(s.kind.isin(STEP_KINDS), s.day >= metrics.as_day(start), s.day <= day_after)
     s = s.select("call_id", "kind", "duration_ms", "is_error", "tool_name", step_model=s.model)
     return s.inner_join(_call_groups(grouped_calls(t, f, start, end)), "call_id")
 
 
-def replies(t: Tables, f: Filters, start: date, end: date) -> ibis.Table:
+def replies(t: Tables, f: metrics.Scope, start: metrics.Day, end: metrics.Day) -> ibis.Table:
     """The agent replies that have a response latency (`metrics.agent_replies`), with their
     call's groups."""
     r = metrics.agent_replies(t, f, start, end).select("call_id", "response_latency_ms")
@@ -91,11 +90,13 @@ def model_debuts(t: Tables) -> ibis.Table:
     return joined.filter(joined.day > joined.agent_first_day).select("agent", "model", "day")
 
 
-def days_back(day: ibis.DateValue, end: date) -> ibis.IntegerValue:
-    """Whole days from `day` back from `end` (0 on `end`), the same on every engine."""
-    end_seconds = int(datetime.combine(end, time(), tzinfo=UTC).timestamp())
-    return ((ibis.literal(end_seconds) - day.cast("timestamp").epoch_seconds().floor().cast("int64")) // 86400
-            ).cast("int64")
+def days_back(day: ibis.DateValue, end: metrics.Day) -> ibis.IntegerValue:
+    """Whole days from `day` back from `end` (0 on `end`), the same on every engine (both days
+    made seconds since the epoch alike; the clock is UTC on every engine)."""
+    def seconds(d: ibis.DateValue) -> ibis.IntegerValue:
+        return d.cast("timestamp").epoch_seconds().floor().cast("int64")
+
+    return ((seconds(metrics.as_day(end)) - seconds(day)) // 86400).cast("int64")
 
 
 def _values(table: ibis.Table, measure: ibis.Value | str, group: ibis.Value, value: ibis.Value) -> ibis.Table:
@@ -104,21 +105,21 @@ def _values(table: ibis.Table, measure: ibis.Value | str, group: ibis.Value, val
                         value=value.cast("float64"))
 
 
-def latency_values(t: Tables, f: Filters, start: date, end: date, group: str) -> ibis.Table:
+def latency_values(t: Tables, f: metrics.Scope, start: metrics.Day, end: metrics.Day, group: str) -> ibis.Table:
     """One row per reply (the caller's wait, measure 'reply') and per pipeline step (measure: its
     kind): measure, group, day, value in ms."""
     r, s = replies(t, f, start, end), steps(t, f, start, end)
     return _values(r, "reply", r[group], r.response_latency_ms).union(_values(s, s.kind, s[group], s.duration_ms))
 
 
-def mean_values(t: Tables, f: Filters, start: date, end: date, group: str) -> ibis.Table:
+def mean_values(t: Tables, f: metrics.Scope, start: metrics.Day, end: metrics.Day, group: str) -> ibis.Table:
     """One row per call for cost (NULL when a span has no list price, as in `cost_per_call_usd`)
     and tokens: measure, group, day, value."""
     c = grouped_calls(t, f, start, end)
     return _values(c, "cost", c[group], c.cost_usd).union(_values(c, "tokens", c[group], call_tokens(c)))
 
 
-def rate_values(t: Tables, f: Filters, start: date, end: date, group: str) -> ibis.Table:
+def rate_values(t: Tables, f: metrics.Scope, start: metrics.Day, end: metrics.Day, group: str) -> ibis.Table:
     """0/1 rows for the rates: each tool's and model's requests that failed (measure 'errors',
     group: the tool or model) and each call with turns where anyone talked over the other
     (measure 'interruptions', `metrics.conversation_metrics`' interruption_rate, per `group`),
@@ -133,7 +134,7 @@ def rate_values(t: Tables, f: Filters, start: date, end: date, group: str) -> ib
             .union(_values(c, "interruptions", c[group], metrics.talked_over(c))))
 
 
-def daily_summary(values: ibis.Table, end: date) -> ibis.Table:
+def daily_summary(values: ibis.Table, end: metrics.Day) -> ibis.Table:
     """Per measure, group and day (`back`: days back from `end`): n, the sum and the sample
     variance of the values. Days combine exactly into any window (weeks, the last few days)."""
     v = values.filter(values.value.notnull(), values.group.notnull())
@@ -142,7 +143,7 @@ def daily_summary(values: ibis.Table, end: date) -> ibis.Table:
                                                              var=v.value.var())
 
 
-def quantile_summary(values: ibis.Table, end: date, days: int) -> ibis.Table:
+def quantile_summary(values: ibis.Table, end: metrics.Day, days: int) -> ibis.Table:
     """Per measure, group and window of `days` days (`back`: windows back from `end`, 0 the
     window ending on `end`): n and the exact percentiles at `SUMMARY_LEVELS`, as a list."""
     v = values.filter(values.value.notnull(), values.group.notnull())

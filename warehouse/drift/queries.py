@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import ibis
 import polars as pl
 
-from warehouse import metrics, prompt_history
+from warehouse import metrics, prepared, prompt_history
 from warehouse.drift import measures
 from warehouse.drift.detection import (
     PERCENTILES,
@@ -23,8 +23,10 @@ from warehouse.drift.detection import (
     moments_window,
     quantile_window,
 )
+from warehouse.engines import source
 from warehouse.filters import Filters
 from warehouse.queries import reading
+from warehouse.tables import Tables
 
 
 @dataclass(frozen=True)
@@ -99,15 +101,23 @@ def _failures_of(failures: pl.DataFrame, of: str) -> pl.DataFrame:
     return failures.filter(pl.col("of") == of).drop("of").sort("bucket", "group")
 
 
+def _failure_expressions(t: Tables, params: prepared.Params, grain: str) -> list[ibis.Table]:
+    """`failure_trends` over the filters' (`f`) days, per day or week back from their last."""
+    f = prepared.filter_params(params, "f")
+    steps = measures.steps(t, f, f.start, f.end)
+    back = measures.days_back(steps.day, f.end)
+    steps = steps.mutate(back=back if grain == "day" else back // measures.WEEK)
+    return [measures.step_errors(steps, ["back"])]
+
+
 def failure_trends(f: Filters, grain: str) -> pl.DataFrame:
     """Steps, failed steps and their share per tool and per model (`of`), and per bucket (`back`:
     days, or weeks, back from the filters' last day) over the period's days (or its weeks)."""
     start = f.start if grain == "day" else f.end - timedelta(days=period_weeks(f.start, f.end) * measures.WEEK - 1)
-    with reading() as t:
-        steps = measures.steps(t, replace(f, start=start), start, f.end)
-        back = measures.days_back(steps.day, f.end)
-        steps = steps.mutate(back=back if grain == "day" else back // measures.WEEK)
-        return measures.step_errors(steps, ["back"]).to_polars()
+    with source() as opened:
+        (frame,) = prepared.frames(opened, _failure_expressions, (grain,),
+                                   prepared.filter_values(replace(f, start=start), "f"))
+    return frame
 
 
 def drift_trends(f: Filters, grain: str, group: str, thresholds: Thresholds) -> DriftTrends:
@@ -138,17 +148,23 @@ def change_markers() -> pl.DataFrame:
     return markers.sort("day", "agent", "kind", "what")  # two models can debut for an agent on one day
 
 
+def _wait_stage_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
+    """`wait_stages_by_week` over the filters' (`f`) days, per week back from their last."""
+    f = prepared.filter_params(params, "f")
+    stages = metrics.wait_stages(t, f)
+    stages = stages.mutate(back=measures.days_back(stages.day, f.end) // measures.WEEK)
+    medians = {stage: stages[stage].quantile(0.5) for stage in metrics.WAIT_STAGES}
+    return [stages.group_by("back").aggregate(replies=stages.count(), **medians)]
+
+
 def wait_stages_by_week(f: Filters) -> pl.DataFrame:
     """Per week of the trends' (`DriftTrends`: the 7 days to the period's last day and each 7
     before; `bucket` its first day): the replies and the median of each stage of the caller's
     wait (`metrics.wait_stages`), over every agent in scope."""
     weeks = period_weeks(f.start, f.end)
     scope = replace(f, start=f.end - timedelta(days=weeks * measures.WEEK - 1))
-    with reading() as t:
-        stages = metrics.wait_stages(t, scope)
-        stages = stages.mutate(back=measures.days_back(stages.day, f.end) // measures.WEEK)
-        medians = {stage: stages[stage].quantile(0.5) for stage in metrics.WAIT_STAGES}
-        frame = stages.group_by("back").aggregate(replies=stages.count(), **medians).to_polars()
+    with source() as opened:
+        (frame,) = prepared.frames(opened, _wait_stage_expressions, (), prepared.filter_values(scope, "f"))
     return frame.select(_bucket(f.end, "week"), pl.exclude("back")).sort("bucket")
 
 
@@ -171,18 +187,18 @@ class DriftSummaries:
         return self.end - timedelta(days=self.days - 1)
 
 
-def summarise(latency: ibis.Table, means: ibis.Table, rates: ibis.Table, end: date, days: int,
-              daily_days: int) -> DriftSummaries:
-    """Run the summaries on the engine: values of the `days` days up to `end` in, a few hundred
-    rows per series family out. Latency percentiles per day, the costliest part, only for the last
-    `daily_days` (the days the last-days test reads, and the period's for the daily trends)."""
-    def recent(values: ibis.Table, reach: int) -> ibis.Table:  # by date: `back` is computed once, later
-        return values.filter(values.day > ibis.literal(end - timedelta(days=reach), type="date"))
-
-    daily = measures.quantile_summary(recent(latency, daily_days), end, 1).mutate(unit=ibis.literal("day"))
-    weekly = measures.quantile_summary(recent(latency, days), end, measures.WEEK).mutate(unit=ibis.literal("week"))
-    moments = measures.daily_summary(recent(means.union(rates), days), end).to_polars()
-    return DriftSummaries(end, days, moments, daily.union(weekly).to_polars())
+def _summary_expressions(t: Tables, params: prepared.Params, group: str) -> list[ibis.Table]:
+    """The summaries as the engine computes them, over the filters' (`f`) days: values in, a few
+    hundred rows per series family out (`moments`, then `quantiles`). Latency percentiles per
+    day, the costliest part, only from `daily_from` on (the days the last-days test reads, and the
+    period's for the daily trends)."""
+    f = prepared.filter_params(params, "f")
+    latency = measures.latency_values(t, f, f.start, f.end, group)
+    means, rates = measures.mean_values(t, f, f.start, f.end, group), measures.rate_values(t, f, f.start, f.end, group)
+    recent = latency.filter(latency.day >= params["daily_from"])
+    daily = measures.quantile_summary(recent, f.end, 1).mutate(unit=ibis.literal("day"))
+    weekly = measures.quantile_summary(latency, f.end, measures.WEEK).mutate(unit=ibis.literal("week"))
+    return [measures.daily_summary(means.union(rates), f.end), daily.union(weekly)]
 
 
 def drift_summaries(f: Filters, group: str, end: date, days: int, daily_days: int) -> DriftSummaries:
@@ -190,13 +206,11 @@ def drift_summaries(f: Filters, group: str, end: date, days: int, daily_days: in
     last `daily_days`)."""
     if group not in measures.GROUPINGS:
         raise ValueError(f"Group by one of {', '.join(measures.GROUPINGS)}, not {group!r}.")
-    start = end - timedelta(days=days - 1)
-    scope = replace(f, start=start, end=end)
-    with reading() as t:
-        return summarise(measures.latency_values(t, scope, start, end, group),
-                         measures.mean_values(t, scope, start, end, group),
-                         measures.rate_values(t, scope, start, end, group),
-                         end, days, daily_days)
+    values = prepared.filter_values(replace(f, start=end - timedelta(days=days - 1), end=end), "f")
+    values["daily_from"] = end - timedelta(days=daily_days - 1)
+    with source() as opened:
+        moments, quantiles = prepared.frames(opened, _summary_expressions, (group,), values)
+    return DriftSummaries(end, days, moments, quantiles)
 
 
 def series_from(summaries: DriftSummaries, thresholds: Thresholds) -> list[Series]:
