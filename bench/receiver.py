@@ -1,10 +1,15 @@
-"""Receiver benchmark: `python bench/receiver.py [--spans 20000 200000] [--repeat 3] [--loader-alone]`.
+"""Receiver benchmark: `python bench/receiver.py [--spans 20000 200000] [--repeat 3] [--against DIR] [--loader-alone]`.
 
 The real OpenTelemetry SDK (a `BatchSpanProcessor` over the OTLP/HTTP protobuf exporter, batches
 of 512, one request at a time) sends N voice-call spans to `python -m ingest serve` running in its
 own process on a loopback port, and the clock stops when the receiver's loader has committed the
 last of them (send → queryable; the count is checked in the warehouse afterwards). The spans are
 made by the SDK beforehand, so the figure is the exporter's and the receiver's, not span creation.
+What follows the last answer (the loader noticing the exporter has paused, its last parse and merge)
+is quoted on its own, in seconds and in the receiver's and loader's CPU seconds, which move less
+with the machine's load than the total. `--against DIR` runs the receiver of another checkout (of
+main, say: `git worktree add DIR main`) in turns with this one, on the same spans, and gives the
+ratios run by run.
 In the same run, the same spans written as an OTLP/JSON lines file are loaded by
 `python -m ingest traces`'s library call: the file path is the baseline the ratio is against.
 
@@ -93,11 +98,11 @@ def make_spans(count: int) -> list[ReadableSpan]:
 class Receiver:
     """`python -m ingest serve --port 0` in its own process, with a fresh warehouse."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, root: Path = ROOT) -> None:
         self.db = folder / f"receiver-{time.monotonic_ns()}.duckdb"
         with connect(self.db):
             pass  # the schema, before the clock starts
-        self.process = subprocess.Popen([sys.executable, "-m", "ingest", "serve", "--port", "0"], cwd=ROOT,
+        self.process = subprocess.Popen([sys.executable, "-m", "ingest", "serve", "--port", "0"], cwd=root,
                                         env={**os.environ, "CALLBOARD_DB": str(self.db)}, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         assert self.process.stdout is not None and self.process.stderr is not None
@@ -197,6 +202,12 @@ class Run:
     queryable_s: float  # → the last span committed
     client_cpu_s: float  # this process: the SDK's batching, encoding and HTTP
     server_cpu_s: float  # the receiver's process and its loader's
+    tail_cpu_s: float  # the receiver's and the loader's, from the last answer to the last span committed
+
+    @property
+    def tail_s(self) -> float:
+        """The last answer → the last span committed."""
+        return self.queryable_s - self.answered_s
 
 
 def send(spans: list[ReadableSpan], url: str) -> tuple[float, float]:
@@ -214,17 +225,18 @@ def send(spans: list[ReadableSpan], url: str) -> tuple[float, float]:
         processor.shutdown()
 
 
-def send_and_load(spans: list[ReadableSpan], folder: Path) -> Run:
-    receiver = Receiver(folder)
+def send_and_load(spans: list[ReadableSpan], folder: Path, root: Path = ROOT) -> Run:
+    receiver = Receiver(folder, root)
     try:
         began, server_cpu = time.perf_counter(), receiver.cpu_seconds()
         answered, client_cpu = send(spans, receiver.url)
+        answered_cpu = receiver.cpu_seconds()
         receiver.wait_loaded(len(spans))
-        queryable, server_cpu = time.perf_counter() - began, receiver.cpu_seconds() - server_cpu
+        queryable, loaded_cpu = time.perf_counter() - began, receiver.cpu_seconds()
     finally:
         stored = receiver.stop()
     assert stored == len(spans), (stored, len(spans))
-    return Run(answered, queryable, client_cpu, server_cpu)
+    return Run(answered, queryable, client_cpu, loaded_cpu - server_cpu, loaded_cpu - answered_cpu)
 
 
 def send_and_discard(spans: list[ReadableSpan]) -> tuple[float, float]:
@@ -336,9 +348,11 @@ def loader_alone(spans: list[ReadableSpan], repeat: int) -> None:
           f"(runs: {', '.join(f'{m:.1f}' for m in micros)})")
 
 
-def report(count: int, runs: list[Run], files: list[tuple[float, float]], discards: list[tuple[float, float]]) -> None:
+def report(count: int, runs: list[Run], files: list[tuple[float, float]], discards: list[tuple[float, float]],
+           against: tuple[Path, list[Run]] | None) -> None:
     """Medians of the runs; the ratios are file seconds, and the SDK's seconds against a server
-    that discards, over receiver seconds, run by run."""
+    that discards, over receiver seconds, run by run; and, with `--against`, the other checkout's
+    receiver seconds over this one's."""
     queryable, file_s = median(r.queryable_s for r in runs), median(f for f, _ in files)
     ratios = [f / r.queryable_s for (f, _), r in zip(files, runs, strict=True)]
     micros = 1e6 / count
@@ -355,6 +369,22 @@ def report(count: int, runs: list[Run], files: list[tuple[float, float]], discar
           f"{count / ceiling:>7,.0f} spans/s, SDK CPU {median(c for _, c in discards) * micros:.1f} µs per span; "
           f"the receiver reaches {median(shares):.0%} of it (runs: {', '.join(f'{r:.0%}' for r in shares)})",
           flush=True)
+    print(f"{'':>9}  after the last answer: {_tail(runs)}", flush=True)
+    if against is not None:
+        root, others = against
+        speed = [b.queryable_s / r.queryable_s for b, r in zip(others, runs, strict=True)]
+        tails = [r.tail_cpu_s / b.tail_cpu_s for b, r in zip(others, runs, strict=True)]
+        other = median(b.queryable_s for b in others)
+        print(f"{'':>9}  against {root}: median {other:6.2f} s = {count / other:>7,.0f} spans/s (all answered "
+              f"after {median(b.answered_s for b in others):.2f} s), after the last answer: {_tail(others)}; "
+              f"this tree's speed {median(speed):.2f}x (runs: {', '.join(f'{r:.2f}' for r in speed)}), CPU after the "
+              f"last answer {median(tails):.2f}x (runs: {', '.join(f'{r:.2f}' for r in tails)})", flush=True)
+
+
+def _tail(runs: list[Run]) -> str:
+    return (f"median {median(r.tail_s for r in runs) * 1000:.0f} ms, receiver + loader CPU "
+            f"{median(r.tail_cpu_s for r in runs) * 1000:.0f} ms (runs: "
+            f"{', '.join(f'{r.tail_s * 1000:.0f}/{r.tail_cpu_s * 1000:.0f}' for r in runs)} ms)")
 
 
 def main() -> None:
@@ -362,6 +392,7 @@ def main() -> None:
     parser.add_argument("--spans", type=int, nargs="+", default=[20_000, 200_000])
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, alternating; medians are quoted")
     parser.add_argument("--exporters", type=int, default=50)
+    parser.add_argument("--against", type=Path, help="another checkout whose receiver runs in turns with this one")
     parser.add_argument("--loader-alone", action="store_true", help="only the loader's CPU per span (see loader_alone)")
     args = parser.parse_args()
     if args.loader_alone:
@@ -376,11 +407,14 @@ def main() -> None:
             runs: list[Run] = []
             files: list[tuple[float, float]] = []
             discards: list[tuple[float, float]] = []
+            others: list[Run] = []
             for _ in range(args.repeat):
                 files.append(file_load(spans[:count], folder))
                 runs.append(send_and_load(spans[:count], folder))
+                if args.against:
+                    others.append(send_and_load(spans[:count], folder, args.against.resolve()))
                 discards.append(send_and_discard(spans[:count]))
-            report(count, runs, files, discards)
+            report(count, runs, files, discards, (args.against.resolve(), others) if args.against else None)
         receiver = Receiver(folder)
         try:
             single = one_span_latency(receiver.url, make_spans(50))

@@ -99,7 +99,7 @@ class Receiver:
         if not checked.spans:
             return EMPTY
         try:
-            self.spool.write(body, PROTOBUF if media_type == PROTOBUF_TYPE else JSON)
+            self.spool.write(body, PROTOBUF if media_type == PROTOBUF_TYPE else JSON, checked.spans)
         except SpoolFull:
             raise _spool_full() from None
         except OSError as error:

@@ -5,7 +5,8 @@ lost while the warehouse is busy or the process is killed. Each body (OTLP proto
 OTLP/JSON, `.json`, as the client sent it, unzipped) is written under `incoming/`, fsynced,
 renamed into place and the folder fsynced, so after the answer the file survives a crash of the
 process or the machine; a reader never sees half a file, and a write that fails (a full disk)
-leaves nothing behind. Names start with the arrival time, so sorting them gives arrival order.
+leaves nothing behind. Names start with the arrival time, so sorting them gives arrival order, and
+end with the number of spans the receiver counted in the body (`exporter_drained` reads it).
 
 The spool has a byte budget: once the bodies waiting reach it, `Spool.write` refuses with
 `SpoolFull` and the receiver answers 503 with Retry-After until the loader catches up.
@@ -45,7 +46,7 @@ from ingest.otlp_protobuf import Piece, requests_table
 from ingest.run_log import begin_run, end_run
 from ingest.summary import IngestSummary
 from ingest.traces import load_stream
-from warehouse.db import WarehouseBusy, warehouse_path
+from warehouse.db import Attacher, WarehouseBusy, warehouse_path
 from warehouse.pii import PATTERNS
 from warehouse.span_loading import compile_ahead
 
@@ -92,6 +93,12 @@ def spooled_at(path: Path) -> float:
     return int(path.name.split("-", 1)[0]) / 1e9
 
 
+def spans_in(path: Path) -> int | None:
+    """The spans the receiver counted in a spooled body (None for a name without the count)."""
+    parts = path.stem.split("-")
+    return int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
+
+
 def waited_s(path: Path) -> float:
     """How long a spooled body has waited; forever if the clock says it was spooled in the future
     (the clock was set back), so it is loaded at once rather than held until the clock catches up."""
@@ -135,14 +142,15 @@ class Spool:
         with self.waiting_bytes.get_lock():
             self.waiting_bytes.value += change
 
-    def write(self, body: bytes, suffix: str) -> Path:
-        """Store one request body durably; `SpoolFull` when it would go over the budget, `OSError`
-        (nothing left behind) when the disk refuses it."""
+    def write(self, body: bytes, suffix: str, spans: int = 0) -> Path:
+        """Store one request body (of `spans` spans, as the receiver counted them) durably;
+        `SpoolFull` when it would go over the budget, `OSError` (nothing left behind) when the disk
+        refuses it."""
         with self.waiting_bytes.get_lock():
             if self.waiting_bytes.value + len(body) > self.max_bytes:
                 raise SpoolFull(f"{self.waiting_bytes.value:,} bytes are waiting to be loaded")
             self.waiting_bytes.value += len(body)
-        name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}{suffix}"
+        name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}-{spans}{suffix}"
         partial, final = self.incoming / name, self.folder / name
         try:
             _write_durably(partial, body)
@@ -202,6 +210,18 @@ def batch_chunk(files: list[Path]) -> LineChunk:
     return LineChunk(line_table(np.arange(1, len(lines) + 1), docs), [], sum(len(line) for line in lines))
 
 
+def exporter_drained(batch: list[Path]) -> bool:
+    """Whether the newest body ends a run of full exports: bodies of one span count (an exporter's
+    batch size), then one with fewer. The OpenTelemetry SDK's `BatchSpanProcessor` exports full
+    batches while its queue holds one, then what is left once it has drained, so a short body after
+    full ones is the end of that exporter's burst, and there is nothing to wait for. Bodies of
+    varied sizes (many exporters, or exports on the SDK's timer) never look like this; a guess
+    wrong only costs a parse, since the merges keep their own pace (`MERGE_EVERY_S`)."""
+    counts = [spans_in(path) for path in batch]
+    return len(counts) > 2 and len(set(counts[:-1])) == 1 and counts[0] is not None \
+        and counts[-1] is not None and counts[-1] < counts[0]
+
+
 def burst_pause(batch: list[Path], quiet_s: float) -> float:
     """How long without a body means the exporters have paused: `QUIET_GAPS` of the mean gap
     between the batch's bodies (at least `QUIET_S`), or `quiet_s` as before for one body. A
@@ -229,6 +249,7 @@ class SpoolLoader:
         self._wake, self._stopping = wake, stopping
         self._scratch: duckdb.DuckDBPyConnection | None = None  # opened at the first load, kept for the next
         self._parser: SpanParser | None = None  # on the scratch database, its queries prepared once
+        self._warehouse: Attacher | None = None  # what each merge attaches the file to, kept for the next
 
     @property
     def folder(self) -> Path:
@@ -239,7 +260,8 @@ class SpoolLoader:
         parsed as soon as it is taken and merged once the merge before it has committed (at most
         every `MERGE_EVERY_S` while more keeps coming), its files deleted then. A batch is taken
         once it holds `MIN_BATCH_BYTES`, once the exporters have paused (no body for `QUIET_S`, or
-        for `QUIET_GAPS` of the gaps between the batch's bodies when they send more slowly), or once
+        for `QUIET_GAPS` of the gaps between the batch's bodies when they send more slowly) or its
+        newest body shows an exporter has drained its queue (`exporter_drained`), or once
         its first body has waited `MAX_WAIT_S`: while they keep sending, the spans are parsed in
         chunks of thousands (a parse or a merge of a few costs several times the CPU per span);
         once they stop, the last of them are taken at once. The load ends, its last batch merged,
@@ -261,7 +283,7 @@ class SpoolLoader:
                 quiet_s = burst_pause(batch, quiet_s)
                 paused_s = waited_s(batch[-1])
                 if (sum(path.stat().st_size for path in batch) < MIN_BATCH_BYTES and paused_s < quiet_s
-                        and waited_s(batch[0]) < MAX_WAIT_S):
+                        and waited_s(batch[0]) < MAX_WAIT_S and not exporter_drained(batch)):
                     self._wake.wait(min(quiet_s - paused_s, MAX_WAIT_S))
                     continue  # more came, or the exporters have paused: look again
                 taken.update(batch)
@@ -276,7 +298,7 @@ class SpoolLoader:
             self.log(f"loaded {self.summary.loaded - merged_spans:,} spans from {len(files):,} requests")
             merged_spans = self.summary.loaded
 
-        load_stream(batches(), self.summary, parser=parser, db_path=self.db_path, redact=self.redact,
+        load_stream(batches(), self.summary, parser=parser, warehouse=self._attacher(), redact=self.redact,
                     on_merged=merged, merge_every_s=MERGE_EVERY_S)
 
     def _opened_parser(self) -> SpanParser:
@@ -286,10 +308,18 @@ class SpoolLoader:
             self._parser = SpanParser(self._scratch)
         return self._parser
 
+    def _attacher(self) -> Attacher:
+        """The in-memory DuckDB each merge attaches the warehouse file to, made at the first call
+        and kept for every load (the file itself is held only while a merge runs)."""
+        if self._warehouse is None:
+            self._warehouse = Attacher(self.db_path)
+        return self._warehouse
+
     def run(self) -> None:
         """Load until stopped, then close the run. What the first load would otherwise pay for, on
         the clock of the first requests, is done first: the parsing database and the merge's SQL."""
         self._opened_parser()
+        self._attacher()
         compile_ahead()
         while not self._stopping.is_set():
             if not waiting(self.folder):
@@ -308,6 +338,8 @@ class SpoolLoader:
             self._parser.close()
         if self._scratch is not None:
             self._scratch.close()
+        if self._warehouse is not None:
+            self._warehouse.close()
         if self.summary is not None:
             with contextlib.suppress(WarehouseBusy):
                 end_run(self.summary, self.db_path)

@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -30,7 +31,7 @@ from ingest.progress import Progress
 from ingest.run_log import recorded_run
 from ingest.summary import IngestSummary
 from ingest.trace_files import TRACE_SUFFIXES, detect_format, read_trace_chunks
-from warehouse.db import transaction
+from warehouse.db import Attacher, transaction
 from warehouse.ingest_runs import add_counts, quarantine
 from warehouse.pii import PATTERNS, redact_columns
 from warehouse.span_loading import load_spans
@@ -75,7 +76,7 @@ class _Merger:
     """Where merged chunks go: the run's counts, the progress bar, who to tell once they commit."""
 
     summary: IngestSummary
-    db_path: Path | None
+    unit: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]  # one transaction on the warehouse
     bar: Progress | None
     on_merged: Callable[[list[str]], None] | None
     batch: list[_Parsed] = field(default_factory=list)
@@ -88,7 +89,7 @@ class _Merger:
 
     def flush(self) -> None:
         if self.batch:
-            _merge(self.batch, self.summary, self.db_path, self.bar)
+            _merge(self.batch, self.summary, self.unit, self.bar)
             if self.on_merged is not None:
                 self.on_merged([p.source for p in self.batch])
             self.batch = []
@@ -107,13 +108,12 @@ def load_chunks(
     with contextlib.ExitStack() as owned:
         if scratch is None:
             scratch = owned.enter_context(contextlib.closing(open_scratch(PATTERNS if redact else ())))
-        _parse_and_merge(chunks, scratch, _Merger(summary, db_path, bar, on_merged), redact)
+        _parse_and_merge(chunks, scratch, _Merger(summary, partial(transaction, db_path), bar, on_merged), redact)
 
 
 def load_stream(
-    chunks: Iterable[tuple[str, LineChunk]], summary: IngestSummary, *, parser: SpanParser,
-    db_path: Path | None = None, redact: bool = False, on_merged: Callable[[list[str]], None] | None = None,
-    merge_every_s: float = 0.0,
+    chunks: Iterable[tuple[str, LineChunk]], summary: IngestSummary, *, parser: SpanParser, warehouse: Attacher,
+    redact: bool = False, on_merged: Callable[[list[str]], None] | None = None, merge_every_s: float = 0.0,
 ) -> None:
     """Parse and merge `chunks` that come over time with no end known ahead (the receiver's spool),
     adding the counts to `summary`. Each chunk is parsed, on a thread of its own, as soon as it
@@ -122,8 +122,9 @@ def load_stream(
     `MERGE_SPANS`); what is left when the chunks end is merged at once. So the last spans of a
     burst are merged moments after they are parsed, a steady stream is merged every few seconds,
     and when spans come faster than the merges, transactions grow instead of queueing.
-    `on_merged` as for `load_chunks`."""
-    merger = _Merger(summary, db_path, None, on_merged)
+    `on_merged` as for `load_chunks`. Each merge attaches the file to the caller's `warehouse`,
+    kept between loads."""
+    merger = _Merger(summary, warehouse.transaction, None, on_merged)
     parsed = (_parse(parser, source, chunk, redact) for source, chunk in chunks)
     last_merge = -math.inf
     for ready in _ready_ahead(parsed, _PARSE_AHEAD):
@@ -240,12 +241,13 @@ def _unreadable(lines: list[tuple[int, str, bytes]], redact: bool) -> pa.Table:
     return masked.cast(_BINARY_REJECTS)
 
 
-def _merge(batch: list[_Parsed], summary: IngestSummary, db_path: Path | None, bar: Progress | None) -> None:
+def _merge(batch: list[_Parsed], summary: IngestSummary,
+           unit: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]], bar: Progress | None) -> None:
     """Parsed chunks, one transaction: their spans, their quarantined records and the run's counts."""
     assert summary.started_at is not None
     spans = pa.concat_tables([p.spans for p in batch])
     records = sum(p.records for p in batch)
-    with transaction(db_path) as con:
+    with unit() as con:
         load = load_spans(con, spans, summary.started_at)
         refused = sum(quarantine(con, summary.run_id, p.source, p.rejects) for p in batch)
         add_counts(con, summary.run_id, read=records, loaded=load.loaded, updated=0, unchanged=load.unchanged,

@@ -12,16 +12,28 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
+import ingest.spool as spool_module
 from ingest.lines import LineChunk, line_table
 from ingest.otlp import SpanParser, open_scratch, parse_spans
 from ingest.otlp_protobuf import Piece, requests_table
 from ingest.run_log import begin_run
-from ingest.spool import PROTOBUF, QUIET_S, Spool, SpoolLoader, burst_pause, spooled_at, waited_s
+from ingest.spool import (
+    PROTOBUF,
+    QUIET_S,
+    Spool,
+    SpoolLoader,
+    burst_pause,
+    exporter_drained,
+    spans_in,
+    spooled_at,
+    waited_s,
+)
 from ingest.traces import load_stream
 from tests.otlp import protobuf_request
 from tests.test_ingest_receiver import TRACES, rows, wait_for
-from warehouse.db import connect
+from warehouse.db import Attacher, connect
 
 # One call's three exports, the last bringing spans that arrived late.
 EXPORTS = [*TRACES.joinpath("genai_hex.jsonl").read_bytes().splitlines(),
@@ -95,6 +107,36 @@ def test_a_spool_whose_exporters_have_paused_is_loaded_without_waiting(warehouse
     assert not spool.next_batch()
 
 
+def _spans_of(export: bytes) -> int:
+    return sum(len(scope["spans"]) for resource in json.loads(export)["resourceSpans"]
+               for scope in resource["scopeSpans"])
+
+
+def test_a_short_body_after_full_ones_is_taken_without_waiting_for_a_pause(
+        warehouse_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bodies of one span count, then a shorter one, spooled just now: the exporter has drained its
+    queue, so the loader takes them at once; the same full bodies without the short one wait for
+    the exporter to pause (made two seconds here, so a busy machine cannot make it pass unseen)."""
+    monkeypatch.setattr(spool_module, "QUIET_S", 2.0)
+    monkeypatch.setattr(spool_module, "MAX_WAIT_S", 2.0)
+    full, short = EXPORTS[1], EXPORTS[2]
+    assert _spans_of(full) > _spans_of(short)
+    waits = []
+    for exports in ([full, full, full], [full, full, full, short]):
+        folder = warehouse_file.parent / f"{len(exports)}"
+        folder.mkdir()
+        spool, wake = Spool(folder / "spool"), RecordingEvent()
+        for export in exports:
+            spool.write(protobuf_request(export).SerializeToString(), PROTOBUF, _spans_of(export))
+        SpoolLoader(spool, wake, threading.Event(), db_path=folder / "callboard.duckdb",
+                    log=lambda line: None).load_waiting()
+        assert not spool.next_batch()
+        assert rows(folder / "callboard.duckdb", "SELECT count(*) FROM spans") == [
+            (sum(_spans_of(export) for export in set(exports)),)]
+        waits.append(wake.waits)
+    assert waits[0] and waits[1] == []
+
+
 def test_bodies_that_keep_coming_are_loaded_in_few_merges(warehouse_file: Path) -> None:
     """An exporter sending every 10 ms: the loader waits for more between them (so they are parsed
     and merged together, not one request at a time) and has loaded every span soon after the last."""
@@ -141,12 +183,14 @@ def test_a_stream_merges_what_was_parsed_meanwhile_and_its_end_at_once(warehouse
     merges: list[tuple[float, list[str]]] = []
     scratch = open_scratch()
     parser = SpanParser(scratch)
+    warehouse = Attacher(warehouse_file)
     try:
-        load_stream(chunks(), summary, parser=parser, db_path=warehouse_file, merge_every_s=60,
+        load_stream(chunks(), summary, parser=parser, warehouse=warehouse, merge_every_s=60,
                     on_merged=lambda sources: merges.append((time.monotonic(), sources)))
     finally:
         parser.close()
         scratch.close()
+        warehouse.close()
     assert [sources for _, sources in merges] == [["first"], ["second", "third"]]
     assert merges[1][0] >= ended_at[0]
     assert summary.loaded == SPANS and rows(warehouse_file, "SELECT count(*) FROM spans") == [(SPANS,)]
@@ -162,3 +206,15 @@ def test_aburst_pause_is_a_few_of_its_gaps() -> None:
     assert burst_pause(spooled(10.0), 0.2) == 0.2  # one body: no pace yet
     assert burst_pause(spooled(10.0, 10.01, 10.02), 0.2) == QUIET_S  # back to back: the floor
     assert abs(burst_pause(spooled(10.0, 10.1, 10.3), QUIET_S) - 3 * 0.15) < 1e-6
+
+
+def test_an_exporter_has_drained_after_a_run_of_full_bodies_and_a_short_one() -> None:
+    def spooled(*counts: int) -> list[Path]:
+        return [Path(f"{n:020d}-0a1b2c3d4e5f-{count}.pb") for n, count in enumerate(counts)]
+
+    assert [spans_in(path) for path in spooled(512, 32)] == [512, 32]
+    assert exporter_drained(spooled(512, 512, 32))
+    assert not exporter_drained(spooled(512, 32))  # one full body is no run yet
+    assert not exporter_drained(spooled(512, 512, 512))  # still sending full batches
+    assert not exporter_drained(spooled(300, 512, 40))  # varied sizes: many exporters, or exports on a timer
+    assert not exporter_drained([Path(f"{n:020d}-0a1b2c3d4e5f.pb") for n in range(3)])  # named before the count

@@ -66,7 +66,9 @@ _STORED_UTTERANCE = _utterance_columns({
 # preferred when two providers list the same model). A trace whose spans were stored under its own
 # id because the span naming its call (the root, which an SDK exports last) had not arrived is
 # `rekeyed` to that call now. A span that reports usage but finds no price is `unpriced`: its cost
-# is unknown (NULL), and so is its call's.
+# is unknown (NULL), and so is its call's. Every staged span is either in `call_spans` or skipped
+# (its trace is always in `chunk_traces`, and at most one price matches), so the skipped are counted
+# as the rest.
 _NEW_SPANS = f"""
 CREATE OR REPLACE TEMP TABLE stored AS
 SELECT trace_id, span_id, call_id FROM spans WHERE trace_id IN (SELECT DISTINCT trace_id FROM staged_arrow);
@@ -79,15 +81,15 @@ CREATE OR REPLACE TEMP TABLE rekeyed AS
 SELECT DISTINCT t.trace_id AS old_call_id, t.trace_call_id AS call_id
 FROM chunk_traces t SEMI JOIN stored k ON k.trace_id = t.trace_id AND k.call_id = t.trace_id
 WHERE t.trace_call_id <> t.trace_id;
-CREATE OR REPLACE TEMP TABLE skipped AS
-SELECT rid FROM staged_arrow SEMI JOIN stored USING (trace_id, span_id)
-UNION
-SELECT s.rid FROM staged_arrow s
-JOIN (SELECT trace_id, span_id, min(rid) AS first FROM staged_arrow GROUP BY ALL HAVING count(*) > 1) d
-  USING (trace_id, span_id)
-WHERE s.rid > d.first;
 CREATE OR REPLACE TEMP TABLE call_spans AS
-WITH price AS (
+WITH skipped AS (
+    SELECT rid FROM staged_arrow SEMI JOIN stored USING (trace_id, span_id)
+    UNION
+    SELECT s.rid FROM staged_arrow s
+    JOIN (SELECT trace_id, span_id, min(rid) AS first FROM staged_arrow GROUP BY ALL HAVING count(*) > 1) d
+      USING (trace_id, span_id)
+    WHERE s.rid > d.first
+), price AS (
     SELECT m.model AS span_model, m.provider AS span_provider, p.input_usd_per_mtok,
            p.output_usd_per_mtok, p.usd_per_minute, p.usd_per_kchar
     FROM (SELECT DISTINCT model, provider FROM staged_arrow WHERE model IS NOT NULL) m
@@ -144,16 +146,25 @@ FROM chunk_calls k FULL JOIN before b USING (call_id)
 """
 
 # Rows stored under a trace's id before the span naming its call arrived move to that call: its
-# spans, and whatever was joined to the trace's call meanwhile (outcomes, judgements, reviews,
-# complaints). Its call and transcript rows go; the call is rebuilt whole below.
-_REKEY = """
+# spans, and whatever was joined to the trace's call meanwhile (`_JOINED_TO_CALLS`, each table
+# updated only when it holds such rows). Its call and transcript rows go with the old calls' in
+# `_CLEAR_OLD_CALLS`; the call is rebuilt whole below.
+_JOINED_TO_CALLS = ("outcomes", "judgements", "reviews", "review_samples", "complaints")
+_REKEY_SPANS = """
 UPDATE spans SET call_id = r.call_id FROM rekeyed r
-WHERE spans.trace_id = r.old_call_id AND spans.call_id = r.old_call_id;
-DELETE FROM turns WHERE call_id IN (SELECT old_call_id FROM rekeyed);
-DELETE FROM calls WHERE call_id IN (SELECT old_call_id FROM rekeyed);
-""" + "".join(
-    f"UPDATE {table} SET call_id = r.call_id FROM rekeyed r WHERE {table}.call_id = r.old_call_id;\n"
-    for table in ("outcomes", "judgements", "reviews", "review_samples", "complaints")
+WHERE spans.trace_id = r.old_call_id AND spans.call_id = r.old_call_id
+"""
+_REKEY_JOINED = "UPDATE {table} SET call_id = r.call_id FROM rekeyed r WHERE {table}.call_id = r.old_call_id"
+
+# What decides which of the statements below this chunk needs, in one query: how many affected
+# calls existed before (and were last updated before this run), how many are re-keyed, whether an
+# outcome waits for its call, and which joined tables hold rows of a re-keyed trace's call.
+_AFFECTED_FACTS = (
+    "SELECT count(*) FILTER (WHERE old_start IS NOT NULL), count(*) FILTER (WHERE old_updated_at < ?), "
+    "count(*) FILTER (WHERE rekeyed), (SELECT EXISTS (SELECT 1 FROM outcomes WHERE call_id IS NULL)), "
+    + ", ".join(f"(SELECT EXISTS (SELECT 1 FROM {table} WHERE call_id IN (SELECT old_call_id FROM rekeyed)))"
+                for table in _JOINED_TO_CALLS)
+    + " FROM affected"
 )
 
 # Spans stored earlier for the calls that existed before, added to `call_spans` (with no `rid`)
@@ -192,11 +203,14 @@ SELECT s.trace_id, s.span_id, s.parent_span_id, f.call_id, s.name, s.kind, s.tur
 FROM staged_arrow s JOIN call_spans f USING (rid) JOIN affected a ON a.call_id = f.call_id
 """
 
-# Rows of calls that existed before go, to be rebuilt whole; spans stored before a late span
+# Rows of calls that existed before (and of the trace-id calls re-keyed into them) go, to be
+# rebuilt whole; spans stored before a late span
 # moved their call's start to an earlier day (or before their call took in another) follow the call.
 _CLEAR_OLD_CALLS = """
-DELETE FROM turns WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL);
-DELETE FROM calls WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL);
+DELETE FROM turns WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL
+                                    UNION ALL SELECT old_call_id FROM rekeyed);
+DELETE FROM calls WHERE call_id IN (SELECT call_id FROM affected WHERE old_start IS NOT NULL
+                                    UNION ALL SELECT old_call_id FROM rekeyed);
 UPDATE spans SET day = a.call_start::DATE
 FROM affected a
 WHERE spans.call_id = a.call_id AND a.old_start IS NOT NULL AND (a.call_start < a.old_start OR a.rekeyed)
@@ -351,17 +365,16 @@ def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: 
     try:
         con.execute(_NEW_SPANS)
         loaded = _count(con, "SELECT count(*) FROM call_spans")
-        skipped = _count(con, "SELECT count(*) FROM skipped")
+        skipped = spans.num_rows - loaded
         if not loaded:
             return SpanLoad(0, skipped, 0, [])
         unpriced = con.execute("SELECT DISTINCT provider, model FROM call_spans WHERE unpriced "
                                "ORDER BY provider NULLS LAST, model NULLS LAST").fetchall()
         con.execute(_AFFECTED)
-        existed, updated, rekeyed = con.execute(
-            "SELECT count(*) FILTER (WHERE old_start IS NOT NULL), count(*) FILTER (WHERE old_updated_at < ?), "
-            "count(*) FILTER (WHERE rekeyed) FROM affected", [run_started_at]).fetchall()[0]
+        existed, updated, rekeyed, outcomes_wait, *joined = con.execute(
+            _AFFECTED_FACTS, [run_started_at]).fetchall()[0]
         if rekeyed:
-            con.execute(_REKEY)
+            _rekey(con, [table for table, holds in zip(_JOINED_TO_CALLS, joined, strict=True) if holds])
         if existed:
             con.execute(_ADD_STORED_CALL_SPANS)
             con.execute(_CLEAR_OLD_CALLS)
@@ -370,10 +383,18 @@ def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: 
         if _count(con, "SELECT count(*) FROM utterance_calls"):
             con.execute(_ASSIGN_STAGE_TURNS)  # an update of `spans`: only when some call needs it
         con.execute(_REBUILD_CALLS.format(conversation=conversation_sql("rebuilt_turns")))
-        con.execute(_LINK_OUTCOMES)
+        if outcomes_wait:
+            con.execute(_LINK_OUTCOMES)
         return SpanLoad(loaded, skipped, int(updated), unpriced)
     finally:
         con.unregister("staged_arrow")  # the temp tables go with the connection, closed after the transaction
+
+
+def _rekey(con: duckdb.DuckDBPyConnection, joined: list[str]) -> None:
+    """Move the re-keyed traces' spans, and the rows of `joined` tables, to the calls that named them."""
+    con.execute(_REKEY_SPANS)
+    for table in joined:
+        con.execute(_REKEY_JOINED.format(table=table))
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
