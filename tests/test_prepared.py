@@ -8,11 +8,12 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import ibis
 import pytest
 
 from tests import independent
 from tests.test_metrics import assert_same
-from warehouse import prepared, queries
+from warehouse import engines, prepared, queries
 from warehouse.filters import Filters
 
 HOSTILE_AGENT = "salon'); DROP TABLE calls; --"
@@ -60,3 +61,12 @@ def test_a_picked_name_is_bound_not_written_into_the_sql(synthetic_warehouse: Pa
     assert figures["calls"] > 0
     assert_same(figures, independent.owned_metrics(synthetic_warehouse, f))
     assert compiles and not any("salon" in sql or "2026" in sql for sql in compiles)
+
+
+def test_a_read_over_an_in_memory_table_is_refused(synthetic_warehouse: Path) -> None:
+    def over_memory(t, params: prepared.Params) -> list[ibis.Table]:
+        numbers = ibis.memtable({"x": [1, 2]})
+        return [numbers.filter(numbers.x > params["least"])]
+
+    with engines.source() as opened, pytest.raises(ValueError, match="named tables only"):
+        prepared.frames(opened, over_memory, (), {"least": 0})

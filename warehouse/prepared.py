@@ -135,6 +135,8 @@ def frames(source: Source, build: Build, shape: tuple[Hashable, ...],
 
 
 def _compile(expression: ibis.Table, params: Params) -> _Compiled:
+    if expression.op().find(ops.InMemoryTable):
+        raise ValueError("A prepared read reads the named tables only: an in-memory table is named anew each reading.")
     names = {param.op().name: name for name, param in params.items()}
     used = {op.name for op in expression.op().find(ops.ScalarParameter)}
     sql = _COMPILER.to_sqlglot(expression).sql(dialect="duckdb")
