@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import sys
@@ -13,6 +14,7 @@ import anthropic
 import openai
 import pytest
 from playwright.sync_api import Browser
+from streamlit.components.v2 import manifest_scanner
 
 from data import audio, demo
 from tests import synthetic
@@ -28,6 +30,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     last would leave the others idle at the end."""
     slow = {item.path for item in items if item.get_closest_marker("browser") or "spark" in item.fixturenames}
     items.sort(key=lambda item: item.path not in slow)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def components_scanned_once() -> Iterator[None]:
+    """Every AppTest, on its first run, reads the metadata of every installed package to find
+    Streamlit components: 0.1 s of CPU each, and the suite makes about 120 AppTests. No package is
+    installed during a run, so each worker scans once and every AppTest registers what that scan found."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest_scanner, "scan_component_manifests",
+                      functools.cache(manifest_scanner.scan_component_manifests))
+        yield
 
 
 @pytest.fixture(autouse=True)
