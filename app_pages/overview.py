@@ -16,17 +16,17 @@ st.title("Overview")
 filters = require_filters()
 
 result: Overview = data.overview(filters)
+now, before = result.row("current"), result.row("previous")
 previous = filters.previous()
 st.caption(
     f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({filters.days} days), compared with "
     f"{previous.start:%d %b} – {previous.end:%d %b}. "
-    f"{format_value(result.value('current', 'calls'), 'count')} calls. A change is coloured only when it is "
+    f"{format_value(now.get('calls'), 'count')} calls. A change is coloured only when it is "
     "unlikely to be noise; shading is a day's 95% range, and each day's n is in its tooltip."
 )
 
 
 def panel(p: Metric) -> None:
-    now, before = result.row("current"), result.row("previous")
     current, previous_value = now.get(p.key), before.get(p.key)
     change = p.change_test(now, before)
     with st.container(border=True):
@@ -46,7 +46,7 @@ def panel(p: Metric) -> None:
 
 for group, panels in GROUPS.items():
     st.subheader(group)
-    if shows_nothing_yet(group, result.value("current", "judged_calls")):
+    if shows_nothing_yet(group, now.get("judged_calls")):
         st.info("No judge has scored calls in this period yet, so there is no eval score or hallucination "
                 "rate. Run a judge, e.g. `python -m judges run --judge rules --start "
                 f"{filters.start} --end {filters.end}`.")

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
 import vl_convert as vlc
 
-from present.charts import THEME
+from present.charts import AnyChart, figure
 from present.markdown import plain_text
 
 PNG_SCALE = 2  # sharp on a projector
@@ -31,14 +30,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _spec(chart: alt.TopLevelMixin) -> dict:
-    with alt.theme.enable(THEME):
-        return _plain(chart.to_dict())
+def _spec(chart: AnyChart) -> dict:
+    return _plain(figure(chart).to_dict())
 
 
-def png(chart: alt.TopLevelMixin, scale: float = PNG_SCALE) -> bytes:
+def png(chart: AnyChart, scale: float = PNG_SCALE) -> bytes:
     return vlc.vegalite_to_png(_spec(chart), scale=scale)
 
 
-def svg(chart: alt.TopLevelMixin) -> str:
+def svg(chart: AnyChart) -> str:
     return vlc.vegalite_to_svg(_spec(chart))

@@ -13,7 +13,7 @@ from itertools import groupby
 import altair as alt
 import polars as pl
 
-from present.charts import AXIS_FORMATS, ROOM_PX, in_seconds, value_axis
+from present.charts import AXIS_FORMATS, ROOM_PX, Figure, in_seconds, shaped, value_axis
 from present.formats import format_p, format_value
 from warehouse.drift.detection import SeriesVerdict
 from warehouse.drift.queries import DriftFlags
@@ -203,34 +203,46 @@ def _markers(markers: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
                               left=pl.col("day") > middle)
 
 
+SERIES, MARKERS = "series", "markers"  # a trend's frames, by name
+
+
 def trend_by_group(frame: pl.DataFrame, value: str, unit: str, title: str, markers: pl.DataFrame,
-                   legend: str, height: int = 220, labelled: bool = True) -> alt.LayerChart:
+                   legend: str, height: int = 220, labelled: bool = True) -> Figure:
     """`value` per `bucket`, one line per `group`, with the change markers that fall in range;
     their labels only when `labelled` (a half-width chart has no room for them: its rules keep
     their tooltips)."""
     data = frame.select("bucket", "group", value).drop_nulls()
-    number, tip = AXIS_FORMATS.get(unit, ",.2f"), title
     if unit == "ms":
-        data, number, tip = in_seconds(data, [value]), ".2f", f"{title}, s"
-    x = alt.X("bucket:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=6))
-    lines = alt.Chart(data, height=height, title=title).mark_line(point=alt.OverlayMarkDef(size=16)).encode(
-        x=x,
+        data = in_seconds(data, [value])
+    shown = markers.clear()
+    if not data.is_empty():
+        first, last = data["bucket"].min(), data["bucket"].max()
+        assert isinstance(first, date) and isinstance(last, date)  # bucket is a date column and data is not empty
+        shown = _markers(markers, first, last)
+    if shown.is_empty():
+        return Figure(_trend_by_group(value, unit, title, legend, height, "none"), {SERIES: data})
+    marked = "labelled" if labelled else "rules"
+    return Figure(_trend_by_group(value, unit, title, legend, height, marked), {SERIES: data, MARKERS: shown})
+
+
+@shaped
+def _trend_by_group(value: str, unit: str, title: str, legend: str, height: int, marked: str) -> alt.LayerChart:
+    """The trend's spec; `marked`: its change markers drawn as "none", "rules" or "labelled" rules."""
+    number, tip = (".2f", f"{title}, s") if unit == "ms" else (AXIS_FORMATS.get(unit, ",.2f"), title)
+    lines = alt.Chart(alt.NamedData(SERIES), height=height, title=title).mark_line(
+        point=alt.OverlayMarkDef(size=16)).encode(
+        x=alt.X("bucket:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=6)),
         y=alt.Y(f"{value}:Q", title=None, axis=value_axis(unit), scale=alt.Scale(zero=unit in ("pct", "usd", "count"))),
         color=alt.Color("group:N", title=legend, legend=alt.Legend(orient="bottom", columns=3, labelLimit=260)),
         tooltip=[alt.Tooltip("bucket:T", title="From", format="%a %d %b %Y"), alt.Tooltip("group:N", title=legend),
                  alt.Tooltip(f"{value}:Q", title=tip, format=number)],
     )
-    if data.is_empty():
+    if marked == "none":
         return alt.LayerChart(layer=[lines])
-    first, last = data["bucket"].min(), data["bucket"].max()
-    assert isinstance(first, date) and isinstance(last, date)  # bucket is a date column and data is not empty
-    shown = _markers(markers, first, last)
-    if shown.is_empty():
-        return alt.LayerChart(layer=[lines])
-    base = alt.Chart(shown).encode(x=alt.X("day:T"))
+    base = alt.Chart(alt.NamedData(MARKERS)).encode(x=alt.X("day:T"))
     rules = base.mark_rule(color=MARKER_COLOUR, strokeDash=[4, 3]).encode(
         tooltip=[alt.Tooltip("day:T", title="Went live", format="%d %b %Y"), alt.Tooltip("label:N", title="Change")])
-    labels = [] if not labelled else [
+    labels = [] if marked != "labelled" else [
         base.transform_filter(alt.datum.left == left)
         .mark_text(align="right" if left else "left", dx=-4 if left else 4, color=MARKER_COLOUR)
         .encode(y=alt.Y("row:Q", scale=None), text="label:N")
@@ -267,14 +279,22 @@ def quiet_weeks(history: list[DriftFlags]) -> str | None:
            "thresholds below allow."
 
 
-def history_chart(history: list[DriftFlags], chosen: int) -> alt.Chart:
+WEEKS, STAGE_WEEKS = "weeks", "stage_weeks"  # the history strip's and the stages' frames, by name
+
+
+def history_chart(history: list[DriftFlags], chosen: int) -> Figure:
     """One bar per week, as tall as the sentences it raised; the week shown is dark."""
     data = pl.DataFrame({
         "week": [week_label(f) for f in reversed(history)],
         "flags": [len(sentences(f)) for f in reversed(history)],
         "shown": [i == chosen for i in reversed(range(len(history)))],
     })
-    return alt.Chart(data, height=90).mark_bar().encode(
+    return Figure(_history_chart(), {WEEKS: data})
+
+
+@shaped
+def _history_chart() -> alt.Chart:
+    return alt.Chart(alt.NamedData(WEEKS), height=90).mark_bar().encode(
         x=alt.X("week:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("flags:Q", title=None, axis=alt.Axis(tickMinStep=1, format="d")),
         color=alt.condition(alt.datum.shown, alt.value("#9c2f2f"), alt.value("#d9a3a3")),
@@ -311,14 +331,20 @@ def stage_sentence(stages: pl.DataFrame) -> str | None:
             f"{format_value(value, 'ms')} against a usual {format_value(usual, 'ms')} ({ratio:.1f}×).")
 
 
-def stage_chart(stages: pl.DataFrame, height: int = 240) -> alt.Chart:
+def stage_chart(stages: pl.DataFrame, height: int = 240) -> Figure:
     """Each week's median of every stage of the caller's wait, stacked in the order they happen."""
     long = in_seconds(stages, list(STAGES)).unpivot(index="bucket", on=list(STAGES), variable_name="stage",
                                                     value_name="seconds")
     long = long.with_columns(stage=pl.col("stage").replace_strict(STAGES),
                              order=pl.col("stage").replace_strict({s: i for i, s in enumerate(STAGES)}))
     long = long.with_columns(week=pl.col("bucket").dt.strftime("%d %b"))
-    return alt.Chart(long, height=height, title="The caller's wait, stage by stage (weekly medians)").mark_bar().encode(
+    return Figure(_stage_chart(height), {STAGE_WEEKS: long})
+
+
+@shaped
+def _stage_chart(height: int) -> alt.Chart:
+    return alt.Chart(alt.NamedData(STAGE_WEEKS), height=height,
+                     title="The caller's wait, stage by stage (weekly medians)").mark_bar().encode(
         x=alt.X("week:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("seconds:Q", stack="zero", title=None, axis=value_axis("ms")),
         color=alt.Color("stage:N", title="Stage", sort=list(STAGES.values()),

@@ -213,4 +213,4 @@ def test_half_width_charts_mark_changes_without_labels(demo_warehouse: Path) -> 
     markers = change_markers()
     wide = trend_by_group(frame, "value", "usd", "Cost", markers, "Agent")
     narrow = trend_by_group(frame, "value", "usd", "Cost", markers, "Agent", labelled=False)
-    assert len(wide.layer) == 4 and len(narrow.layer) == 2  # lines, rules (+ labels left and right)
+    assert len(wide.spec["layer"]) == 4 and len(narrow.spec["layer"]) == 2  # lines, rules (+ labels left and right)

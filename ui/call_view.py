@@ -14,7 +14,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from present.call_header import Figure, call_figures, clock, conversation_figures
-from present.charts import for_room
+from present.charts import figure, for_room
 from present.formats import format_value
 from present.markdown import code_span, escape_markdown, plain_text
 from present.waterfall import SELECTION, step_facts, steps, waterfall
@@ -163,8 +163,8 @@ def _waterfall_spec(call_id: str, room: bool) -> dict | None:
     detail = data.call_detail(call_id)
     if detail is None or detail.spans.is_empty():
         return None
-    figure = waterfall(detail.spans)
-    return (for_room(figure) if room else figure).to_dict(validate=False)  # tests/test_span_detail.py validates it
+    chart = waterfall(detail.spans)
+    return (for_room(chart) if room else figure(chart)).to_dict()  # tests/test_span_detail.py validates it
 
 
 waterfall_spec = data.cached(_waterfall_spec, kept=data.KEPT_CALLS)

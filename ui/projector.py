@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from present.charts import AnyChart, for_room
+from present.charts import AnyChart, Figure, figure, for_room
 from ui import url_params
 
 PARAMETER, STATE = "projector", "projector_mode"
@@ -64,6 +64,6 @@ def active() -> bool:
     return bool(st.session_state.get(STATE, False))
 
 
-def chart(figure: AnyChart) -> AnyChart:
+def chart(built: AnyChart) -> Figure:
     """The chart as the mode wants it: room-sized text in projector mode, as built otherwise."""
-    return for_room(figure) if active() else figure
+    return for_room(built) if active() else figure(built)
