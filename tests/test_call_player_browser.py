@@ -42,8 +42,8 @@ def app_url(warehouse: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, app_url: str) -> Iterator[Page]:
-    with watched_page(browser, app_url, width=1280, height=720) as opened:
+def page(browser: Browser) -> Iterator[Page]:
+    with watched_page(browser, width=1280, height=720) as opened:
         yield opened
 
 

@@ -35,8 +35,8 @@ def app_url(warehouse: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, app_url: str) -> Iterator[Page]:
-    with watched_page(browser, app_url) as opened:
+def page(browser: Browser) -> Iterator[Page]:
+    with watched_page(browser) as opened:
         yield opened
 
 
