@@ -65,8 +65,8 @@ def test_a_picked_name_is_bound_not_written_into_the_sql(synthetic_warehouse: Pa
 
 def test_a_read_over_an_in_memory_table_is_refused(synthetic_warehouse: Path) -> None:
     def over_memory(t, params: prepared.Params) -> list[ibis.Table]:
-        numbers = ibis.memtable({"x": [1, 2]})
-        return [numbers.filter(numbers.x > params["least"])]
+        names = ibis.memtable({"name": ["ana", "bo"]})
+        return [names.filter(names.name.isin(params["picked"]))]
 
     with engines.source() as opened, pytest.raises(ValueError, match="named tables only"):
-        prepared.frames(opened, over_memory, (), {"least": 0})
+        prepared.frames(opened, over_memory, (), {"picked": ("ana",)})

@@ -71,17 +71,9 @@ _COMPILER = _PlaceholderCompiler()
 
 
 def _dtype(value: object) -> dt.DataType:
-    """The parameter type a value binds to."""
+    """The parameter type a value binds to: the reads bind days and lists of names."""
     if isinstance(value, date):
         return dt.date
-    if isinstance(value, bool):
-        return dt.boolean
-    if isinstance(value, int):
-        return dt.int64
-    if isinstance(value, float):
-        return dt.float64
-    if isinstance(value, str):
-        return dt.string
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return dt.Array(dt.string)
     raise TypeError(f"No parameter type for {value!r}")
