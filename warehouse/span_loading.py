@@ -146,25 +146,26 @@ FROM chunk_calls k FULL JOIN before b USING (call_id)
 """
 
 # Rows stored under a trace's id before the span naming its call arrived move to that call: its
-# spans, and whatever was joined to the trace's call meanwhile (`_JOINED_TO_CALLS`, each table
-# updated only when it holds such rows). Its call and transcript rows go with the old calls' in
+# spans, and whatever was joined to the trace's call meanwhile (`_JOINED_TO_CALLS`: updated only
+# when one of them holds such rows). Its call and transcript rows go with the old calls' in
 # `_CLEAR_OLD_CALLS`; the call is rebuilt whole below.
 _JOINED_TO_CALLS = ("outcomes", "judgements", "reviews", "review_samples", "complaints")
 _REKEY_SPANS = """
 UPDATE spans SET call_id = r.call_id FROM rekeyed r
 WHERE spans.trace_id = r.old_call_id AND spans.call_id = r.old_call_id
 """
-_REKEY_JOINED = "UPDATE {table} SET call_id = r.call_id FROM rekeyed r WHERE {table}.call_id = r.old_call_id"
+_REKEY_JOINED = ";\n".join(
+    f"UPDATE {table} SET call_id = r.call_id FROM rekeyed r WHERE {table}.call_id = r.old_call_id"
+    for table in _JOINED_TO_CALLS)
 
 # What decides which of the statements below this chunk needs, in one query: how many affected
-# calls existed before (and were last updated before this run), how many are re-keyed, whether an
-# outcome waits for its call, and which joined tables hold rows of a re-keyed trace's call.
+# calls existed before (and were last updated before this run), how many are re-keyed, how many
+# outcomes wait for their call, and how many joined rows belong to a re-keyed trace's call.
 _AFFECTED_FACTS = (
     "SELECT count(*) FILTER (WHERE old_start IS NOT NULL), count(*) FILTER (WHERE old_updated_at < ?), "
-    "count(*) FILTER (WHERE rekeyed), (SELECT EXISTS (SELECT 1 FROM outcomes WHERE call_id IS NULL)), "
-    + ", ".join(f"(SELECT EXISTS (SELECT 1 FROM {table} WHERE call_id IN (SELECT old_call_id FROM rekeyed)))"
-                for table in _JOINED_TO_CALLS)
-    + " FROM affected"
+    "count(*) FILTER (WHERE rekeyed), (SELECT count(*) FROM outcomes WHERE call_id IS NULL), "
+    "(SELECT count(*) FROM (" + " UNION ALL ".join(f"SELECT call_id FROM {table}" for table in _JOINED_TO_CALLS)
+    + ") WHERE call_id IN (SELECT old_call_id FROM rekeyed)) FROM affected"
 )
 
 # Spans stored earlier for the calls that existed before, added to `call_spans` (with no `rid`)
@@ -371,10 +372,12 @@ def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: 
         unpriced = con.execute("SELECT DISTINCT provider, model FROM call_spans WHERE unpriced "
                                "ORDER BY provider NULLS LAST, model NULLS LAST").fetchall()
         con.execute(_AFFECTED)
-        existed, updated, rekeyed, outcomes_wait, *joined = con.execute(
+        existed, updated, rekeyed, outcomes_wait, joined = con.execute(
             _AFFECTED_FACTS, [run_started_at]).fetchall()[0]
         if rekeyed:
-            _rekey(con, [table for table, holds in zip(_JOINED_TO_CALLS, joined, strict=True) if holds])
+            con.execute(_REKEY_SPANS)
+        if joined:
+            con.execute(_REKEY_JOINED)
         if existed:
             con.execute(_ADD_STORED_CALL_SPANS)
             con.execute(_CLEAR_OLD_CALLS)
@@ -388,13 +391,6 @@ def load_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table, run_started_at: 
         return SpanLoad(loaded, skipped, int(updated), unpriced)
     finally:
         con.unregister("staged_arrow")  # the temp tables go with the connection, closed after the transaction
-
-
-def _rekey(con: duckdb.DuckDBPyConnection, joined: list[str]) -> None:
-    """Move the re-keyed traces' spans, and the rows of `joined` tables, to the calls that named them."""
-    con.execute(_REKEY_SPANS)
-    for table in joined:
-        con.execute(_REKEY_JOINED.format(table=table))
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
