@@ -376,7 +376,8 @@ def report(count: int, runs: list[Run], files: list[tuple[float, float]], discar
         tails = [r.tail_cpu_s / b.tail_cpu_s for b, r in zip(others, runs, strict=True)]
         other = median(b.queryable_s for b in others)
         print(f"{'':>9}  against {root}: median {other:6.2f} s = {count / other:>7,.0f} spans/s (all answered "
-              f"after {median(b.answered_s for b in others):.2f} s), after the last answer: {_tail(others)}; "
+              f"after {median(b.answered_s for b in others):.2f} s), receiver + loader CPU per span "
+              f"{median(b.server_cpu_s for b in others) * micros:.1f} µs, after the last answer: {_tail(others)}; "
               f"this tree's speed {median(speed):.2f}x (runs: {', '.join(f'{r:.2f}' for r in speed)}), CPU after the "
               f"last answer {median(tails):.2f}x (runs: {', '.join(f'{r:.2f}' for r in tails)})", flush=True)
 
