@@ -93,12 +93,12 @@ notes = [ab_words.period_note(result, window), ab_words.agent_note(result),
 for note in filter(None, notes):
     st.warning(escape_markdown(note), icon=":material/warning:")
 caption = f"A: {a} · B: {b} · {period}"
-show_table(pl.DataFrame(ab_words.rows(result)), "comparison", caption, hide_index=True, width="stretch",
+show_table(pl.DataFrame(ab_words.rows(result)), "comparison", caption, wrap=True, hide_index=True, width="stretch",
            column_config={"A: n": st.column_config.NumberColumn(format="localized"),
                           "B: n": st.column_config.NumberColumn(format="localized")})  # fmt: skip
 st.caption(ab_words.method_note(result))
 with st.expander("Each arm's 95% range, and the traffic mix of the two groups"):
-    show_table(pl.DataFrame(ab_words.arm_ranges(result)), "each arm's range", caption, hide_index=True)
+    show_table(pl.DataFrame(ab_words.arm_ranges(result)), "each arm's range", caption, wrap=True, hide_index=True)
     st.caption(f"A note appears above when the mixes differ by more than {MIX_THRESHOLD:.0%} of calls.")
     for key, frame in result.mix.items():
         show_table(frame.rename({"value": ab_words.MIX_WORDS[key].capitalize(), "share_a": "A", "share_b": "B"}),

@@ -35,15 +35,20 @@ def show_table(frame: pl.DataFrame, name: str, caption: str, wrap: bool = False,
     without selection whose columns are plain text and numbers is drawn as a static table instead,
     whose text wraps at the page's type size rather than scrolling sideways out of sight; except
     the `one_line` columns, such as call ids, which a break at their hyphen made two lines that no
-    longer read as one id (the other columns wrap around them)."""
-    labels = _plain_labels(dataframe_kwargs.get("column_config") or {})
+    longer read as one id (the other columns wrap around them). Its counts (`format="localized"`)
+    read as the interactive table writes them: "2,233", right-aligned. A static table also costs
+    the browser far less to draw (Compare versions' interactive table took 184 ms after the app's
+    run)."""
+    config = dataframe_kwargs.get("column_config") or {}
+    labels = _plain_labels(config)
     if (wrap or projector.active()) and "on_select" not in dataframe_kwargs and labels is not None:
-        st.html(_WRAPPED)
-        shown_frame = _as_shown(frame, labels)
         key = f"static-{dataframe_kwargs.get('key') or table_files.file_stem(name)}"
-        kept = _shown_columns(frame, labels)
-        if columns := [kept.index(c) + 1 for c in one_line if c in kept]:
-            st.html(_one_line(key, columns))
+        position = {c: n for n, c in enumerate(_shown_columns(frame, labels), start=1)}
+        counts = [c for c in _counts(config) if c in position]
+        shown_frame = _as_shown(frame, labels, counts)
+        st.html(_WRAPPED + _styled(key, [position[c] for c in one_line if c in position], ":is(td, th)",
+                                   "white-space: nowrap")
+                + _styled(key, [position[c] for c in counts], "td", "text-align: right !important"))  # over its own
         with st.container(key=key):
             shown = st.table(shown_frame)
         downloads(frame, name, caption, key=dataframe_kwargs.get("key"))
@@ -56,15 +61,17 @@ def show_table(frame: pl.DataFrame, name: str, caption: str, wrap: bool = False,
 _STATIC_TYPES = {"text", "number"}
 _WRAPPED = """<style>
 [data-testid="stTable"] td, [data-testid="stTable"] th { white-space: normal; overflow-wrap: anywhere; }
-</style>"""
+</style>"""  # with each table's own styles: one element, not one per style
 
 
-def _one_line(key: str, columns: list[int]) -> str:
-    """The style that keeps the static table's `columns` (1-based) on one line each: the cells and
-    what they hold (a cell's Markdown sets its own white-space)."""
-    cells = ", ".join(f".st-key-{key} [data-testid='stTable'] :is(td, th):nth-child({n}){inside}"
-                      for n in columns for inside in ("", " *"))
-    return f"<style>{cells} {{ white-space: nowrap; }}</style>"
+def _styled(key: str, columns: list[int], cells: str, style: str) -> str:
+    """The style that gives the static table's `columns` (1-based) `style`: their `cells` and what
+    they hold (a cell's Markdown sets its own white-space and alignment); "" for no columns."""
+    if not columns:
+        return ""
+    chosen = ", ".join(f".st-key-{key} [data-testid='stTable'] {cells}:nth-child({n}){inside}"
+                       for n in columns for inside in ("", " *"))
+    return f"<style>{chosen} {{ {style}; }}</style>"
 
 
 def _plain_labels(column_config: dict[str, Any]) -> dict[str, str | None] | None:
@@ -84,15 +91,24 @@ def _plain_labels(column_config: dict[str, Any]) -> dict[str, str | None] | None
     return labels
 
 
+def _counts(column_config: dict[str, Any]) -> list[str]:
+    """The columns configured as counts (`format="localized"`): whole numbers the interactive table
+    writes with thousands separators."""
+    return [column for column, setting in column_config.items()
+            if isinstance(setting, dict) and setting.get("type_config", {}).get("format") == "localized"]
+
+
 def _shown_columns(frame: pl.DataFrame, labels: dict[str, str | None]) -> list[str]:
     """The frame's columns the static table shows, in order (a None label hides one)."""
     return [c for c in frame.columns if labels.get(c, c) is not None]
 
 
-def _as_shown(frame: pl.DataFrame, labels: dict[str, str | None]) -> pl.DataFrame:
+def _as_shown(frame: pl.DataFrame, labels: dict[str, str | None], counts: list[str]) -> pl.DataFrame:
     """The frame with hidden columns left out and the others under their labels, text and labels
     escaped: a static table renders Markdown in its cells (a note's "[link](…)" became a link and
-    "![…](…)" an image), and its cells hold customer text and reviewers' names."""
+    "![…](…)" an image), and its cells hold customer text and reviewers' names. The `counts` are
+    written with thousands separators ("2,233")."""
     kept = _shown_columns(frame, labels)
     escaped = frame.select(kept).with_columns(pl.col(pl.String).map_elements(escape_markdown, return_dtype=pl.String))
+    escaped = escaped.with_columns(pl.col(c).map_elements("{:,}".format, return_dtype=pl.String) for c in counts)
     return escaped.rename({c: escape_markdown(str(labels.get(c, c))) for c in kept})
