@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 
 from tests import cli, independent
 from tests.test_metrics import CASES, assert_same
-from warehouse import engines, judgements, lake, queries
+from warehouse import calibration_queries, engines, explorer, judgements, lake, queries
 from warehouse.__main__ import main
 from warehouse.db import transaction
 from warehouse.drift import queries as drift
@@ -342,3 +342,33 @@ def test_drift_summaries_are_equal_on_every_engine(
         assert_frame_equal(theirs[1].select("q"), quantiles.select("q"), check_exact=False, rel_tol=1e-12)
         assert_frame_equal(theirs[2], markers, check_dtypes=False)
         assert_frame_equal(theirs[3], stages, check_dtypes=False, check_exact=False, rel_tol=1e-12)
+
+
+def test_failure_mode_and_calibration_reads_are_equal_on_every_engine(
+    spark: None, shared_lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure-mode explorer's calls and the judge calibration read the reviews with the
+    facts: from the file's table on DuckDB, in memory on the lake engines (warehouse/prepared.py
+    runs those through ibis); the same rows everywhere, for a period and for a picked agent."""
+    periods = [Filters(date(2026, 1, 1), date(2026, 12, 31)),
+               Filters(date(2026, 9, 1), date(2026, 10, 30), agents=("salon-booker",))]
+
+    def reads() -> list[pl.DataFrame]:
+        version = calibration_queries.versions_to_calibrate()
+        found = [version]
+        for f in periods:
+            pairs, in_scope = calibration_queries._pull(f, version["judge_version"][0])
+            found += [explorer.call_frame(f).sort("call_id"), pairs.sort("call_id"), in_scope.sort("call_id")]
+        return found
+
+    results = on_each_engine(monkeypatch, reads)
+    ours = results["duckdb"]
+    assert ours[0]["calls_judged"].sum() > 0 and ours[1]["reviewed"].sum() == 1
+    assert 0 < ours[4].height < ours[1].height and 0 < ours[6].height < ours[3].height
+    for engine in ("lake", "spark"):
+        for theirs, mine in zip(results[engine], ours, strict=True):
+            # Known, and older than prepared reads: Spark reads a missing text (notes, session) of the
+            # in-memory reviews as "NaN" (pandas' conversion); every other column is equal.
+            unequal = [c for c in ("notes", "review_session", "session_id") if engine == "spark" and c in mine.columns]
+            assert_frame_equal(theirs.drop(unequal), mine.drop(unequal), check_dtypes=False, check_exact=False,
+                               rel_tol=1e-9)

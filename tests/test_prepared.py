@@ -63,10 +63,27 @@ def test_a_picked_name_is_bound_not_written_into_the_sql(synthetic_warehouse: Pa
     assert compiles and not any("salon" in sql or "2026" in sql for sql in compiles)
 
 
-def test_a_read_over_an_in_memory_table_is_refused(synthetic_warehouse: Path) -> None:
+def test_a_read_over_an_in_memory_table_runs_through_ibis_each_time_and_keeps_no_sql(
+        synthetic_warehouse: Path, compiles: list[str]) -> None:
     def over_memory(t, params: prepared.Params) -> list[ibis.Table]:
-        names = ibis.memtable({"name": ["ana", "bo"]})
+        names = ibis.memtable({"name": ["ana", "bo", "cy"]})
         return [names.filter(names.name.isin(params["picked"]))]
 
-    with engines.source() as opened, pytest.raises(ValueError, match="named tables only"):
-        prepared.frames(opened, over_memory, (), {"picked": ("ana",)})
+    for picked in (("ana",), ("bo", "cy")):
+        with engines.source() as opened:
+            (frame,) = prepared.frames(opened, over_memory, (), {"picked": picked})
+        assert sorted(frame["name"]) == sorted(picked)
+    assert compiles == [] and prepared._compiled == {}
+
+
+def test_a_named_value_is_bound_not_written_into_the_sql(synthetic_warehouse: Path, compiles: list[str]) -> None:
+    def named(t, params: prepared.Params) -> list[ibis.Table]:
+        return [t.calls.filter(t.calls.agent == params["agent"]).count().name("calls").as_table()]
+
+    with duckdb.connect(str(synthetic_warehouse)) as con:
+        con.execute("UPDATE calls SET agent = ? WHERE agent = 'salon-booker'", [HOSTILE_AGENT])
+        expected = con.execute("SELECT count(*) FROM calls WHERE agent = ?", [HOSTILE_AGENT]).fetchone()[0]
+    with engines.source() as opened:
+        (frame,) = prepared.frames(opened, named, (), {"agent": HOSTILE_AGENT})
+    assert expected > 0 and frame["calls"].to_list() == [expected]
+    assert len(compiles) == 1 and "salon" not in compiles[0]

@@ -18,13 +18,14 @@ from __future__ import annotations
 import ibis
 import polars as pl
 
-from warehouse import calibration_math, metrics, review_metrics, reviews
+from warehouse import calibration_math, metrics, prepared, review_metrics, reviews
+from warehouse.engines import source
 from warehouse.filters import Filters
-from warehouse.queries import reading
+from warehouse.tables import Tables
 from warehouse.taxonomy import Taxonomy, load_taxonomy
 
 
-def _latest_by_version(t, judge_version: str) -> ibis.Table:
+def _latest_by_version(t: Tables, judge_version: ibis.StringValue) -> ibis.Table:
     """Each call's newest successful judgement by one judge version."""
     j = t.judgements.filter(t.judgements.status == "ok", t.judgements.judge_version == judge_version)
     newest_first = ibis.row_number().over(group_by=j.call_id, order_by=ibis.desc(j.created_at))
@@ -32,34 +33,46 @@ def _latest_by_version(t, judge_version: str) -> ibis.Table:
     return j.filter(j._rank == 0).select("call_id", judge_labels=j.labels)
 
 
+def _versions_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
+    """`versions_to_calibrate` as the engine computes it."""
+    j = t.judgements.filter(t.judgements.status == "ok")
+    reviewed = review_metrics.call_verdicts(t.reviews).select("call_id", reviewed=ibis.literal(True))
+    per_call = j.left_join(reviewed, j.call_id == reviewed.call_id).select(
+        j.judge_name, j.judge_version, j.call_id, j.created_at, reviewed.reviewed
+    )
+    return [
+        per_call.group_by("judge_name", "judge_version")
+        .aggregate(
+            calls_judged=per_call.call_id.nunique(),
+            calls_reviewed=per_call.call_id.nunique(where=per_call.reviewed.notnull()),
+            last_judged=per_call.created_at.max(),
+        )
+        .order_by(ibis.desc("last_judged"))
+    ]
+
+
 def versions_to_calibrate() -> pl.DataFrame:
     """Judge versions that have judged calls, newest first: calls judged and how many of those a
     person has labelled too (the calibration's sample)."""
-    with reading() as t:
-        j = t.judgements.filter(t.judgements.status == "ok")
-        reviewed = review_metrics.call_verdicts(t.reviews).select("call_id", reviewed=ibis.literal(True))
-        per_call = j.left_join(reviewed, j.call_id == reviewed.call_id).select(
-            j.judge_name, j.judge_version, j.call_id, j.created_at, reviewed.reviewed
-        )
-        return (
-            per_call.group_by("judge_name", "judge_version")
-            .aggregate(
-                calls_judged=per_call.call_id.nunique(),
-                calls_reviewed=per_call.call_id.nunique(where=per_call.reviewed.notnull()),
-                last_judged=per_call.created_at.max(),
-            )
-            .order_by(ibis.desc("last_judged"))
-            .to_polars()
-        )
+    with source() as opened:
+        (frame,) = prepared.frames(opened, _versions_expressions, (), {})
+    return frame
+
+
+def _pull_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
+    """The version's (`version`) judgements a person labelled too, with their labels, and those
+    of the calls in the filters' (`f`) scope."""
+    judged = _latest_by_version(t, params["version"])
+    verdicts = review_metrics.call_verdicts(t.reviews)
+    verdicts = verdicts.select("call_id", "session_id", human_labels=verdicts.labels)
+    in_scope = judged.semi_join(metrics.scoped_calls(t, prepared.filter_params(params, "f")), "call_id")
+    return [judged.inner_join(verdicts, "call_id"), in_scope]
 
 
 def _pull(f: Filters, judge_version: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    with reading() as t:
-        judged = _latest_by_version(t, judge_version)
-        verdicts = review_metrics.call_verdicts(t.reviews)
-        verdicts = verdicts.select("call_id", "session_id", human_labels=verdicts.labels)
-        pairs = judged.inner_join(verdicts, "call_id").to_polars()
-        in_scope = judged.semi_join(metrics.scoped_calls(t, f), "call_id").to_polars()
+    values = prepared.filter_values(f, "f") | {"version": judge_version}
+    with source() as opened:
+        pairs, in_scope = prepared.frames(opened, _pull_expressions, (), values)
     weights = reviews.sample_weights()
     pairs = pairs.join(weights, on=["session_id", "call_id"], how="left").with_columns(pl.col("weight").fill_null(1.0))
     return pairs, in_scope

@@ -31,9 +31,10 @@ import ibis
 import numpy as np
 import polars as pl
 
-from warehouse import metrics, review_metrics, reviews
+from warehouse import metrics, prepared, review_metrics, reviews
+from warehouse.engines import source
 from warehouse.filters import Filters
-from warehouse.queries import reading
+from warehouse.tables import Tables
 from warehouse.taxonomy import Taxonomy, load_taxonomy
 
 SOURCES = {
@@ -46,10 +47,10 @@ SEED = 7
 _CHUNK = 100  # bootstrap draws per matrix product, to keep memory flat on big periods
 
 
-def _call_rows(t, f: Filters) -> ibis.Table:
-    """One row per call in scope: its attributes, booked (null: no recorded outcome), its latest
-    judgement and its current human verdict (null columns when there is none)."""
-    calls = metrics.scoped_calls(t, f).select(
+def _call_rows(t: Tables, params: prepared.Params) -> list[ibis.Table]:
+    """One row per call in the filters' (`f`) scope: its attributes, booked (null: no recorded
+    outcome), its latest judgement and its current human verdict (null columns when there is none)."""
+    calls = metrics.scoped_calls(t, prepared.filter_params(params, "f")).select(
         "call_id", "started_at", "day", "agent", "prompt_version", "model", "duration_ms", "cost_usd"
     )
     outcome = metrics.outcome_per_call(t, calls.select("call_id"))
@@ -60,20 +61,21 @@ def _call_rows(t, f: Filters) -> ibis.Table:
         .left_join(judged, calls.call_id == judged.call_id)
         .left_join(verdicts, calls.call_id == verdicts.call_id)
     )
-    return joined.select(
+    return [joined.select(
         calls.call_id, calls.started_at, calls.day, calls.agent, calls.prompt_version, calls.model,
         calls.duration_ms, calls.cost_usd, outcome.booked,
         judged=judged.judge_name.notnull(), judge_name=judged.judge_name, judge_score=judged.score,
         judge_labels=judged.labels, reviewed=verdicts.review_id.notnull(), reviewer=verdicts.reviewer,
         human_score=verdicts.score, human_labels=verdicts.labels, notes=verdicts.notes,
         review_session=verdicts.session_id,
-    )  # fmt: skip
+    )]  # fmt: skip
 
 
 def call_frame(f: Filters) -> pl.DataFrame:
-    """Every call in scope with what the judge and the people said about it (labels as saved)."""
-    with reading() as t:
-        frame = _call_rows(t, f).to_polars()
+    """Every call in scope with what the judge and the people said about it (labels as saved),
+    compiled once per shape (warehouse/prepared.py)."""
+    with source() as opened:
+        (frame,) = prepared.frames(opened, _call_rows, (), prepared.filter_values(f, "f"))
     return mark_uniform_reviews(frame, reviews.list_sessions())
 
 

@@ -12,8 +12,9 @@ types, so the values are all that can differ between two runs of one SQL, and th
 (`$param_N`, cast to the parameter's type), never written into the SQL: a customer's agent name
 stays data. The same expressions run unchanged on every engine: on Spark, which has no
 compiled SQL to keep, ibis binds the values as it compiles each run (seconds per query there
-anyway). A build reads the named tables only, not the lake's in-memory reviews (an in-memory
-table's name changes with each reading).
+anyway). A read over an in-memory table (the lake's reviews, read from the file each time)
+cannot keep its SQL, whose table name changes with each reading: ibis binds and compiles it on each
+run there, as on Spark, while the same read on the DuckDB file keeps its SQL.
 """
 
 from __future__ import annotations
@@ -71,9 +72,11 @@ _COMPILER = _PlaceholderCompiler()
 
 
 def _dtype(value: object) -> dt.DataType:
-    """The parameter type a value binds to: the reads bind days and lists of names."""
+    """The parameter type a value binds to: the reads bind days, names and lists of names."""
     if isinstance(value, date):
         return dt.date
+    if isinstance(value, str):
+        return dt.string
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return dt.Array(dt.string)
     raise TypeError(f"No parameter type for {value!r}")
@@ -108,14 +111,14 @@ def frames(source: Source, build: Build, shape: tuple[Hashable, ...],
            values: Mapping[str, object]) -> list[pl.DataFrame]:
     """Run `build(tables, params, *shape)`'s expressions with `values` bound to its parameters
     (one per value, named as the value), one frame per expression: from SQL compiled the first
-    time on the DuckDB engines, through ibis on Spark."""
+    time on the DuckDB engines, through ibis on Spark and over an in-memory table."""
     types = tuple(sorted((name, str(_dtype(value))) for name, value in values.items()))
     key = (source.engine, source.place, build.__module__, build.__qualname__, shape, types)
     compiled = _compiled.get(key) if source.con is not None else None
     if compiled is None:
         params = {name: ibis.param(_dtype(value)) for name, value in values.items()}
         expressions = build(source.tables, params, *shape)
-        if source.con is None:
+        if source.con is None or any(e.op().find(ops.InMemoryTable) for e in expressions):
             bound = {params[name]: _bindable(value) for name, value in values.items()}
             return [e.to_polars(params=bound) for e in expressions]
         compiled = [_compile(e, params) for e in expressions]
@@ -127,8 +130,6 @@ def frames(source: Source, build: Build, shape: tuple[Hashable, ...],
 
 
 def _compile(expression: ibis.Table, params: Params) -> _Compiled:
-    if expression.op().find(ops.InMemoryTable):
-        raise ValueError("A prepared read reads the named tables only: an in-memory table is named anew each reading.")
     names = {param.op().name: name for name, param in params.items()}
     used = {op.name for op in expression.op().find(ops.ScalarParameter)}
     sql = _COMPILER.to_sqlglot(expression).sql(dialect="duckdb")
