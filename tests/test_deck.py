@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+from contextlib import redirect_stdout
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -98,25 +101,6 @@ def test_no_transcript_text_without_a_quote(deck: Presentation, demo_warehouse: 
     assert said and not any(t in everything for t in said)
 
 
-def test_a_company_template_gives_its_master_and_layouts(tmp_path: Path, demo_warehouse: Path,
-                                                          quarter: Quarter) -> None:
-    template = Presentation()
-    template.slide_width, template.slide_height = 12192000, 6858000
-    fill = template.slide_master.background.fill
-    fill.solid()
-    fill.fore_color.rgb = RGBColor(0x12, 0x34, 0x56)
-    template.slide_layouts[5].name = "Acme headline"  # the title-only layout, renamed
-    template.slides.add_slide(template.slide_layouts[0]).shapes.title.text = "Example slide of the template"
-    path = tmp_path / "acme.pptx"
-    template.save(path)
-
-    deck = Presentation(io.BytesIO(build(DeckRequest(quarter, template=path))))
-    assert deck.slides[0].shapes.title.text.startswith("Voice agents"), "the template's own slide is dropped"
-    assert deck.slide_master.background.fill.fore_color.rgb == RGBColor(0x12, 0x34, 0x56)
-    assert {s.slide_layout.name for s in list(deck.slides)[1:]} == {"Acme headline"}
-    assert (deck.slide_width, deck.slide_height) == (12192000, 6858000)
-
-
 def _a_caller_line(agent: str) -> tuple[str, str, str]:
     """A call of `agent` in the demo, the time of its second line as its transcript in the app shows
     it (the call view's own lines), and what the caller said there."""
@@ -126,22 +110,6 @@ def _a_caller_line(agent: str) -> tuple[str, str, str]:
     line = transcript_lines(call_detail(call_id))[1]
     assert line["who"] == "Caller"
     return call_id, line["clock"], line["text"]
-
-
-def test_the_cli_writes_the_deck_with_a_quote_picked_by_its_line(
-    tmp_path: Path, demo_warehouse: Path, quarter: Quarter, capsys: pytest.CaptureFixture
-) -> None:
-    """The quote is picked as the transcript shows it, by the line's time: no turn number to guess."""
-    call_id, at, said = _a_caller_line("salon-booker")
-    out = tmp_path / "deck.pptx"
-    assert main(["deck", "--quarter", str(quarter), "--out", str(out), "--agent", "salon-booker",
-                 "--quote", f"{call_id}@{at}"]) == 0
-    deck = Presentation(out)
-    assert "agent: salon-booker" in texts(deck.slides[0])[1]
-    quote = deck.slides[-1]
-    assert texts(quote) == ["In their words", f"“{said}”", f"Caller, call {call_id}"]
-    assert f"the line at {at} of its transcript" in quote.notes_slide.notes_text_frame.text
-    assert "Wrote" in capsys.readouterr().out
 
 
 def test_a_wrong_line_is_refused_with_the_calls_lines(tmp_path: Path, demo_warehouse: Path, quarter: Quarter,
@@ -267,15 +235,72 @@ def test_each_drift_is_told_once_and_no_change_gets_a_second_figure(deck: Presen
     assert everything.count("Cost per call on salon-booker") == 0
 
 
-def test_the_reviews_decisions_are_in_the_deck(demo_warehouse_copy: Path, quarter: Quarter) -> None:
-    last = queries.filter_options().last_day
-    session = reviews.create_session(reviews.SessionSpec("Deck test week", last - timedelta(days=6), last, seed=1,
-                                                         sample_size=5))
+@dataclass(frozen=True)
+class TeamsDeck:
+    """A deck a team writes with the CLI, and what went into it: the quoted call, its line's time and
+    what the caller said there, the decisions saved on the review, and what the CLI printed."""
+
+    deck: Presentation
+    call_id: str
+    at: str
+    said: str
+    decided: str
+    printed: str
+
+
+@pytest.fixture(scope="module")
+def teams_deck(demo_build: tuple[Path, Path], quarter: Quarter, tmp_path_factory: pytest.TempPathFactory) -> TeamsDeck:
+    """One deck built the way a team builds theirs, shared by the tests that each check one of its
+    inputs (a deck takes ~4 CPU-seconds): written by the CLI with the company's template, for one
+    agent, with a quote picked by its line, from a copy of the demo where a review's decisions were
+    saved. The template is a 16:9 deck with its own background, a renamed title-only layout and a
+    slide of its own (which the deck must drop)."""
+    folder = tmp_path_factory.mktemp("teams-deck")
+    template = Presentation()
+    template.slide_width, template.slide_height = 12192000, 6858000
+    fill = template.slide_master.background.fill
+    fill.solid()
+    fill.fore_color.rgb = RGBColor(0x12, 0x34, 0x56)
+    template.slide_layouts[5].name = "Acme headline"  # the title-only layout, renamed
+    template.slides.add_slide(template.slide_layouts[0]).shapes.title.text = "Example slide of the template"
+    template.save(folder / "acme.pptx")
+    shutil.copyfile(demo_build[0], folder / "demo.duckdb")
     decided = "Ship prompt v3 for salon-booker; escalate the gpt-4.1-mini latency to the platform team."
-    reviews.save_decisions(session, decided)
-    deck = Presentation(io.BytesIO(build(DeckRequest(quarter, agents=("salon-booker",)))))
-    slide = next(s for s in deck.slides if s.shapes.title.text.startswith("Weekly call reviews"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CALLBOARD_DB", str(folder / "demo.duckdb"))
+        last = queries.filter_options().last_day
+        session = reviews.create_session(reviews.SessionSpec("Deck test week", last - timedelta(days=6), last, seed=1,
+                                                             sample_size=5))
+        reviews.save_decisions(session, decided)
+        call_id, at, said = _a_caller_line("salon-booker")
+        printed = io.StringIO()
+        with redirect_stdout(printed):
+            assert main(["deck", "--quarter", str(quarter), "--out", str(folder / "deck.pptx"), "--template",
+                         str(folder / "acme.pptx"), "--agent", "salon-booker", "--quote", f"{call_id}@{at}"]) == 0
+    return TeamsDeck(Presentation(folder / "deck.pptx"), call_id, at, said, decided, printed.getvalue())
+
+
+def test_the_cli_writes_the_deck_with_a_quote_picked_by_its_line(teams_deck: TeamsDeck) -> None:
+    """The quote is picked as the transcript shows it, by the line's time: no turn number to guess."""
+    deck, call_id, at = teams_deck.deck, teams_deck.call_id, teams_deck.at
+    assert "agent: salon-booker" in texts(deck.slides[0])[1]
+    quote = deck.slides[-1]
+    assert texts(quote) == ["In their words", f"“{teams_deck.said}”", f"Caller, call {call_id}"]
+    assert f"the line at {at} of its transcript" in quote.notes_slide.notes_text_frame.text
+    assert "Wrote" in teams_deck.printed
+
+
+def test_a_company_template_gives_its_master_and_layouts(teams_deck: TeamsDeck) -> None:
+    deck = teams_deck.deck
+    assert deck.slides[0].shapes.title.text.startswith("Voice agents"), "the template's own slide is dropped"
+    assert deck.slide_master.background.fill.fore_color.rgb == RGBColor(0x12, 0x34, 0x56)
+    assert {s.slide_layout.name for s in list(deck.slides)[1:]} == {"Acme headline"}
+    assert (deck.slide_width, deck.slide_height) == (12192000, 6858000)
+
+
+def test_the_reviews_decisions_are_in_the_deck(teams_deck: TeamsDeck) -> None:
+    slide = next(s for s in teams_deck.deck.slides if s.shapes.title.text.startswith("Weekly call reviews"))
     rows = _cells(slide)
     (ours,) = [row for row in rows if row[0] == "Deck test week"]
     assert rows[0][-1] == "Decided" and ours[-1].startswith("Ship prompt v3 for salon-booker;")
-    assert decided in slide.notes_slide.notes_text_frame.text
+    assert teams_deck.decided in slide.notes_slide.notes_text_frame.text
