@@ -77,14 +77,28 @@ class ReceiverProcess:
         return stderr
 
 
+def start_receiver(db: Path) -> receiver.Served:
+    """A receiver in this process (port chosen by the system) taking bodies of up to 64 KiB, loading into `db`."""
+    with connect(db):
+        pass  # the schema first: the test's reads and the loader's writes must not both create it
+    return receiver.start(port=0, db_path=db, limits=receiver.Limits(max_body_bytes=64 * 1024), poll_s=0.1, quiet=True)
+
+
 @pytest.fixture
 def served(warehouse_file: Path) -> Iterator[str]:
-    """A receiver in this process (port chosen by the system), loading into `warehouse_file`."""
-    with connect(warehouse_file):
-        pass  # the schema first: this test's reads and the loader's writes must not both create it
-    served = receiver.start(port=0, db_path=warehouse_file, limits=receiver.Limits(max_body_bytes=64 * 1024),
-                            poll_s=0.1, quiet=True)
+    """A receiver loading into this test's `warehouse_file`."""
+    served = start_receiver(warehouse_file)
     yield served.url
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[receiver.Served]:
+    """One receiver for the tests whose requests it answers without spooling anything (refusals,
+    an empty export, a wrong path), so each can still check that nothing was spooled: starting one
+    costs ~1.5 CPU-seconds (its loader is a process of its own)."""
+    served = start_receiver(tmp_path_factory.mktemp("refusing") / "callboard.duckdb")
+    yield served
     served.stop()
 
 
@@ -160,22 +174,22 @@ def test_protobuf_answers_in_protobuf_and_gzip_json_is_accepted(served: str, war
     (gzip.compress(b" " * (1024 * 1024)), "application/json", "gzip", 413, "over 65,536 bytes unzipped"),
 ])
 def test_bad_requests_get_the_status_the_spec_asks_for(
-    served: str, warehouse_file: Path, body: bytes, content_type: str, encoding: str | None, status: int,
-    message: str,
+    refusing: receiver.Served, body: bytes, content_type: str, encoding: str | None, status: int, message: str,
 ) -> None:
-    got, answer = post(served, body, content_type, encoding)
+    got, answer = post(refusing.url, body, content_type, encoding)
     assert got == status
     if content_type == "application/x-protobuf":
         assert message.encode() in answer  # a google.rpc.Status: code (field 1), message (field 2)
         assert answer[:2] == b"\x08" + bytes([status & 0x7F | 0x80])
     else:
         assert json.loads(answer)["code"] == status and message in json.loads(answer)["message"]
-    assert not list((warehouse_file.parent / "spool").glob("*.json"))  # nothing refused is spooled
+    assert not list(refusing.spool.folder.glob("*.json"))  # nothing refused is spooled
 
 
-def test_empty_export_is_a_success_and_other_paths_are_not_found(served: str) -> None:
-    assert post(served, b'{"resourceSpans": []}', "application/json") == (200, b"{}")
-    status, answer = post(served.replace("/v1/traces", "/v1/metrics"), b"{}", "application/json")
+def test_empty_export_is_a_success_and_other_paths_are_not_found(refusing: receiver.Served) -> None:
+    assert post(refusing.url, b'{"resourceSpans": []}', "application/json") == (200, b"{}")
+    assert not list(refusing.spool.folder.glob("*.json"))  # nothing to load
+    status, answer = post(refusing.url.replace("/v1/traces", "/v1/metrics"), b"{}", "application/json")
     assert (status, json.loads(answer)["message"]) == (404, "Callboard receives traces on /v1/traces.")
 
 
