@@ -60,13 +60,36 @@ def schema(warehouse_file: Path) -> Path:
     return warehouse_file
 
 
+def start_receiver(db: Path) -> receiver.Served:
+    """A receiver in this process with short read timeouts and room for two requests at once."""
+    return receiver.start(port=0, db_path=db, poll_s=0.1, quiet=True,
+                          limits=receiver.Limits(max_requests=2, max_bytes_in_flight=4096, read_timeout_s=TIMEOUT_S))
+
+
 @pytest.fixture
 def served(schema: Path) -> Iterator[receiver.Served]:
-    """A receiver in this process with short read timeouts and room for two requests at once."""
-    running = receiver.start(port=0, db_path=schema, poll_s=0.1, quiet=True,
-                             limits=receiver.Limits(max_requests=2, max_bytes_in_flight=4096, read_timeout_s=TIMEOUT_S))
+    """A receiver loading into this test's warehouse."""
+    running = start_receiver(schema)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[receiver.Served]:
+    """One receiver for the tests of what it does with connections (their spans are not checked):
+    starting one costs ~1.5 CPU-seconds, its loader being a process of its own. Each test leaves it
+    as it found it: nothing in flight, nothing spooled."""
+    db = tmp_path_factory.mktemp("connections") / "callboard.duckdb"
+    with connect(db):
+        pass
+    running = start_receiver(db)
+    yield running
+    running.stop()
+
+
+def drained(served: receiver.Served) -> None:
+    """Wait until what was answered 200 has been loaded: the spool is empty again."""
+    wait_for(lambda: spooled(served.spool.folder) == [], TIMEOUT_S + 30)
 
 
 def port_of(url: str) -> int:
@@ -89,59 +112,61 @@ def answer_of(connection: socket.socket) -> bytes:
     return received
 
 
-def test_a_body_shorter_than_its_content_length_is_refused_not_processed(served: receiver.Served) -> None:
-    stalled = open_request(served.url, GOOD[:100], len(GOOD))
+def test_a_body_shorter_than_its_content_length_is_refused_not_processed(shared: receiver.Served) -> None:
+    stalled = open_request(shared.url, GOOD[:100], len(GOOD))
     began = time.monotonic()
     answer = answer_of(stalled)
     assert answer.startswith(b"HTTP/1.1 408 ") and b"did not arrive within 1 s (100 of" in answer
     assert time.monotonic() - began < TIMEOUT_S + 2
-    hung_up = open_request(served.url, GOOD[:100], len(GOOD))
+    hung_up = open_request(shared.url, GOOD[:100], len(GOOD))
     hung_up.shutdown(socket.SHUT_WR)  # the client gives up halfway
     assert answer_of(hung_up) == b""  # no one is left to answer
     time.sleep(0.5)
-    assert spooled(served.spool.folder) == []
-    assert served.receiver.requests_in_flight == 0 and served.receiver.bytes_in_flight == 0
+    assert spooled(shared.spool.folder) == []
+    assert shared.receiver.requests_in_flight == 0 and shared.receiver.bytes_in_flight == 0
 
 
-def test_a_body_without_content_length_is_refused(served: receiver.Served) -> None:
-    connection = socket.create_connection(("127.0.0.1", port_of(served.url)), timeout=10)
+def test_a_body_without_content_length_is_refused(shared: receiver.Served) -> None:
+    connection = socket.create_connection(("127.0.0.1", port_of(shared.url)), timeout=10)
     connection.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                        b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(GOOD), GOOD))
     answer = answer_of(connection)
     assert answer.startswith(b"HTTP/1.1 411 ") and b"A Content-Length header is required." in answer
-    assert spooled(served.spool.folder) == []
+    assert spooled(shared.spool.folder) == []
 
 
-def test_idle_and_slow_header_connections_are_closed_and_do_not_block_others(served: receiver.Served) -> None:
-    idle = [socket.create_connection(("127.0.0.1", port_of(served.url)), timeout=10) for _ in range(200)]
-    slow = socket.create_connection(("127.0.0.1", port_of(served.url)), timeout=10)
+def test_idle_and_slow_header_connections_are_closed_and_do_not_block_others(shared: receiver.Served) -> None:
+    idle = [socket.create_connection(("127.0.0.1", port_of(shared.url)), timeout=10) for _ in range(200)]
+    slow = socket.create_connection(("127.0.0.1", port_of(shared.url)), timeout=10)
     for piece in (b"POST /v1/traces HTTP/1.1\r\n", b"Host: x\r\n"):  # slowloris: headers a bit at a time
         slow.sendall(piece)
         time.sleep(TIMEOUT_S / 3)
     began = time.monotonic()
-    assert post(served.url, GOOD)[0] == 200  # 200 idle connections hold nothing anyone needs
+    assert post(shared.url, GOOD)[0] == 200  # 200 idle connections hold nothing anyone needs
     assert time.monotonic() - began < TIMEOUT_S
     slow.sendall(b"X-Still: here\r\n")
     assert answer_of(slow) == b""  # closed at the deadline although it kept sending
     assert all(answer_of(connection) == b"" for connection in idle)
     for connection in [*idle, slow]:
         connection.close()
+    drained(shared)
 
 
-def test_too_much_in_flight_is_answered_429_with_retry_after(served: receiver.Served) -> None:
-    first, second = (open_request(served.url, b"{", 1000) for _ in range(2))  # two slow bodies hold both slots
+def test_too_much_in_flight_is_answered_429_with_retry_after(shared: receiver.Served) -> None:
+    first, second = (open_request(shared.url, b"{", 1000) for _ in range(2))  # two slow bodies hold both slots
     time.sleep(0.2)
-    status, headers, answer = post(served.url, GOOD)
+    status, headers, answer = post(shared.url, GOOD)
     assert (status, headers["Retry-After"]) == (429, "1")
     assert "too much at once" in json.loads(answer)["message"]
     assert answer_of(first).startswith(b"HTTP/1.1 408 ") and answer_of(second).startswith(b"HTTP/1.1 408 ")
-    big = open_request(served.url, b"{", 4000)  # 4,000 of the 4,096 bytes allowed in flight
+    big = open_request(shared.url, b"{", 4000)  # 4,000 of the 4,096 bytes allowed in flight
     time.sleep(0.2)
-    status, headers, _ = post(served.url, GOOD)  # over the bytes in flight, under the request count
+    status, headers, _ = post(shared.url, GOOD)  # over the bytes in flight, under the request count
     assert (status, headers["Retry-After"]) == (429, "1")
     big.close()
-    wait_for(lambda: served.receiver.bytes_in_flight == 0, TIMEOUT_S + 2)
-    assert post(served.url, GOOD)[0] == 200
+    wait_for(lambda: shared.receiver.bytes_in_flight == 0, TIMEOUT_S + 2)
+    assert post(shared.url, GOOD)[0] == 200
+    drained(shared)
 
 
 def test_multi_member_gzip_is_one_body(served: receiver.Served, schema: Path) -> None:
