@@ -340,16 +340,17 @@ def report(db: Path, calls: int, walks: dict[str, Walk], baseline: dict[str, Wal
               f"{_ms(median):>7}{_ms(done.first_load.took):>11}{median / done.first_load.took:>6.2f}"
               f"{done.load[0]:>6.1f}–{done.load[1]:<4.1f}{met}{then}")
     print("  Where it goes, medians (ms): to the app's last message, then the browser drawing; CPU of the app "
-          "(server) and of Chromium; the same for a view seen before (reads cached)")
-    print(f"  {'page':<21}{'app':>7}{'browser':>8}{'app CPU':>8}{'Chromium':>9}   cached:{'app':>6}{'browser':>8}"
+          "(server) and of Chromium; the same for a view seen before (reads cached); the baseline root's below")
+    print(f"  {'page':<32}{'app':>7}{'browser':>8}{'app CPU':>8}{'Chromium':>9}   cached:{'app':>6}{'browser':>8}"
           f"{'app CPU':>8}{'Chromium':>9}")
-    for key, done in walks.items():
-        parts = ""
-        for names in (CHANGES, (SEEN,)):
-            app, took = done.median(names, "app"), done.median(names)
-            parts += (f"{_ms(app):>7}{_ms(took - app):>8}{_ms(done.median(names, 'app_cpu')):>8}"
-                      f"{_ms(done.median(names, 'browser_cpu')):>9}") + ("   cached:" if names == CHANGES else "")
-        print(f"  {PAGES[key].title:<21}{parts}")
+    for tree, done_walks in (("", walks), (" (baseline)", baseline)):
+        for key, done in done_walks.items():
+            parts = ""
+            for names in (CHANGES, (SEEN,)):
+                app, took = done.median(names, "app"), done.median(names)
+                parts += (f"{_ms(app):>7}{_ms(took - app):>8}{_ms(done.median(names, 'app_cpu')):>8}"
+                          f"{_ms(done.median(names, 'browser_cpu')):>9}") + ("   cached:" if names == CHANGES else "")
+            print(f"  {PAGES[key].title + tree:<32}{parts}")
 
 
 def _size(db: Path) -> tuple[int, date]:
