@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +105,10 @@ class Series:
     group: str
     days: Mapping[int, Window]
     weeks: Mapping[int, Window]
+    # Runs of days already combined (`_days`), by first day, length and thresholds: a week's
+    # baselines are the later weeks' own days, so judging eight weeks combined each run five times.
+    combined: dict[tuple[int, int, Thresholds], Window | None] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -293,11 +297,10 @@ def days_test(series: Series, week: int, thresholds: Thresholds) -> _Tried:
     first, length = week * thresholds.recent_days, thresholds.recent_days
     pairs: dict[int, _Pair | str] = {}
     for k in DAY_SCAN:
-        recent = _days(series, range(first, first + k), thresholds)
+        recent = _days(series, first, k, thresholds)
         if recent is None:  # a later k would read this day too
             break
-        baselines = [_days(series, range(first + b * length, first + b * length + k), thresholds)
-                     for b in range(1, thresholds.baseline_weeks + 1)]
+        baselines = [_days(series, first + b * length, k, thresholds) for b in range(1, thresholds.baseline_weeks + 1)]
         pairs[k] = _pair(series.statistic, recent, baselines, thresholds, scan=len(DAY_SCAN))
     run = {k: p for k, p in pairs.items() if isinstance(p, _Pair)}
     if not run:
@@ -306,12 +309,14 @@ def days_test(series: Series, week: int, thresholds: Thresholds) -> _Tried:
     return _tried(series, run[best], "days", best)
 
 
-def _days(series: Series, days: range, thresholds: Thresholds) -> Window | None:
-    """The days combined, when each has enough values."""
-    windows = [series.days.get(d) for d in days]
-    if not all(_enough(series.statistic, w, thresholds) for w in windows):
-        return None
-    return combine(series.statistic, [w for w in windows if w is not None])
+def _days(series: Series, first: int, k: int, thresholds: Thresholds) -> Window | None:
+    """The `k` days from day `first` back combined, when each has enough values (kept on the series)."""
+    key = (first, k, thresholds)
+    if key not in series.combined:
+        windows = [series.days.get(d) for d in range(first, first + k)]
+        enough = all(_enough(series.statistic, w, thresholds) for w in windows)
+        series.combined[key] = combine(series.statistic, [w for w in windows if w is not None]) if enough else None
+    return series.combined[key]
 
 
 def trend_test(series: Series, week: int, thresholds: Thresholds) -> _Tried:
