@@ -14,7 +14,7 @@ import copy
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeAlias
+from typing import Any, ParamSpec, TypeAlias, cast
 
 import altair as alt
 import polars as pl
@@ -80,7 +80,9 @@ class Figure:
     def to_dict(self) -> dict[str, Any]:
         """The whole spec, its frames written out as rows as Altair writes a chart's data (for
         vl-convert, and for checking it)."""
-        rows = {name: alt.data_transformers.get()(frame)["values"] for name, frame in self.frames.items()}
+        transform = alt.data_transformers.get()
+        assert transform is not None, "Altair always has a data transformer enabled"
+        rows = {name: transform(frame)["values"] for name, frame in self.frames.items()}
         return copy.deepcopy({**self.spec, "datasets": {**self.spec.get("datasets", {}), **rows}})
 
 
@@ -92,12 +94,11 @@ def shaped(build: Callable[Shape, AltairChart]) -> Callable[Shape, Mapping[str, 
     """`build`'s chart as a spec, built once for each set of arguments (a shape: which columns,
     units, titles, sizes, layers) and kept. `build` names its data (`alt.NamedData`) rather than
     holding frames, so one spec serves whatever frames a filter change brings."""
-    @functools.cache
     def spec(*shape: Shape.args, **named: Shape.kwargs) -> Mapping[str, Any]:
         with alt.theme.enable(THEME):
             return build(*shape, **named).to_dict(validate=False)
 
-    return spec
+    return cast(Callable[Shape, Mapping[str, Any]], functools.cache(spec))
 
 
 def figure(chart: AnyChart) -> Figure:
