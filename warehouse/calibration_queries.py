@@ -19,10 +19,10 @@ import ibis
 import polars as pl
 
 from warehouse import calibration_math, metrics, prepared, review_metrics, reviews
-from warehouse.engines import source
+from warehouse.engines import source, warehouse_file
 from warehouse.filters import Filters
 from warehouse.tables import Tables
-from warehouse.taxonomy import Taxonomy, load_taxonomy
+from warehouse.taxonomy import Taxonomy, read_taxonomy
 
 
 def _latest_by_version(t: Tables, judge_version: ibis.StringValue) -> ibis.Table:
@@ -69,13 +69,15 @@ def _pull_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
     return [judged.inner_join(verdicts, "call_id"), in_scope]
 
 
-def _pull(f: Filters, judge_version: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _pull(f: Filters, judge_version: str) -> tuple[pl.DataFrame, pl.DataFrame, Taxonomy]:
+    """The pairs (with their sampling weights), the calls in scope and the taxonomy, in one opening
+    of the warehouse."""
     values = prepared.filter_values(f, "f") | {"version": judge_version}
-    with source() as opened:
+    with source() as opened, warehouse_file(opened) as file:
         pairs, in_scope = prepared.frames(opened, _pull_expressions, (), values)
-    weights = reviews.sample_weights()
+        weights, taxonomy = reviews.read_sample_weights(file), read_taxonomy(file)
     pairs = pairs.join(weights, on=["session_id", "call_id"], how="left").with_columns(pl.col("weight").fill_null(1.0))
-    return pairs, in_scope
+    return pairs, in_scope, taxonomy
 
 
 def calibration_rows(pairs: pl.DataFrame, in_scope: pl.DataFrame, taxonomy: Taxonomy) -> pl.DataFrame:
@@ -120,5 +122,4 @@ def calibration_rows(pairs: pl.DataFrame, in_scope: pl.DataFrame, taxonomy: Taxo
 
 def calibration_table(f: Filters, judge_version: str) -> pl.DataFrame:
     """Calibration of one judge version, per label, with rates observed on the calls in scope."""
-    pairs, in_scope = _pull(f, judge_version)
-    return calibration_rows(pairs, in_scope, load_taxonomy())
+    return calibration_rows(*_pull(f, judge_version))

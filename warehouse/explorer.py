@@ -32,10 +32,10 @@ import numpy as np
 import polars as pl
 
 from warehouse import metrics, prepared, review_metrics, reviews
-from warehouse.engines import source
+from warehouse.engines import source, warehouse_file
 from warehouse.filters import Filters
 from warehouse.tables import Tables
-from warehouse.taxonomy import Taxonomy, load_taxonomy
+from warehouse.taxonomy import Taxonomy, read_taxonomy
 
 SOURCES = {
     "judge": "Judge",
@@ -72,11 +72,17 @@ def _call_rows(t: Tables, params: prepared.Params) -> list[ibis.Table]:
 
 
 def call_frame(f: Filters) -> pl.DataFrame:
-    """Every call in scope with what the judge and the people said about it (labels as saved),
-    compiled once per shape (warehouse/prepared.py)."""
-    with source() as opened:
+    """Every call in scope with what the judge and the people said about it (labels as saved)."""
+    return _pull(f)[0]
+
+
+def _pull(f: Filters) -> tuple[pl.DataFrame, Taxonomy]:
+    """`call_frame` and the taxonomy, in one opening of the warehouse; the calls compiled once per
+    shape (warehouse/prepared.py)."""
+    with source() as opened, warehouse_file(opened) as file:
         (frame,) = prepared.frames(opened, _call_rows, (), prepared.filter_values(f, "f"))
-    return mark_uniform_reviews(frame, reviews.list_sessions())
+        sessions, taxonomy = reviews.read_sessions(file), read_taxonomy(file)
+    return mark_uniform_reviews(frame, sessions), taxonomy
 
 
 def mark_uniform_reviews(frame: pl.DataFrame, sessions: pl.DataFrame) -> pl.DataFrame:
@@ -253,8 +259,8 @@ class Exploration:
 def explore(f: Filters, source: str, modes: tuple[str, ...] = ()) -> Exploration:
     """Everything the explorer page shows, from one pull: the taxonomy, the summary per mode (with
     lost-conversion intervals), the clean baseline, the trend and the matching calls."""
-    taxonomy = load_taxonomy()
-    labelled = with_labels(call_frame(f), taxonomy, source)
+    frame, taxonomy = _pull(f)
+    labelled = with_labels(frame, taxonomy, source)
     summary = mode_summary(labelled, taxonomy.outcome_modes, modes)
     intervals = lost_conversion_intervals(labelled, taxonomy.outcome_modes, summary["mode"].to_list())
     summary = summary.with_columns(

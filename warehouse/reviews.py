@@ -210,18 +210,28 @@ def sample_weights(path: Path | None = None) -> pl.DataFrame:
     """Every drawn call's sampling weight per session (session_id, call_id, weight), for figures
     that pool reviews across sessions and must undo each session's oversampling."""
     with connect(path) as con:
-        return con.sql("SELECT session_id, call_id, weight FROM review_samples").pl()
+        return read_sample_weights(con)
+
+
+def read_sample_weights(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """`sample_weights`, on a connection to the warehouse the caller holds already."""
+    return con.sql("SELECT session_id, call_id, weight FROM review_samples").pl()
 
 
 def list_sessions(path: Path | None = None) -> pl.DataFrame:
     """Every session, newest first, with how many of its calls have been scored."""
     with connect(path) as con:
-        return con.sql(
-            """SELECT s.session_id, s.name, s.status, s.created_at, s.created_by, s.period_start, s.period_end,
-                      s.strategy, s.sample_size, s.seed,
-                      (SELECT count(DISTINCT r.call_id) FROM reviews r WHERE r.session_id = s.session_id) AS scored
-               FROM review_sessions s ORDER BY s.created_at DESC, s.session_id"""
-        ).pl()
+        return read_sessions(con)
+
+
+def read_sessions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """`list_sessions`, on a connection to the warehouse the caller holds already."""
+    return con.sql(
+        """SELECT s.session_id, s.name, s.status, s.created_at, s.created_by, s.period_start, s.period_end,
+                  s.strategy, s.sample_size, s.seed,
+                  (SELECT count(DISTINCT r.call_id) FROM reviews r WHERE r.session_id = s.session_id) AS scored
+           FROM review_sessions s ORDER BY s.created_at DESC, s.session_id"""
+    ).pl()
 
 
 def _update_session(session_id: str, sql: str, parameters: list, path: Path | None) -> None:

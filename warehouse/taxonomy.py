@@ -62,11 +62,16 @@ def resolve_aliases(merged_into: dict[str, str | None]) -> dict[str, str]:
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
     """The taxonomy as it is now (a small table, read in one short visit)."""
     with connect(path) as con:
-        everything = con.sql(
-            """SELECT name, description, owner, examples, coalesce(describes_outcome, false) AS describes_outcome,
-                      merged_into
-               FROM failure_modes ORDER BY name"""
-        ).pl()
+        return read_taxonomy(con)
+
+
+def read_taxonomy(con: duckdb.DuckDBPyConnection) -> Taxonomy:
+    """The taxonomy, on a connection to the warehouse the caller holds already."""
+    everything = con.sql(
+        """SELECT name, description, owner, examples, coalesce(describes_outcome, false) AS describes_outcome,
+                  merged_into
+           FROM failure_modes ORDER BY name"""
+    ).pl()
     aliases = resolve_aliases(dict(zip(everything["name"], everything["merged_into"], strict=True)))
     current = everything.filter(pl.col("merged_into").is_null()).drop("merged_into")
     return Taxonomy(current, aliases)
