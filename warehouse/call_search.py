@@ -220,9 +220,9 @@ _compiled: dict[int, _Definitions] = {}
 def _definitions(con, dead_air_ms: int) -> _Definitions:
     if dead_air_ms not in _compiled:
         t = duckdb_tables(con)
-        unbound = Tables(**{name: ibis.table(getattr(t, name).schema(), name=name) for name in TABLE_NAMES})
-        restricted = Tables(**{name: ibis.table(getattr(t, name).schema(), name=f"search_{name}")
-                               for name in TABLE_NAMES})
+        unbound = Tables.made(**{name: ibis.table(getattr(t, name).schema(), name=name) for name in TABLE_NAMES})
+        restricted = Tables.made(**{name: ibis.table(getattr(t, name).schema(), name=f"search_{name}")
+                                    for name in TABLE_NAMES})
         _compiled[dead_air_ms] = _Definitions(
             outcome=_sql(metrics.outcome_per_call(restricted)),
             judged=_sql(metrics.latest_judgement_per_call(restricted)),

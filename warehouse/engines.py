@@ -74,7 +74,7 @@ def _lake_tables(root: Path, read: Callable[[lake.LakeTable, bool], ibis.Table])
         facts[table.name] = read(table, lake.has_rows(manifest, table))
         if table.partition_is_derived:
             facts[table.name] = facts[table.name].drop(table.partition)
-    return Tables(**facts, reviews=_reviews_from_file())
+    return Tables.made(**facts, reviews=_reviews_from_file())
 
 
 @contextmanager
