@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from ingest import receiver
+from ingest.cli import main
 from ingest.spool import JSON, PROTOBUF, Spool, SpoolLoader, batch_chunk
 from tests.otlp import protobuf_request
 from warehouse.db import connect
@@ -221,16 +222,15 @@ def test_busy_warehouse_delays_the_load_and_loses_nothing(warehouse_file: Path) 
     assert not list(spool.glob("*.json"))
 
 
-def test_a_port_in_use_is_one_clear_line(warehouse_file: Path) -> None:
+def test_a_port_in_use_is_one_clear_line(warehouse_file: Path, capsys: pytest.CaptureFixture) -> None:
+    """In-process (the CLI's `main`): the port is refused before anything starts."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "ingest", "serve", "--port", str(port)], cwd=ROOT,
-                              env={**os.environ, "CALLBOARD_DB": str(warehouse_file)}, capture_output=True, text=True,
-                              timeout=60)
-    assert done.returncode == 2
-    assert done.stderr.startswith(f"error: Cannot listen on 127.0.0.1:{port}") and len(done.stderr.splitlines()) == 1
+        assert main(["serve", "--port", str(port)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: Cannot listen on 127.0.0.1:{port}") and len(error.splitlines()) == 1
 
 
 def test_the_loader_keeps_damaged_spool_files_as_refused_lines_and_loads_the_rest(warehouse_file: Path) -> None:
