@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import date
+from typing import TypeAlias
 
 import ibis
 import ibis.expr.types as ir
@@ -30,7 +31,7 @@ DEAD_AIR_SECONDS = 3  # the default silence that counts as dead air
 
 
 Scope = Filters | FilterParams  # the filters as values, or as parameters of a prepared read
-Day = date | ir.DateValue  # a day as a value, or as an expression (a prepared read's parameter)
+Day: TypeAlias = date | ir.DateValue  # a day as a value, or as an expression (a prepared read's parameter)
 
 
 def as_day(day: Day) -> ibis.DateValue:
