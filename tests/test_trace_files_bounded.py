@@ -5,6 +5,7 @@ message."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -152,12 +153,20 @@ def test_a_json_document_cut_short_loads_the_spans_before_the_cut(
     assert record.lstrip().startswith("{") and record in text
 
 
-def _span_text(k: int, pretty: bool) -> str:
-    span = {"traceId": f"{k // 20 + 1:032x}", "spanId": f"{k + 1:016x}", "name": "turn",
-            "startTimeUnixNano": str(NS + k), "endTimeUnixNano": str(NS + k + 1_000_000),
+@functools.cache
+def _span_pattern(pretty: bool) -> str:
+    """One span's JSON with a %-placeholder for each value that differs between spans: filling it
+    in costs a fraction of `json.dumps` for each of a 200 MB file's ~220k spans."""
+    span = {"traceId": "%(trace)032x", "spanId": "%(span)016x", "name": "turn",
+            "startTimeUnixNano": "%(start)d", "endTimeUnixNano": "%(end)d",
             "attributes": [{"key": "callboard.turn.text", "value": {"stringValue": "I would like to book " * 40}},
-                           {"key": "session.id", "value": {"stringValue": f"call-{k // 20}"}}]}
-    return json.dumps(span, indent=2) if pretty else json.dumps(span)
+                           {"key": "session.id", "value": {"stringValue": "call-%(call)d"}}]}
+    return json.dumps(span, indent=2 if pretty else None)
+
+
+def _span_text(k: int, pretty: bool) -> str:
+    return _span_pattern(pretty) % {"trace": k // 20 + 1, "span": k + 1, "start": NS + k, "end": NS + k + 1_000_000,
+                                    "call": k // 20}
 
 
 def _write_large(path: Path, target_bytes: int) -> int:
