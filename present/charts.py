@@ -186,6 +186,9 @@ def _trend(key: str, unit: str, title: str, height: int, with_n: bool, band: boo
 ROOM = {"axis": {"labelFontSize": ROOM_PX, "titleFontSize": ROOM_PX},
         "legend": {"labelFontSize": ROOM_PX, "titleFontSize": ROOM_PX},
         "title": {"fontSize": ROOM_PX + 4, "subtitleFontSize": ROOM_PX}, "text": {"fontSize": ROOM_PX}}
+# At this size the default 5 px of padding cut chart text: half of a value axis's top label ("100%")
+# lies above the chart, and Vega measures a label a few pixels narrower than the browser draws it.
+ROOM_PADDING = {"top": ROOM_PX // 2 + 5, "left": ROOM_PX // 2 + 5, "right": 5, "bottom": 5}
 SLIDE = {"axis": {"labelFontSize": AXIS_PX, "titleFontSize": AXIS_PX},
          "legend": {"labelFontSize": AXIS_PX, "titleFontSize": AXIS_PX}}
 
@@ -193,7 +196,7 @@ SLIDE = {"axis": {"labelFontSize": AXIS_PX, "titleFontSize": AXIS_PX},
 def for_room(chart: AnyChart) -> Figure:
     """The chart with every text at least `ROOM_PX` (axes, legends, titles, text marks that set no
     size of their own), for projector mode."""
-    return _configured(chart, ROOM)
+    return _configured(chart, ROOM, padding=ROOM_PADDING)
 
 
 def for_slide(chart: AnyChart, title: str, caption: str, width: int = SLIDE_WIDTH,

@@ -99,6 +99,16 @@ _CHART_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] svg
   .filter(t => t.textContent.trim() && t.checkVisibility())
   .map(t => [t.textContent.trim(), parseFloat(getComputedStyle(t).fontSize)])"""
 
+# Chart text drawn partly outside its chart's SVG, which cuts it ("100%" read "00%" at the top of an axis).
+_CHART_TEXT_CUT = """() => [...document.querySelectorAll('[data-testid="stMain"] svg text')]
+  .filter(t => t.textContent.trim() && t.checkVisibility())
+  .filter(t => {
+    const text = t.getBoundingClientRect(), chart = t.ownerSVGElement.getBoundingClientRect();
+    return text.top < chart.top - 0.5 || text.bottom > chart.bottom + 0.5
+      || text.left < chart.left - 0.5 || text.right > chart.right + 0.5;
+  })
+  .map(t => t.textContent.trim())"""
+
 
 @pytest.fixture(scope="module")
 def app_url(demo_build: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -191,6 +201,7 @@ def test_overview_charts_are_readable_from_the_back_of_the_room(page: Page, app_
     open_in_projector_mode(page, f"{app_url}/overview")
     sizes = page.evaluate(_CHART_TEXT)
     assert sizes and min(px for _, px in sizes) >= MIN_CHART_PX
+    assert page.evaluate(_CHART_TEXT_CUT) == []
     screenshot(page, "projector-overview")
 
 
