@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -93,3 +94,36 @@ def test_people_labels_count_only_from_uniformly_drawn_sessions() -> None:
     judge = explorer.with_labels(marked, taxonomy, "judge")
     assert judge["modes"].to_list() == [["slow_turn"], ["slow_turn"], []]
     assert judge["human_modes"].to_list()[1] == ["slow_turn"]
+
+
+def _per_call_bootstrap(labelled: pl.DataFrame, mode: str, draws: int, seed: int) -> tuple[float, float]:
+    """The interval drawn the plain way: every draw resamples the calls themselves."""
+    calls = labelled.filter(pl.col("booked").is_not_null())
+    booked = calls["booked"].cast(pl.Float64).to_numpy()
+    clean = (calls["modes"].list.len() == 0).to_numpy()
+    has = calls["modes"].list.contains(mode).to_numpy()
+    rng = np.random.default_rng(seed)
+    lost = []
+    for _ in range(draws):
+        picked = rng.integers(0, calls.height, calls.height)
+        baseline = booked[picked][clean[picked]].mean()
+        lost.append(has[picked].sum() * baseline - booked[picked][has[picked]].sum())
+    low, high = np.percentile(lost, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def test_the_lost_conversions_interval_is_the_per_call_bootstrap() -> None:
+    """The explorer draws over kinds of calls (alike in booking and modes), not over the calls: its
+    interval must be the one resampling every call gives, within the draws' own noise."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    slow = rng.random(n) < 0.2
+    booked = rng.random(n) < np.where(slow, 0.35, 0.55)  # the truth: a slow call books 20 pts less
+    labelled = pl.DataFrame({"booked": booked.tolist(),
+                             "modes": [["slow_turn"] if s else [] for s in slow]})
+    found = explorer.lost_conversion_intervals(labelled, (), ["slow_turn"], draws=4000)["slow_turn"]
+    expected = _per_call_bootstrap(labelled, "slow_turn", draws=4000, seed=11)
+    spread = expected[1] - expected[0]
+    assert found[0] == pytest.approx(expected[0], abs=0.06 * spread)
+    assert found[1] == pytest.approx(expected[1], abs=0.06 * spread)
+    assert found[0] < 0.2 * slow.sum() < found[1]  # and it covers the lost conversions planted
