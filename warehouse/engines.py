@@ -170,22 +170,17 @@ def data_version() -> tuple[int, ...]:
     return (*stamp, found.st_ino, found.st_mtime_ns) if found else (*stamp, 0, 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Source:
     """One unit of reading on an engine: where it reads (`place`: the warehouse file or the lake
-    folder), its named tables, and on the DuckDB engines the connection they are read through, on
-    which SQL compiled from them runs (`warehouse/prepared.py`); None on Spark. The file's tables
-    are made on first use: reading their schemas costs a query each, which a read whose SQL is
-    compiled already does without."""
+    folder), its named tables (the file's are made on first use, `Tables`: a read whose SQL is
+    compiled already reads no schema), and on the DuckDB engines the connection they are read
+    through, on which SQL compiled from them runs (`warehouse/prepared.py`); None on Spark."""
 
     engine: str
     place: Path
     con: duckdb.DuckDBPyConnection | None
-    make_tables: Callable[[], Tables]
-
-    @functools.cached_property
-    def tables(self) -> Tables:
-        return self.make_tables()
+    tables: Tables
 
 
 @contextmanager
@@ -194,15 +189,15 @@ def source(engine: str | None = None) -> Iterator[Source]:
     engine = _known(engine) if engine else configured_engine()
     if engine == "duckdb":
         with db.connect() as con:
-            yield Source(engine, db.warehouse_path(), con, lambda: duckdb_tables(con))
+            yield Source(engine, db.warehouse_path(), con, duckdb_tables(con))
         return
     root = lake_root()
     if engine == "lake":
         with _duckdb_lake_tables(root) as (con, tables):
-            yield Source(engine, root, con, lambda: tables)
+            yield Source(engine, root, con, tables)
         return
     with _spark_lake_tables(root) as tables:
-        yield Source(engine, root, None, lambda: tables)
+        yield Source(engine, root, None, tables)
 
 
 @contextmanager
