@@ -31,8 +31,7 @@ import ibis
 import numpy as np
 import polars as pl
 
-from warehouse import metrics, prepared, review_metrics, reviews
-from warehouse.engines import source, warehouse_file
+from warehouse import engines, metrics, prepared, review_metrics, reviews
 from warehouse.filters import Filters
 from warehouse.tables import Tables
 from warehouse.taxonomy import Taxonomy, read_taxonomy
@@ -44,7 +43,6 @@ SOURCES = {
 }
 BOOTSTRAP_DRAWS = 1000
 SEED = 7
-_CHUNK = 100  # bootstrap draws per matrix product, to keep memory flat on big periods
 
 
 def _call_rows(t: Tables, params: prepared.Params) -> list[ibis.Table]:
@@ -79,7 +77,7 @@ def call_frame(f: Filters) -> pl.DataFrame:
 def _pull(f: Filters) -> tuple[pl.DataFrame, Taxonomy]:
     """`call_frame` and the taxonomy, in one opening of the warehouse; the calls compiled once per
     shape (warehouse/prepared.py)."""
-    with source() as opened, warehouse_file(opened) as file:
+    with engines.source() as opened, engines.warehouse_file(opened) as file:
         (frame,) = prepared.frames(opened, _call_rows, (), prepared.filter_values(f, "f"))
         sessions, taxonomy = reviews.read_sessions(file), read_taxonomy(file)
     return mark_uniform_reviews(frame, sessions), taxonomy
@@ -177,18 +175,14 @@ def lost_conversion_intervals(
     # dozen kinds instead of thousands of calls (a 90-day period's draws took seconds).
     kinds, alike = np.unique(rows, axis=0, return_counts=True)
     booked, clean, has = kinds[:, 0], kinds[:, 1], kinds[:, 2:]
-    rng = np.random.default_rng(seed)
-    lost = []
-    for start in range(0, draws, _CHUNK):
-        weights = rng.multinomial(n, alike / n, size=min(_CHUNK, draws - start)).astype(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            baseline = (weights @ (clean * booked)) / (weights @ clean)
-        lost.append((weights @ has) * baseline[:, None] - weights @ (has * booked[:, None]))
-    stacked = np.vstack(lost)
+    weights = np.random.default_rng(seed).multinomial(n, alike / n, size=draws).astype(float)  # draws × kinds
+    with np.errstate(divide="ignore", invalid="ignore"):
+        baseline = (weights @ (clean * booked)) / (weights @ clean)
+    lost = (weights @ has) * baseline[:, None] - weights @ (has * booked[:, None])
     tail = (1 - level) / 2 * 100
     found = {}
     for k, mode in enumerate(causes):
-        values = stacked[:, k][np.isfinite(stacked[:, k])]
+        values = lost[:, k][np.isfinite(lost[:, k])]
         if values.size:
             low, high = np.percentile(values, [tail, 100 - tail])
             found[mode] = (float(low), float(high))
