@@ -113,18 +113,27 @@ def sentences(flags: DriftFlags) -> list[str]:
     return [sentence for _, sentence, _ in keyed_sentences(flags)]
 
 
+def _said_together(v: SeriesVerdict) -> tuple:
+    """What a flagged verdict shares with those said in the same sentence: measure, group,
+    direction, and the test's stretch."""
+    return v.measure, v.group, _moved(v) > 0, v.window, v.days
+
+
 def keyed_sentences(flags: DriftFlags) -> list[tuple[tuple[str, str, bool], str, bool]]:
     """`sentences` with what each is about (measure, group, rising) and whether a change went live
     in the weeks it compares (so a report can say each series once and leave what a change did to
     a measurement of its own)."""
-    def key(v: SeriesVerdict) -> tuple:
-        return v.measure, v.group, _moved(v) > 0, v.window, v.days
-
-    flagged = sorted(flags.flagged, key=key)
-    grouped = [sorted(g, key=lambda v: v.statistic) for _, g in groupby(flagged, key=key)]
+    flagged = sorted(flags.flagged, key=_said_together)
+    grouped = [sorted(g, key=lambda v: v.statistic) for _, g in groupby(flagged, key=_said_together)]
     grouped.sort(key=lambda g: -max(abs(_moved(v)) for v in g))
-    return [(key(g[0])[:3], _sentence(flags, g), flags.change_behind(g[0], since=flags.baseline_start) is not None)
-            for g in grouped]
+    return [(_said_together(g[0])[:3], _sentence(flags, g),
+             flags.change_behind(g[0], since=flags.baseline_start) is not None) for g in grouped]
+
+
+def drifted(flags: DriftFlags) -> int:
+    """How many things drifted in the week: its sentences, counted without writing them (the
+    history strip counts eight weeks on every rerun)."""
+    return len({_said_together(v) for v in flags.flagged})
 
 
 def _sentence(flags: DriftFlags, verdicts: list[SeriesVerdict]) -> str:
@@ -266,7 +275,7 @@ def opening_week(history: list[DriftFlags]) -> int:
 
 def strip_label(flags: DriftFlags) -> str:
     """A week in the history strip: its days and its flags."""
-    count = len(sentences(flags))
+    count = drifted(flags)
     return f"{week_label(flags)} · {count} ⚑" if count else f"{week_label(flags)} · –"
 
 
@@ -286,7 +295,7 @@ def history_chart(history: list[DriftFlags], chosen: int) -> Figure:
     """One bar per week, as tall as the sentences it raised; the week shown is dark."""
     data = pl.DataFrame({
         "week": [week_label(f) for f in reversed(history)],
-        "flags": [len(sentences(f)) for f in reversed(history)],
+        "flags": [drifted(f) for f in reversed(history)],
         "shown": [i == chosen for i in reversed(range(len(history)))],
     })
     return Figure(_history_chart(), {WEEKS: data})

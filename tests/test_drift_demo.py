@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from data.scenario import timeline
-from present.drift import sentences, stage_sentence, trend_by_group
+from present.drift import drifted, sentences, stage_sentence, strip_label, trend_by_group
 from present.formats import format_value
 from warehouse.drift.detection import SeriesVerdict, load_thresholds
 from warehouse.drift.queries import change_markers, drift_flags, drift_history, drift_trends, wait_stages_by_week
@@ -127,6 +127,17 @@ def test_every_planted_pattern_is_flagged_in_its_week_and_nothing_else_is(demo_w
     for flags in history:
         assert all(planted(v, flags.end) for v in flags.flagged), [
             (flags.end, v.measure, v.group) for v in flags.flagged if not planted(v, flags.end)]
+
+
+def test_the_history_strip_counts_the_sentences_each_week_says(demo_warehouse: Path) -> None:
+    """The strip counts a week's drifts without writing its sentences: one per sentence, so
+    percentiles said together count once."""
+    history = drift_history(Filters(PLAN.end_day, PLAN.end_day), "agent", THRESHOLDS).weeks
+    counts = [drifted(flags) for flags in history]
+    assert counts == [len(sentences(flags)) for flags in history]
+    assert any(0 < drifted(flags) < len(flags.flagged) for flags in history)
+    for flags, n in zip(history, counts, strict=True):
+        assert strip_label(flags).endswith(f" · {n} ⚑" if n else " · –")
 
 
 def test_the_talking_over_flag_names_the_end_of_turn_change(demo_warehouse: Path) -> None:

@@ -4,6 +4,7 @@ opens the warehouse only while it reads."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -264,14 +265,19 @@ class DriftFlags:
     def tested(self) -> int:
         return sum(1 for v in self.verdicts if v.p_value is not None)
 
+    @functools.cached_property
+    def _marker_rows(self) -> list[dict]:
+        return self.markers.rows(named=True)
+
     def change_behind(self, verdict: SeriesVerdict, since: date) -> dict | None:
         """The latest change from `since` to the end that concerns the verdict's group (an
-        agent, a model or an agent's prompt version), if any."""
-        recent = self.markers.filter(pl.col("day") >= since)
-        concerns = (pl.col("agent") == verdict.group) | (pl.col("what") == verdict.group) | (
-            pl.format("{} {}", "agent", "what") == verdict.group)
-        found = recent.filter(concerns)
-        return found.row(-1, named=True) if found.height else None
+        agent, a model or an agent's prompt version), if any. Looked up in plain Python: a
+        page's sentences ask this a few dozen times of a few dozen markers, and a polars filter
+        for each took a third of the page's rerun."""
+        group = verdict.group
+        found = [m for m in self._marker_rows
+                 if m["day"] >= since and group in (m["agent"], m["what"], f"{m['agent']} {m['what']}")]
+        return found[-1] if found else None
 
 
 HISTORY_WEEKS = 8  # the weeks the page's history strip judges
