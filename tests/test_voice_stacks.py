@@ -8,6 +8,7 @@ docs/trace-format.md gives per stack, and compared with what ingest made of the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,7 @@ from tests.fixtures.voice_stacks.plan import CALLS, Call, Reply
 from tests.test_ingest_receiver import post, rows, wait_for
 from warehouse import calls, metrics, trace_mapping
 from warehouse.db import connect
+from warehouse.drift import measures
 from warehouse.filters import Filters
 from warehouse.tables import duckdb_tables
 
@@ -222,6 +224,35 @@ def test_a_stacks_file_loads_into_the_same_calls(name: str, warehouse_file: Path
     assert summary.quarantined == 0
     check_calls(warehouse_file, source)
     check_unknown_attribute_kept(warehouse_file, source)
+
+
+MIDNIGHT_SHIFT_NS = 9 * 10**9  # Pipecat's calls 9 s earlier: its first call's last reply comes after midnight
+
+
+def test_a_call_over_midnight_keeps_its_spans_after_midnight(warehouse_file: Path, tmp_path: Path) -> None:
+    """The reads narrow spans to the period's days (a span's day is its call's first day), so a call
+    that runs past midnight still has every step and every stage of its wait: the same as read
+    from all its spans."""
+    moved = tmp_path / "pipecat.jsonl"
+    moved.write_text(re.sub(r'"(start|end)TimeUnixNano":"(\d+)"',
+                            lambda m: f'"{m[1]}TimeUnixNano":"{int(m[2]) - MIDNIGHT_SHIFT_NS}"',
+                            make_pipecat.FIXTURE.read_text()))
+    ingest_traces([moved], db_path=warehouse_file)
+    first = SOURCES["pipecat"].calls[0]
+    call_id = make_pipecat.call_id(first)
+    eve = Filters(date(2025, 12, 31), date(2025, 12, 31))
+    with connect(warehouse_file) as con:
+        after_midnight, all_steps = con.execute(
+            "SELECT count(*) FILTER (WHERE started_at >= '2026-01-01'), count(*) FILTER (WHERE kind IN "
+            "('stt', 'llm', 'tool', 'tts')) FROM spans WHERE call_id = ?", [call_id]).fetchone()
+        t = duckdb_tables(con)
+        stages = metrics.wait_stages(t, eve).order_by("turn_index").to_polars()
+        steps = measures.steps(t, eve, eve.start, eve.end).to_polars()
+    assert after_midnight >= 3  # the last reply's speech-to-text, model and speech synthesis
+    assert stages["call_id"].unique().to_list() == [call_id]
+    assert list(zip(stages["end_of_turn"], stages["speech_to_text"], stages["model"], stages["speech_synthesis"],
+                    strict=True)) == pipecat_expected(first).stages
+    assert steps["call_id"].to_list() == [call_id] * all_steps
 
 
 @pytest.fixture

@@ -389,14 +389,22 @@ def wait_stages(t: Tables, f: Scope, start: Day | None = None, end: Day | None =
     the caller's last word, the other from there (LiveKit decides the turn on the transcript, so
     speech-to-text comes first; Pipecat and Callboard's own traces decide first).
     A stage whose span is missing is 0 and its time goes to the next one, so the four always add
-    up to the wait. Replies that talk over the caller (a negative wait) have no stages."""
+    up to the wait. Replies that talk over the caller (a negative wait) have no stages.
+    A span's `day` is its call's first day, as its turns' is (the loaders keep it so, and the lake
+    partitions spans by it), so the spans of the period's replies are the period's spans, even
+    those after midnight: only they are read, not every span. Joining them to the replies picks
+    theirs; only when the filters narrow the calls are they first narrowed to the replies' calls."""
+    start, end = f.start if start is None else start, f.end if end is None else end
     replies = agent_replies(t, f, start, end).filter(_.response_latency_ms >= 0)
     replies = replies.mutate(heard_ms=_epoch_ms(replies.started_at))
     replies = replies.mutate(said_ms=replies.heard_ms - replies.response_latency_ms)
     spans = t.spans
-    s = spans.filter(spans.kind.isin(["eot", "stt", "llm", "tool"]) | spans.end_of_turn_delay_ms.notnull()
+    s = spans.filter(_in_period(spans.day, start, end),
+                     spans.kind.isin(["eot", "stt", "llm", "tool"]) | spans.end_of_turn_delay_ms.notnull()
                      | spans.transcription_delay_ms.notnull(), spans.turn_index.notnull())
-    s = s.semi_join(replies, "call_id").mutate(end_ms=_epoch_ms(_.ended_at))
+    if f.narrows_calls:
+        s = s.semi_join(replies, "call_id")
+    s = s.mutate(end_ms=_epoch_ms(_.ended_at))
     s = s.mutate(ready_ms=ibis.coalesce(_epoch_ms(s.started_at) + s.first_output_ms.round().cast("int64"), s.end_ms))
     ends = s.group_by("call_id", "turn_index").aggregate(
         eot_end=s.end_ms.max(where=s.kind == "eot"),

@@ -43,11 +43,11 @@ def _call_groups(calls: ibis.Table) -> ibis.Table:
 
 
 def steps(t: Tables, f: metrics.Scope, start: metrics.Day, end: metrics.Day) -> ibis.Table:
-    """Pipeline steps of the calls in scope, with their call's day and groups. Spans are read a
-    day past the period for calls that run over midnight."""
+    """Pipeline steps of the calls in scope, with their call's day and groups. A span's `day` is
+    its call's first day (see `metrics.wait_stages`), so the period's spans are its calls' steps,
+    those after midnight too."""
     s = t.spans
-    day_after = (metrics.as_day(end) + ibis.interval(days=1)).cast("date")
-    s = s.filter(s.kind.isin(STEP_KINDS), s.day >= metrics.as_day(start), s.day <= day_after)
+    s = s.filter(s.kind.isin(STEP_KINDS), s.day >= metrics.as_day(start), s.day <= metrics.as_day(end))
     s = s.select("call_id", "kind", "duration_ms", "is_error", "tool_name", step_model=s.model)
     return s.inner_join(_call_groups(grouped_calls(t, f, start, end)), "call_id")
 
