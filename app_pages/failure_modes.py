@@ -9,7 +9,7 @@ from judges.dataset import dataset_jsonl
 from present.failure_modes import LOST_CONVERSIONS, costliest_answer, judge_trust, mode_trend, pareto
 from present.markdown import escape_markdown
 from ui import charts, data, url_params
-from ui.call_grid import COLUMNS, DEFAULT_COLUMNS, call_grid, grid_frame
+from ui.call_grid import COLUMNS, DEFAULT_COLUMNS, call_grid
 from ui.call_opener import open_call
 from ui.filters import require_filters
 from ui.tables import downloads, show_table
@@ -47,6 +47,10 @@ st.sidebar.download_button(
          "numbers, e-mails and card numbers are masked.",
 )  # fmt: skip
 
+versions = data.versions_to_calibrate()
+version = versions.row(0, named=True) if versions.height and source != "human" else None
+if version is not None:  # how far the judge can be trusted, read while the explorer reads
+    data.read_ahead(data.calibration_table, filters, version["judge_version"])
 e = data.exploration(filters, source, modes)
 st.caption(
     f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}: {e.calls_in_scope:,} calls, {e.looked_at:,} of them "
@@ -62,9 +66,7 @@ if e.looked_at == 0:
 with st.container(border=True):
     st.markdown(costliest_answer(e, filters, SOURCES[source]))
     top = e.costliest
-    versions = data.versions_to_calibrate()
-    if top is not None and source != "human" and versions.height:
-        version = versions.row(0, named=True)
+    if top is not None and version is not None:
         calibration = data.calibration_table(filters, version["judge_version"])
         row = calibration.filter(calibration["label"] == top["mode"])
         text, warning = judge_trust(row.row(0, named=True) if row.height else None,
@@ -100,10 +102,11 @@ if e.trend.height:
     charts.show(mode_trend(e.trend, e.grain), title="Failure modes over time", caption=caption, key="fm-trend")
 
 st.subheader(f"Calls with {'these modes' if modes else 'a failure mode'}")
-st.caption(f"{e.calls.height:,} calls, newest first. Sort or filter in the column headers; click a row to open it.")
+st.caption(f"{e.calls.height:,} calls, newest first. Sort in the column headers, search from the table's toolbar; "
+           "click a row to open the call.")
 columns = st.multiselect("Columns", list(COLUMNS), default=list(DEFAULT_COLUMNS), format_func=COLUMNS.__getitem__,
                          key="fm_columns")
-clicked = call_grid(grid_frame(e.calls, columns), key="fm_grid") if e.calls.height else None
+clicked = call_grid(e.calls, columns, key="fm_grid") if e.calls.height else None
 if e.calls.height:
     downloads(e.calls, "calls with failure modes", caption, key="fm_calls")
 open_call(e.calls["call_id"].to_list(), clicked, key="fm_call")

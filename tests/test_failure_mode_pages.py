@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 import streamlit as st
 from sklearn.metrics import recall_score
@@ -13,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from present.markdown import escape_markdown
 from tests.failure_mode_fixture import PERIOD, independent, reviewed_demo
-from ui.call_grid import grid_frame
+from ui.call_grid import _rows_key, table_columns
+from ui.call_opener import OFFERED
 from warehouse import explorer
 from warehouse.filters import Filters
 
@@ -49,8 +51,13 @@ def test_the_explorer_answers_which_mode_cost_the_most(warehouse: Path) -> None:
     assert len(at.get("vega_lite_chart")) == 3  # two Pareto charts and the trend
     shown = at.dataframe[0].value
     assert dict(zip(shown["mode"], shown["calls"], strict=True)) == dict(expected["counts"])
-    opener = at.selectbox(key="fm_call")
-    assert set(opener.options) == {c for c, ms in expected["modes"].items() if ms}
+    with_modes = {c for c, ms in expected["modes"].items() if ms}
+    listed = at.dataframe[1].value  # the call table: every call with a mode, newest first
+    assert set(listed["call_id"]) == with_modes and len(listed) == len(with_modes)
+    assert list(listed["started_at"]) == sorted(listed["started_at"], reverse=True)
+    opener = at.selectbox(key="fm_call")  # the newest of them, as many as a list can offer
+    assert len(with_modes) > OFFERED and opener.options == list(listed["call_id"][:OFFERED])
+    assert f"of {len(with_modes):,} calls" in opener.help
 
 
 def test_a_mode_filter_in_the_url_narrows_the_calls_and_opens_the_call_view(warehouse: Path) -> None:
@@ -65,15 +72,24 @@ def test_a_mode_filter_in_the_url_narrows_the_calls_and_opens_the_call_view(ware
     assert not at.exception
     assert at.query_params["call"] == call_id
     assert any(call_id.replace("-", "\\-") in m.value for m in at.markdown)  # the review's call view header
-    assert at.get("component_instance")  # the AgGrid
+    assert set(at.dataframe[1].value["call_id"]) == wanted  # the call table
 
 
-def test_the_grid_gets_the_picked_columns_with_the_call_id_first(warehouse: Path) -> None:
+def test_a_shared_link_opens_a_call_beyond_those_the_picker_lists(warehouse: Path) -> None:
     calls = explorer.explore(Filters(*PERIOD), "judge").calls
-    frame = grid_frame(calls, ["agent", "failure_modes", "started_at"])
-    assert list(frame.columns) == ["call_id", "agent", "failure_modes", "started_at"]
-    assert len(frame) == calls.height
-    assert frame["started_at"].iloc[0] == calls["started_at"][0].strftime("%Y-%m-%d %H:%M")
+    oldest = calls["call_id"][-1]
+    at = _page("app_pages/failure_modes.py", source="judge", call=oldest)
+    opener = at.selectbox(key="fm_call")
+    assert opener.value == oldest and opener.options[-1] == oldest and len(opener.options) == OFFERED + 1
+    assert any(oldest.replace("-", "\\-") in m.value for m in at.markdown)  # its call view
+
+
+def test_the_call_table_shows_the_picked_columns_with_the_call_id_first(warehouse: Path) -> None:
+    assert table_columns(["agent", "call_id", "failure_modes", "no_such_column", "started_at"]) == [
+        "call_id", "agent", "failure_modes", "started_at"]
+    at = _page("app_pages/failure_modes.py", source="judge")
+    at.multiselect(key="fm_columns").set_value(["agent", "cost_usd"]).run()
+    assert list(at.dataframe[1].value.columns) == ["call_id", "agent", "cost_usd"]
 
 
 def test_the_calibration_page_shows_rates_scikit_learn_agrees_with(warehouse: Path) -> None:
@@ -110,3 +126,9 @@ def test_renaming_on_the_list_page_keeps_the_labels_on_the_explorer(warehouse: P
     counts = dict(zip(after["mode"], after["calls"], strict=True))
     assert "slow_turn" not in counts
     assert counts["long_silence"] == before.filter(before["mode"] == "slow_turn")["calls"][0]
+
+
+def test_a_new_list_of_calls_gets_a_table_of_its_own_so_no_old_selection_opens_a_call() -> None:
+    listed = pl.DataFrame({"call_id": ["c-1", "c-2"]})
+    assert _rows_key("fm_grid", listed) == _rows_key("fm_grid", listed.clone())
+    assert _rows_key("fm_grid", listed) != _rows_key("fm_grid", listed.reverse())  # row 0 would be another call

@@ -15,7 +15,7 @@ from importlinter.cli import lint_imports
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".importlinter"
 NOT_PRODUCT = {"tests", "bench"}  # checked code, but no layer of the product
-STREAMLIT = {"streamlit", "st_aggrid"}  # st_aggrid is a Streamlit component
+STREAMLIT = {"streamlit"}
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -1,11 +1,16 @@
-"""The table of matching calls: an AgGrid (sort and filter in every column header) over the
-columns the user picked; clicking a row picks that call."""
+"""The table of matching calls: every one of them, in the columns the user picked, sortable in the
+column headers and searchable from the table's toolbar; clicking a row picks that call.
+
+Streamlit's own table rather than an AgGrid: it sends the rows as Arrow and draws only those in view
+on a canvas, where the AgGrid built every row in the browser on each filter change (about 0.8 s of the
+browser's main thread for 10,000 calls, 90 days of the demo, against 0.05 s)."""
 
 from __future__ import annotations
 
-import pandas as pd
+import hashlib
+
 import polars as pl
-from st_aggrid import AgGrid, GridOptionsBuilder
+import streamlit as st
 
 COLUMNS = {
     "call_id": "Call",
@@ -23,27 +28,35 @@ COLUMNS = {
     "cost_usd": "Cost ($)",
 }
 DEFAULT_COLUMNS = ("call_id", "started_at", "agent", "prompt_version", "failure_modes", "booked", "judge_score")
+_FORMATS = {
+    "started_at": st.column_config.DatetimeColumn(COLUMNS["started_at"], format="YYYY-MM-DD HH:mm"),
+    "duration_s": st.column_config.NumberColumn(COLUMNS["duration_s"], format="%.1f"),
+    "cost_usd": st.column_config.NumberColumn(COLUMNS["cost_usd"], format="%.3f"),
+}
+HEIGHT = 420
 
 
-def grid_frame(calls: pl.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """What the grid shows: the picked columns (the call id always first, so a row can be
-    opened), times as text AgGrid sorts correctly, figures rounded for reading."""
-    picked = ["call_id", *[c for c in columns if c != "call_id" and c in COLUMNS]]
-    return calls.select(picked).with_columns(
-        pl.col(c).dt.strftime("%Y-%m-%d %H:%M") for c in picked if calls.schema[c] == pl.Datetime
-    ).with_columns(pl.col(c).round(3) for c in picked if calls.schema[c] == pl.Float64).to_pandas()
+def table_columns(columns: list[str]) -> list[str]:
+    """The columns the table shows, in the order picked: the call id always first (a row names its
+    call), unknown names left out."""
+    return ["call_id", *[c for c in columns if c != "call_id" and c in COLUMNS]]
 
 
-def call_grid(frame: pd.DataFrame, key: str) -> str | None:
-    """Draw the grid; the call id of the row clicked, if any."""
-    builder = GridOptionsBuilder.from_dataframe(frame, filter=True, sortable=True, resizable=True)
-    for column, header in COLUMNS.items():
-        if column in frame.columns:
-            builder.configure_column(column, header_name=header)
-    builder.configure_selection("single")
-    builder.configure_pagination(paginationAutoPageSize=False, paginationPageSize=20)
-    response = AgGrid(frame, gridOptions=builder.build(), height=420, update_on=["selectionChanged"], key=key)
-    selected = response.selected_data
-    if selected is None or len(selected) == 0:
-        return None
-    return str(selected.iloc[0]["call_id"])
+def _rows_key(key: str, calls: pl.DataFrame) -> str:
+    """The table's key for this list of calls. Streamlit keeps a keyed table's selection (a row
+    number) when its data changes, so after a filter change the row picked before would name
+    another call, which would open as if clicked: a new list gets a new key, and no selection."""
+    digest = hashlib.blake2b(calls["call_id"].str.join("\n").item().encode(), digest_size=8).hexdigest()
+    return f"{key}-{digest}"
+
+
+def call_grid(calls: pl.DataFrame, columns: list[str], key: str) -> str | None:
+    """Draw the table of `calls` in `columns`; the call id of the row clicked, if any."""
+    shown = table_columns(columns)
+    table = st.dataframe(
+        calls.select(shown), key=_rows_key(key, calls), on_select="rerun", selection_mode="single-row",
+        hide_index=True, width="stretch", height=HEIGHT,
+        column_config={c: _FORMATS.get(c, COLUMNS[c]) for c in shown},
+    )  # fmt: skip
+    rows = table.selection.rows
+    return str(calls["call_id"][rows[0]]) if rows else None

@@ -16,6 +16,7 @@ so a running load shows its progress."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -78,6 +79,18 @@ _READS: list[Read] = []
 _seen: list[tuple[int, ...] | None] = [None]  # the write stamp the cached results were computed under
 _writing = [0]  # writes made here that hold the warehouse now: a stamp that moves meanwhile is theirs
 _stamp_lock = threading.Lock()
+
+
+def read_ahead(read: Read[P, R], *args: P.args, **kwargs: P.kwargs) -> None:
+    """Start `read(*args, **kwargs)` in a background thread, so that it runs while the page reads
+    something else (DuckDB releases the GIL while it works); the page's own call with the same
+    arguments then waits for it and takes its result from the cache. An error is left to that call,
+    which reads again and shows it."""
+    def run() -> None:
+        with contextlib.suppress(Exception):  # the page's own call of the read meets it again, and shows it
+            read(*args, **kwargs)
+
+    threading.Thread(target=run, name="read-ahead", daemon=True).start()
 
 
 def cached(read: Callable[P, R], spinner: str | bool = False, kept: int = KEPT_RESULTS) -> Read[P, R]:

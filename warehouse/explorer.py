@@ -167,13 +167,16 @@ def lost_conversion_intervals(
     n = calls.height
     if not causes or n == 0:
         return {}
-    rows = np.column_stack([calls["booked"].cast(pl.Float64).to_numpy(),
-                            calls.select(_is_clean(outcome_modes)).to_series().to_numpy(),
-                            *[calls["modes"].list.contains(m).to_numpy() for m in causes]]).astype(float)
     # Calls alike in booking, cleanness and modes are interchangeable, so resampling the n calls
     # is resampling their kinds with the kinds' shares: the same distribution, drawn over a few
-    # dozen kinds instead of thousands of calls (a 90-day period's draws took seconds).
-    kinds, alike = np.unique(rows, axis=0, return_counts=True)
+    # dozen kinds instead of thousands of calls (a 90-day period's draws took seconds). The kinds
+    # are counted by a hash grouping and put in lexicographic order (as np.unique(axis=0) gave
+    # them, and the seeded draws depend on the order), which took a sixth of np.unique's time.
+    traits = [pl.col("booked").cast(pl.Float64).alias("0"), _is_clean(outcome_modes).cast(pl.Float64).alias("1"),
+              *[pl.col("modes").list.contains(m).cast(pl.Float64).alias(str(k)) for k, m in enumerate(causes, 2)]]
+    grouped = calls.select(traits).group_by(pl.all()).len("alike")
+    grouped = grouped.sort(grouped.columns[:-1])
+    kinds, alike = grouped.drop("alike").to_numpy(), grouped["alike"].to_numpy()
     booked, clean, has = kinds[:, 0], kinds[:, 1], kinds[:, 2:]
     weights = np.random.default_rng(seed).multinomial(n, alike / n, size=draws).astype(float)  # draws × kinds
     with np.errstate(divide="ignore", invalid="ignore"):
