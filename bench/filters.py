@@ -17,13 +17,22 @@ round ends a day earlier than the one before and picks another agent and model, 
 its reads cached. Between the changes the agent or model picked is cleared again: a view seen
 before, whose reads are cached, also printed (a rerun's cost without the reads).
 
+Compare versions is walked as a team uses it: where agents ran two prompt versions (the demo),
+it compares the agent's first two (the page's A and B once its agent is picked: a sidebar agent
+narrows its lists, and they keep the pair when it is cleared), so each round picks an agent that
+ran both and a model both ran, and every change draws a comparison with both arms populated; a
+period that holds one arm only opens on the days around the switch, as the page does (the
+comparison over the period is read, the days around the switch are cached). Without prompt
+versions (bench/overview.py's warehouses) it compares models, and the sidebar's model leaves both
+arms as they were, so "one model" finds its reads cached there. Either way a change on Compare
+ends only on a drawn comparison, never on a note.
+
 A change is timed from the press (the option clicked; for the period, the Tab that takes the focus
 out of the date field, which is when the field sends it) until the app's run has ended and its
 last message is drawn (bench/app_runs.py), and every chart and table in the page's main area is
 drawn: nothing stale, each one's SVG or canvas drawn, nothing painted or changed in the main area
 for QUIET_MS (that last paint is when it ends). Component frames (Failure modes' call grid, below
-the fold) are not waited for. On Compare versions (by model) the sidebar's model leaves both arms
-as they were, so "one model" finds its reads cached there.
+the fold) are not waited for.
 
 Where the time goes, also printed: the time to the app's last message (its run) and after it (the
 browser drawing what it sent), and the CPU seconds the app's server and Chromium spent per change,
@@ -69,6 +78,7 @@ QUIET_MS = 250  # nothing sent, painted or changed for this long: the change is 
 TIMEOUT_MS = 120_000
 POLL_MS = 100  # how often to look whether the page is drawn (the times come from the page's own hooks)
 PAUSE_MS = 500  # between one change's end and the next, as a person's would
+OPEN_TRIES, OPEN_WAIT_MS = 5, 2_000  # pressing a sidebar list's "Open" until it shows its options
 TICKS = os.sysconf("SC_CLK_TCK")  # CPU time in /proc/PID/stat is counted in these
 TARGETS_S = ((100_000, 0.5), (float("inf"), 1.5))  # issue 17: 500 ms at 20k calls, 1.5 s at 1M; by size
 CHANGES = ("28 days", "one agent", "one model", "90 days")
@@ -164,14 +174,51 @@ def _cpu_seconds() -> tuple[float, float]:
     return app, browser
 
 
+Pick = int | str  # an option of a sidebar list: its nth (counting round), or the one of this text
+
+# Each agent's first two prompt versions (as Compare versions lists them once the agent is picked) and the
+# models both of them ran.
+BOTH_RAN = """
+WITH listed AS (
+    SELECT agent, version, row_number() OVER (PARTITION BY agent ORDER BY deployed_at NULLS LAST, version) AS nth
+    FROM prompt_versions
+)
+SELECT calls.agent, calls.model
+FROM calls JOIN listed ON listed.agent = calls.agent AND listed.version = calls.prompt_version AND listed.nth <= 2
+GROUP BY ALL HAVING count(DISTINCT listed.version) = 2
+ORDER BY ALL
+"""
+
+
+def _nth(con: duckdb.DuckDBPyConnection, n: int) -> tuple[Pick, Pick]:
+    """Round `n`'s agent and model: each sidebar list's nth."""
+    return n, n
+
+
+def _versions_both_ran(con: duckdb.DuckDBPyConnection, n: int) -> tuple[Pick, Pick]:
+    """Compare versions' round `n` (see the module's doc): the nth agent whose first two prompt versions
+    both ran, and one of the models both ran; each list's nth where no agent ran two (the page compares
+    models)."""
+    ran = con.execute(BOTH_RAN).fetchall()
+    if not ran:
+        return _nth(con, n)
+    agents = sorted({agent for agent, _ in ran})
+    agent = agents[n % len(agents)]
+    models = [model for of, model in ran if of == agent]
+    return agent, models[n // len(agents) % len(models)]
+
+
 @dataclass(frozen=True)
 class Walked:
-    """A page as the benchmark walks it: its title, url path, and what is on screen once it is drawn."""
+    """A page as the benchmark walks it: its title, url path, what is on screen once it is drawn, and
+    the agent and model each round picks."""
 
     title: str
     path: str
     shows: str  # a selector in the main area that only a drawn page has
-    first: Callable[[Page], Ended] | None = None  # more after the link opens, counted in the first load
+    # More after the link opens, counted in the first load; the link's run ends on what `shows` or on a note.
+    first: Callable[[Page], Ended] | None = None
+    picks: Callable[[duckdb.DuckDBPyConnection, int], tuple[Pick, Pick]] = _nth
 
 
 def _ended(page: Page, shows: str, cpu_before: tuple[float, float]) -> Ended:
@@ -185,7 +232,8 @@ def _ended(page: Page, shows: str, cpu_before: tuple[float, float]) -> Ended:
 
 def _models(page: Page) -> Ended:
     """Compare versions by model when the warehouse has no prompt versions to compare (bench/overview.py's
-    have none: the page opens on a note); as it opened, otherwise."""
+    have none: the page opens on a note); as it opened, otherwise (the demo: once its run has ended,
+    on a comparison, not before its run began, whose page had neither)."""
     if page.locator(f"[data-testid='stMain'] :is({TABLE}, {STATIC})").count():
         return Ended(0.0, 0.0)
     before = _cpu_seconds()
@@ -195,7 +243,7 @@ def _models(page: Page) -> Ended:
 
 PAGES = {
     "overview": Walked("Overview", "overview", CHART),
-    "compare": Walked("Compare versions", "compare", f"{NOTE}, {TABLE}, {STATIC}", first=_models),
+    "compare": Walked("Compare versions", "compare", f"{TABLE}, {STATIC}", first=_models, picks=_versions_both_ran),
     "failure-modes": Walked("Failure modes", "failure-modes", CHART),
     "calibration": Walked("Judge calibration", "calibration", f"{NOTE}, {TABLE}"),
     "calls": Walked("Calls", "calls", TABLE),
@@ -227,16 +275,30 @@ def _period(page: Page, start: date, end: date) -> None:
     page.keyboard.press("Tab")
 
 
-def _pick(page: Page, key: str, nth: int) -> None:
-    """Open the sidebar list `key` and click its `nth` option (counting round; not "Select all")."""
-    page.locator(f".st-key-{key} button[aria-label='Open']").click()
+def _pick(page: Page, key: str, option: Pick) -> None:
+    """Open the sidebar list `key` and click `option` (an nth counts round and skips "Select all"). The
+    first press on a list of a page just drawn can leave it closed: pressed again then (the change is
+    timed from the last press, the option's)."""
+    for _ in range(OPEN_TRIES):
+        page.locator(f".st-key-{key} button[aria-label='Open']").click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=OPEN_WAIT_MS)
+            break
+        except PlaywrightTimeout:
+            continue
+    if isinstance(option, str):
+        page.get_by_role("option", name=option, exact=True).click()
+        return
     options = page.get_by_role("option").filter(has_not_text="Select all")
-    options.nth(nth % options.count()).click()
+    options.nth(option % options.count()).click()
 
 
 def _clear(page: Page, key: str) -> None:
+    """Take the one option picked out of the sidebar list `key` again, by the keyboard: its "Clear all"
+    button leaves the demo's first model (claude-sonnet-4-5) picked and only opens the list."""
     page.keyboard.press("Escape")  # the list closes
-    page.locator(f".st-key-{key} button[aria-label='Clear all']").click()
+    page.locator(f".st-key-{key} input").focus()
+    page.keyboard.press("Backspace")
 
 
 def _timed(page: Page, walked: Walked, walk: Walk, name: str, act: Callable[..., None], *args: object) -> None:
@@ -259,20 +321,22 @@ def _said_if_not_drawn(page: Page, walked: Walked, what: str) -> Iterator[None]:
         raise SystemExit(f"{walked.title}, {what}: not drawn within {TIMEOUT_MS / 1000:.0f} s (see {shot})") from None
 
 
-def _round(page: Page, walked: Walked, walk: Walk, last_day: date, n: int) -> None:
-    """The four changes of round `n`: its periods end `n` days before the last day, its agent and model
-    are the lists' `n`th (counting round)."""
+def _round(page: Page, walked: Walked, walk: Walk, last_day: date, n: int, picks: tuple[Pick, Pick]) -> None:
+    """The four changes of round `n`: its periods end `n` days before the last day, it picks the agent
+    and model `picks`."""
     end = last_day - timedelta(days=n)
+    agent, model = picks
     _timed(page, walked, walk, "28 days", _period, end - timedelta(days=27), end)
-    _timed(page, walked, walk, "one agent", _pick, "f_agent", n)
+    _timed(page, walked, walk, "one agent", _pick, "f_agent", agent)
     _timed(page, walked, walk, SEEN, _clear, "f_agent")
-    _timed(page, walked, walk, "one model", _pick, "f_model", n)
+    _timed(page, walked, walk, "one model", _pick, "f_model", model)
     _timed(page, walked, walk, SEEN, _clear, "f_model")
     _timed(page, walked, walk, "90 days", _period, end - timedelta(days=89), end)
 
 
-def walk_page(browser: Browser, url: str, walked: Walked, last_day: date, rounds: int) -> Walk:
-    """Open `walked` in a new tab, then change its filters `rounds` times over (see the module's doc)."""
+def walk_page(browser: Browser, url: str, walked: Walked, last_day: date, picks: list[tuple[Pick, Pick]]) -> Walk:
+    """Open `walked` in a new tab, then change its filters once a round, picking each round's agent and
+    model of `picks` (see the module's doc)."""
     walk = Walk()
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
     try:
@@ -282,12 +346,12 @@ def walk_page(browser: Browser, url: str, walked: Walked, last_day: date, rounds
         before = _cpu_seconds()
         with _said_if_not_drawn(page, walked, "first load"):
             page.goto(f"{url}/{walked.path}")
-            walk.first_load = _ended(page, "*" if walked.first else walked.shows, before)
+            walk.first_load = _ended(page, f"{NOTE}, {walked.shows}" if walked.first else walked.shows, before)
             if walked.first:
                 walk.first_load = walk.first_load + walked.first(page)
         page.wait_for_timeout(PAUSE_MS)
-        for n in range(1, rounds + 1):
-            _round(page, walked, walk, last_day, n)
+        for n, picked in enumerate(picks, start=1):
+            _round(page, walked, walk, last_day, n, picked)
     finally:
         context.close()
     return walk
@@ -307,14 +371,16 @@ def _warm(browser: Browser, url: str) -> None:
 
 def walk(browser: Browser, root: Path, db: Path, walked: Walked, last_day: date, rounds: int) -> Walk:
     """`walked` on a fresh server of the checkout `root`, on a fresh copy of `db` (whose last call is on
-    `last_day`)."""
+    `last_day`), `rounds` rounds."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        picks = [walked.picks(con, n) for n in range(1, rounds + 1)]
     with tempfile.TemporaryDirectory(prefix="callboard-bench-filters-") as scratch:
         copy = Path(scratch) / db.name
         shutil.copy(db, copy)
         with served_app(copy, root=root) as url:
             _warm(browser, url)
             before = os.getloadavg()[0]
-            done = walk_page(browser, url, walked, last_day, rounds)
+            done = walk_page(browser, url, walked, last_day, picks)
             done.load = (before, os.getloadavg()[0])
     return done
 
