@@ -32,6 +32,7 @@ percentile = right.selectbox("Latency", list(PERCENTILE_HELP), index=1, format_f
                                   "callers notice.")
 
 thresholds = load_thresholds()
+data.read_drift_ahead(filters)
 drift = data.drift_history(filters, group, thresholds)
 history = drift.weeks
 st.subheader("Weeks with drift")

@@ -7,12 +7,12 @@ baseline commit, each in its own process, in the same run.
                                     [--app-memory]
 
 This tree: the flags of 8 weeks with the summaries of the period (`drift_history`, the change
-markers read once, as the app caches them), the trends made from them and the failures
-(`trends_from`, `failure_trends`), and the wait's stages. The baseline (default: 4440711, main
-before the trends moved onto the flags' summaries and the talking-over share onto the calls'
-stored conversation columns) reads what its page read: `drift_history`, `drift_trends` and
-`wait_stages_by_week`, or for a tree older than the flags' history (f090d3f) `drift_flags` and
-`drift_trends`. Each process reports its median and its peak memory; the ratio is baseline / this
+markers read once, as the app caches them), the trends made from them (`trends_from`; with
+`failure_trends` before the failures came from the summaries too), and the wait's stages. The
+baseline (default: 4440711, main before the trends moved onto the flags' summaries and the
+talking-over share onto the calls' stored conversation columns) reads what its page read:
+`drift_history`, `drift_trends` and `wait_stages_by_week`, or for a tree older than the flags'
+history (f090d3f) `drift_flags` and `drift_trends`. Each process reports its median and its peak memory; the ratio is baseline / this
 tree. With --db, benches that warehouse (say the 20k demo) instead. With --app-memory, serves this
 tree's app on the last warehouse benched, opens every page in headless Chromium (the drift page
 last) and reports the app's peak memory.
@@ -55,7 +55,10 @@ def reads():
     if hasattr(queries, "trends_from"):
         scope = queries.history_filters(filters, thresholds)
         history = queries.drift_history(scope, "agent", thresholds, markers=markers)
-        queries.trends_from(history.summaries, queries.failure_trends(filters, "week"), "week", filters.start)
+        if hasattr(queries, "failure_trends"):
+            queries.trends_from(history.summaries, queries.failure_trends(filters, "week"), "week", filters.start)
+        else:
+            queries.trends_from(history.summaries, "week", filters.start)
     elif hasattr(queries, "drift_history"):
         queries.drift_history(filters, "agent", thresholds)
         queries.drift_trends(filters, "week", "agent")

@@ -10,13 +10,17 @@ import time
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 import streamlit as st
 
 from ui import data
-from warehouse import reviews
+from warehouse import prepared, reviews
 from warehouse.db import transaction
+from warehouse.drift import queries as drift
+from warehouse.engines import Source
 from warehouse.errors import CallboardError
+from warehouse.filters import Filters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,3 +160,27 @@ def test_saves_of_one_call_at_once_each_renew_its_history(synthetic_warehouse: P
         save.join()
     assert dict(data._saves_here) == {call_id: 2}
     assert sorted(data.call_history(call_id)["reviewer"]) == ["Priya (PM)", "Sam (Eng)"]
+
+
+def test_the_drift_pages_read_ahead_runs_once_in_the_background(synthetic_warehouse: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait's stages are read in the background while the page reads the flags; the page's own
+    call finds them kept, or waits for them: they are computed once, and equal a direct read."""
+    ran: list[tuple[str, str]] = []
+    frames = prepared.frames
+
+    def recorded(source: Source, build: prepared.Build, *args: object) -> list[pl.DataFrame]:
+        ran.append((build.__name__, threading.current_thread().name))
+        return frames(source, build, *args)
+
+    monkeypatch.setattr(prepared, "frames", recorded)
+    f = Filters(date(2026, 9, 1), date(2026, 9, 28))
+    data.read_drift_ahead(f)
+    stages = data.wait_stages_by_week(f)  # at once: kept, or waited for
+    assert [build for build, _ in ran] == ["_wait_stage_expressions"]
+    assert stages.equals(drift.wait_stages_by_week(f))
+    ran.clear()
+    later = Filters(date(2026, 9, 2), date(2026, 9, 29))
+    data.read_drift_ahead(later).result()
+    data.wait_stages_by_week(later)
+    assert len(ran) == 1 and ran[0][1].startswith("read-ahead")

@@ -61,17 +61,22 @@ def test_daily_trends_match_a_computation_over_raw_rows(demo_warehouse: Path) ->
         assert usage["tokens_per_call"] == pytest.approx(sum((c[2] or 0) + (c[3] or 0) for c in mine) / len(mine))
 
 
-def test_weekly_failure_rates_per_tool_match_raw_rows(demo_warehouse: Path) -> None:
+@pytest.mark.parametrize(("grain", "agents"), [("week", ()), ("day", ("salon-booker",))])
+def test_failure_rates_per_tool_and_model_match_raw_rows(demo_warehouse: Path, grain: str, agents: tuple) -> None:
     monday, sunday = date(2026, 10, 12), date(2026, 10, 18)
-    trends = drift_trends(Filters(monday, sunday), "week", "agent", THRESHOLDS)
-    rows = by_key(raw(demo_warehouse, "SELECT s.tool_name, s.is_error FROM spans s JOIN calls c USING (call_id) "
-                                       "WHERE s.kind = 'tool' AND c.day BETWEEN ? AND ?", [monday, sunday]))
-    assert set(trends.tool_errors["bucket"]) == {monday}
-    shown = {r["group"]: r for r in trends.tool_errors.iter_rows(named=True)}
-    assert set(shown) == set(rows)
-    for tool, errors in rows.items():
-        assert shown[tool]["n"] == len(errors)
-        assert shown[tool]["error_rate"] == pytest.approx(sum(errors) / len(errors))
+    first = monday if grain == "week" else sunday
+    trends = drift_trends(Filters(first, sunday, agents=agents), grain, "agent", THRESHOLDS)
+    for frame, kind, name in ((trends.tool_errors, "tool", "s.tool_name"), (trends.model_errors, "llm", "s.model")):
+        rows = by_key(raw(demo_warehouse, f"SELECT {name}, s.is_error FROM spans s JOIN calls c USING (call_id) "
+                                          f"WHERE s.kind = ? AND {name} IS NOT NULL AND c.day BETWEEN ? AND ? "
+                                          "AND (c.agent = ? OR ? IS NULL)",
+                          [kind, first, sunday, *(agents or (None,)) * 2]))
+        assert set(frame["bucket"]) == {first}
+        shown = {r["group"]: r for r in frame.iter_rows(named=True)}
+        assert set(shown) == set(rows) and rows
+        for group, errors in rows.items():
+            assert (shown[group]["n"], shown[group]["failed"]) == (len(errors), sum(errors))
+            assert shown[group]["error_rate"] == pytest.approx(sum(errors) / len(errors))
 
 
 def test_prompt_trends_keep_each_agents_versions_apart(demo_warehouse: Path) -> None:

@@ -18,7 +18,7 @@ def noise(rng: np.random.Generator, group: str) -> tuple[list, list]:
     """One agent's series with nothing planted: latency percentiles, cost per call, a failure rate."""
     return ([sim.frame("llm", group, sim.draws(rng, 300, sim.latency()))],
             [sim.frame("cost", group, sim.draws(rng, 60, sim.cost)),
-             sim.frame("errors", f"tool-{group}", sim.draws(rng, 200, sim.failures(0.03)))])
+             sim.frame("tool_errors", f"tool-{group}", sim.draws(rng, 200, sim.failures(0.03)))])
 
 
 def test_pure_noise_raises_a_flag_in_under_5_percent_of_weeks() -> None:
@@ -114,7 +114,8 @@ def test_a_wider_tail_is_flagged_at_p95_though_the_median_barely_moves() -> None
 def test_a_rare_failure_rate_that_quadruples_is_flagged_in_points_by_fishers_test() -> None:
     rng = np.random.default_rng(11)
     drawn = sim.draws(rng, 300, sim.failures(0.01), lambda back: np.where(back < 7, 4.0, 1.0))
-    (verdict,) = evaluate(sim.simulate([], [sim.frame("errors", "check_availability", drawn)], THRESHOLDS), THRESHOLDS)
+    failures = sim.frame("tool_errors", "check_availability", drawn)
+    (verdict,) = evaluate(sim.simulate([], [failures], THRESHOLDS), THRESHOLDS)
     back, values = drawn
     recent, baseline = values[back < 7], values[(back >= 7) & (back < 35)]
     assert verdict.flagged and verdict.test == "Fisher's exact test" and verdict.window == "week"

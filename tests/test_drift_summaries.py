@@ -39,10 +39,10 @@ SELECT 'cost' AS measure, "{{group}}" AS "group", day, cost_usd AS value FROM {C
 UNION ALL
 SELECT 'tokens', "{{group}}", day, (coalesce(input_tokens, 0) + coalesce(output_tokens, 0))::DOUBLE FROM {CALLS}
 UNION ALL
-SELECT 'errors', s.tool_name, c.day, s.is_error::DOUBLE
+SELECT 'tool_errors', s.tool_name, c.day, s.is_error::DOUBLE
 FROM spans s JOIN {CALLS} c USING (call_id) WHERE s.kind = 'tool' AND s.tool_name IS NOT NULL
 UNION ALL
-SELECT 'errors', s.model, c.day, s.is_error::DOUBLE
+SELECT 'model_errors', s.model, c.day, s.is_error::DOUBLE
 FROM spans s JOIN {CALLS} c USING (call_id) WHERE s.kind = 'llm' AND s.model IS NOT NULL
 """
 TURNS = f"""SELECT c."{{group}}" AS "group", c.day, t.* EXCLUDE (day)

@@ -21,6 +21,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
+from functools import partial
 from typing import Generic, ParamSpec, TypeVar
 
 import polars as pl
@@ -146,7 +148,6 @@ filter_options = cached(queries.filter_options)
 overview = cached(queries.overview, spinner="Computing the metrics…")
 
 # Drift, prompts, A/B
-failure_trends = cached(drift.failure_trends, spinner="Reading the trends…")
 wait_stages_by_week = cached(drift.wait_stages_by_week)
 change_markers = cached(drift.change_markers)
 prompt_versions = cached(prompt_history.prompt_versions)
@@ -163,6 +164,7 @@ def _judged_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHist
 
 
 _drift_history = cached(_judged_history, spinner="Testing every series for drift…")
+_reading_ahead = ThreadPoolExecutor(max_workers=2, thread_name_prefix="read-ahead")  # every session's
 
 
 def drift_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHistory:
@@ -171,9 +173,24 @@ def drift_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHistor
     return _drift_history(drift.history_filters(f, thresholds), group, thresholds)
 
 
+def read_drift_ahead(f: Filters) -> Future[None]:
+    """Start the Drift page's read that needs no flags (the wait's stages) in the background, so
+    its SQL runs while the flags' summaries are read and judged: DuckDB lets go of the GIL while a
+    query runs, and reads at the same time share one opening of the file (`duckdb.connect` builds
+    a database instance, ~17 ms of CPU, only when none is open). The page's own call then finds it
+    kept, or waits for it: a cached read computes a value once however many threads ask for it."""
+    return _reading_ahead.submit(_unless_busy, partial(wait_stages_by_week, f))
+
+
+def _unless_busy(read: Callable[[], object]) -> None:
+    """`read()`, leaving a busy warehouse for the page to meet and say when it asks for the read."""
+    with suppress(CallboardError):
+        read()
+
+
 def drift_trends(f: Filters, grain: str, group: str, thresholds: Thresholds) -> DriftTrends:
-    """The trends, from the flags' cached summaries and the period's failures (`drift.trends_from`)."""
-    return drift.trends_from(drift_history(f, group, thresholds).summaries, failure_trends(f, grain), grain, f.start)
+    """The trends, from the flags' cached summaries (`drift.trends_from`)."""
+    return drift.trends_from(drift_history(f, group, thresholds).summaries, grain, f.start)
 
 
 # Failure modes, calibration, taxonomy

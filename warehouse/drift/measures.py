@@ -14,8 +14,6 @@ model or prompt version, and belong to their call's day.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import ibis
 
 from warehouse import metrics
@@ -65,21 +63,6 @@ def call_tokens(calls: ibis.Table) -> ibis.NumericColumn:
     return calls.input_tokens.fill_null(0) + calls.output_tokens.fill_null(0)
 
 
-def step_errors(steps: ibis.Table, by: Sequence[str]) -> ibis.Table:
-    """Steps, failed steps and their share, per group, for each tool (`of` 'tool', group: the
-    tool) and each model (`of` 'model'), in one query. A step failed when its span did
-    (docs/metrics.md, `error_rate`); this counts steps where the owned metric counts calls, so a
-    tool that fails often shows up even when the call carried on."""
-    def failures(rows: ibis.Table, of: str, name: ibis.Value) -> ibis.Table:
-        rows = rows.mutate(of=ibis.literal(of), group=name)
-        return rows.group_by(["of", *by, "group"]).aggregate(
-            n=rows.count(), failed=rows.is_error.cast("int64").sum(), error_rate=rows.is_error.cast("float64").mean())
-
-    tools = steps.filter(steps.kind == "tool", steps.tool_name.notnull())
-    models = steps.filter(steps.kind == "llm", steps.step_model.notnull())
-    return failures(tools, "tool", tools.tool_name).union(failures(models, "model", models.step_model))
-
-
 def model_debuts(t: Tables) -> ibis.Table:
     """The first day each agent's calls used each model, for the models an agent switched to:
     the model it started the data with is no change."""
@@ -120,17 +103,19 @@ def mean_values(t: Tables, f: metrics.Scope, start: metrics.Day, end: metrics.Da
 
 
 def rate_values(t: Tables, f: metrics.Scope, start: metrics.Day, end: metrics.Day, group: str) -> ibis.Table:
-    """0/1 rows for the rates: each tool's and model's requests that failed (measure 'errors',
-    group: the tool or model) and each call with turns where anyone talked over the other
-    (measure 'interruptions', `metrics.conversation_metrics`' interruption_rate, per `group`),
-    read from the calls' stored conversation columns, not their turns."""
+    """0/1 rows for the rates: each tool's and model's requests that failed (measures
+    'tool_errors' and 'model_errors', group: the tool or model) and each call with turns where
+    anyone talked over the other (measure 'interruptions', `metrics.conversation_metrics`'
+    interruption_rate, per `group`), read from the calls' stored conversation columns, not their
+    turns. A step failed when its span did (docs/metrics.md, `error_rate`); this counts steps where
+    the owned metric counts calls, so a tool that fails often shows up even when the call carried on."""
     s = steps(t, f, start, end)
     tools = s.filter(s.kind == "tool", s.tool_name.notnull())
     models = s.filter(s.kind == "llm", s.step_model.notnull())
     calls = grouped_calls(t, f, start, end)
     c = calls.filter(metrics.has_turns(calls))
-    return (_values(tools, "errors", tools.tool_name, tools.is_error)
-            .union(_values(models, "errors", models.step_model, models.is_error))
+    return (_values(tools, "tool_errors", tools.tool_name, tools.is_error)
+            .union(_values(models, "model_errors", models.step_model, models.is_error))
             .union(_values(c, "interruptions", c[group], metrics.talked_over(c))))
 
 

@@ -36,9 +36,9 @@ class DriftTrends:
     the period's last day, and each 7 days before, back to the week holding its first day),
     dated by its first day, so a weekly point is the figure the flags judged for that week.
     `latency` (measure 'reply' or a step kind, group, n, p50, p95, p99), `usage` (group, calls,
-    cost_per_call_usd, tokens_per_call) and `talking_over` (group, voice_calls,
-    interruption_rate) come from the flags' summaries (`trends_from`); the failure rates of
-    `tool_errors` (group = tool) and `model_errors` (group = model) from `failure_trends`."""
+    cost_per_call_usd, tokens_per_call), `talking_over` (group, voice_calls, interruption_rate)
+    and the failures of `tool_errors` (group = tool) and `model_errors` (group = model: n, failed,
+    error_rate) come from the flags' summaries (`trends_from`)."""
 
     latency: pl.DataFrame
     usage: pl.DataFrame
@@ -64,11 +64,11 @@ def _shown(end: date, start: date, grain: str) -> pl.Expr:
     return pl.col("back") < ((end - start).days + 1 if grain == "day" else period_weeks(start, end))
 
 
-def trends_from(summaries: DriftSummaries, failures: pl.DataFrame, grain: str, start: date) -> DriftTrends:
+def trends_from(summaries: DriftSummaries, grain: str, start: date) -> DriftTrends:
     """The period's trends (from `start` to the summaries' end) out of the flags' summaries,
-    which cover it, and the failures read for it (`failure_trends`): no second pass over the
-    replies, steps or calls. Daily and weekly figures are the summaries' own: percentiles per
-    day or week as the engine computed them, means and shares from the days' counts and sums."""
+    which cover it: no second pass over the replies, steps or calls. Daily and weekly figures are
+    the summaries' own: percentiles per day or week as the engine computed them, means and shares
+    (a failure is a 1, so a day's total is its failed steps) from the days' counts and sums."""
     end = summaries.end
     quantiles = summaries.quantiles.filter(pl.col("unit") == grain, _shown(end, start, grain))
     at = {name: pl.col("q").list.get(measures.SUMMARY_LEVELS.index(q)) for name, q in PERCENTILES.items()}
@@ -78,55 +78,36 @@ def trends_from(summaries: DriftSummaries, failures: pl.DataFrame, grain: str, s
         moments = moments.with_columns(pl.col("back") // measures.WEEK)
     moments = moments.filter(_shown(end, start, grain)).group_by("measure", "group", "back").agg(
         pl.col("n").sum(), pl.col("total").sum())
-    moments = moments.select(_bucket(end, grain), "measure", "group", "n", "total")
+    moments = moments.select(_bucket(end, grain), "measure", "group", "n", "total",
+                             mean=pl.col("total") / pl.col("n"))
 
     def mean_of(measure: str) -> pl.DataFrame:
-        return moments.filter(pl.col("measure") == measure).select(
-            "bucket", "group", n="n", mean=pl.col("total") / pl.col("n"))
+        return moments.filter(pl.col("measure") == measure).drop("measure")
 
     tokens, cost = mean_of("tokens"), mean_of("cost")
     usage = tokens.join(cost.select("bucket", "group", cost_per_call_usd="mean"), on=["bucket", "group"], how="left")
     usage = usage.select("bucket", "group", calls="n", cost_per_call_usd="cost_per_call_usd", tokens_per_call="mean")
     talking = mean_of("interruptions").select("bucket", "group", voice_calls="n", interruption_rate="mean")
-    failures = failures.select(_bucket(end, grain), "of", "group", "n", "failed", "error_rate")
+
+    def failures_of(measure: str) -> pl.DataFrame:
+        failures = mean_of(measure).select("bucket", "group", "n", failed=pl.col("total").cast(pl.Int64),
+                                           error_rate="mean")
+        return failures.sort("bucket", "group")
+
     return DriftTrends(
         latency=latency.sort("bucket", "measure", "group"),
         usage=usage.sort("bucket", "group"),
         talking_over=talking.sort("bucket", "group"),
-        tool_errors=_failures_of(failures, "tool"),
-        model_errors=_failures_of(failures, "model"),
+        tool_errors=failures_of("tool_errors"),
+        model_errors=failures_of("model_errors"),
     )
-
-
-def _failures_of(failures: pl.DataFrame, of: str) -> pl.DataFrame:
-    return failures.filter(pl.col("of") == of).drop("of").sort("bucket", "group")
-
-
-def _failure_expressions(t: Tables, params: prepared.Params, grain: str) -> list[ibis.Table]:
-    """`failure_trends` over the filters' (`f`) days, per day or week back from their last."""
-    f = prepared.filter_params(params, "f")
-    steps = measures.steps(t, f, f.start, f.end)
-    back = measures.days_back(steps.day, f.end)
-    steps = steps.mutate(back=back if grain == "day" else back // measures.WEEK)
-    return [measures.step_errors(steps, ["back"])]
-
-
-def failure_trends(f: Filters, grain: str) -> pl.DataFrame:
-    """Steps, failed steps and their share per tool and per model (`of`), and per bucket (`back`:
-    days, or weeks, back from the filters' last day) over the period's days (or its weeks)."""
-    start = f.start if grain == "day" else f.end - timedelta(days=period_weeks(f.start, f.end) * measures.WEEK - 1)
-    with source() as opened:
-        (frame,) = prepared.frames(opened, _failure_expressions, (grain,),
-                                   prepared.filter_values(replace(f, start=start), "f"))
-    return frame
 
 
 def drift_trends(f: Filters, grain: str, group: str, thresholds: Thresholds) -> DriftTrends:
     """The drift page's trends for the filters' period, per `grain` ('day' or 'week') and per
-    `group` ('agent', 'model' or 'prompt'): the history's summaries (`drift_history`), and the
-    failures (`failure_trends`)."""
+    `group` ('agent', 'model' or 'prompt'), from the history's summaries (`drift_history`)."""
     history = drift_history(history_filters(f, thresholds), group, thresholds)
-    return trends_from(history.summaries, failure_trends(f, grain), grain, f.start)
+    return trends_from(history.summaries, grain, f.start)
 
 
 def change_markers() -> pl.DataFrame:
@@ -169,7 +150,8 @@ def wait_stages_by_week(f: Filters) -> pl.DataFrame:
     return frame.select(_bucket(f.end, "week"), pl.exclude("back")).sort("bucket")
 
 
-RATE_MEASURES = ("errors", "interruptions")
+RATE_MEASURES = ("tool_errors", "model_errors", "interruptions")
+SERIES_MEASURES = {"tool_errors": "errors", "model_errors": "errors"}  # a tool's or a model's: one word for both
 
 
 @dataclass(frozen=True)
@@ -235,7 +217,7 @@ def series_from(summaries: DriftSummaries, thresholds: Thresholds) -> list[Serie
         for week in {back // thresholds.recent_days for back in days}:
             span = range(week * thresholds.recent_days, (week + 1) * thresholds.recent_days)
             weeks[week] = combine(statistic, [days[d] for d in span if d in days])
-        found.append(Series(measure, statistic, group, days, weeks))
+        found.append(Series(SERIES_MEASURES.get(measure, measure), statistic, group, days, weeks))
     return found
 
 
