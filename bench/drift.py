@@ -12,10 +12,10 @@ markers read once, as the app caches them), the trends made from them (`trends_f
 baseline (default: 4440711, main before the trends moved onto the flags' summaries and the
 talking-over share onto the calls' stored conversation columns) reads what its page read:
 `drift_history`, `drift_trends` and `wait_stages_by_week`, or for a tree older than the flags'
-history (f090d3f) `drift_flags` and `drift_trends`. Each process reports its median and its peak memory; the ratio is baseline / this
-tree. With --db, benches that warehouse (say the 20k demo) instead. With --app-memory, serves this
-tree's app on the last warehouse benched, opens every page in headless Chromium (the drift page
-last) and reports the app's peak memory.
+history (f090d3f) `drift_flags` and `drift_trends`. Each process reports its median and its peak
+memory; the ratio is baseline / this tree. With --db, benches that warehouse (say the 20k demo)
+instead. With --app-memory, serves this tree's app on the last warehouse benched, opens every page
+in headless Chromium (the drift page last) and reports the app's peak memory.
 """
 
 from __future__ import annotations
