@@ -1,14 +1,16 @@
 """The failure-mode explorer's answer in words and charts, shared by the page and the deck: which
 mode cost the most conversions and how sure we are (from the figures warehouse/explorer.py and
 warehouse/calibration_math.py computed), Pareto bars (largest first, with the running share of the
-total as a line) and one trend line per mode."""
+total as a line) and one trend line per mode. The charts are built once per shape
+(`present.charts.shaped`) and given each view's frames: building them with Altair on every
+rerun was a tenth of the page's rerun."""
 
 from __future__ import annotations
 
 import altair as alt
 import polars as pl
 
-from present.charts import AXIS_FORMATS, PALETTE
+from present.charts import AXIS_FORMATS, PALETTE, Figure, shaped
 from present.formats import percent
 from present.markdown import code_span
 from warehouse.explorer import Exploration
@@ -66,14 +68,22 @@ def judge_trust(row: dict | None, judge: str) -> tuple[str, str | None]:
     return text, row["warning"]
 
 
-def pareto(summary: pl.DataFrame, value: str, title: str, unit: str) -> alt.LayerChart:
+MODES, PERIODS = "modes", "periods"  # the charts' frames, by name
+
+
+def pareto(summary: pl.DataFrame, value: str, title: str, unit: str) -> Figure:
     """Modes by `value`, largest first; the line is the share of the total covered so far, so
     "these two modes are 80% of it" reads off the chart."""
     data = summary.filter(pl.col(value).is_not_null() & (pl.col(value) > 0)).sort(value, descending=True)
     data = data.with_columns(cumulative=pl.col(value).cum_sum() / pl.col(value).sum()).select("mode", value,
                                                                                             "cumulative")
+    return Figure(_pareto(value, title, unit), {MODES: data})
+
+
+@shaped
+def _pareto(value: str, title: str, unit: str) -> alt.LayerChart:
     x = alt.X("mode:N", sort=None, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=160))
-    base = alt.Chart(data, height=260, title=title)
+    base = alt.Chart(title=title)
     bars = base.mark_bar(color=PALETTE[0]).encode(
         x=x,
         y=alt.Y(f"{value}:Q", title=None, axis=alt.Axis(format=AXIS_FORMATS[unit], tickCount=4)),
@@ -85,14 +95,19 @@ def pareto(summary: pl.DataFrame, value: str, title: str, unit: str) -> alt.Laye
         x=x, y=alt.Y("cumulative:Q", title=None, scale=alt.Scale(domain=[0, 1]),
                      axis=alt.Axis(format=".0%", tickCount=3, orient="right")),
     )
-    return alt.layer(bars, line).resolve_scale(y="independent")
+    return alt.LayerChart(data=alt.NamedData(MODES), layer=[bars, line], height=260).resolve_scale(y="independent")
 
 
-def mode_trend(trend: pl.DataFrame, grain: str) -> alt.Chart:
+def mode_trend(trend: pl.DataFrame, grain: str) -> Figure:
     """Share of the calls looked at that had each mode, per day or week."""
+    return Figure(_mode_trend(grain), {PERIODS: trend})
+
+
+@shaped
+def _mode_trend(grain: str) -> alt.Chart:
     label = "Day" if grain == "day" else "Week of"
     return (
-        alt.Chart(trend, height=260)
+        alt.Chart(alt.NamedData(PERIODS), height=260)
         .mark_line(point=alt.OverlayMarkDef(size=20))
         .encode(
             x=alt.X("period_start:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=6)),

@@ -357,7 +357,8 @@ def test_failure_mode_and_calibration_reads_are_equal_on_every_engine(
         version = calibration_queries.versions_to_calibrate()
         found = [version]
         for f in periods:
-            pairs, in_scope, _ = calibration_queries._pull(f, version["judge_version"][0])
+            pairs = calibration_queries.labelled_pairs(version["judge_version"][0])
+            in_scope = calibration_queries.judged_in_scope(f, version["judge_version"][0])
             found += [explorer.call_frame(f).sort("call_id"), pairs.sort("call_id"), in_scope.sort("call_id")]
         return found
 

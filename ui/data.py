@@ -83,7 +83,7 @@ _writing = [0]  # writes made here that hold the warehouse now: a stamp that mov
 _stamp_lock = threading.Lock()
 
 
-def read_ahead(read: Read[P, R], *args: P.args, **kwargs: P.kwargs) -> None:
+def read_ahead(read: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> None:
     """Start `read(*args, **kwargs)` in a background thread, so that it runs while the page reads
     something else (DuckDB releases the GIL while it works); the page's own call with the same
     arguments then waits for it and takes its result from the cache. An error is left to that call,
@@ -196,8 +196,19 @@ def drift_trends(f: Filters, grain: str, group: str, thresholds: Thresholds) -> 
 # Failure modes, calibration, taxonomy
 exploration = cached(explorer.explore, spinner="Counting failure modes…")
 versions_to_calibrate = cached(calibration_queries.versions_to_calibrate)
-calibration_table = cached(calibration_queries.calibration_table, spinner="Measuring the judge…")
+_labelled_pairs = cached(calibration_queries.labelled_pairs)
+_judged_in_scope = cached(calibration_queries.judged_in_scope)
 current_taxonomy = cached(taxonomy.load_taxonomy)
+
+
+def _calibration(f: Filters, judge_version: str) -> pl.DataFrame:
+    """`calibration_queries.calibration_table`, from reads cached apart: the calls a person labelled
+    too do not change with the filters, so a filter change reads only the judgements in scope."""
+    return calibration_queries.calibration_rows(_labelled_pairs(judge_version), _judged_in_scope(f, judge_version),
+                                                current_taxonomy())
+
+
+calibration_table = cached(_calibration, spinner="Measuring the judge…")
 
 # Judges, calls
 judge_runs_summary = cached(judgements.judge_runs_summary)
@@ -212,8 +223,8 @@ get_session = cached(reviews.get_session)
 current_reviews = cached(reviews.current_reviews)
 _scored_before = cached(reviews.scored_calls)
 session_summary = cached(review_summary.session_summary)
-REVIEW_READS = (list_sessions, current_reviews, session_summary, calibration_table, versions_to_calibrate,
-                exploration)
+REVIEW_READS = (list_sessions, current_reviews, session_summary, calibration_table, _labelled_pairs,
+                versions_to_calibrate, exploration)
 _saving = ThreadPoolExecutor(max_workers=1, thread_name_prefix="save-review")  # saves land in the order made
 _saves_here: dict[str, int] = {}  # per call, the saves made in this process: part of its history's key
 _scored_here: dict[str, set[str]] = {}  # per session, the calls saved in this process
@@ -322,8 +333,8 @@ def add_prompt_comment(agent: str, version: str, author: str, body: str) -> None
 
 def forget_judgements() -> None:
     """After a judge run: every cached view that counts judgements, so the new ones show at once."""
-    for read in (judge_runs_summary, judge_run_history, overview, exploration, calibration_table,
-                 versions_to_calibrate, call_detail, search_calls):
+    for read in (judge_runs_summary, judge_run_history, overview, exploration, calibration_table, _labelled_pairs,
+                 _judged_in_scope, versions_to_calibrate, call_detail, search_calls):
         read.clear()
 
 

@@ -15,11 +15,12 @@ error rates; a verdict saved outside a session counts with weight 1.
 
 from __future__ import annotations
 
+import duckdb
 import ibis
 import polars as pl
 
 from warehouse import calibration_math, metrics, prepared, review_metrics, reviews
-from warehouse.engines import source, warehouse_file
+from warehouse.engines import Source, source, warehouse_file
 from warehouse.filters import Filters
 from warehouse.tables import Tables
 from warehouse.taxonomy import Taxonomy, read_taxonomy
@@ -59,25 +60,43 @@ def versions_to_calibrate() -> pl.DataFrame:
     return frame
 
 
-def _pull_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
-    """The version's (`version`) judgements a person labelled too, with their labels, and those
-    of the calls in the filters' (`f`) scope."""
-    judged = _latest_by_version(t, params["version"])
+def _pairs_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
+    """The version's (`version`) judgements a person labelled too, with both labels."""
     verdicts = review_metrics.call_verdicts(t.reviews)
     verdicts = verdicts.select("call_id", "session_id", human_labels=verdicts.labels)
-    in_scope = judged.semi_join(metrics.scoped_calls(t, prepared.filter_params(params, "f")), "call_id")
-    return [judged.inner_join(verdicts, "call_id"), in_scope]
+    return [_latest_by_version(t, params["version"]).inner_join(verdicts, "call_id")]
 
 
-def _pull(f: Filters, judge_version: str) -> tuple[pl.DataFrame, pl.DataFrame, Taxonomy]:
-    """The pairs (with their sampling weights), the calls in scope and the taxonomy, in one opening
-    of the warehouse."""
+def _in_scope_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
+    """The version's (`version`) judgements of the calls in the filters' (`f`) scope."""
+    scoped = metrics.scoped_calls(t, prepared.filter_params(params, "f"))
+    return [_latest_by_version(t, params["version"]).semi_join(scoped, "call_id")]
+
+
+def _read_pairs(opened: Source, file: duckdb.DuckDBPyConnection, judge_version: str) -> pl.DataFrame:
+    (pairs,) = prepared.frames(opened, _pairs_expressions, (), {"version": judge_version})
+    weights = reviews.read_sample_weights(file)
+    return pairs.join(weights, on=["session_id", "call_id"], how="left").with_columns(pl.col("weight").fill_null(1.0))
+
+
+def _read_in_scope(opened: Source, f: Filters, judge_version: str) -> pl.DataFrame:
     values = prepared.filter_values(f, "f") | {"version": judge_version}
+    (in_scope,) = prepared.frames(opened, _in_scope_expressions, (), values)
+    return in_scope
+
+
+def labelled_pairs(judge_version: str) -> pl.DataFrame:
+    """The calls a person and the judge version both labelled, with both labels and the sampling
+    weight of the session the verdict was saved in: the judge's error rates, whatever the period
+    (so the app reads them once, not on every filter change)."""
     with source() as opened, warehouse_file(opened) as file:
-        pairs, in_scope = prepared.frames(opened, _pull_expressions, (), values)
-        weights, taxonomy = reviews.read_sample_weights(file), read_taxonomy(file)
-    pairs = pairs.join(weights, on=["session_id", "call_id"], how="left").with_columns(pl.col("weight").fill_null(1.0))
-    return pairs, in_scope, taxonomy
+        return _read_pairs(opened, file, judge_version)
+
+
+def judged_in_scope(f: Filters, judge_version: str) -> pl.DataFrame:
+    """The judge version's labels of the calls in the filters' scope: the rate it observes."""
+    with source() as opened:
+        return _read_in_scope(opened, f, judge_version)
 
 
 def calibration_rows(pairs: pl.DataFrame, in_scope: pl.DataFrame, taxonomy: Taxonomy) -> pl.DataFrame:
@@ -121,5 +140,9 @@ def calibration_rows(pairs: pl.DataFrame, in_scope: pl.DataFrame, taxonomy: Taxo
 
 
 def calibration_table(f: Filters, judge_version: str) -> pl.DataFrame:
-    """Calibration of one judge version, per label, with rates observed on the calls in scope."""
-    return calibration_rows(*_pull(f, judge_version))
+    """Calibration of one judge version, per label, with rates observed on the calls in scope, in
+    one opening of the warehouse."""
+    with source() as opened, warehouse_file(opened) as file:
+        pairs, taxonomy = _read_pairs(opened, file, judge_version), read_taxonomy(file)
+        in_scope = _read_in_scope(opened, f, judge_version)
+    return calibration_rows(pairs, in_scope, taxonomy)
