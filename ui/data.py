@@ -16,7 +16,6 @@ so a running load shows its progress."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -81,18 +80,6 @@ _READS: list[Read] = []
 _seen: list[tuple[int, ...] | None] = [None]  # the write stamp the cached results were computed under
 _writing = [0]  # writes made here that hold the warehouse now: a stamp that moves meanwhile is theirs
 _stamp_lock = threading.Lock()
-
-
-def read_ahead(read: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> None:
-    """Start `read(*args, **kwargs)` in a background thread, so that it runs while the page reads
-    something else (DuckDB releases the GIL while it works); the page's own call with the same
-    arguments then waits for it and takes its result from the cache. An error is left to that call,
-    which reads again and shows it."""
-    def run() -> None:
-        with contextlib.suppress(Exception):  # the page's own call of the read meets it again, and shows it
-            read(*args, **kwargs)
-
-    threading.Thread(target=run, name="read-ahead", daemon=True).start()
 
 
 def cached(read: Callable[P, R], spinner: str | bool = False, kept: int = KEPT_RESULTS) -> Read[P, R]:
@@ -173,13 +160,19 @@ def drift_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHistor
     return _drift_history(drift.history_filters(f, thresholds), group, thresholds)
 
 
+def read_ahead(read: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Future[None]:
+    """Start `read(*args, **kwargs)` in the background, so its SQL runs while the page reads and
+    works on something else: DuckDB lets go of the GIL while a query runs, and reads at the same
+    time share one opening of the file (`duckdb.connect` builds a database instance, ~17 ms of CPU,
+    only when none is open). The page's own call then finds it kept, or waits for it: a cached read
+    computes a value once however many threads ask for it."""
+    return _reading_ahead.submit(_unless_busy, partial(read, *args, **kwargs))
+
+
 def read_drift_ahead(f: Filters) -> Future[None]:
     """Start the Drift page's read that needs no flags (the wait's stages) in the background, so
-    its SQL runs while the flags' summaries are read and judged: DuckDB lets go of the GIL while a
-    query runs, and reads at the same time share one opening of the file (`duckdb.connect` builds
-    a database instance, ~17 ms of CPU, only when none is open). The page's own call then finds it
-    kept, or waits for it: a cached read computes a value once however many threads ask for it."""
-    return _reading_ahead.submit(_unless_busy, partial(wait_stages_by_week, f))
+    its SQL runs while the flags' summaries are read and judged (`read_ahead`)."""
+    return read_ahead(wait_stages_by_week, f)
 
 
 def _unless_busy(read: Callable[[], object]) -> None:
