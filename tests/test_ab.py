@@ -6,7 +6,8 @@ share no agent are refused, and arms that ran in different periods are said to."
 from __future__ import annotations
 
 import math
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -164,3 +165,39 @@ def test_several_agents_are_standardized_to_one_mix(demo_warehouse: Path) -> Non
         expected_b = sum(weights[g] * per_agent[g][1][c.metric][0] for g in result.agents)
         assert (c.value_a, c.value_b) == (pytest.approx(expected_a), pytest.approx(expected_b)), c.metric
         assert c.n_a == sum(per_agent[g][0][c.metric][1] for g in result.agents)
+
+
+def _figures(result: ab.ABResult) -> tuple[list, list[float | None]]:
+    """A comparison's counts, agents and days (exact), and its figures (compared approximately: the
+    engine sums in no set order)."""
+    exact = [result.calls_a, result.calls_b, result.agents, result.left_out, result.days_a, result.days_b,
+             result.switch_day, [(c.metric, c.n_a, c.n_b, c.significant) for c in result.comparisons],
+             {key: frame.to_dicts() for key, frame in result.mix.items()}]
+    figures = [x for c in result.comparisons for x in (c.value_a, c.value_b, c.difference, c.p_value)]
+    return exact, figures
+
+
+def test_every_period_is_compared_alike_from_the_traffic_on_record(demo_warehouse: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app reads the arms' calls per agent, model and day once over the days on record and takes
+    each period's from it (ui/data.py): the same comparison, and the same days each arm ran, as
+    reading them for the period; a period that holds one arm only then reads nothing more."""
+    a, b = arm("clinic-scheduler", "v1"), arm("clinic-scheduler", "v2")
+    on_record = ab.traffic(*ab.on_record(a, b, FIRST_DAY, DEMO_END_DAY))
+    ran = ab.when_arms_ran(a, b, FIRST_DAY, DEMO_END_DAY)
+    assert ab.when_arms_ran(a, b, FIRST_DAY, DEMO_END_DAY, on_record) == ran and ran.switch_day is not None
+    late = (DEMO_END_DAY - timedelta(days=27), DEMO_END_DAY)
+    overlapping = (ran.switch_day - timedelta(days=3), DEMO_END_DAY)
+    for start, end in ((FIRST_DAY, DEMO_END_DAY), late, ran.window(7), overlapping):
+        x, y = (replace(f, start=start, end=end) for f in (a, b))
+        exact, figures = _figures(ab.compare(x, y))
+        given_exact, given_figures = _figures(ab.compare(x, y, on_record))
+        assert given_exact == exact and given_figures == pytest.approx(figures, nan_ok=True), (start, end)
+    x, y = (replace(f, start=late[0], end=late[1]) for f in (a, b))
+    assert ab.compare(x, y).calls_a == 0, "the last 28 days hold no clinic v1 call"
+
+    def no_read() -> None:
+        raise AssertionError("read the warehouse")
+
+    monkeypatch.setattr(ab, "source", no_read)
+    assert ab.compare(x, y, on_record).calls_b > 0

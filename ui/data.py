@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
+from datetime import date
 from functools import partial
 from typing import Generic, ParamSpec, TypeVar
 
@@ -139,8 +140,32 @@ wait_stages_by_week = cached(drift.wait_stages_by_week)
 change_markers = cached(drift.change_markers)
 prompt_versions = cached(prompt_history.prompt_versions)
 prompt_comments = cached(prompt_history.comments)
-compare = cached(ab.compare, spinner="Comparing…")
-when_arms_ran = cached(ab.when_arms_ran)
+_arm_traffic = cached(ab.traffic)
+
+
+def _traffic_on_record(a: Filters, b: Filters) -> pl.DataFrame:
+    """The arms' calls per agent, model and day over every day on record, read once per pair of arms
+    (and per write): each period Compare versions shows, and when each arm ran, are taken from it."""
+    return _arm_traffic(*ab.on_record(a, b, *filter_options().span))
+
+
+def _compared(a: Filters, b: Filters, _traffic: pl.DataFrame) -> ab.ABResult:
+    """`ab.compare` with the arms' traffic given (not hashed: it follows from the arms)."""
+    return ab.compare(a, b, _traffic)
+
+
+_compare = cached(_compared, spinner="Comparing…")
+
+
+def compare(a: Filters, b: Filters) -> ab.ABResult:
+    """`ab.compare`: a period that holds one arm only reads nothing more than the arms' traffic,
+    already read for another period; one that holds both, the figures per agent."""
+    return _compare(a, b, _traffic_on_record(a, b))
+
+
+def when_arms_ran(a: Filters, b: Filters, first: date, last: date) -> ab.Ran:
+    """`ab.when_arms_ran` from the arms' traffic on record (no read of its own)."""
+    return ab.when_arms_ran(a, b, first, last, _traffic_on_record(a, b))
 
 
 def _judged_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHistory:
