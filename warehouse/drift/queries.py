@@ -201,18 +201,22 @@ def series_from(summaries: DriftSummaries, thresholds: Thresholds) -> list[Serie
     latency (p50, p95, p99), cost and tokens per call, per group; the failure rate of each tool and
     each model; the share of calls with an interruption, per group."""
     found = []
-    quantiles = summaries.quantiles.partition_by(["measure", "group"], as_dict=True)
-    for (measure, group), rows in sorted(quantiles.items()):
-        by_unit = {unit: {r["back"]: (r["n"], r["q"]) for r in frame.iter_rows(named=True)}
-                   for (unit,), frame in rows.partition_by(["unit"], as_dict=True).items()}
+    percentiles: dict[tuple[str, str], dict[str, dict[int, tuple[int, list[float]]]]] = {}
+    for measure, group, unit, back, n, q in summaries.quantiles.select(
+            "measure", "group", "unit", "back", "n", "q").iter_rows():  # one pass: rows by series, unit and back
+        percentiles.setdefault((measure, group), {"day": {}, "week": {}})[unit][back] = (n, q)
+    for (measure, group), by_unit in sorted(percentiles.items()):
         for statistic in PERCENTILES:
-            found.append(Series(measure, statistic, group, _quantile_windows(by_unit.get("day", {}), statistic),
-                                _quantile_windows(by_unit.get("week", {}), statistic)))
-    moments = summaries.moments.partition_by(["measure", "group"], as_dict=True)
-    for (measure, group), rows in sorted(moments.items()):
+            found.append(Series(measure, statistic, group, _quantile_windows(by_unit["day"], statistic),
+                                _quantile_windows(by_unit["week"], statistic)))
+    moments: dict[tuple[str, str], dict[int, Window]] = {}
+    for measure, group, back, n, total, var in summaries.moments.select(
+            "measure", "group", "back", "n", "total", "var").iter_rows():
+        days = moments.setdefault((measure, group), {})
+        if n:
+            days[back] = moments_window(n, total, var, "rate" if measure in RATE_MEASURES else "mean")
+    for (measure, group), days in sorted(moments.items()):
         statistic = "rate" if measure in RATE_MEASURES else "mean"
-        days = {r["back"]: moments_window(r["n"], r["total"], r["var"], statistic)
-                for r in rows.iter_rows(named=True) if r["n"]}
         weeks = {}
         for week in {back // thresholds.recent_days for back in days}:
             span = range(week * thresholds.recent_days, (week + 1) * thresholds.recent_days)
