@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests import drift_simulation as sim
-from warehouse.drift.detection import Thresholds, Window, combine, evaluate, load_thresholds
+from warehouse.drift.detection import Thresholds, Window, combine, days_test, evaluate, load_thresholds
 
 THRESHOLDS = load_thresholds()
 
@@ -136,6 +136,33 @@ def test_too_few_values_are_not_judged() -> None:
     drawn = sim.draws(rng, 3, sim.latency(), lambda back: np.where(back < 7, 3.0, 1.0))
     verdicts = evaluate(sim.simulate([sim.frame("llm", "a", drawn)], [], THRESHOLDS), THRESHOLDS)
     assert all(not v.flagged and v.p_value is None and v.reason == "too few values to judge" for v in verdicts)
+
+
+def test_the_days_test_compares_the_last_k_days_with_the_same_days_of_each_baseline_week() -> None:
+    """The figures the days test reports are the week's last k days (k its best) combined,
+    against the same k days of each baseline week, combined in turn: checked against a
+    computation straight from the series' days, for steps of several lengths and weeks."""
+    ks, compared = set(), 0
+    for days_left in (2, 3, 5):
+        rng = np.random.default_rng(days_left)
+        pattern = sim.step(0.3, days_left=days_left)
+        latency = [sim.frame("llm", "a", sim.draws(rng, 400, sim.latency(), pattern))]
+        moments = [sim.frame("cost", "a", sim.draws(rng, 60, sim.cost, pattern))]
+        for series in sim.simulate(latency, moments, THRESHOLDS):
+            for week in (0, 3):
+                verdict = days_test(series, week, THRESHOLDS).verdict
+                if verdict.p_value is None:  # p99: too few values a day to judge
+                    continue
+                first, length, k = week * THRESHOLDS.recent_days, THRESHOLDS.recent_days, verdict.days
+                recent = combine(series.statistic, [series.days[first + d] for d in range(k)])
+                before = [combine(series.statistic, [series.days[first + b * length + d] for d in range(k)])
+                          for b in range(1, THRESHOLDS.baseline_weeks + 1)]
+                baseline = combine(series.statistic, before)
+                assert (verdict.n_recent, verdict.n_baseline) == (recent.n, baseline.n)
+                assert (verdict.recent_value, verdict.baseline_value) == (recent.value, baseline.value)
+                ks.add(k)
+                compared += 1
+    assert compared >= 3 * 2 * 3 and len(ks) >= 3, (compared, ks)  # p50, p95 and the mean at least
 
 
 def test_windows_combine_a_mean_and_its_variance_exactly() -> None:
