@@ -3,7 +3,7 @@ sidebar's filters, times in Chromium a change of those filters until the page's 
 its charts and tables are drawn, at 20k and at 1M calls (issue 17: under 500 ms at 20k, 1.5 s at 1M).
 
     .venv/bin/python bench/filters.py [--calls 20000 1000000 | --db DEMO] [--rounds 3] [--pages overview,drift]
-                                      [--baseline-root DIR]
+                                      [--baseline-root DIR | --app-memory]
 
 Serves the app (`streamlit run`, as `make run` does: tests/served_app.py) on a copy of
 bench/overview.py's warehouse of N calls (built once and kept, `bench.overview.built`; a copy, as
@@ -46,6 +46,11 @@ load includes choosing "Models" where the page opens on a note for want of promp
 (bench/overview.py's warehouses): both waits are counted. With --baseline-root, another checkout (say one made with
 `git archive 4440711 | tar -x -C DIR`) is walked too, page by page in turns with this one, and the
 ratio of this tree's median change to that one's is printed as well.
+
+With --app-memory it times nothing: it serves the app once, walks each page of --pages on that one
+server as above (a meeting visits every page on one server, whose caches keep what each read), then
+opens every other page, and prints the server's resident memory and its peak (VmRSS, VmHWM from
+/proc) after each: issue 17 keeps the app under 1 GiB at 1M calls with every page visited.
 """
 
 from __future__ import annotations
@@ -369,20 +374,78 @@ def _warm(browser: Browser, url: str) -> None:
         context.close()
 
 
-def walk(browser: Browser, root: Path, db: Path, walked: Walked, last_day: date, rounds: int) -> Walk:
-    """`walked` on a fresh server of the checkout `root`, on a fresh copy of `db` (whose last call is on
-    `last_day`), `rounds` rounds."""
+def _picks(db: Path, walked: Walked, rounds: int) -> list[tuple[Pick, Pick]]:
+    """The agent and model each of `rounds` rounds on `walked` picks, on warehouse `db`."""
     with duckdb.connect(str(db), read_only=True) as con:
-        picks = [walked.picks(con, n) for n in range(1, rounds + 1)]
+        return [walked.picks(con, n) for n in range(1, rounds + 1)]
+
+
+@contextmanager
+def _served_copy(db: Path, root: Path = ROOT) -> Iterator[str]:
+    """The app of the checkout `root` served on a fresh copy of `db` (opening a warehouse migrates it)."""
     with tempfile.TemporaryDirectory(prefix="callboard-bench-filters-") as scratch:
         copy = Path(scratch) / db.name
         shutil.copy(db, copy)
         with served_app(copy, root=root) as url:
-            _warm(browser, url)
-            before = os.getloadavg()[0]
-            done = walk_page(browser, url, walked, last_day, picks)
-            done.load = (before, os.getloadavg()[0])
+            yield url
+
+
+def walk(browser: Browser, root: Path, db: Path, walked: Walked, last_day: date, rounds: int) -> Walk:
+    """`walked` on a fresh server of the checkout `root`, on a fresh copy of `db` (whose last call is on
+    `last_day`), `rounds` rounds."""
+    picks = _picks(db, walked, rounds)
+    with _served_copy(db, root) as url:
+        _warm(browser, url)
+        before = os.getloadavg()[0]
+        done = walk_page(browser, url, walked, last_day, picks)
+        done.load = (before, os.getloadavg()[0])
     return done
+
+
+# The app's other pages (their content does not follow the sidebar's filters), by url path.
+UNFILTERED = ("review", "review-summary", "failure-mode-list", "judges", "prompts", "ingest", "export")
+MIB = 1024  # /proc's figures are in KiB
+
+
+def _server_memory() -> tuple[float, float]:
+    """The app server's resident memory now and its peak so far (VmRSS, VmHWM), in MiB: the one
+    Python process this run serves the app from."""
+    server = next(pid for pid, name in _family(os.getpid()).items() if name.startswith("python"))
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{server}/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0]) / MIB, int(status["VmHWM"].split()[0]) / MIB
+
+
+def _open(browser: Browser, url: str, path: str) -> None:
+    """Open the page at `path` in a new tab and wait until its run has ended (its first message sent
+    and nothing more for QUIET_MS), for pages the benchmark does not walk."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    try:
+        page = context.new_page()
+        page.add_init_script(WATCH)
+        page.goto(f"{url}/{path}")
+        page.wait_for_function("() => window.__runs.some(([, state]) => state === 'running')", timeout=TIMEOUT_MS,
+                               polling=POLL_MS)  # fmt: skip
+        wait_for_answer(page, QUIET_MS, TIMEOUT_MS, polling=POLL_MS)
+    finally:
+        context.close()
+
+
+def app_memory(browser: Browser, db: Path, keys: list[str], last_day: date, rounds: int) -> None:
+    """On one server (`--app-memory`): walk each of `keys`' pages as the timings do, then open every
+    other page; print the server's resident memory and its peak after each (a meeting visits them
+    all on one server, whose caches keep what each read)."""
+    print(f"\n{db.name}: the app server's memory (MiB) after each page, one server for every page; "
+          f"{rounds} rounds of filter changes on each page walked")
+    print(f"  {'page':<24}{'now':>7}{'peak':>7}{'load':>7}")
+    with _served_copy(db) as url:
+        _warm(browser, url)
+        for key in keys:
+            walk_page(browser, url, PAGES[key], last_day, _picks(db, PAGES[key], rounds))
+            print(f"  {PAGES[key].title:<24}{''.join(f'{mib:>7,.0f}' for mib in _server_memory())}"
+                  f"{os.getloadavg()[0]:>7.1f}")
+        for path in UNFILTERED:
+            _open(browser, url, path)
+            print(f"  {path:<24}{''.join(f'{mib:>7,.0f}' for mib in _server_memory())}{os.getloadavg()[0]:>7.1f}")
 
 
 def _ms(seconds: float) -> str:
@@ -433,11 +496,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pages", default=",".join(PAGES), help=f"of {', '.join(PAGES)}")
     parser.add_argument("--baseline-root", type=Path, help="another checkout to walk in turns (e.g. git archive)")
+    parser.add_argument("--app-memory", action="store_true", help="the app's memory, every page on one server")
     args = parser.parse_args()
     keys = args.pages.split(",")
     with chromium() as browser:
         for db in [path.resolve() for path in args.db] if args.db else [built(calls) for calls in args.calls]:
             calls, last_day = _size(db)
+            if args.app_memory:
+                app_memory(browser, db, keys, last_day, args.rounds)
+                continue
             walks, baseline = {}, {}
             for key in keys:
                 walks[key] = walk(browser, ROOT, db, PAGES[key], last_day, args.rounds)
