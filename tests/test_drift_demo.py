@@ -3,6 +3,7 @@ on the days they went live, and the flags find the planted drifts at their dates
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,12 +11,22 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from data.scenario import timeline
 from present.drift import drifted, sentences, stage_sentence, strip_label, trend_by_group
 from present.formats import format_value
 from warehouse.drift.detection import SeriesVerdict, load_thresholds
-from warehouse.drift.queries import change_markers, drift_flags, drift_history, drift_trends, wait_stages_by_week
+from warehouse.drift.queries import (
+    DriftTrends,
+    change_markers,
+    drift_flags,
+    drift_history,
+    drift_trends,
+    history_filters,
+    trends_from,
+    wait_stages_by_week,
+)
 from warehouse.filters import Filters
 from warehouse.queries import conversation_by_week
 
@@ -199,6 +210,22 @@ def test_the_talking_over_trend_matches_the_overviews_definition(demo_warehouse:
         assert mine["interruption_rate"] == pytest.approx(row["interruption_rate"])
     history = drift_history(Filters(PLAN.end_day, PLAN.end_day), "agent", THRESHOLDS)
     assert history.summaries.first_day == PLAN.end_day - timedelta(days=15 * 7 - 1)
+
+
+def test_periods_to_one_day_share_one_history_and_its_trends_are_theirs(demo_warehouse: Path) -> None:
+    """Every period within the 15 weeks the history reads anyway shares one read of it
+    (`history_filters`): the trends of 90 days made from the history read for 28 days to the same
+    day are those of a history read for the 90 days alone, day by day and week by week."""
+    end = PLAN.end_day
+    month, quarter = Filters(end - timedelta(days=27), end), Filters(end - timedelta(days=89), end)
+    assert history_filters(month, THRESHOLDS) == history_filters(quarter, THRESHOLDS)
+    shared = drift_history(history_filters(month, THRESHOLDS), "agent", THRESHOLDS).summaries
+    alone = drift_history(quarter, "agent", THRESHOLDS).summaries
+    for grain in ("day", "week"):
+        mine, theirs = trends_from(shared, grain, quarter.start), trends_from(alone, grain, quarter.start)
+        assert mine.latency["bucket"].min() == (quarter.start if grain == "day" else end - timedelta(days=13 * 7 - 1))
+        for field in fields(DriftTrends):
+            assert_frame_equal(getattr(mine, field.name), getattr(theirs, field.name))
 
 
 def test_weekly_trends_are_the_flags_weeks(demo_warehouse: Path) -> None:

@@ -284,7 +284,7 @@ def drift_history(f: Filters, group: str, thresholds: Thresholds, weeks: int = H
     Its summaries also cover the filters' period (from their first day), for `trends_from`.
     `markers`: the `change_markers` when the caller has them already."""
     end = end or f.end
-    reach = max(weeks + max(thresholds.baseline_weeks, thresholds.trend_weeks - 1), period_weeks(f.start, end))
+    reach = max(_read_days(thresholds, weeks) // thresholds.recent_days, period_weeks(f.start, end))
     daily = max(_tested_days(thresholds, weeks), (end - f.start).days + 1)
     summaries = drift_summaries(f, group, end, reach * thresholds.recent_days, daily)
     series = series_from(summaries, thresholds)
@@ -301,10 +301,18 @@ def _tested_days(thresholds: Thresholds, weeks: int) -> int:
     return (weeks + thresholds.baseline_weeks) * thresholds.recent_days
 
 
+def _read_days(thresholds: Thresholds, weeks: int) -> int:
+    """The days back from the end the history reads in any case: its `weeks` weeks and the weeks
+    before the oldest that its week and trend tests read."""
+    return (weeks + max(thresholds.baseline_weeks, thresholds.trend_weeks - 1)) * thresholds.recent_days
+
+
 def history_filters(f: Filters, thresholds: Thresholds, weeks: int = HISTORY_WEEKS) -> Filters:
     """`f` with its first day moved back to the first one the history reads anyway, so that every
-    period within those days shares one history (and one cached read)."""
-    return replace(f, start=min(f.start, f.end - timedelta(days=_tested_days(thresholds, weeks) - 1)))
+    period within those days (15 weeks) shares one history and one cached read: 28 days, then 90
+    to the same day, read the engine once. The daily percentiles then cover those days too, a
+    quarter more than the last-days test reads (84 of 105), for the daily trends of any such period."""
+    return replace(f, start=min(f.start, f.end - timedelta(days=_read_days(thresholds, weeks) - 1)))
 
 
 def _flags(series: list[Series], week: int, end: date, markers: pl.DataFrame, thresholds: Thresholds) -> DriftFlags:
