@@ -3,8 +3,9 @@ on the days they went live, and the flags find the planted drifts at their dates
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,6 +17,7 @@ from polars.testing import assert_frame_equal
 from data.scenario import timeline
 from present.drift import drifted, sentences, stage_sentence, strip_label, trend_by_group
 from present.formats import format_value
+from warehouse.db import transaction
 from warehouse.drift.detection import SeriesVerdict, load_thresholds
 from warehouse.drift.queries import (
     DriftTrends,
@@ -88,6 +90,23 @@ def test_failure_rates_per_tool_and_model_match_raw_rows(demo_warehouse: Path, g
         for group, errors in rows.items():
             assert (shown[group]["n"], shown[group]["failed"]) == (len(errors), sum(errors))
             assert shown[group]["error_rate"] == pytest.approx(sum(errors) / len(errors))
+
+
+def test_an_end_of_turn_setting_counts_from_the_first_span_that_names_one(warehouse_file: Path) -> None:
+    """End-of-turn spans that name no setting (or an empty one) are left out: an agent whose first
+    spans name none starts with the first setting named, which is no change; the next one is."""
+    named = [("a", 1, None), ("b", 2, ""), ("c", 3, "patient"), ("d", 5, "quick"), ("e", 6, "patient")]
+    with transaction() as con:
+        for call_id, day, setting in named:
+            at = datetime(2026, 10, day, 9)
+            attributes = json.dumps({} if setting is None else {"callboard.end_of_turn.setting": setting})
+            con.execute("INSERT INTO calls (call_id, started_at, ended_at, day, source, updated_at, agent) "
+                        "VALUES (?, ?, ?, ?, 'otlp', ?, 'front-desk')", [call_id, at, at, at.date(), at])
+            con.execute("INSERT INTO spans (trace_id, span_id, call_id, kind, started_at, ended_at, day, is_error, "
+                        "attributes) VALUES (?, ?, ?, 'eot', ?, ?, ?, false, ?)",
+                        [call_id, call_id, call_id, at, at, at.date(), attributes])
+    settings = change_markers().filter(pl.col("kind") == "end_of_turn")
+    assert settings.select("day", "agent", "what").rows() == [(date(2026, 10, 5), "front-desk", "quick")]
 
 
 def test_prompt_trends_keep_each_agents_versions_apart(demo_warehouse: Path) -> None:

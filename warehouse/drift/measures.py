@@ -146,9 +146,12 @@ def end_of_turn_debuts(t: Tables) -> ibis.Table:
     to: agent, setting, day. The attributes are read as text, the same on every engine."""
     s = t.spans.filter(t.spans.kind == "eot")
     s = s.mutate(setting=s.attributes.cast("string").re_extract(END_OF_TURN_SETTING, 1))
-    s = s.filter(s.setting.notnull(), s.setting != "")
     s = s.select("call_id", "setting", "day").inner_join(t.calls.select("call_id", "agent"), "call_id")
-    firsts = s.group_by(["agent", "setting"]).aggregate(day=s.day.min())
-    starts = s.group_by("agent").aggregate(agent_first_day=s.day.min())
+    firsts = s.group_by(["agent", "setting"]).aggregate(day=s.day.min(), named=s.setting.length().max())
+    # Spans without a setting are left out after grouping, by an aggregate (a filter on the setting
+    # itself is pushed below the grouping): filtered before, the pattern was matched twice per span
+    # (once to filter, once to keep), half of this read's time.
+    firsts = firsts.filter(firsts.named > 0).drop("named")
+    starts = firsts.group_by("agent").aggregate(agent_first_day=firsts.day.min())
     joined = firsts.inner_join(starts, "agent")
     return joined.filter(joined.day > joined.agent_first_day).select("agent", "setting", "day")

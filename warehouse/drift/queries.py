@@ -26,7 +26,6 @@ from warehouse.drift.detection import (
 )
 from warehouse.engines import source
 from warehouse.filters import Filters
-from warehouse.queries import reading
 from warehouse.tables import Tables
 
 
@@ -110,13 +109,17 @@ def drift_trends(f: Filters, grain: str, group: str, thresholds: Thresholds) -> 
     return trends_from(history.summaries, grain, f.start)
 
 
+def _marker_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
+    """The models and end-of-turn settings each agent switched to, and when (`change_markers`)."""
+    return [measures.model_debuts(t), measures.end_of_turn_debuts(t)]
+
+
 def change_markers() -> pl.DataFrame:
     """Every day a prompt version, a model or an end-of-turn setting went live for an agent: day,
     agent, kind ('prompt', 'model' or 'end_of_turn'), what (the version, model or setting) and a
     short label."""
-    with reading() as t:
-        models = measures.model_debuts(t).to_polars()
-        settings = measures.end_of_turn_debuts(t).to_polars()
+    with source() as opened:
+        models, settings = prepared.frames(opened, _marker_expressions, (), {})
     prompts = prompt_history.prompt_versions().filter(pl.col("deployed_at").is_not_null())
     prompt_rows = prompts.select(
         day=pl.col("deployed_at").dt.date(), agent="agent", kind=pl.lit("prompt"), what="version"
