@@ -49,8 +49,9 @@ ratio of this tree's median change to that one's is printed as well.
 
 With --app-memory it times nothing: it serves the app once, walks each page of --pages on that one
 server as above (a meeting visits every page on one server, whose caches keep what each read), then
-opens every other page, and prints the server's resident memory and its peak (VmRSS, VmHWM from
-/proc) after each: issue 17 keeps the app under 1 GiB at 1M calls with every page visited.
+opens every other page, and prints the server's resident memory after each page and its peak
+during each (VmRSS, VmHWM from /proc, the peak started again before each page) and over them all:
+issue 17 keeps the app under 1 GiB at 1M calls with every page visited.
 """
 
 from __future__ import annotations
@@ -407,12 +408,21 @@ UNFILTERED = ("review", "review-summary", "failure-mode-list", "judges", "prompt
 MIB = 1024  # /proc's figures are in KiB
 
 
+def _server() -> int:
+    """The app server's process id: the one Python process this run serves the app from."""
+    return next(pid for pid, name in _family(os.getpid()).items() if name.startswith("python"))
+
+
 def _server_memory() -> tuple[float, float]:
-    """The app server's resident memory now and its peak so far (VmRSS, VmHWM), in MiB: the one
-    Python process this run serves the app from."""
-    server = next(pid for pid, name in _family(os.getpid()).items() if name.startswith("python"))
-    status = dict(line.split(":", 1) for line in Path(f"/proc/{server}/status").read_text().splitlines())
+    """The app server's resident memory now and its peak since `_peak_reset` (VmRSS, VmHWM), in MiB."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{_server()}/status").read_text().splitlines())
     return int(status["VmRSS"].split()[0]) / MIB, int(status["VmHWM"].split()[0]) / MIB
+
+
+def _peak_reset() -> None:
+    """Start the server's peak (VmHWM) again from its memory now (Linux: 5 to clear_refs), so each
+    page's own peak is read."""
+    Path(f"/proc/{_server()}/clear_refs").write_text("5")
 
 
 def _open(browser: Browser, url: str, path: str) -> None:
@@ -432,20 +442,31 @@ def _open(browser: Browser, url: str, path: str) -> None:
 
 def app_memory(browser: Browser, db: Path, keys: list[str], last_day: date, rounds: int) -> None:
     """On one server (`--app-memory`): walk each of `keys`' pages as the timings do, then open every
-    other page; print the server's resident memory and its peak after each (a meeting visits them
-    all on one server, whose caches keep what each read)."""
-    print(f"\n{db.name}: the app server's memory (MiB) after each page, one server for every page; "
-          f"{rounds} rounds of filter changes on each page walked")
-    print(f"  {'page':<24}{'now':>7}{'peak':>7}{'load':>7}")
+    other page; print the server's resident memory after each, its peak during each, and its peak
+    over them all (a meeting visits them all on one server, whose caches keep what each read)."""
+    print(f"\n{db.name}: the app server's memory (MiB), one server for every page; {rounds} rounds of filter "
+          "changes on each page walked")
+    print(f"  {'page':<24}{'after':>7}{'peak':>7}{'load':>7}")
+    highest = 0.0
+
+    def said(title: str) -> None:
+        nonlocal highest
+        now, peak = _server_memory()
+        highest = max(highest, peak)
+        print(f"  {title:<24}{now:>7,.0f}{peak:>7,.0f}{os.getloadavg()[0]:>7.1f}")
+
     with _served_copy(db) as url:
         _warm(browser, url)
+        said("(served, one page)")
         for key in keys:
+            _peak_reset()
             walk_page(browser, url, PAGES[key], last_day, _picks(db, PAGES[key], rounds))
-            print(f"  {PAGES[key].title:<24}{''.join(f'{mib:>7,.0f}' for mib in _server_memory())}"
-                  f"{os.getloadavg()[0]:>7.1f}")
+            said(PAGES[key].title)
         for path in UNFILTERED:
+            _peak_reset()
             _open(browser, url, path)
-            print(f"  {path:<24}{''.join(f'{mib:>7,.0f}' for mib in _server_memory())}{os.getloadavg()[0]:>7.1f}")
+            said(path)
+    print(f"  the app's peak over every page: {highest:,.0f} MiB")
 
 
 def _ms(seconds: float) -> str:
