@@ -50,7 +50,7 @@ st.sidebar.download_button(
 versions = data.versions_to_calibrate()
 version = versions.row(0, named=True) if versions.height and source != "human" else None
 if version is not None:  # how far the judge can be trusted, read while the explorer reads
-    data.read_ahead(data.calibration_table, filters, version["judge_version"])
+    data.read_calibration_ahead(filters, version["judge_version"])
 e = data.exploration(filters, source, modes)
 st.caption(
     f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}: {e.calls_in_scope:,} calls, {e.looked_at:,} of them "

@@ -13,9 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 import streamlit as st
+from polars.testing import assert_frame_equal
 
 from ui import data
-from warehouse import prepared, reviews
+from warehouse import calibration_queries, prepared, reviews
 from warehouse.db import transaction
 from warehouse.drift import queries as drift
 from warehouse.engines import Source
@@ -184,3 +185,30 @@ def test_the_drift_pages_read_ahead_runs_once_in_the_background(synthetic_wareho
     data.read_drift_ahead(later).result()
     data.wait_stages_by_week(later)
     assert len(ran) == 1 and ran[0][1].startswith("read-ahead")
+
+
+def test_the_calibration_is_read_ahead_and_a_filter_change_reads_only_the_judgements_in_scope(
+        synthetic_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Failure modes page starts the judge's calibration reads in the background; the table
+    then finds them kept and equals a direct read. The calls a person labelled do not change with
+    the filters, so another period reads only the version's judgements in scope."""
+    ran: list[tuple[str, str]] = []
+    frames = prepared.frames
+
+    def recorded(source: Source, build: prepared.Build, *args: object) -> list[pl.DataFrame]:
+        ran.append((build.__name__, threading.current_thread().name))
+        return frames(source, build, *args)
+
+    version = data.versions_to_calibrate()["judge_version"][0]
+    monkeypatch.setattr(prepared, "frames", recorded)
+    f = Filters(date(2026, 9, 1), date(2026, 9, 28))
+    data.read_calibration_ahead(f, version).result()
+    assert sorted(build for build, _ in ran) == ["_in_scope_expressions", "_pairs_expressions"]
+    assert all(thread.startswith("read-ahead") for _, thread in ran)
+    ran.clear()
+    table = data.calibration_table(f, version)
+    assert ran == []
+    assert_frame_equal(table, calibration_queries.calibration_table(f, version))
+    ran.clear()
+    data.calibration_table(Filters(date(2026, 9, 2), date(2026, 9, 29)), version)
+    assert [build for build, _ in ran] == ["_in_scope_expressions"]

@@ -228,6 +228,12 @@ def _calibration(f: Filters, judge_version: str) -> pl.DataFrame:
 
 calibration_table = cached(_calibration, spinner="Measuring the judge…")
 
+
+def read_calibration_ahead(f: Filters, judge_version: str) -> Future[None]:
+    """Start `calibration_table`'s reads in the background (`read_ahead`), not the table itself:
+    its spinner needs the page's own thread (from another, Streamlit logs a warning each time)."""
+    return read_ahead(lambda: (_labelled_pairs(judge_version), _judged_in_scope(f, judge_version)))
+
 # Judges, calls
 judge_runs_summary = cached(judgements.judge_runs_summary)
 judge_run_history = cached(judgements.judge_run_history)
