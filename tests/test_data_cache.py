@@ -19,6 +19,7 @@ from ui import data
 from warehouse import calibration_queries, prepared, reviews
 from warehouse.db import transaction
 from warehouse.drift import queries as drift
+from warehouse.drift.detection import load_thresholds
 from warehouse.engines import Source
 from warehouse.errors import CallboardError
 from warehouse.filters import Filters
@@ -163,10 +164,11 @@ def test_saves_of_one_call_at_once_each_renew_its_history(synthetic_warehouse: P
     assert sorted(data.call_history(call_id)["reviewer"]) == ["Priya (PM)", "Sam (Eng)"]
 
 
-def test_the_drift_pages_read_ahead_runs_once_in_the_background(synthetic_warehouse: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """The wait's stages are read in the background while the page reads the flags; the page's own
-    call finds them kept, or waits for them: they are computed once, and equal a direct read."""
+def test_the_drift_pages_reads_ahead_run_once_in_the_background(synthetic_warehouse: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait's stages and the change markers are read in the background while the page reads
+    the flags; the page's own calls find them kept, or wait for them: each is computed once (the
+    markers once per write), and equals a direct read."""
     ran: list[tuple[str, str]] = []
     frames = prepared.frames
 
@@ -177,14 +179,17 @@ def test_the_drift_pages_read_ahead_runs_once_in_the_background(synthetic_wareho
     monkeypatch.setattr(prepared, "frames", recorded)
     f = Filters(date(2026, 9, 1), date(2026, 9, 28))
     data.read_drift_ahead(f)
-    stages = data.wait_stages_by_week(f)  # at once: kept, or waited for
-    assert [build for build, _ in ran] == ["_wait_stage_expressions"]
+    data.drift_history(f, "agent", load_thresholds())  # at once: what it reads ahead is kept or waited for
+    stages = data.wait_stages_by_week(f)
+    assert sorted(build for build, _ in ran) == ["_marker_expressions", "_summary_expressions",
+                                                 "_wait_stage_expressions"]
     assert stages.equals(drift.wait_stages_by_week(f))
     ran.clear()
     later = Filters(date(2026, 9, 2), date(2026, 9, 29))
-    data.read_drift_ahead(later).result()
+    for read in data.read_drift_ahead(later):
+        read.result()
     data.wait_stages_by_week(later)
-    assert len(ran) == 1 and ran[0][1].startswith("read-ahead")
+    assert len(ran) == 1 and ran[0][0] == "_wait_stage_expressions" and ran[0][1].startswith("read-ahead")
 
 
 def test_the_calibration_is_read_ahead_and_a_filter_change_reads_only_the_judgements_in_scope(

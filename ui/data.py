@@ -171,8 +171,8 @@ def when_arms_ran(a: Filters, b: Filters, first: date, last: date) -> ab.Ran:
 def _judged_history(f: Filters, group: str, thresholds: Thresholds) -> DriftHistory:
     """`drift.drift_history` with the change markers read once per write (`change_markers`), not
     once per filter change: they do not depend on the filters, and finding them reads every
-    end-of-turn span."""
-    return drift.drift_history(f, group, thresholds, markers=change_markers())
+    end-of-turn span (`read_drift_ahead` starts that beside the summaries' read)."""
+    return drift.drift_history(f, group, thresholds, markers=change_markers)
 
 
 _drift_history = cached(_judged_history, spinner="Testing every series for drift…")
@@ -194,10 +194,11 @@ def read_ahead(read: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Futur
     return _reading_ahead.submit(_unless_busy, partial(read, *args, **kwargs))
 
 
-def read_drift_ahead(f: Filters) -> Future[None]:
-    """Start the Drift page's read that needs no flags (the wait's stages) in the background, so
-    its SQL runs while the flags' summaries are read and judged (`read_ahead`)."""
-    return read_ahead(wait_stages_by_week, f)
+def read_drift_ahead(f: Filters) -> list[Future[None]]:
+    """Start the Drift page's reads that need no flags in the background (the wait's stages, and
+    the change markers when a write has made them unknown), so their SQL runs while the flags'
+    summaries are read and judged (`read_ahead`)."""
+    return [read_ahead(wait_stages_by_week, f), read_ahead(change_markers)]
 
 
 def _unless_busy(read: Callable[[], object]) -> None:

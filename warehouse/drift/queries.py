@@ -5,6 +5,7 @@ opens the warehouse only while it reads."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -281,17 +282,20 @@ class DriftHistory:
 
 
 def drift_history(f: Filters, group: str, thresholds: Thresholds, weeks: int = HISTORY_WEEKS,
-                  end: date | None = None, markers: pl.DataFrame | None = None) -> DriftHistory:
+                  end: date | None = None,
+                  markers: pl.DataFrame | Callable[[], pl.DataFrame] | None = None) -> DriftHistory:
     """The flags of `weeks` weeks, newest first: the week ending on `end` (default the filters'
     last day), the one ending 7 days before, and so on; one read of the engine for all of them.
     Its summaries also cover the filters' period (from their first day), for `trends_from`.
-    `markers`: the `change_markers` when the caller has them already."""
+    `markers`: the `change_markers`, or what gives them (asked once the summaries are read, so a
+    read of them started before runs beside the summaries'), when the caller keeps them."""
     end = end or f.end
     reach = max(_read_days(thresholds, weeks) // thresholds.recent_days, period_weeks(f.start, end))
     daily = max(_tested_days(thresholds, weeks), (end - f.start).days + 1)
     summaries = drift_summaries(f, group, end, reach * thresholds.recent_days, daily)
     series = series_from(summaries, thresholds)
-    markers = change_markers() if markers is None else markers
+    if not isinstance(markers, pl.DataFrame):
+        markers = (markers or change_markers)()
     if f.agents:
         markers = markers.filter(pl.col("agent").is_in(f.agents))
     flags = [_flags(series, week, end - timedelta(days=week * thresholds.recent_days), markers, thresholds)
