@@ -16,7 +16,7 @@ import pytest
 
 from data.scenario import DEMO_END_DAY
 from tests.test_demo import FIRST_DAY
-from warehouse import ab, stats
+from warehouse import ab, prepared, stats
 from warehouse.filters import Filters
 
 
@@ -201,3 +201,20 @@ def test_every_period_is_compared_alike_from_the_traffic_on_record(demo_warehous
 
     monkeypatch.setattr(ab, "source", no_read)
     assert ab.compare(x, y, on_record).calls_b > 0
+
+
+def test_any_lists_picked_are_compared_by_the_reads_compiled_first(demo_warehouse: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The arms' agents, prompt versions and models are parameters even when none is picked, so the
+    first model or agent picked compiles nothing anew (on the page it compiled for ~350 ms); the
+    values stay those of each list picked or not (the tests above)."""
+    a, b = arm("clinic-scheduler", "v1"), arm("clinic-scheduler", "v2")
+    ab.compare(a, b)
+    compiled = []
+    compile_read = prepared._compile
+    monkeypatch.setattr(prepared, "_compile", lambda *args: compiled.append(args) or compile_read(*args))
+    clinic_model = ("claude-sonnet-4-5",)
+    assert ab.compare(replace(a, models=clinic_model), replace(b, models=clinic_model)).calls_a > 0
+    whole = (FIRST_DAY, DEMO_END_DAY)
+    assert ab.compare(Filters(*whole, models=("gpt-4.1",)), Filters(*whole, models=("gpt-4.1-mini",))).agents
+    assert compiled == []

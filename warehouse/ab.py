@@ -52,16 +52,28 @@ COMPARED = (
 )  # fmt: skip
 
 
+LISTS = (("agent", "agents"), ("prompt_version", "prompt_versions"), ("model", "models"))  # column, Filters field
+
+
 def _arm_values(a: Filters, b: Filters) -> dict[str, object]:
-    """Both arms' filters as the values of a prepared read's parameters (`_arm_calls`)."""
-    return prepared.filter_values(a, "a") | prepared.filter_values(b, "b")
+    """Both arms' filters as the values of a prepared read's parameters (`_arm_calls`): their days and
+    every list, empty when nothing is picked, so that one compiled read serves whatever is picked
+    (the sidebar's first model or agent picked on the page compiled its reads anew: ~350 ms of CPU)."""
+    return {f"{arm}.{field}": getattr(f, field) for arm, f in (("a", a), ("b", b))
+            for field in ("start", "end", *(field for _, field in LISTS))}  # fmt: skip
 
 
 def _arm_calls(t: Tables, params: prepared.Params) -> ibis.Table:
-    """Both arms' calls (filters `a` and `b`) with an `arm` column ('a' or 'b')."""
-    first = metrics.scoped_calls(t, prepared.filter_params(params, "a")).mutate(arm=ibis.literal("a"))
-    second = metrics.scoped_calls(t, prepared.filter_params(params, "b")).mutate(arm=ibis.literal("b"))
-    return first.union(second, distinct=False)
+    """Both arms' calls (filters `a` and `b`) with an `arm` column ('a' or 'b'). A list narrows the
+    arm's calls as `metrics.scoped_calls` has it, and an empty one leaves them all."""
+    arms = []
+    for arm in ("a", "b"):
+        calls = metrics.scoped_calls(t, prepared.FilterParams(params[f"{arm}.start"], params[f"{arm}.end"]))
+        for column, field in LISTS:
+            picked = params[f"{arm}.{field}"]
+            calls = calls.filter((picked.length() == 0) | calls[column].isin(picked))
+        arms.append(calls.mutate(arm=ibis.literal(arm)))
+    return arms[0].union(arms[1], distinct=False)
 
 
 def _traffic_expressions(t: Tables, params: prepared.Params) -> list[ibis.Table]:
