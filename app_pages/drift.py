@@ -80,10 +80,14 @@ call, {TEST_NAMES['mean']}; failure and talking-over shares, {TEST_NAMES['rate']
 change is its 95% confidence interval. Thresholds live in `warehouse/drift/thresholds.toml`; the methods
 are in docs/drift.md."""
     )
-with st.expander(f"Every series: {drift_words.series_count(flags)}"):
-    show_table(pl.DataFrame(drift_words.rows(flags.verdicts)), "drift tests",
-               f"week {flags.recent_start:%d %b} – {flags.end:%d %b %Y} · {filters.describe()}", hide_index=True,
-               width="stretch")
+
+# Built only when opened (a rerun): the closed table and its downloads cost every filter change.
+with st.expander(f"Every series: {drift_words.series_count(flags)}", key="drift_every_series",
+                 on_change="rerun") as every_series:
+    if every_series.open:
+        show_table(pl.DataFrame(drift_words.rows(flags.verdicts)), "drift tests",
+                   f"week {flags.recent_start:%d %b} – {flags.end:%d %b %Y} · {filters.describe()}", hide_index=True,
+                   width="stretch")
 
 trends = data.drift_trends(filters, grain, group, thresholds)
 grain_words = "Daily" if grain == "day" else f"Weekly: the 7 days to {filters.end:%a %-d %b} and each 7 before"

@@ -74,6 +74,9 @@ def test_the_drift_page_states_one_count_of_series_tested_and_no_p_of_zero(demo_
     count = next(c.value for c in at.caption if "series tested" in c.value).split("; ")[1].removesuffix(".")
     assert count.split(" ")[0].isdigit()
     assert [e.label for e in at.expander if e.label.startswith("Every series")] == [f"Every series: {count}"]
+    assert not at.dataframe  # the table is built only once its expander is opened
+    at.session_state["drift_every_series"] = True  # opened, which reruns the page
+    at.run()
     table = next(df for df in (d.value for d in at.dataframe) if "p" in df.columns)
     tested = [p for p in table["p"] if p]
     assert len(tested) == int(count.split(" ")[0])
