@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import polars as pl
 import pytest
 import streamlit as st
 from sklearn.metrics import recall_score
@@ -14,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from present.markdown import escape_markdown
 from tests.failure_mode_fixture import PERIOD, independent, reviewed_demo
-from ui.call_grid import _rows_key, table_columns
+from ui.call_grid import table_columns
 from ui.call_opener import OFFERED
 from warehouse import explorer
 from warehouse.filters import Filters
@@ -127,8 +126,3 @@ def test_renaming_on_the_list_page_keeps_the_labels_on_the_explorer(warehouse: P
     assert "slow_turn" not in counts
     assert counts["long_silence"] == before.filter(before["mode"] == "slow_turn")["calls"][0]
 
-
-def test_a_new_list_of_calls_gets_a_table_of_its_own_so_no_old_selection_opens_a_call() -> None:
-    listed = pl.DataFrame({"call_id": ["c-1", "c-2"]})
-    assert _rows_key("fm_grid", listed) == _rows_key("fm_grid", listed.clone())
-    assert _rows_key("fm_grid", listed) != _rows_key("fm_grid", listed.reverse())  # row 0 would be another call

@@ -43,21 +43,36 @@ def table_columns(columns: list[str]) -> list[str]:
     return ["call_id", *[c for c in columns if c != "call_id" and c in COLUMNS]]
 
 
-def _rows_key(key: str, calls: pl.DataFrame) -> str:
-    """The table's key for this list of calls. Streamlit keeps a keyed table's selection (a row
-    number) when its data changes, so after a filter change the row picked before would name
-    another call, which would open as if clicked: a new list gets a new key, and no selection."""
-    digest = hashlib.blake2b(calls["call_id"].str.join("\n").item().encode(), digest_size=8).hexdigest()
-    return f"{key}-{digest}"
+def _listed(calls: pl.DataFrame) -> str:
+    """The list of calls, in order, as a digest: a row number names the same call only within one list."""
+    return hashlib.blake2b(calls["call_id"].str.join("\n").item().encode(), digest_size=8).hexdigest()
+
+
+def _table_key(key: str, listed: str) -> str:
+    """The table's key. Streamlit keeps a keyed table's selection (a row number) when its rows
+    change, so after a filter change the row picked before would name another call, ticked and
+    opened as if clicked: then the table takes a new key, without a selection. Only then: a table
+    under a new key is drawn anew, which kept the browser busy ~0.2 s longer than new rows."""
+    state = st.session_state
+    generation = state.get(f"{key}_generation", 0)
+    selection = state.get(f"{key}-{generation}") or {}
+    if selection.get("selection", {}).get("rows") and state.get(f"{key}_picked_in") != listed:
+        generation = state[f"{key}_generation"] = generation + 1
+    return f"{key}-{generation}"
 
 
 def call_grid(calls: pl.DataFrame, columns: list[str], key: str) -> str | None:
     """Draw the table of `calls` in `columns`; the call id of the row clicked, if any."""
-    shown = table_columns(columns)
+    shown, listed, state = table_columns(columns), _listed(calls), st.session_state
+
+    def picked() -> None:  # runs before the rerun a click starts, while `_shown` is the list clicked in
+        state[f"{key}_picked_in"] = state.get(f"{key}_shown")
+
     table = st.dataframe(
-        calls.select(shown).to_arrow(), key=_rows_key(key, calls), on_select="rerun", selection_mode="single-row",
+        calls.select(shown).to_arrow(), key=_table_key(key, listed), on_select=picked, selection_mode="single-row",
         hide_index=True, width="stretch", height=HEIGHT,
         column_config={c: _FORMATS.get(c, COLUMNS[c]) for c in shown},
     )  # fmt: skip
+    state[f"{key}_shown"] = listed
     rows = table.selection.rows
-    return str(calls["call_id"][rows[0]]) if rows else None
+    return str(calls["call_id"][rows[0]]) if rows and state.get(f"{key}_picked_in") == listed else None
