@@ -63,7 +63,35 @@ if e.looked_at == 0:
             "judge (`python -m judges run --judge rules --start … --end …`).")
     st.stop()
 
-with st.container(border=True):
+caption = f"{filters.describe()} · labels from {SOURCES[source].lower()}"
+caption += f" · modes: {', '.join(modes)}" if modes else ""
+# The tables are sent first, though drawn below the answer and charts: the browser draws them while the
+# page waits for the judge's calibration and builds the charts.
+answer, figures, summary, over_time, listed = st.container(border=True), *(st.container() for _ in range(4))
+with listed:
+    st.subheader(f"Calls with {'these modes' if modes else 'a failure mode'}")
+    st.caption(f"{e.calls.height:,} calls, newest first. Sort in the column headers, search from the table's toolbar; "
+               "click a row to open the call.")
+    columns = st.multiselect("Columns", list(COLUMNS), default=list(DEFAULT_COLUMNS), format_func=COLUMNS.__getitem__,
+                             key="fm_columns")
+    clicked = call_grid(e.calls, columns, key="fm_grid") if e.calls.height else None
+    if e.calls.height:
+        downloads(e.calls, "calls with failure modes", caption, key="fm_calls")
+with summary:
+    show_table(
+        e.summary.select("mode", "calls", "share", "conversion_rate", "lost_conversions", "lost_low", "lost_high"),
+        "failure modes", caption, hide_index=True, width="stretch", key="fm_summary",
+        column_config={
+            "mode": "Failure mode", "calls": st.column_config.NumberColumn("Calls", format="localized"),
+            "share": st.column_config.NumberColumn("Share of labelled calls", format="percent"),
+            "conversion_rate": st.column_config.NumberColumn("Booked", format="percent",
+                                                             help="Share of these calls that booked."),
+            "lost_conversions": st.column_config.NumberColumn("Lost conversions", format="%.1f"),
+            "lost_low": st.column_config.NumberColumn("95% range from", format="%.1f"),
+            "lost_high": st.column_config.NumberColumn("to", format="%.1f"),
+        },
+    )  # fmt: skip
+with answer:
     st.markdown(costliest_answer(e, filters, SOURCES[source]))
     top = e.costliest
     if top is not None and version is not None:
@@ -75,38 +103,15 @@ with st.container(border=True):
         if warning:
             st.warning(warning)
     st.caption(LOST_CONVERSIONS)
-
-caption = f"{filters.describe()} · labels from {SOURCES[source].lower()}"
-caption += f" · modes: {', '.join(modes)}" if modes else ""
-left, right = st.columns(2)
-for column, value, title in ((left, "calls", "Calls with the mode"),
-                             (right, "lost_conversions", "Lost conversions (bookings)")):
-    with column:
-        charts.show(pareto(e.summary, value, title, "count"), title=title, caption=caption, key=f"fm-{value}")
-show_table(
-    e.summary.select("mode", "calls", "share", "conversion_rate", "lost_conversions", "lost_low", "lost_high"),
-    "failure modes", caption, hide_index=True, width="stretch", key="fm_summary",
-    column_config={
-        "mode": "Failure mode", "calls": st.column_config.NumberColumn("Calls", format="localized"),
-        "share": st.column_config.NumberColumn("Share of labelled calls", format="percent"),
-        "conversion_rate": st.column_config.NumberColumn("Booked", format="percent",
-                                                         help="Share of these calls that booked."),
-        "lost_conversions": st.column_config.NumberColumn("Lost conversions", format="%.1f"),
-        "lost_low": st.column_config.NumberColumn("95% range from", format="%.1f"),
-        "lost_high": st.column_config.NumberColumn("to", format="%.1f"),
-    },
-)  # fmt: skip
-
-st.subheader("Over time")
-if e.trend.height:
-    charts.show(mode_trend(e.trend, e.grain), title="Failure modes over time", caption=caption, key="fm-trend")
-
-st.subheader(f"Calls with {'these modes' if modes else 'a failure mode'}")
-st.caption(f"{e.calls.height:,} calls, newest first. Sort in the column headers, search from the table's toolbar; "
-           "click a row to open the call.")
-columns = st.multiselect("Columns", list(COLUMNS), default=list(DEFAULT_COLUMNS), format_func=COLUMNS.__getitem__,
-                         key="fm_columns")
-clicked = call_grid(e.calls, columns, key="fm_grid") if e.calls.height else None
-if e.calls.height:
-    downloads(e.calls, "calls with failure modes", caption, key="fm_calls")
-open_call(e.calls["call_id"].to_list(), clicked, key="fm_call")
+with figures:
+    left, right = st.columns(2)
+    for column, value, title in ((left, "calls", "Calls with the mode"),
+                                 (right, "lost_conversions", "Lost conversions (bookings)")):
+        with column:
+            charts.show(pareto(e.summary, value, title, "count"), title=title, caption=caption, key=f"fm-{value}")
+with over_time:
+    st.subheader("Over time")
+    if e.trend.height:
+        charts.show(mode_trend(e.trend, e.grain), title="Failure modes over time", caption=caption, key="fm-trend")
+with listed:  # last: it ends the page when no call is open
+    open_call(e.calls["call_id"].to_list(), clicked, key="fm_call")
