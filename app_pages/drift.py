@@ -17,6 +17,8 @@ from warehouse.drift.measures import STEP_KINDS
 
 GROUPS = {"agent": "Agent", "model": "Model", "prompt": "Prompt version"}
 GRAINS = {"day": "Daily", "week": "Weekly"}
+SECTIONS = {"wait": "Caller wait", "steps": "Pipeline steps", "usage": "Cost and tokens", "failures": "Failures",
+            "talking": "Talking over"}  # the trends' parts, one drawn at a time
 PERCENTILE_HELP = {"p50": "typical (p50)", "p95": "slowest 5% (p95)", "p99": "slowest 1% (p99)"}
 
 st.title("Cost & latency drift")
@@ -32,7 +34,7 @@ percentile = right.selectbox("Latency", list(PERCENTILE_HELP), index=1, format_f
                                   "callers notice.")
 
 thresholds = load_thresholds()
-data.read_drift_ahead(filters)
+data.read_drift_ahead(filters, stages=st.session_state.get("drift_section", "wait") == "wait")
 drift = data.drift_history(filters, group, thresholds)
 history = drift.weeks
 st.subheader("Weeks with drift")
@@ -89,6 +91,10 @@ with st.expander(f"Every series: {drift_words.series_count(flags)}", key="drift_
                    f"week {flags.recent_start:%d %b} – {flags.end:%d %b %Y} · {filters.describe()}", hide_index=True,
                    width="stretch")
 
+st.subheader("Trends")
+section = st.radio("Trends", list(SECTIONS), format_func=SECTIONS.__getitem__, horizontal=True,
+                   key="drift_section", label_visibility="collapsed",
+                   help="One part of the trends at a time: the room looks at one, and the page redraws only it.")
 trends = data.drift_trends(filters, grain, group, thresholds)
 grain_words = "Daily" if grain == "day" else f"Weekly: the 7 days to {filters.end:%a %-d %b} and each 7 before"
 markers = data.change_markers()
@@ -113,41 +119,50 @@ def latency_chart(measure: str, labelled: bool = False) -> None:
     st.caption(help_text)
 
 
-st.subheader("Caller wait")
-latency_chart("reply", labelled=True)
-stages = data.wait_stages_by_week(filters)
-if stages.is_empty():
-    st.info("No reply in this period has the spans to split its wait into stages.")
-else:
+def caller_wait() -> None:
+    latency_chart("reply", labelled=True)
+    stages = data.wait_stages_by_week(filters)
+    if stages.is_empty():
+        st.info("No reply in this period has the spans to split its wait into stages.")
+        return
     slowed = drift_words.stage_sentence(stages)
     st.markdown(escape_markdown(slowed) if slowed else "No stage of the caller's wait stood out in any week.")
     charts.show(drift_words.stage_chart(stages), title="The caller's wait, stage by stage",
                 caption=f"Weekly medians · {filters.describe()}", key="drift-stages")
     st.caption("End of turn: until the agent decides the caller has finished; speech-to-text: until the words are "
                "text; model: until the reply is written; speech synthesis: until the caller hears it.")
-st.subheader("Pipeline steps")
-for pair in (STEP_KINDS[:2], STEP_KINDS[2:]):
-    for column, kind in zip(st.columns(2), pair, strict=True):
+
+
+def pipeline_steps() -> None:
+    for pair in (STEP_KINDS[:2], STEP_KINDS[2:]):
+        for column, kind in zip(st.columns(2), pair, strict=True):
+            with column:
+                latency_chart(kind)
+
+
+def cost_and_tokens() -> None:
+    for column, measure, value in zip(st.columns(2), ("cost", "tokens"), ("cost_per_call_usd", "tokens_per_call"),
+                                      strict=True):
+        label, unit, help_text = drift_words.MEASURES[measure]
         with column:
-            latency_chart(kind)
+            chart(trends.usage, value, unit, label.capitalize(), GROUPS[group])
+            st.caption(help_text)
 
-st.subheader("Cost and tokens")
-cost, tokens = st.columns(2)
-for column, measure, value in ((cost, "cost", "cost_per_call_usd"), (tokens, "tokens", "tokens_per_call")):
-    label, unit, help_text = drift_words.MEASURES[measure]
-    with column:
-        chart(trends.usage, value, unit, label.capitalize(), GROUPS[group])
-        st.caption(help_text)
 
-st.subheader("Failures")
-by_tool, by_model = st.columns(2)
-with by_tool:
-    chart(trends.tool_errors, "error_rate", "pct", "Failure rate per tool", "Tool")
-with by_model:
-    chart(trends.model_errors, "error_rate", "pct", "Failure rate per model", "Model")
-st.caption(drift_words.MEASURES["errors"][2])
+def failures() -> None:
+    by_tool, by_model = st.columns(2)
+    with by_tool:
+        chart(trends.tool_errors, "error_rate", "pct", "Failure rate per tool", "Tool")
+    with by_model:
+        chart(trends.model_errors, "error_rate", "pct", "Failure rate per model", "Model")
+    st.caption(drift_words.MEASURES["errors"][2])
 
-st.subheader("Talking over")
-label, unit, help_text = drift_words.MEASURES["interruptions"]
-chart(trends.talking_over, "interruption_rate", unit, label.capitalize(), GROUPS[group], labelled=True)
-st.caption(help_text)
+
+def talking_over() -> None:
+    label, unit, help_text = drift_words.MEASURES["interruptions"]
+    chart(trends.talking_over, "interruption_rate", unit, label.capitalize(), GROUPS[group], labelled=True)
+    st.caption(help_text)
+
+
+{"wait": caller_wait, "steps": pipeline_steps, "usage": cost_and_tokens, "failures": failures,
+ "talking": talking_over}[section]()

@@ -190,6 +190,10 @@ def test_the_drift_pages_reads_ahead_run_once_in_the_background(synthetic_wareho
         read.result()
     data.wait_stages_by_week(later)
     assert len(ran) == 1 and ran[0][0] == "_wait_stage_expressions" and ran[0][1].startswith("read-ahead")
+    ran.clear()
+    for read in data.read_drift_ahead(Filters(date(2026, 9, 3), date(2026, 9, 30)), stages=False):
+        read.result()
+    assert ran == []  # the markers are kept; the stages, which the page will not draw, are not read
 
 
 def test_the_calibration_is_read_ahead_and_a_filter_change_reads_only_the_judgements_in_scope(

@@ -53,7 +53,25 @@ def test_the_drift_page_explains_the_model_switch_in_a_sentence(demo_warehouse: 
                 f"{format_value(after, 'usd')}) after the switch to gpt-4.1-mini on 28 Oct.")
     assert escape_markdown(expected) in [w.value for w in at.warning]
     assert at.subheader[1].value == "Drift in the week 28 Oct – 03 Nov 2026"
-    assert len(at.get("vega_lite_chart")) == 12  # the history strip, the wait and its stages, 4 steps, 5 more
+    assert len(at.get("vega_lite_chart")) == 3  # the history strip, the caller's wait and its stages
+
+
+def test_the_drift_page_draws_one_part_of_its_trends_at_a_time(demo_warehouse: Path) -> None:
+    """Each part of the trends, picked, draws its own charts and no other part's: a filter change
+    redraws 2 to 5 charts instead of 12 (the browser's drawing was most of a change's wait)."""
+    at = open_page("app_pages/drift.py", {"start": "2026-10-01", "end": "2026-11-03"})
+    expected = {"wait": ["p95 caller wait", "The caller's wait, stage by stage"],
+                "steps": ["p95 speech-to-text latency", "p95 LLM latency", "p95 tool latency",
+                          "p95 text-to-speech latency"],
+                "usage": ["Cost per call", "Tokens per call"],
+                "failures": ["Failure rate per tool", "Failure rate per model"],
+                "talking": ["Talking-over share"]}
+    for section, titles in expected.items():
+        at.radio(key="drift_section").set_value(section).run()
+        specs = [chart.proto.spec for chart in at.get("vega_lite_chart")][1:]  # after the history strip
+        assert len(specs) == len(titles), section
+        for title, spec in zip(titles, specs, strict=True):
+            assert title.lower() in spec.lower(), (section, title)
 
 
 def test_the_drift_page_opens_on_the_newest_week_with_flags(demo_warehouse: Path) -> None:

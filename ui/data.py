@@ -194,11 +194,11 @@ def read_ahead(read: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Futur
     return _reading_ahead.submit(_unless_busy, partial(read, *args, **kwargs))
 
 
-def read_drift_ahead(f: Filters) -> list[Future[None]]:
-    """Start the Drift page's reads that need no flags in the background (the wait's stages, and
-    the change markers when a write has made them unknown), so their SQL runs while the flags'
-    summaries are read and judged (`read_ahead`)."""
-    return [read_ahead(wait_stages_by_week, f), read_ahead(change_markers)]
+def read_drift_ahead(f: Filters, stages: bool = True) -> list[Future[None]]:
+    """Start the Drift page's reads that need no flags in the background (the wait's stages when
+    the page will draw them, and the change markers when a write has made them unknown), so their
+    SQL runs while the flags' summaries are read and judged (`read_ahead`)."""
+    return [read_ahead(change_markers), *([read_ahead(wait_stages_by_week, f)] if stages else [])]
 
 
 def _unless_busy(read: Callable[[], object]) -> None:
