@@ -43,7 +43,7 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.special
@@ -333,7 +333,7 @@ def trend_test(series: Series, week: int, thresholds: Thresholds) -> _Tried:
     windows = [series.weeks.get(week + back) for back in range(k - 1, -1, -1)]  # oldest first
     counted = (series.measure, s, series.group, windows[-1].n if windows[-1] else 0,
                sum(w.n for w in windows[:-1] if w))
-    shown = {"window": "trend", "days": k * thresholds.recent_days, "test": TEST_NAMES["trend"]}
+    shown: dict[str, Any] = {"window": "trend", "days": k * thresholds.recent_days, "test": TEST_NAMES["trend"]}
     if not all(_enough(s, w, thresholds) for w in windows):
         return _Tried(SeriesVerdict(*counted, **shown, reason="too few values to judge"), None)
     values = [w.value for w in windows if w is not None]
