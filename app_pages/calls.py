@@ -8,6 +8,7 @@ import streamlit as st
 
 from present.markdown import escape_markdown, plain_table
 from ui import data, url_params
+from ui.call_grid import picked_call
 from ui.call_opener import open_call
 from ui.filters import require_filters
 from warehouse.call_search import OUTCOMES, VERDICTS, CallSearch, Range
@@ -80,8 +81,8 @@ if found.total == 0:
     st.info("No call in this period matches. Widen the period in the sidebar, or search for less.")
     st.stop()
 
-table = st.dataframe(
-    plain_table(found.calls), key="calls_table", on_select="rerun", selection_mode="single-row", hide_index=True,
+clicked = picked_call(found.calls, "calls_table", lambda table_key, on_select: st.dataframe(
+    plain_table(found.calls), key=table_key, on_select=on_select, selection_mode="single-row", hide_index=True,
     width="stretch", height=min(38 + 35 * shown, 420),
     column_order=[c for c in found.calls.columns if text.strip() or c not in ("matched_on", "snippet")],
     column_config={
@@ -95,6 +96,5 @@ table = st.dataframe(
         "duration_s": st.column_config.NumberColumn("Length (s)", format="%.0f"),
         "cost_usd": st.column_config.NumberColumn("Cost", format="$%.3f"),
     },
-)  # fmt: skip
-rows = table.selection.rows
-open_call(found.calls["call_id"].to_list(), found.calls["call_id"][rows[0]] if rows else None, key="calls_call")
+))  # fmt: skip
+open_call(found.calls["call_id"].to_list(), clicked, key="calls_call")

@@ -1,5 +1,5 @@
-"""The Failure modes page's call table in Chromium: a clicked row opens its call, and after a filter
-change the row picked before opens nothing (Streamlit keeps a table's selection, a row number,
+"""The call tables of the Failure modes and Calls pages in Chromium: a clicked row opens its call, and
+after a filter change the row picked before opens nothing (Streamlit keeps a table's selection, a row number,
 when its rows change: it would name another call of the new list)."""
 
 from __future__ import annotations
@@ -47,6 +47,16 @@ def _pick_agent(page: Page, agent: str) -> None:
     page.get_by_role("option", name=agent, exact=True).click()
 
 
+def _click_row(page: Page, key: str) -> None:
+    """Tick row `ROW` of the table keyed `key` (its key grows a suffix: ui/call_grid.py::_table_key)."""
+    table = page.locator(f"[class*='st-key-{key}'] [data-testid='stDataFrameResizable']")
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 15, box["y"] + HEADER_PX + ROW_PX * ROW + ROW_PX / 2)  # the row's tick box
+    settle(page)
+
+
 def _opened(page: Page) -> str | None:
     return page.evaluate("new URLSearchParams(location.search).get('call')")
 
@@ -59,15 +69,30 @@ def test_a_clicked_row_opens_its_call_and_a_filter_change_opens_none(
     with served_app(warehouse) as url, watched_page(browser, width=1280, height=900) as page:
         page.goto(f"{url}/failure-modes?source=judge")
         settle(page)
-        table = page.locator("[class*='st-key-fm_grid'] [data-testid='stDataFrameResizable']")
-        table.scroll_into_view_if_needed()
-        box = table.bounding_box()
-        assert box is not None
-        page.mouse.click(box["x"] + 15, box["y"] + HEADER_PX + ROW_PX * ROW + ROW_PX / 2)  # the row's tick box
-        settle(page)
+        _click_row(page, "fm_grid")
         assert _opened(page) == ids[ROW]
         assert page.locator(".st-key-transcript").count() == 1  # its call view
         _pick_agent(page, other)
         settle(page)
         assert _opened(page) is None  # the old call is not in the new list, and no row of it was clicked
+        assert page.locator(".st-key-transcript").count() == 0
+
+
+def test_on_the_calls_page_a_row_picked_before_a_filter_change_opens_nothing(
+        browser: Browser, warehouse: Path) -> None:
+    """The Calls page's table, the same way: its row picked, then another agent's calls listed,
+    where that row names a call of that agent (opened as if clicked, before the fix)."""
+    with served_app(warehouse) as url, watched_page(browser, width=1280, height=900) as page:
+        page.goto(f"{url}/calls")
+        settle(page)
+        _click_row(page, "calls_table")
+        opened = _opened(page)
+        assert opened is not None and page.locator(".st-key-transcript").count() == 1
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            (agent,) = con.execute("SELECT agent FROM calls WHERE call_id = ?", [opened]).fetchone()
+            agents = [a for (a,) in con.execute("SELECT DISTINCT agent FROM calls ORDER BY agent").fetchall()]
+        _pick_agent(page, next(a for a in agents if a != agent))
+        settle(page)
+        assert page.locator("[class*='st-key-calls_table']").count() == 1  # the other agent's calls are listed
+        assert _opened(page) is None
         assert page.locator(".st-key-transcript").count() == 0

@@ -9,6 +9,8 @@ Arrow table, which Streamlit sends as it is; a polars frame it converts through 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -61,18 +63,26 @@ def _table_key(key: str, listed: str) -> str:
     return f"{key}-{generation}"
 
 
-def call_grid(calls: pl.DataFrame, columns: list[str], key: str) -> str | None:
-    """Draw the table of `calls` in `columns`; the call id of the row clicked, if any."""
-    shown, listed, state = table_columns(columns), _listed(calls), st.session_state
+def picked_call(calls: pl.DataFrame, key: str, draw: Callable[[str, Callable[[], None]], Any]) -> str | None:
+    """Draw a table of `calls` with `draw(table_key, on_select)` (an `st.dataframe` with single-row
+    selection, under that key, calling that on a click); the call id of the row clicked in this
+    list, if any: a row picked in another list (before a filter change) picks nothing."""
+    listed, state = _listed(calls), st.session_state
 
     def picked() -> None:  # runs before the rerun a click starts, while `_shown` is the list clicked in
         state[f"{key}_picked_in"] = state.get(f"{key}_shown")
 
-    table = st.dataframe(
-        calls.select(shown).to_arrow(), key=_table_key(key, listed), on_select=picked, selection_mode="single-row",
-        hide_index=True, width="stretch", height=HEIGHT,
-        column_config={c: _FORMATS.get(c, COLUMNS[c]) for c in shown},
-    )  # fmt: skip
+    table = draw(_table_key(key, listed), picked)
     state[f"{key}_shown"] = listed
     rows = table.selection.rows
     return str(calls["call_id"][rows[0]]) if rows and state.get(f"{key}_picked_in") == listed else None
+
+
+def call_grid(calls: pl.DataFrame, columns: list[str], key: str) -> str | None:
+    """Draw the table of `calls` in `columns`; the call id of the row clicked, if any."""
+    shown = table_columns(columns)
+    return picked_call(calls, key, lambda table_key, on_select: st.dataframe(
+        calls.select(shown).to_arrow(), key=table_key, on_select=on_select, selection_mode="single-row",
+        hide_index=True, width="stretch", height=HEIGHT,
+        column_config={c: _FORMATS.get(c, COLUMNS[c]) for c in shown},
+    ))  # fmt: skip
